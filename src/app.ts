@@ -1,0 +1,42 @@
+import express, { type Express } from 'express';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import type { Services } from './services';
+import { errorHandler, notFoundHandler } from './http/error-handler';
+import { createPassport } from './http/passport';
+import { requestLogging } from './http/request-logging';
+import { accountsRouter } from './http/routes/accounts';
+import { healthRouter } from './http/routes/health';
+import { webhookRouter } from './http/routes/webhook';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  services: Services;
+}
+
+/** Builds the HTTP app. It opens nothing: main.ts listens, tests hand it to supertest. */
+export function createApp({ config, logger, services }: AppDeps): Express {
+  const passport = createPassport(services.accounts, services.sessions);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use(requestLogging(logger));
+  app.use((_req, res, next) => {
+    // Answers carry tokens and session state: no cache may keep them.
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  app.use(healthRouter(services));
+  // The webhook parses its own, larger bodies: Hasura's POST mode forwards the whole GraphQL request.
+  app.use(webhookRouter(config, services, passport));
+  app.use(express.json({ limit: config.jsonBodyLimitBytes }));
+  app.use(accountsRouter(services, passport));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+  return app;
+}

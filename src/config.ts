@@ -1,0 +1,126 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the service reads, parsed once from the environment. This is the only module
+ * that knows environment variable names; everything else receives the typed, frozen Config.
+ */
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+// `z.coerce.boolean()` would read "false" as true, so booleans are spelled out.
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const roleName = z
+  .string()
+  .regex(/^[a-z0-9_-]{1,63}$/, 'must be 1-63 characters of a-z, 0-9, "_" and "-"');
+
+const envSchema = z.object({
+  PORT: integer(0, 65535).default(3000),
+  HOST: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_SSL: z.enum(['disable', 'no-verify', 'verify-full']).default('disable'),
+  DATABASE_POOL_MAX: integer(1, 1000).default(10),
+  DATA_DIR: z.string().default('./data'),
+
+  BCRYPT_COST: integer(4, 15).default(12),
+  PASSWORD_MIN_LENGTH: integer(1, 72).default(8),
+
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: integer(60, 10 * 365 * 86400).default(30 * 86400),
+  SESSION_IDLE_TIMEOUT_SECONDS: integer(60, 10 * 365 * 86400).default(7 * 86400),
+  SESSION_TOUCH_INTERVAL_SECONDS: integer(0, 86400).default(60),
+  SESSION_PURGE_INTERVAL_SECONDS: integer(60, 7 * 86400).default(3600),
+  SESSIONS_EXPIRE_ON_ROLE_CHANGE: boolean.default(true),
+
+  WEBHOOK_MAX_AGE_SECONDS: integer(0, 86400).default(60),
+  WEBHOOK_BODY_LIMIT_BYTES: integer(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  JSON_BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(64 * 1024),
+  // Empty means "no anonymous access": requests without credentials get 401.
+  ANONYMOUS_ROLE: z.union([z.literal(''), roleName]).default('anonymous'),
+
+  ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_USERNAME: z.string().optional(),
+  ADMIN_PASSWORD: z.string().optional(),
+});
+
+export type Env = Partial<Record<keyof z.input<typeof envSchema>, string>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type DatabaseConfig =
+  | { kind: 'postgres'; url: string; ssl: 'disable' | 'no-verify' | 'verify-full'; poolMax: number }
+  | { kind: 'pglite'; dataDir: string };
+
+function toConfig(env: z.output<typeof envSchema>) {
+  const database: DatabaseConfig = env.DATABASE_URL
+    ? { kind: 'postgres', url: env.DATABASE_URL, ssl: env.DATABASE_SSL, poolMax: env.DATABASE_POOL_MAX }
+    : { kind: 'pglite', dataDir: env.DATA_DIR };
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    database,
+    passwords: { bcryptCost: env.BCRYPT_COST, minLength: env.PASSWORD_MIN_LENGTH },
+    sessions: {
+      absoluteTimeoutSeconds: env.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
+      idleTimeoutSeconds: env.SESSION_IDLE_TIMEOUT_SECONDS,
+      touchIntervalSeconds: env.SESSION_TOUCH_INTERVAL_SECONDS,
+      purgeIntervalSeconds: env.SESSION_PURGE_INTERVAL_SECONDS,
+      expireOnRoleChange: env.SESSIONS_EXPIRE_ON_ROLE_CHANGE,
+    },
+    webhook: {
+      maxAgeSeconds: env.WEBHOOK_MAX_AGE_SECONDS,
+      bodyLimitBytes: env.WEBHOOK_BODY_LIMIT_BYTES,
+      anonymousRole: env.ANONYMOUS_ROLE === '' ? null : env.ANONYMOUS_ROLE,
+    },
+    jsonBodyLimitBytes: env.JSON_BODY_LIMIT_BYTES,
+    admin: {
+      secret: env.ADMIN_SECRET ?? null,
+      bootstrap:
+        env.ADMIN_USERNAME && env.ADMIN_PASSWORD
+          ? { username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD }
+          : null,
+    },
+  };
+}
+
+type DeepReadonly<T> = { readonly [K in keyof T]: T[K] extends object ? DeepReadonly<T[K]> : T[K] };
+export type Config = DeepReadonly<ReturnType<typeof toConfig>>;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Parses the environment into a frozen Config, or throws a ConfigError that lists every bad
+ * variable at once. An empty string counts as unset, except for ANONYMOUS_ROLE, where empty
+ * is meaningful.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    input[key] = value === '' && key !== 'ANONYMOUS_ROLE' ? undefined : value;
+  }
+  const parsed = envSchema.safeParse(input);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  if (Boolean(input.ADMIN_USERNAME) !== Boolean(input.ADMIN_PASSWORD)) {
+    problems.push('ADMIN_USERNAME and ADMIN_PASSWORD: set both or neither');
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(toConfig(parsed.data));
+}

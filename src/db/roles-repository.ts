@@ -1,0 +1,44 @@
+import type { Knex } from 'knex';
+import { SIGNED_IN_ROLE } from '../domain/model';
+import type { RoleStore } from '../domain/ports';
+import { isUniqueViolation } from './database-errors';
+
+export function createRolesRepository(db: Knex): RoleStore {
+  return {
+    async listRoles() {
+      const rows = await db('roles').select('name', 'built_in').orderBy('name');
+      return rows.map((row) => ({ name: row.name, builtIn: row.built_in }));
+    },
+
+    async findRole(name) {
+      const row = await db('roles').select('name', 'built_in').where({ name }).first();
+      return row ? { name: row.name, builtIn: row.built_in } : undefined;
+    },
+
+    async insertRole(name, now) {
+      try {
+        await db('roles').insert({ name, built_in: false, created_at: now });
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+
+    async deleteRole(name, now) {
+      return db.transaction(async (trx) => {
+        const role = await trx('roles').select('name').where({ name, built_in: false }).forUpdate().first();
+        if (!role) return false;
+        // users.default_role references roles: move those users off the role before it goes.
+        await trx('users').update({ default_role: SIGNED_IN_ROLE, updated_at: now }).where({ default_role: name });
+        await trx('roles').delete().where({ name });
+        return true;
+      });
+    },
+
+    async listRoleHolders(name) {
+      const rows = await db('user_roles').select('user_id').where({ role: name });
+      return rows.map((row) => row.user_id as number);
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import type { Knex } from 'knex';
+import type { AuthenticatedSession, Session, UserId } from '../domain/model';
+import type { Liveness, SessionStore } from '../domain/ports';
+import { toUser, userColumns, type UserRow } from './users-repository';
+
+interface SessionRow {
+  id: string;
+  user_id: number;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+  user_agent: string | null;
+}
+
+const sessionColumns = [
+  's.id as session_id',
+  's.user_id',
+  's.created_at as session_created_at',
+  's.last_used_at',
+  's.expires_at',
+  's.user_agent',
+];
+
+function toSession(row: SessionRow): Session {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    userAgent: row.user_agent,
+  };
+}
+
+export function createSessionsRepository(db: Knex): SessionStore {
+  const live = (query: Knex.QueryBuilder, { now, idleCutoff }: Liveness) =>
+    query.where('s.expires_at', '>', now).andWhere('s.last_used_at', '>', idleCutoff);
+
+  return {
+    async insertSession(session: Session & { tokenHash: string }): Promise<void> {
+      await db('sessions').insert({
+        id: session.id,
+        token_hash: session.tokenHash,
+        user_id: session.userId,
+        created_at: session.createdAt,
+        last_used_at: session.lastUsedAt,
+        expires_at: session.expiresAt,
+        user_agent: session.userAgent,
+      });
+    },
+
+    /**
+     * The webhook's hot path: one indexed query that returns the live session and its enabled
+     * user. The lookup is by SHA-256 of the token, so the index compares hashes, never tokens.
+     */
+    async findLiveSessionByTokenHash(
+      tokenHash: string,
+      liveness: Liveness,
+    ): Promise<AuthenticatedSession | undefined> {
+      const row = await live(
+        db('sessions as s')
+          .join('users as u', 'u.id', 's.user_id')
+          .select([...sessionColumns, ...userColumns(db)])
+          .where('s.token_hash', tokenHash)
+          .andWhere('u.disabled', false),
+        liveness,
+      ).first();
+      if (!row) return undefined;
+      return {
+        session: toSession({ ...row, id: row.session_id, created_at: row.session_created_at }),
+        user: toUser(row as UserRow),
+      };
+    },
+
+    async touchSession(id: string, now: Date, staleBefore: Date): Promise<void> {
+      await db('sessions').update({ last_used_at: now }).where({ id }).andWhere('last_used_at', '<', staleBefore);
+    },
+
+    async listLiveUserSessions(userId: UserId, liveness: Liveness): Promise<Session[]> {
+      const rows = await live(
+        db('sessions as s').select('s.*').where('s.user_id', userId),
+        liveness,
+      ).orderBy('s.created_at', 'desc');
+      return rows.map(toSession);
+    },
+
+    async deleteSession(id: string): Promise<void> {
+      await db('sessions').delete().where({ id });
+    },
+
+    async deleteUserSession(userId: UserId, id: string): Promise<boolean> {
+      return (await db('sessions').delete().where({ id, user_id: userId })) > 0;
+    },
+
+    async deleteUserSessions(userId: UserId, options: { exceptSessionId?: string } = {}): Promise<number> {
+      const query = db('sessions').delete().where({ user_id: userId });
+      if (options.exceptSessionId) query.whereNot({ id: options.exceptSessionId });
+      return query;
+    },
+
+    async deleteDeadSessions({ now, idleCutoff }: Liveness): Promise<number> {
+      return db('sessions').delete().where('expires_at', '<=', now).orWhere('last_used_at', '<=', idleCutoff);
+    },
+  };
+}

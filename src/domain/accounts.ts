@@ -1,0 +1,70 @@
+import { AppError } from '../errors';
+import { SIGNED_IN_ROLE, type Clock, type Session, type User, type UserId } from './model';
+import type { UserStore } from './ports';
+import type { PasswordHasher } from './passwords';
+import type { SessionManager } from './sessions';
+import { assertValidUsername, normalizeUsername, usernameKey } from './usernames';
+
+export interface Registration {
+  username: string;
+  password: string;
+  /** Roles beyond `user`, which every user holds. */
+  grantedRoles?: string[];
+  defaultRole?: string;
+}
+
+export interface AccountsDeps {
+  users: UserStore;
+  sessions: SessionManager;
+  passwords: PasswordHasher;
+  clock: Clock;
+}
+
+export function createAccounts({ users, sessions, passwords, clock }: AccountsDeps) {
+  return {
+    /** Creates a user. Throws VALIDATION_FAILED, WEAK_PASSWORD or USERNAME_TAKEN. */
+    async registerUser(registration: Registration): Promise<User> {
+      assertValidUsername(registration.username);
+      passwords.assertAcceptable(registration.password);
+      const username = normalizeUsername(registration.username);
+      const inserted = await users.insertUser({
+        username,
+        usernameKey: usernameKey(username),
+        passwordHash: await passwords.hash(registration.password),
+        grantedRoles: registration.grantedRoles ?? [],
+        defaultRole: registration.defaultRole ?? SIGNED_IN_ROLE,
+        now: clock.now(),
+      });
+      if (!inserted) throw new AppError('USERNAME_TAKEN');
+      return inserted;
+    },
+
+    /**
+     * Answers the enabled user with this username and password, or undefined. Unknown
+     * usernames, wrong passwords and disabled users cost the same bcrypt comparison.
+     */
+    async authenticate(username: string, password: string): Promise<User | undefined> {
+      const found = await users.findUserWithPasswordHash(usernameKey(username));
+      const matches = await passwords.verify(password, found?.passwordHash);
+      return matches && found && !found.user.disabled ? found.user : undefined;
+    },
+
+    /**
+     * Replaces the password after checking the current one, ends every session of the user
+     * and starts a fresh one.
+     */
+    async changePassword(
+      userId: UserId,
+      change: { currentPassword: string; newPassword: string; userAgent: string | undefined },
+    ): Promise<{ token: string; session: Session }> {
+      const matches = await passwords.verify(change.currentPassword, await users.findPasswordHash(userId));
+      if (!matches) throw new AppError('INVALID_CREDENTIALS', 'The current password is incorrect.');
+      passwords.assertAcceptable(change.newPassword);
+      await users.updatePasswordHash(userId, await passwords.hash(change.newPassword), clock.now());
+      await sessions.invalidateUserSessions(userId);
+      return sessions.createSession(userId, change.userAgent);
+    },
+  };
+}
+
+export type Accounts = ReturnType<typeof createAccounts>;

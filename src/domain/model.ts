@@ -1,0 +1,41 @@
+/** The domain's own vocabulary. Storage returns these; HTTP renders them. */
+
+export type UserId = number;
+
+export interface User {
+  id: UserId;
+  username: string;
+  /** Every role the user holds, `user` included. */
+  roles: string[];
+  defaultRole: string;
+  disabled: boolean;
+  /** Lower-case names that start with `x-hasura-`, string values. */
+  sessionVariables: Record<string, string>;
+  createdAt: Date;
+}
+
+export interface Session {
+  id: string;
+  userId: UserId;
+  createdAt: Date;
+  lastUsedAt: Date;
+  /** The absolute end of the session; the idle timeout may end it sooner. */
+  expiresAt: Date;
+  userAgent: string | null;
+}
+
+/** A session that was just validated, with the user it belongs to. */
+export interface AuthenticatedSession {
+  session: Session;
+  user: User;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export const BUILT_IN_ROLES = ['anonymous', 'user', 'admin'] as const;
+export const SIGNED_IN_ROLE = 'user';
+export const ADMIN_ROLE = 'admin';

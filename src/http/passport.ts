@@ -1,0 +1,66 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Request, Response } from 'express';
+import { Passport } from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { Strategy as BearerStrategy, type VerifyFunction } from 'passport-http-bearer';
+import type { Accounts } from '../domain/accounts';
+import type { AuthenticatedSession, User } from '../domain/model';
+import type { SessionManager } from '../domain/sessions';
+
+/**
+ * passport-http-bearer also takes `access_token` from the query string and the body. Tokens
+ * in URLs end up in proxy and access logs, so this strategy sees the Authorization header only.
+ */
+class AuthorizationHeaderBearerStrategy extends BearerStrategy<VerifyFunction> {
+  override authenticate(req: Request, options?: object): void {
+    super.authenticate({ headers: { authorization: req.headers.authorization } } as Request, options);
+  }
+}
+
+/** An app's own Passport instance. */
+export type Authenticator = InstanceType<typeof Passport>;
+
+export function createPassport(accounts: Accounts, sessions: SessionManager): Authenticator {
+  // A fresh instance per app: the global one would be shared between apps in one process.
+  const passport = new Passport();
+  passport.use(
+    new LocalStrategy({ usernameField: 'username', passwordField: 'password', session: false }, (username, password, done) => {
+      // done(null, false) is a wrong password; done(error) is an outage and must not read as one.
+      accounts.authenticate(username, password).then((user) => done(null, user ?? false), done);
+    }),
+  );
+  passport.use(
+    new AuthorizationHeaderBearerStrategy((token, done) => {
+      sessions.validateSessionToken(token).then((auth) => done(null, auth ?? false), done);
+    }),
+  );
+  return passport;
+}
+
+function runStrategy<T>(passport: Authenticator, strategy: string, req: object): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    const middleware = passport.authenticate(strategy, { session: false }, (error: unknown, result: T | false) => {
+      if (error) reject(error);
+      else resolve(result || undefined);
+    });
+    middleware(req as Request, {} as Response, reject);
+  });
+}
+
+/** Checks the username and password in the (already validated) body. */
+export function authenticateWithPassword(passport: Authenticator, req: Request): Promise<User | undefined> {
+  return runStrategy<User>(passport, 'local', req);
+}
+
+/** Finds the live session that these request headers carry credentials for. */
+export function authenticateSession(
+  passport: Authenticator,
+  headers: IncomingHttpHeaders,
+): Promise<AuthenticatedSession | undefined> {
+  return runStrategy<AuthenticatedSession>(passport, 'bearer', { headers });
+}
+
+/** Whether the headers carry any credential at all, well-formed or not. */
+export function hasCredentials(headers: IncomingHttpHeaders): boolean {
+  return headers.authorization !== undefined;
+}

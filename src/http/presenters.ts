@@ -1,0 +1,38 @@
+import type { Session, User } from '../domain/model';
+
+/** The JSON shapes of api.md, in one place. */
+
+export function presentUser(user: User) {
+  return {
+    id: user.id,
+    username: user.username,
+    roles: user.roles,
+    defaultRole: user.defaultRole,
+    disabled: user.disabled,
+    sessionVariables: user.sessionVariables,
+    createdAt: user.createdAt.toISOString(),
+  };
+}
+
+/** Signup, login and password change: the user and the new session's token, shown this once. */
+export function presentNewSession(user: User, { token, session }: { token: string; session: Session }) {
+  return {
+    id: user.id,
+    username: user.username,
+    token,
+    expiresAt: session.expiresAt.toISOString(),
+    roles: user.roles,
+    defaultRole: user.defaultRole,
+  };
+}
+
+export function presentSession(session: Session, currentSessionId: string) {
+  return {
+    id: session.id,
+    createdAt: session.createdAt.toISOString(),
+    lastUsedAt: session.lastUsedAt.toISOString(),
+    expiresAt: session.expiresAt.toISOString(),
+    userAgent: session.userAgent,
+    current: session.id === currentSessionId,
+  };
+}

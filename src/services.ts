@@ -1,0 +1,28 @@
+import type { Config } from './config';
+import type { Database } from './db/database';
+import { pingDatabase } from './db/database';
+import { createRolesRepository } from './db/roles-repository';
+import { createSessionsRepository } from './db/sessions-repository';
+import { createUsersRepository } from './db/users-repository';
+import { createAccounts } from './domain/accounts';
+import { systemClock, type Clock } from './domain/model';
+import { createPasswordHasher } from './domain/passwords';
+import { createSessionManager } from './domain/sessions';
+
+export interface ServiceDeps {
+  config: Config;
+  db: Database;
+  clock?: Clock;
+}
+
+/** Wires repositories into the domain. Shared by the HTTP app and the operator CLI. */
+export function createServices({ config, db, clock = systemClock }: ServiceDeps) {
+  const users = createUsersRepository(db);
+  const roles = createRolesRepository(db);
+  const sessions = createSessionManager({ store: createSessionsRepository(db), clock, policy: config.sessions });
+  const passwords = createPasswordHasher(config.passwords);
+  const accounts = createAccounts({ users, sessions, passwords, clock });
+  return { clock, users, roles, sessions, accounts, pingDatabase: () => pingDatabase(db) };
+}
+
+export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { PGlite } from '@electric-sql/pglite';
+import { openDatabase, type Database } from '../../src/db/database';
+import type { Logger } from '../../src/logger';
+import { TEMPLATE_DATABASE, TEST_DATABASE_PREFIX, testDatabaseUrl, withAdminClient } from './postgres';
+
+declare global {
+  // Set per Jest project in jest.config.js.
+  var TEST_DATABASE_KIND: 'pglite' | 'postgres';
+}
+
+export interface TestDatabase {
+  db: Database;
+  /** Takes the database away under the running app, as an outage would. */
+  simulateOutage(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** A fresh, migrated database of this project's kind, for one suite. */
+export async function createTestDatabase(logger: Logger): Promise<TestDatabase> {
+  return globalThis.TEST_DATABASE_KIND === 'postgres' ? createPostgresDatabase(logger) : createPgliteDatabase(logger);
+}
+
+async function createPgliteDatabase(logger: Logger): Promise<TestDatabase> {
+  const dump = new Blob([fs.readFileSync(process.env.PGLITE_TEMPLATE_DUMP!)]);
+  const pglite = new PGlite({ loadDataDir: dump });
+  const db = openDatabase({ kind: 'pglite-instance', pglite }, logger);
+  return {
+    db,
+    simulateOutage: () => pglite.close(),
+    dispose: async () => {
+      await db.destroy().catch(() => undefined);
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+async function createPostgresDatabase(logger: Logger): Promise<TestDatabase> {
+  const name = `${TEST_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
+  await withAdminClient((client) => client.query(`create database "${name}" template "${TEMPLATE_DATABASE}"`));
+  const db = openDatabase({ kind: 'postgres', url: testDatabaseUrl(name), ssl: 'disable', poolMax: 10 }, logger);
+  return {
+    db,
+    simulateOutage: () =>
+      withAdminClient(async (client) => {
+        await client.query(`alter database "${name}" allow_connections false`);
+        await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+      }),
+    dispose: async () => {
+      await db.destroy().catch(() => undefined);
+      await withAdminClient((client) => client.query(`drop database if exists "${name}" with (force)`));
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import { Client } from 'pg';
+
+/** Every database the suites create starts with this, so stale ones are easy to find and drop. */
+export const TEST_DATABASE_PREFIX = 'hasura_auth_test_';
+export const TEMPLATE_DATABASE = `${TEST_DATABASE_PREFIX}template`;
+
+export function testDatabaseUrl(database?: string): string {
+  const url = new URL(process.env.TEST_DATABASE_URL!);
+  if (database) url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** Runs statements on the server that TEST_DATABASE_URL names, as its maintenance connection. */
+export async function withAdminClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: testDatabaseUrl() });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropTestDatabases(client: Client, pattern: string): Promise<void> {
+  const { rows } = await client.query<{ datname: string }>(
+    'select datname from pg_database where datname like $1',
+    [pattern],
+  );
+  for (const { datname } of rows) await client.query(`drop database if exists "${datname}" with (force)`);
+}
