@@ -8,6 +8,18 @@ import type { Logger } from '../logger';
 
 export type Database = Knex;
 
+/**
+ * knex-pglite derives the command from knex's method name, which for a delete is `del`, so
+ * `.delete()` answered PGlite's raw result where pg answers the row count. This corrects it.
+ */
+type KnexClientClass = new (config: Knex.Config) => { processResponse(obj: { method?: string }, runner: unknown): unknown };
+class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
+  override processResponse(obj: { method?: string }, runner: unknown): unknown {
+    return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+  }
+}
+const pgliteClient = PgliteClient as unknown as typeof ClientPgLite;
+
 /** Where the database lives: the configured target, or (for tests and embedding) a live PGlite. */
 export type DatabaseTarget = DatabaseConfig | { kind: 'pglite-instance'; pglite: PGlite };
 
@@ -43,7 +55,7 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
     case 'pglite':
       fs.mkdirSync(target.dataDir, { recursive: true });
       return {
-        client: ClientPgLite,
+        client: pgliteClient,
         dialect: 'postgres',
         connection: { filename: path.resolve(target.dataDir) },
         acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
@@ -51,7 +63,7 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
       };
     case 'pglite-instance':
       return {
-        client: ClientPgLite,
+        client: pgliteClient,
         dialect: 'postgres',
         connection: () => ({ pglite: target.pglite }) as object,
         acquireConnectionTimeout: CONNECT_TIMEOUT_MS,

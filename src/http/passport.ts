@@ -47,9 +47,16 @@ function runStrategy<T>(passport: Authenticator, strategy: string, req: object):
   });
 }
 
-/** Checks the username and password in the (already validated) body. */
-export function authenticateWithPassword(passport: Authenticator, req: Request): Promise<User | undefined> {
-  return runStrategy<User>(passport, 'local', req);
+/**
+ * Checks a username and password taken from the validated body. passport-local falls back to
+ * the query string for any body field that is missing or empty, and URLs end up in logs, so
+ * the strategy is shown the credentials alone.
+ */
+export function authenticateWithPassword(
+  passport: Authenticator,
+  credentials: { username: string; password: string },
+): Promise<User | undefined> {
+  return runStrategy<User>(passport, 'local', { body: credentials, query: {} });
 }
 
 /** Finds the live session that these request headers carry credentials for. */

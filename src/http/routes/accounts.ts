@@ -33,8 +33,8 @@ export function accountsRouter(services: Services, passport: Authenticator): Rou
   });
 
   router.post('/login', async (req, res) => {
-    parseRequest(loginBody, req.body);
-    const user = await authenticateWithPassword(passport, req);
+    const body = parseRequest(loginBody, req.body);
+    const user = await authenticateWithPassword(passport, body);
     if (!user) throw new AppError('INVALID_CREDENTIALS');
     const created = await sessions.createSession(user.id, req.get('user-agent'));
     res.json(presentNewSession(user, created));
