@@ -6,6 +6,7 @@ import { errorHandler, notFoundHandler } from './http/error-handler';
 import { createPassport } from './http/passport';
 import { requestLogging } from './http/request-logging';
 import { accountsRouter } from './http/routes/accounts';
+import { adminRouter } from './http/routes/admin';
 import { healthRouter } from './http/routes/health';
 import { webhookRouter } from './http/routes/webhook';
 
@@ -35,6 +36,7 @@ export function createApp({ config, logger, services }: AppDeps): Express {
   app.use(webhookRouter(config, services, passport));
   app.use(express.json({ limit: config.jsonBodyLimitBytes }));
   app.use(accountsRouter(services, passport));
+  app.use('/admin', adminRouter(services, passport, config.admin.secret));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

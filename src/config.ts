@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROLE_NAME_PATTERN } from './domain/model';
 
 /**
  * Every setting the service reads, parsed once from the environment. This is the only module
@@ -14,7 +15,7 @@ const boolean = z
 
 const roleName = z
   .string()
-  .regex(/^[a-z0-9_-]{1,63}$/, 'must be 1-63 characters of a-z, 0-9, "_" and "-"');
+  .regex(ROLE_NAME_PATTERN, 'must be 1-63 characters of a-z, 0-9, "_" and "-"');
 
 const envSchema = z.object({
   PORT: integer(0, 65535).default(3000),

@@ -5,6 +5,7 @@ import { createRolesRepository } from './db/roles-repository';
 import { createSessionsRepository } from './db/sessions-repository';
 import { createUsersRepository } from './db/users-repository';
 import { createAccounts } from './domain/accounts';
+import { createAdministration } from './domain/administration';
 import { systemClock, type Clock } from './domain/model';
 import { createPasswordHasher } from './domain/passwords';
 import { createSessionManager } from './domain/sessions';
@@ -22,7 +23,15 @@ export function createServices({ config, db, clock = systemClock }: ServiceDeps)
   const sessions = createSessionManager({ store: createSessionsRepository(db), clock, policy: config.sessions });
   const passwords = createPasswordHasher(config.passwords);
   const accounts = createAccounts({ users, sessions, passwords, clock });
-  return { clock, users, roles, sessions, accounts, pingDatabase: () => pingDatabase(db) };
+  const administration = createAdministration({
+    users,
+    roles,
+    sessions,
+    accounts,
+    clock,
+    expireSessionsOnRoleChange: config.sessions.expireOnRoleChange,
+  });
+  return { clock, sessions, accounts, administration, pingDatabase: () => pingDatabase(db) };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -36,6 +36,11 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export const BUILT_IN_ROLES = ['anonymous', 'user', 'admin'] as const;
+/** Role names as Hasura and this service accept them. */
+export const ROLE_NAME_PATTERN = /^[a-z0-9_-]{1,63}$/;
+
+export function isValidRoleName(name: string): boolean {
+  return ROLE_NAME_PATTERN.test(name);
+}
 export const SIGNED_IN_ROLE = 'user';
 export const ADMIN_ROLE = 'admin';

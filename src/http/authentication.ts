@@ -1,5 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import type { AuthenticatedSession } from '../domain/model';
+import { ADMIN_ROLE, type AuthenticatedSession } from '../domain/model';
 import { AppError } from '../errors';
 import { authenticateSession, type Authenticator } from './passport';
 
@@ -17,4 +18,31 @@ export function currentSession(res: Response): AuthenticatedSession {
   const auth = res.locals.auth as AuthenticatedSession | undefined;
   if (!auth) throw new Error('currentSession used on a route without requireSession');
   return auth;
+}
+
+/** Hashing first gives equal lengths, so timingSafeEqual leaks neither content nor length. */
+function secretsEqual(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/**
+ * Admits the admin secret (X-Hasura-Admin-Secret, as Hasura itself names it) or a session of a
+ * user holding `admin`. Without ADMIN_SECRET configured the header is ignored. A wrong secret
+ * or no session is 401; a session without `admin` is 403.
+ */
+export function requireAdmin(passport: Authenticator, adminSecret: string | null): RequestHandler {
+  return async (req, res, next) => {
+    const givenSecret = req.get('x-hasura-admin-secret');
+    if (adminSecret !== null && givenSecret !== undefined) {
+      if (!secretsEqual(givenSecret, adminSecret)) throw new AppError('UNAUTHORIZED', 'The admin secret is wrong.');
+      next();
+      return;
+    }
+    const auth = await authenticateSession(passport, req.headers);
+    if (!auth) throw new AppError('UNAUTHORIZED');
+    if (!auth.user.roles.includes(ADMIN_ROLE)) throw new AppError('FORBIDDEN', 'This needs the admin role.');
+    res.locals.auth = auth;
+    next();
+  };
 }

@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { ConfigError, loadConfig } from './config';
+import { migrateToLatest, openDatabase } from './db/database';
+import { ADMIN_ROLE } from './domain/model';
+import { AppError } from './errors';
+import { createServices } from './services';
+
+/** Operator commands. Passwords come from ADMIN_PASSWORD or stdin, never from arguments (they show in `ps`). */
+const usage = `Usage:
+  cli migrate                            apply pending migrations
+  cli create-admin --username <name>     create a user holding the admin role;
+                                         the password is read from ADMIN_PASSWORD, or else stdin
+`;
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable;
+  stderr: Writable;
+}
+
+async function readPassword(io: CliIo): Promise<string> {
+  if (io.env.ADMIN_PASSWORD) return io.env.ADMIN_PASSWORD;
+  if (io.stdin.isTTY) io.stderr.write('Password (input is not hidden; pipe it in to keep it off screen): ');
+  const lines = createInterface({ input: io.stdin, terminal: false });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
+  return '';
+}
+
+/** Runs one command and answers the process exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command !== 'migrate' && command !== 'create-admin') {
+    io.stderr.write(usage);
+    return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+
+  let config;
+  try {
+    config = loadConfig(io.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+
+  const db = openDatabase(config.database);
+  try {
+    const applied = await migrateToLatest(db);
+    if (command === 'migrate') {
+      io.stdout.write(applied.length > 0 ? `Applied: ${applied.join(', ')}\n` : 'Already up to date.\n');
+      return 0;
+    }
+
+    const { values } = parseArgs({ args: rest, options: { username: { type: 'string' } } });
+    if (!values.username) {
+      io.stderr.write(usage);
+      return 2;
+    }
+    const password = await readPassword(io);
+    const { accounts } = createServices({ config, db });
+    const admin = await accounts.registerUser({ username: values.username, password, grantedRoles: [ADMIN_ROLE] });
+    io.stdout.write(`Created admin ${admin.username} with id ${admin.id}.\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof AppError && error.status < 500) {
+      io.stderr.write(`${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await db.destroy();
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), { env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error('fatal:', error instanceof Error ? error.message : error);
+      process.exit(1);
+    },
+  );
+}

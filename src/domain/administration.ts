@@ -1,0 +1,134 @@
+import { AppError } from '../errors';
+import type { Accounts } from './accounts';
+import { normalizeSessionVariables } from './hasura';
+import { SIGNED_IN_ROLE, isValidRoleName, type Clock, type User, type UserId } from './model';
+import type { Role, RoleStore, UserStore } from './ports';
+import type { SessionManager } from './sessions';
+
+export interface AdministrationDeps {
+  users: UserStore;
+  roles: RoleStore;
+  sessions: SessionManager;
+  accounts: Accounts;
+  clock: Clock;
+  /** End a user's sessions when a role is granted or revoked; otherwise the change applies from their next request. */
+  expireSessionsOnRoleChange: boolean;
+}
+
+/** What admins do to users and roles. Authorisation is checked before any of this is called. */
+export function createAdministration({ users, roles, sessions, accounts, clock, expireSessionsOnRoleChange }: AdministrationDeps) {
+  async function requireUser(id: UserId): Promise<User> {
+    const user = await users.findUserById(id);
+    if (!user) throw new AppError('NOT_FOUND', 'No such user.');
+    return user;
+  }
+
+  async function requireRole(name: string): Promise<Role> {
+    const role = isValidRoleName(name) ? await roles.findRole(name) : undefined;
+    if (!role) throw new AppError('NOT_FOUND', `No such role: ${name}.`);
+    return role;
+  }
+
+  /** Only roles a signed-in user may use can be granted; `anonymous` never is. */
+  function assertGrantable(role: string, path: string): void {
+    if (role === 'anonymous') {
+      throw new AppError('VALIDATION_FAILED', 'The anonymous role cannot be granted.', [
+        { path, message: 'anonymous is for requests without a session' },
+      ]);
+    }
+  }
+
+  async function rolesChanged(userId: UserId): Promise<void> {
+    if (expireSessionsOnRoleChange) await sessions.invalidateUserSessions(userId);
+  }
+
+  return {
+    listUsers: (limit: number, offset: number) => users.listUsers(limit, offset),
+
+    getUser: requireUser,
+
+    async createUser(input: { username: string; password: string; roles?: string[]; defaultRole?: string }): Promise<User> {
+      const granted = [...new Set(input.roles ?? [])].filter((role) => role !== SIGNED_IN_ROLE);
+      for (const [index, role] of granted.entries()) {
+        assertGrantable(role, `roles.${index}`);
+        await requireRole(role);
+      }
+      const defaultRole = input.defaultRole ?? SIGNED_IN_ROLE;
+      if (defaultRole !== SIGNED_IN_ROLE && !granted.includes(defaultRole)) {
+        throw new AppError('VALIDATION_FAILED', 'The default role must be one of the user’s roles.', [
+          { path: 'defaultRole', message: 'not among roles' },
+        ]);
+      }
+      return accounts.registerUser({ username: input.username, password: input.password, grantedRoles: granted, defaultRole });
+    },
+
+    async updateUser(
+      id: UserId,
+      changes: { defaultRole?: string; disabled?: boolean; sessionVariables?: Record<string, string> },
+    ): Promise<User> {
+      const user = await requireUser(id);
+      if (changes.defaultRole !== undefined && !user.roles.includes(changes.defaultRole)) {
+        throw new AppError('VALIDATION_FAILED', 'The default role must be one of the user’s roles.', [
+          { path: 'defaultRole', message: 'the user does not hold this role' },
+        ]);
+      }
+      const sessionVariables =
+        changes.sessionVariables === undefined ? undefined : normalizeSessionVariables(changes.sessionVariables);
+      const updated = await users.updateUser(id, { ...changes, sessionVariables }, clock.now());
+      if (!updated) throw new AppError('NOT_FOUND', 'No such user.');
+      if (changes.disabled) await sessions.invalidateUserSessions(id);
+      return updated;
+    },
+
+    async deleteUser(id: UserId): Promise<void> {
+      // Sessions go with the user (ON DELETE CASCADE).
+      if (!(await users.deleteUser(id))) throw new AppError('NOT_FOUND', 'No such user.');
+    },
+
+    async grantRole(id: UserId, role: string): Promise<void> {
+      assertGrantable(role, 'role');
+      await requireUser(id);
+      await requireRole(role);
+      if (role === SIGNED_IN_ROLE) return; // held implicitly by everyone
+      if (await users.grantRole(id, role, clock.now())) await rolesChanged(id);
+    },
+
+    async revokeRole(id: UserId, role: string): Promise<void> {
+      if (role === SIGNED_IN_ROLE) {
+        throw new AppError('VALIDATION_FAILED', 'Every user holds the user role; it cannot be revoked.', [
+          { path: 'role', message: 'user is implicit' },
+        ]);
+      }
+      await requireUser(id);
+      await requireRole(role);
+      if (await users.revokeRole(id, role, clock.now())) await rolesChanged(id);
+    },
+
+    async expireUserSessions(id: UserId): Promise<void> {
+      await requireUser(id);
+      await sessions.invalidateUserSessions(id);
+    },
+
+    listRoles: () => roles.listRoles(),
+
+    async createRole(name: string): Promise<Role> {
+      if (!isValidRoleName(name)) {
+        throw new AppError('VALIDATION_FAILED', 'Invalid role name.', [
+          { path: 'name', message: 'lower-case letters, digits, "_" and "-", at most 63 characters' },
+        ]);
+      }
+      if (!(await roles.insertRole(name, clock.now()))) throw new AppError('ROLE_EXISTS');
+      return { name, builtIn: false };
+    },
+
+    async deleteRole(name: string): Promise<void> {
+      const role = await requireRole(name);
+      if (role.builtIn) throw new AppError('ROLE_BUILT_IN', `${name} is built in and cannot be deleted.`);
+      const holders = await roles.listRoleHolders(name);
+      if (!(await roles.deleteRole(name, clock.now()))) throw new AppError('NOT_FOUND', `No such role: ${name}.`);
+      for (const holder of holders) await rolesChanged(holder);
+    },
+  };
+}
+
+export type Administration = ReturnType<typeof createAdministration>;

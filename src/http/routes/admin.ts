@@ -1,0 +1,99 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Services } from '../../services';
+import { requireAdmin } from '../authentication';
+import type { Authenticator } from '../passport';
+import { presentUser } from '../presenters';
+import { parseRequest } from '../validation';
+
+const userIdParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 31 - 1) });
+const userRoleParams = userIdParams.extend({ role: z.string() });
+
+const pagination = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+const createUserBody = z.object({
+  username: z.string(),
+  password: z.string(),
+  roles: z.array(z.string()).optional(),
+  defaultRole: z.string().optional(),
+});
+
+const updateUserBody = z.strictObject({
+  defaultRole: z.string().optional(),
+  disabled: z.boolean().optional(),
+  sessionVariables: z.record(z.string(), z.string()).optional(),
+});
+
+const createRoleBody = z.object({ name: z.string() });
+
+/** The admin API of api.md. Every route needs an admin session or the admin secret. */
+export function adminRouter(services: Services, passport: Authenticator, adminSecret: string | null): Router {
+  const { administration } = services;
+  const router = Router();
+  router.use(requireAdmin(passport, adminSecret));
+
+  router.get('/users', async (req, res) => {
+    const { limit, offset } = parseRequest(pagination, req.query);
+    const { users, total } = await administration.listUsers(limit, offset);
+    res.json({ users: users.map(presentUser), total });
+  });
+
+  router.post('/users', async (req, res) => {
+    const user = await administration.createUser(parseRequest(createUserBody, req.body));
+    res.status(201).json(presentUser(user));
+  });
+
+  router.get('/users/:id', async (req, res) => {
+    const { id } = parseRequest(userIdParams, req.params);
+    res.json(presentUser(await administration.getUser(id)));
+  });
+
+  router.patch('/users/:id', async (req, res) => {
+    const { id } = parseRequest(userIdParams, req.params);
+    const user = await administration.updateUser(id, parseRequest(updateUserBody, req.body));
+    res.json(presentUser(user));
+  });
+
+  router.delete('/users/:id', async (req, res) => {
+    const { id } = parseRequest(userIdParams, req.params);
+    await administration.deleteUser(id);
+    res.status(204).end();
+  });
+
+  router.put('/users/:id/roles/:role', async (req, res) => {
+    const { id, role } = parseRequest(userRoleParams, req.params);
+    await administration.grantRole(id, role);
+    res.status(204).end();
+  });
+
+  router.delete('/users/:id/roles/:role', async (req, res) => {
+    const { id, role } = parseRequest(userRoleParams, req.params);
+    await administration.revokeRole(id, role);
+    res.status(204).end();
+  });
+
+  router.delete('/users/:id/sessions', async (req, res) => {
+    const { id } = parseRequest(userIdParams, req.params);
+    await administration.expireUserSessions(id);
+    res.status(204).end();
+  });
+
+  router.get('/roles', async (_req, res) => {
+    res.json({ roles: await administration.listRoles() });
+  });
+
+  router.post('/roles', async (req, res) => {
+    const { name } = parseRequest(createRoleBody, req.body);
+    res.status(201).json(await administration.createRole(name));
+  });
+
+  router.delete('/roles/:name', async (req, res) => {
+    await administration.deleteRole(String(req.params.name));
+    res.status(204).end();
+  });
+
+  return router;
+}
