@@ -1,0 +1,190 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../../src/config';
+
+// Deployment descriptors are never exercised by the other suites: a typo in one of them
+// only shows on Heroku or under `docker compose up`. These tests catch it here instead.
+
+const repoRoot = path.resolve(__dirname, '../..');
+const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
+// The shared folder sits next to the repository, locally and in CI.
+const composeSchemaPath = path.resolve(__dirname, '../../../shared/schemas/compose-spec.json');
+
+type Environment = Record<string, string>;
+interface ComposeService {
+  environment?: Environment | string[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  ports?: (string | number | { target: number })[];
+  healthcheck?: { test?: string | string[] };
+}
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+}
+
+interface AppJsonEnvEntry {
+  description?: string;
+  value?: string;
+  generator?: string;
+  required?: boolean;
+}
+
+const compose = parseYaml(read('docker-compose.yml')) as ComposeFile;
+const appJson = JSON.parse(read('app.json')) as { env: Record<string, AppJsonEnvEntry> };
+
+/** A service's environment as a map, whichever of the two Compose syntaxes it uses. */
+function environmentOf(service: ComposeService): Environment {
+  const { environment } = service;
+  if (!Array.isArray(environment)) return environment ?? {};
+  return Object.fromEntries(
+    environment.map((entry) => {
+      const at = entry.indexOf('=');
+      return at < 0 ? [entry, ''] : [entry.slice(0, at), entry.slice(at + 1)];
+    }),
+  );
+}
+
+/** What Compose substitutes for `${VAR:-default}` and `${VAR-default}` when VAR is unset. */
+function interpolateDefaults(value: string): string {
+  return value.replace(/\$\{[A-Z0-9_]+:?-([^}]*)\}/g, '$1');
+}
+
+/** The variable names declared in src/config.ts's envSchema, read from its source. */
+function envSchemaKeys(): string[] {
+  const source = read('src/config.ts');
+  const block = /^const envSchema = z\.object\(\{\n([\s\S]*?)^\}\);/m.exec(source);
+  if (!block) throw new Error('could not find `const envSchema = z.object({ ... });` in src/config.ts');
+  return [...block[1].matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((match) => match[1]);
+}
+
+describe('docker-compose.yml', () => {
+  it('is valid against the Compose Specification schema', () => {
+    const schema = JSON.parse(readFileSync(composeSchemaPath, 'utf8')) as Record<string, unknown>;
+    // The schema names its meta-schema "https://json-schema.org/draft-07/schema", an alias ajv
+    // does not know; ajv's default dialect is draft-07 already, so the reference is dropped.
+    delete schema.$schema;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    const validate = ajv.compile(schema);
+
+    const valid = validate(compose);
+
+    if (!valid) console.error(ajv.errorsText(validate.errors, { separator: '\n' }), validate.errors);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it('uses the Compose Specification without the obsolete top-level version key', () => {
+    expect(Object.keys(compose)).not.toContain('version');
+  });
+
+  it('points Hasura at the auth service /webhook, on the port the auth service listens on', () => {
+    const hasura = environmentOf(compose.services.hasura);
+    const hook = new URL(hasura.HASURA_GRAPHQL_AUTH_HOOK);
+
+    expect(hook.hostname).toBe('auth');
+    expect(Object.keys(compose.services)).toContain(hook.hostname);
+    expect(hook.pathname).toBe('/webhook');
+    const authConfig = loadConfig(environmentOf(compose.services.auth));
+    expect(Number(hook.port || 80)).toBe(authConfig.port);
+    // Hasura compares the mode case-sensitively.
+    expect(['GET', 'POST']).toContain(hasura.HASURA_GRAPHQL_AUTH_HOOK_MODE);
+  });
+
+  it('gives the auth service and Hasura the same admin secret', () => {
+    const auth = environmentOf(compose.services.auth);
+    const hasura = environmentOf(compose.services.hasura);
+
+    expect(auth.ADMIN_SECRET).toBeTruthy();
+    expect(hasura.HASURA_GRAPHQL_ADMIN_SECRET).toBe(auth.ADMIN_SECRET);
+  });
+
+  it('gives the auth service an environment its configuration accepts, defaults included', () => {
+    const env = Object.fromEntries(
+      Object.entries(environmentOf(compose.services.auth)).map(([key, value]) => [key, interpolateDefaults(value)]),
+    );
+
+    const config = loadConfig(env);
+
+    expect(config.database.kind).toBe('postgres');
+    expect(config.admin.secret).toBeTruthy();
+  });
+
+  it('starts Hasura only once the auth service reports healthy', () => {
+    const dependsOn = compose.services.hasura.depends_on as Record<string, { condition?: string }>;
+
+    expect(dependsOn.auth?.condition).toBe('service_healthy');
+    expect(compose.services.auth.healthcheck?.test).toBeDefined();
+  });
+});
+
+describe('app.json', () => {
+  const entries = Object.entries(appJson.env);
+
+  it('lists only variables that src/config.ts reads', () => {
+    const known = envSchemaKeys();
+
+    expect(known).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'ADMIN_SECRET']));
+    expect(entries.map(([key]) => key).filter((key) => !known.includes(key))).toEqual([]);
+  });
+
+  it('leaves DATABASE_URL to the Heroku Postgres add-on', () => {
+    expect(Object.keys(appJson.env)).not.toContain('DATABASE_URL');
+  });
+
+  it.each(entries.filter(([, entry]) => entry.value !== undefined))(
+    'has a value for %s that the configuration accepts',
+    (key, entry) => {
+      expect(() => loadConfig({ [key]: entry.value })).not.toThrow();
+    },
+  );
+
+  it('accepts all its values together', () => {
+    const env = Object.fromEntries(entries.map(([key, entry]) => [key, entry.value]));
+
+    expect(() => loadConfig(env)).not.toThrow();
+  });
+
+  it("offers the service's own defaults, except the TLS mode Heroku Postgres needs", () => {
+    const env = Object.fromEntries(
+      entries.filter(([key]) => key !== 'DATABASE_SSL').map(([key, entry]) => [key, entry.value]),
+    );
+
+    expect(loadConfig(env)).toEqual(loadConfig({}));
+    expect(appJson.env.DATABASE_SSL?.value).toBe('no-verify');
+  });
+
+  it('describes every variable and generates a required admin secret', () => {
+    for (const [, entry] of entries) expect(entry.description).toBeTruthy();
+    expect(appJson.env.ADMIN_SECRET).toMatchObject({ generator: 'secret', required: true });
+  });
+});
+
+describe('Procfile', () => {
+  const processes = Object.fromEntries(
+    read('Procfile')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+      .map((line) => {
+        const at = line.indexOf(':');
+        return [line.slice(0, at).trim(), line.slice(at + 1).trim()];
+      }),
+  );
+
+  /** The TypeScript source a `node dist/<path>.js` command runs once built. */
+  function sourceOf(command: string): string {
+    const match = /^node (dist\/\S+)\.js\b/.exec(command);
+    if (!match) throw new Error(`not a \`node dist/....js\` command: ${command}`);
+    return `${match[1].slice('dist/'.length)}.ts`;
+  }
+
+  it('runs the web process from the compiled service entry point in dist/', () => {
+    expect(processes.web).toMatch(/^node dist\/\S+\.js$/);
+    expect(sourceOf(processes.web)).toBe('src/main.ts');
+  });
+
+  it('migrates the database in the release phase with the compiled CLI', () => {
+    expect(processes.release).toMatch(/^node dist\/\S+\.js migrate$/);
+    expect(existsSync(path.join(repoRoot, sourceOf(processes.release)))).toBe(true);
+  });
+});
