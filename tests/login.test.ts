@@ -1,0 +1,200 @@
+import request from 'supertest';
+import { PASSWORD, bearer, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+
+describe('POST /login', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  const login = (body: object) => request(app.http).post('/login').send(body);
+
+  describe('with the right credentials', () => {
+    it('answers 200 with the same shape as signup', async () => {
+      const user = await signUp(app);
+      const res = await login({ username: user.username, password: user.password });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        id: user.id,
+        username: user.username,
+        token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        expiresAt: expect.any(String),
+        roles: ['user'],
+        defaultRole: 'user',
+      });
+      expect(new Date(res.body.expiresAt).toISOString()).toBe(res.body.expiresAt);
+    });
+
+    it('starts a new session, with a different token, each time', async () => {
+      const user = await signUp(app);
+      const first = await login({ username: user.username, password: user.password });
+      const second = await login({ username: user.username, password: user.password });
+      expect(first.status).toBe(200);
+      expect(second.status).toBe(200);
+      expect(new Set([user.token, first.body.token, second.body.token]).size).toBe(3);
+
+      const me1 = await request(app.http).get('/me').set(bearer(first.body.token));
+      const me2 = await request(app.http).get('/me').set(bearer(second.body.token));
+      expect(me1.body.session.id).not.toBe(me2.body.session.id);
+    });
+
+    it('leaves every token working, old and new', async () => {
+      const user = await signUp(app);
+      const first = await login({ username: user.username, password: user.password });
+      const second = await login({ username: user.username, password: user.password });
+      for (const token of [user.token, first.body.token, second.body.token]) {
+        expect((await request(app.http).get('/me').set(bearer(token))).status).toBe(200);
+        const hook = await request(app.http).get('/webhook').set(bearer(token));
+        expect(hook.status).toBe(200);
+        expect(hook.body['X-Hasura-User-Id']).toBe(String(user.id));
+      }
+    });
+
+    it('is case-insensitive on the username and answers the stored spelling', async () => {
+      const username = `Mixed-${uniqueUsername()}`;
+      const user = await signUp(app, username);
+      for (const spelling of [username.toLowerCase(), username.toUpperCase()]) {
+        const res = await login({ username: spelling, password: user.password });
+        expect(res.status).toBe(200);
+        expect(res.body.id).toBe(user.id);
+        expect(res.body.username).toBe(username);
+      }
+    });
+
+    it('is case-sensitive on the password', async () => {
+      const user = await signUp(app);
+      const res = await login({ username: user.username, password: user.password.toUpperCase() });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
+    });
+  });
+
+  describe('with the wrong credentials', () => {
+    it('answers an unknown username and a wrong password with the identical 401 INVALID_CREDENTIALS', async () => {
+      const user = await signUp(app);
+      const unknown = await login({ username: uniqueUsername('nobody'), password: PASSWORD });
+      const wrong = await login({ username: user.username, password: `${PASSWORD}-wrong` });
+      expect(unknown.status).toBe(401);
+      expect(wrong.status).toBe(401);
+      expect(unknown.body).toEqual({
+        error: { code: 'INVALID_CREDENTIALS', message: expect.any(String) },
+      });
+      expect(wrong.body).toEqual(unknown.body);
+      expect(wrong.headers['www-authenticate']).toBe(unknown.headers['www-authenticate']);
+    });
+
+    it('refuses a password that starts with the right 72 bytes but is longer', async () => {
+      const password = 'p'.repeat(72);
+      const user = await signUp(app);
+      expect((await request(app.http).post('/password').set(bearer(user.token)).send({ currentPassword: user.password, newPassword: password })).status).toBe(200);
+
+      expect((await login({ username: user.username, password })).status).toBe(200);
+      const longer = await login({ username: user.username, password: `${password}x` });
+      expect(longer.status).toBe(401);
+      expect(longer.body.error.code).toBe('INVALID_CREDENTIALS');
+    });
+
+    it('refuses a longer password for a user who signed up with exactly 72 bytes', async () => {
+      const username = uniqueUsername();
+      const password = '€'.repeat(24);
+      expect((await request(app.http).post('/signup').send({ username, password })).status).toBe(201);
+      const longer = await login({ username, password: `${password}€` });
+      expect(longer.status).toBe(401);
+      expect(longer.body.error.code).toBe('INVALID_CREDENTIALS');
+    });
+
+    it('refuses an empty password with 401 INVALID_CREDENTIALS', async () => {
+      const user = await signUp(app);
+      const res = await login({ username: user.username, password: '' });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
+    });
+
+    it('starts no session for a refused login', async () => {
+      const user = await signUp(app);
+      expect((await login({ username: user.username, password: 'not the password' })).status).toBe(401);
+      const sessions = await request(app.http).get('/sessions').set(bearer(user.token));
+      expect(sessions.body.sessions).toHaveLength(1);
+    });
+  });
+
+  describe('with a malformed request', () => {
+    it.each([
+      ['a missing password', { username: 'someone' }],
+      ['a missing username', { password: PASSWORD }],
+      ['a numeric username', { username: 42, password: PASSWORD }],
+      ['a null username', { username: null, password: PASSWORD }],
+      ['an array username', { username: ['someone'], password: PASSWORD }],
+      ['an object username', { username: { name: 'someone' }, password: PASSWORD }],
+      ['a numeric password', { username: 'someone', password: 12345678 }],
+      ['an array password', { username: 'someone', password: [PASSWORD] }],
+      ['an object password', { username: 'someone', password: { value: PASSWORD } }],
+      ['an empty body', {}],
+    ])('answers %s at once with 400 VALIDATION_FAILED', async (_label, body) => {
+      const res = await login(body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('answers a request with no body at all with 400 VALIDATION_FAILED', async () => {
+      const res = await request(app.http).post('/login');
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('does not read a form-encoded body, even with the right credentials in it', async () => {
+      const user = await signUp(app);
+      const res = await request(app.http)
+        .post('/login')
+        .type('form')
+        .send({ username: user.username, password: user.password });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('does not read a text/plain body that holds JSON', async () => {
+      const user = await signUp(app);
+      const res = await request(app.http)
+        .post('/login')
+        .set('Content-Type', 'text/plain')
+        .send(JSON.stringify({ username: user.username, password: user.password }));
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    });
+  });
+
+  describe('credentials in the query string', () => {
+    it('are not used: /login?username=..&password=.. with an empty body answers 400', async () => {
+      const user = await signUp(app);
+      const res = await request(app.http)
+        .post('/login')
+        .query({ username: user.username, password: user.password })
+        .send({});
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('do not stand in for an empty password in the body', async () => {
+      const user = await signUp(app);
+      const res = await request(app.http)
+        .post('/login')
+        .query({ password: user.password })
+        .send({ username: user.username, password: '' });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
+      expect(res.body.token).toBeUndefined();
+    });
+
+    it('do not stand in for an empty username in the body', async () => {
+      const user = await signUp(app);
+      const res = await request(app.http)
+        .post('/login')
+        .query({ username: user.username })
+        .send({ username: '', password: user.password });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
+      expect(res.body.token).toBeUndefined();
+    });
+  });
+});

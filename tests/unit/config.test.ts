@@ -1,0 +1,213 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+/** The ConfigError that loading this environment throws. */
+function configErrorFor(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    it('gives the documented defaults for an empty environment', () => {
+      const config = loadConfig({});
+      expect(config.port).toBe(3000);
+      expect(config.host).toBeUndefined();
+      expect(config.logLevel).toBe('info');
+      expect(config.database).toEqual({ kind: 'pglite', dataDir: './data' });
+      expect(config.passwords).toEqual({ bcryptCost: 12, minLength: 8 });
+      expect(config.sessions.absoluteTimeoutSeconds).toBe(30 * 86400);
+      expect(config.sessions.idleTimeoutSeconds).toBe(7 * 86400);
+      expect(config.sessions.touchIntervalSeconds).toBe(60);
+      expect(config.sessions.expireOnRoleChange).toBe(true);
+      expect(config.webhook.anonymousRole).toBe('anonymous');
+      expect(config.webhook.maxAgeSeconds).toBe(60);
+      expect(config.jsonBodyLimitBytes).toBe(64 * 1024);
+      expect(config.webhook.bodyLimitBytes).toBe(10 * 1024 * 1024);
+      expect(config.admin).toEqual({ secret: null, bootstrap: null });
+    });
+
+    it('ignores variables it does not know', () => {
+      expect(loadConfig({ NODE_ENV: 'production', HOME: '/root' }).port).toBe(3000);
+    });
+  });
+
+  describe('the database', () => {
+    it('switches to PostgreSQL when DATABASE_URL is set', () => {
+      const config = loadConfig({ DATABASE_URL: 'postgres://app:secret@db.example.com:5432/auth' });
+      expect(config.database).toEqual({
+        kind: 'postgres',
+        url: 'postgres://app:secret@db.example.com:5432/auth',
+        ssl: 'disable',
+        poolMax: 10,
+      });
+    });
+
+    it('accepts the postgresql:// scheme and the SSL and pool settings', () => {
+      const config = loadConfig({
+        DATABASE_URL: 'postgresql://db.example.com/auth',
+        DATABASE_SSL: 'verify-full',
+        DATABASE_POOL_MAX: '25',
+      });
+      expect(config.database).toEqual({
+        kind: 'postgres',
+        url: 'postgresql://db.example.com/auth',
+        ssl: 'verify-full',
+        poolMax: 25,
+      });
+    });
+
+    it('keeps PGlite in DATA_DIR when DATABASE_URL is unset', () => {
+      expect(loadConfig({ DATA_DIR: '/var/lib/auth' }).database).toEqual({ kind: 'pglite', dataDir: '/var/lib/auth' });
+    });
+
+    it('refuses a DATABASE_URL that is not PostgreSQL', () => {
+      const error = configErrorFor({ DATABASE_URL: 'mysql://db.example.com/auth' });
+      expect(error.problems).toEqual([expect.stringMatching(/^DATABASE_URL/)]);
+    });
+  });
+
+  describe('anonymous access', () => {
+    it('turns anonymous access off when ANONYMOUS_ROLE is empty', () => {
+      expect(loadConfig({ ANONYMOUS_ROLE: '' }).webhook.anonymousRole).toBeNull();
+    });
+
+    it('uses another role name when given one', () => {
+      expect(loadConfig({ ANONYMOUS_ROLE: 'public' }).webhook.anonymousRole).toBe('public');
+    });
+
+    it('refuses a role name Hasura would not accept', () => {
+      expect(configErrorFor({ ANONYMOUS_ROLE: 'Not A Role' }).problems).toEqual([
+        expect.stringMatching(/^ANONYMOUS_ROLE/),
+      ]);
+    });
+  });
+
+  describe('bad values', () => {
+    it('lists every bad key at once in one ConfigError', () => {
+      const error = configErrorFor({
+        PORT: 'eighty',
+        LOG_LEVEL: 'loud',
+        DATABASE_URL: 'not a url',
+        BCRYPT_COST: '99',
+        PASSWORD_MIN_LENGTH: '0',
+        SESSION_IDLE_TIMEOUT_SECONDS: '10',
+        SESSIONS_EXPIRE_ON_ROLE_CHANGE: 'maybe',
+        ANONYMOUS_ROLE: 'Bad Role',
+        ADMIN_SECRET: 'short',
+        ADMIN_USERNAME: 'admin',
+      });
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.name).toBe('ConfigError');
+      const keys = [
+        'PORT',
+        'LOG_LEVEL',
+        'DATABASE_URL',
+        'BCRYPT_COST',
+        'PASSWORD_MIN_LENGTH',
+        'SESSION_IDLE_TIMEOUT_SECONDS',
+        'SESSIONS_EXPIRE_ON_ROLE_CHANGE',
+        'ANONYMOUS_ROLE',
+        'ADMIN_SECRET',
+        'ADMIN_PASSWORD',
+      ];
+      for (const key of keys) {
+        expect(error.problems.some((problem) => problem.includes(key))).toBe(true);
+        expect(error.message).toContain(key);
+      }
+      expect(error.problems).toHaveLength(keys.length);
+    });
+
+    it.each([
+      ['PORT', '65536'],
+      ['PORT', '3000.5'],
+      ['BCRYPT_COST', '3'],
+      ['PASSWORD_MIN_LENGTH', '73'],
+      ['SESSION_ABSOLUTE_TIMEOUT_SECONDS', '59'],
+      ['WEBHOOK_MAX_AGE_SECONDS', '-1'],
+      ['JSON_BODY_LIMIT_BYTES', '100'],
+      ['DATABASE_SSL', 'require'],
+    ])('refuses %s=%s', (key, value) => {
+      expect(configErrorFor({ [key]: value }).problems).toEqual([expect.stringMatching(new RegExp(`^${key}`))]);
+    });
+
+    it('asks for ADMIN_USERNAME and ADMIN_PASSWORD together', () => {
+      expect(configErrorFor({ ADMIN_PASSWORD: 'a long enough password' }).problems).toEqual([
+        expect.stringContaining('ADMIN_USERNAME'),
+      ]);
+      const config = loadConfig({ ADMIN_USERNAME: 'root', ADMIN_PASSWORD: 'a long enough password' });
+      expect(config.admin.bootstrap).toEqual({ username: 'root', password: 'a long enough password' });
+    });
+  });
+
+  describe('parsing', () => {
+    it('reads numbers from strings', () => {
+      const config = loadConfig({ PORT: '8080', BCRYPT_COST: '10', SESSION_TOUCH_INTERVAL_SECONDS: '0' });
+      expect(config.port).toBe(8080);
+      expect(config.passwords.bcryptCost).toBe(10);
+      expect(config.sessions.touchIntervalSeconds).toBe(0);
+    });
+
+    it('counts empty strings as unset', () => {
+      const config = loadConfig({
+        PORT: '',
+        DATABASE_URL: '',
+        BCRYPT_COST: '',
+        LOG_LEVEL: '',
+        ADMIN_SECRET: '',
+        ADMIN_USERNAME: '',
+        ADMIN_PASSWORD: '',
+        SESSIONS_EXPIRE_ON_ROLE_CHANGE: '',
+      });
+      expect(config.port).toBe(3000);
+      expect(config.database.kind).toBe('pglite');
+      expect(config.passwords.bcryptCost).toBe(12);
+      expect(config.logLevel).toBe('info');
+      expect(config.admin).toEqual({ secret: null, bootstrap: null });
+      expect(config.sessions.expireOnRoleChange).toBe(true);
+    });
+
+    it.each([
+      ['true', true],
+      ['1', true],
+      ['false', false],
+      ['0', false],
+    ])('reads the boolean %s as %s', (value, expected) => {
+      expect(loadConfig({ SESSIONS_EXPIRE_ON_ROLE_CHANGE: value }).sessions.expireOnRoleChange).toBe(expected);
+    });
+
+    it.each(['maybe', 'TRUE ', '2', 'on'])('refuses the boolean %s', (value) => {
+      expect(configErrorFor({ SESSIONS_EXPIRE_ON_ROLE_CHANGE: value }).problems).toEqual([
+        expect.stringMatching(/^SESSIONS_EXPIRE_ON_ROLE_CHANGE/),
+      ]);
+    });
+  });
+
+  describe('the result', () => {
+    it('is frozen, nested objects included', () => {
+      const config = loadConfig({ DATABASE_URL: 'postgres://db.example.com/auth' });
+      expect(Object.isFrozen(config)).toBe(true);
+      for (const part of [config.database, config.passwords, config.sessions, config.webhook, config.admin]) {
+        expect(Object.isFrozen(part)).toBe(true);
+      }
+      expect(() => {
+        (config as { port: number }).port = 1;
+      }).toThrow(TypeError);
+      expect(() => {
+        (config.sessions as { idleTimeoutSeconds: number }).idleTimeoutSeconds = 1;
+      }).toThrow(TypeError);
+      expect(config.port).toBe(3000);
+      expect(config.sessions.idleTimeoutSeconds).toBe(7 * 86400);
+    });
+
+    it('does not change the environment object it was given', () => {
+      const env = { PORT: '', ANONYMOUS_ROLE: '' };
+      loadConfig(env);
+      expect(env).toEqual({ PORT: '', ANONYMOUS_ROLE: '' });
+    });
+  });
+});
