@@ -42,7 +42,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   let config;
   try {
-    config = loadConfig(io.env);
+    // ADMIN_USERNAME and ADMIN_PASSWORD configure the server's start-up admin; here the
+    // password is this command's input, so it is not checked as configuration.
+    const { ADMIN_USERNAME: _username, ADMIN_PASSWORD: _password, ...configEnv } = io.env;
+    config = loadConfig(configEnv);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr.write(`${error.message}\n`);

@@ -12,8 +12,15 @@ declare global {
 
 export interface TestDatabase {
   db: Database;
+  /** How another process (the CLI) reaches this database, where it can. */
+  env: { DATABASE_URL?: string };
   /** Takes the database away under the running app, as an outage would. */
   simulateOutage(): Promise<void>;
+  /**
+   * A connection of its own for a second service instance. PGlite holds a single connection,
+   * so there the peer shares it; PostgreSQL gets a separate pool, as another process would.
+   */
+  connectPeer(): Database;
   dispose(): Promise<void>;
 }
 
@@ -28,7 +35,9 @@ async function createPgliteDatabase(logger: Logger): Promise<TestDatabase> {
   const db = openDatabase({ kind: 'pglite-instance', pglite }, logger);
   return {
     db,
+    env: {},
     simulateOutage: () => pglite.close(),
+    connectPeer: () => db,
     dispose: async () => {
       await db.destroy().catch(() => undefined);
       if (!pglite.closed) await pglite.close();
@@ -39,16 +48,24 @@ async function createPgliteDatabase(logger: Logger): Promise<TestDatabase> {
 async function createPostgresDatabase(logger: Logger): Promise<TestDatabase> {
   const name = `${TEST_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
   await withAdminClient((client) => client.query(`create database "${name}" template "${TEMPLATE_DATABASE}"`));
-  const db = openDatabase({ kind: 'postgres', url: testDatabaseUrl(name), ssl: 'disable', poolMax: 10 }, logger);
+  const connect = () => openDatabase({ kind: 'postgres', url: testDatabaseUrl(name), ssl: 'disable', poolMax: 10 }, logger);
+  const db = connect();
+  const peers: Database[] = [];
   return {
     db,
+    env: { DATABASE_URL: testDatabaseUrl(name) },
+    connectPeer: () => {
+      const peer = connect();
+      peers.push(peer);
+      return peer;
+    },
     simulateOutage: () =>
       withAdminClient(async (client) => {
         await client.query(`alter database "${name}" allow_connections false`);
         await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
       }),
     dispose: async () => {
-      await db.destroy().catch(() => undefined);
+      await Promise.all([db, ...peers].map((each) => each.destroy().catch(() => undefined)));
       await withAdminClient((client) => client.query(`drop database if exists "${name}" with (force)`));
     },
   };

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config, type Env } from '../../src/config';
 import type { Clock } from '../../src/domain/model';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { createServices, type Services } from '../../src/services';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -21,6 +21,7 @@ export class TestClock implements Clock {
 }
 
 export interface TestApp {
+  logger: Logger;
   http: Express;
   config: Config;
   services: Services;
@@ -48,7 +49,13 @@ export async function startTestApp(env: Env = {}): Promise<TestApp> {
   const database = await createTestDatabase(logger);
   const services = createServices({ config, db: database.db, clock });
   const http = createApp({ config, logger, services });
-  return { http, config, services, database, clock, logLines, close: () => database.dispose() };
+  return { http, logger, config, services, database, clock, logLines, close: () => database.dispose() };
+}
+
+/** A second instance of the service on the same database, as another replica behind a load balancer. */
+export function startPeerInstance(app: TestApp): Express {
+  const services = createServices({ config: app.config, db: app.database.connectPeer(), clock: app.clock });
+  return createApp({ config: app.config, logger: app.logger, services });
 }
 
 export function uniqueUsername(prefix = 'user'): string {

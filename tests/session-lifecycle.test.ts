@@ -1,0 +1,228 @@
+import request from 'supertest';
+import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
+import { bearer, PASSWORD, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
+
+// Each way a session ends, seen through /webhook: before the action it answers 200, after it 401.
+describe('session lifecycle', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET });
+  });
+  afterAll(() => app.close());
+
+  const webhookStatus = async (token: string, http = app.http) =>
+    (await request(http).get('/webhook').set(bearer(token))).status;
+  const login = async (username: string, password = PASSWORD) =>
+    (await request(app.http).post('/login').send({ username, password })).body.token as string;
+
+  it('ends only the calling session on logout', async () => {
+    const user = await signUp(app);
+    const other = await login(user.username);
+    expect((await request(app.http).post('/logout').set(bearer(user.token))).status).toBe(204);
+    expect(await webhookStatus(user.token)).toBe(401);
+    expect(await webhookStatus(other)).toBe(200);
+  });
+
+  it('ends every session of the user on logout/all, and no one else’s', async () => {
+    const user = await signUp(app);
+    const bystander = await signUp(app);
+    const second = await login(user.username);
+    expect((await request(app.http).post('/logout/all').set(bearer(user.token))).status).toBe(204);
+    expect(await webhookStatus(user.token)).toBe(401);
+    expect(await webhookStatus(second)).toBe(401);
+    expect(await webhookStatus(bystander.token)).toBe(200);
+  });
+
+  describe('password change', () => {
+    it('needs the current password, and a wrong one changes nothing', async () => {
+      const user = await signUp(app);
+      const res = await request(app.http)
+        .post('/password')
+        .set(bearer(user.token))
+        .send({ currentPassword: 'not the password', newPassword: 'a brand new password' });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
+      expect(await webhookStatus(user.token)).toBe(200);
+      expect(await login(user.username)).toEqual(expect.any(String));
+    });
+
+    it('refuses a weak new password with 400 WEAK_PASSWORD and keeps the old one', async () => {
+      const user = await signUp(app);
+      const res = await request(app.http)
+        .post('/password')
+        .set(bearer(user.token))
+        .send({ currentPassword: PASSWORD, newPassword: 'short' });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('WEAK_PASSWORD');
+      expect(await webhookStatus(user.token)).toBe(200);
+    });
+
+    it('ends every session, returns a fresh one, and only the new password logs in', async () => {
+      const user = await signUp(app);
+      const other = await login(user.username);
+      const newPassword = 'a brand new password';
+      const res = await request(app.http)
+        .post('/password')
+        .set(bearer(user.token))
+        .send({ currentPassword: PASSWORD, newPassword });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ id: user.id, username: user.username, token: expect.any(String) });
+      expect(await webhookStatus(user.token)).toBe(401);
+      expect(await webhookStatus(other)).toBe(401);
+      expect(await webhookStatus(res.body.token)).toBe(200);
+      expect((await request(app.http).post('/login').send({ username: user.username, password: PASSWORD })).status).toBe(401);
+      expect((await request(app.http).post('/login').send({ username: user.username, password: newPassword })).status).toBe(200);
+    });
+  });
+
+  describe('role changes, with SESSIONS_EXPIRE_ON_ROLE_CHANGE at its default (true)', () => {
+    it('ends the user’s sessions when a role is assigned, and the next login has it', async () => {
+      const role = uniqueRoleName();
+      await createRole(app, role);
+      const user = await signUp(app);
+      expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+      expect(await webhookStatus(user.token)).toBe(401);
+      const fresh = await login(user.username);
+      const res = await request(app.http).get('/webhook').set({ ...bearer(fresh), 'X-Hasura-Role': role });
+      expect(res.body['X-Hasura-Role']).toBe(role);
+    });
+
+    it('ends the user’s sessions when a role is unassigned, and the role is refused afterwards', async () => {
+      const role = uniqueRoleName();
+      await createRole(app, role);
+      const user = await createUserAsAdmin(app, { roles: [role] });
+      expect((await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+      expect(await webhookStatus(user.token)).toBe(401);
+      const fresh = await login(user.username);
+      expect((await request(app.http).get('/webhook').set({ ...bearer(fresh), 'X-Hasura-Role': role })).status).toBe(401);
+    });
+
+    it('leaves sessions alone when nothing changes: granting a held role', async () => {
+      const role = uniqueRoleName();
+      await createRole(app, role);
+      const user = await createUserAsAdmin(app, { roles: [role] });
+      expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+      expect(await webhookStatus(user.token)).toBe(200);
+    });
+
+    it('ends the holders’ sessions when a role is deleted', async () => {
+      const role = uniqueRoleName();
+      await createRole(app, role);
+      const holder = await createUserAsAdmin(app, { roles: [role] });
+      const other = await signUp(app);
+      expect((await request(app.http).delete(`/admin/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+      expect(await webhookStatus(holder.token)).toBe(401);
+      expect(await webhookStatus(other.token)).toBe(200);
+    });
+  });
+
+  it('ends every session of a user when an admin expires them', async () => {
+    const user = await signUp(app);
+    const second = await login(user.username);
+    const bystander = await signUp(app);
+    expect((await request(app.http).delete(`/admin/users/${user.id}/sessions`).set(withAdminSecret)).status).toBe(204);
+    expect(await webhookStatus(user.token)).toBe(401);
+    expect(await webhookStatus(second)).toBe(401);
+    expect(await webhookStatus(bystander.token)).toBe(200);
+    expect((await request(app.http).delete('/admin/users/999999/sessions').set(withAdminSecret)).status).toBe(404);
+  });
+
+  it('ends the sessions of a disabled user, who can no longer log in until enabled again', async () => {
+    const user = await signUp(app);
+    const disable = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: true });
+    expect(disable.status).toBe(200);
+    expect(disable.body.disabled).toBe(true);
+    expect(await webhookStatus(user.token)).toBe(401);
+    const refused = await request(app.http).post('/login').send({ username: user.username, password: PASSWORD });
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.code).toBe('INVALID_CREDENTIALS');
+    await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: false });
+    expect(await webhookStatus(await login(user.username))).toBe(200);
+    expect(await webhookStatus(user.token)).toBe(401);
+  });
+
+  it('ends the sessions of a deleted user', async () => {
+    const user = await signUp(app);
+    expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(204);
+    expect(await webhookStatus(user.token)).toBe(401);
+  });
+
+  describe('a user’s own sessions', () => {
+    it('lists them with the calling one marked current', async () => {
+      const user = await signUp(app);
+      await request(app.http).post('/login').set('User-Agent', 'phone/1.0').send({ username: user.username, password: PASSWORD });
+      const res = await request(app.http).get('/sessions').set(bearer(user.token));
+      expect(res.status).toBe(200);
+      expect(res.body.sessions).toHaveLength(2);
+      expect(res.body.sessions.filter((session: { current: boolean }) => session.current)).toHaveLength(1);
+      expect(res.body.sessions.map((session: { userAgent: string }) => session.userAgent)).toContain('phone/1.0');
+    });
+
+    it('revokes one of them by id, which the webhook then refuses', async () => {
+      const user = await signUp(app);
+      const phone = await login(user.username);
+      const phoneSessionId = (await request(app.http).get('/me').set(bearer(phone))).body.session.id;
+      expect((await request(app.http).delete(`/sessions/${phoneSessionId}`).set(bearer(user.token))).status).toBe(204);
+      expect(await webhookStatus(phone)).toBe(401);
+      expect(await webhookStatus(user.token)).toBe(200);
+    });
+
+    it('answers 404 for another user’s session and leaves it alive', async () => {
+      const owner = await signUp(app);
+      const attacker = await signUp(app);
+      const ownerSessionId = (await request(app.http).get('/me').set(bearer(owner.token))).body.session.id;
+      const res = await request(app.http).delete(`/sessions/${ownerSessionId}`).set(bearer(attacker.token));
+      expect(res.status).toBe(404);
+      expect(await webhookStatus(owner.token)).toBe(200);
+      const listed = await request(app.http).get('/sessions').set(bearer(attacker.token));
+      expect(listed.body.sessions.map((session: { id: string }) => session.id)).not.toContain(ownerSessionId);
+    });
+  });
+
+  it('takes effect at once on another instance sharing the database', async () => {
+    const peer = startPeerInstance(app);
+    const user = await signUp(app);
+    expect(await webhookStatus(user.token, peer)).toBe(200);
+    await request(app.http).post('/logout').set(bearer(user.token));
+    expect(await webhookStatus(user.token, peer)).toBe(401);
+
+    const role = uniqueRoleName();
+    await createRole(app, role);
+    const editor = await createUserAsAdmin(app, { roles: [role] });
+    expect((await request(peer).get('/webhook').set({ ...bearer(editor.token), 'X-Hasura-Role': role })).status).toBe(200);
+    await request(app.http).delete(`/admin/users/${editor.id}/roles/${role}`).set(withAdminSecret);
+    expect((await request(peer).get('/webhook').set({ ...bearer(editor.token), 'X-Hasura-Role': role })).status).toBe(401);
+  });
+});
+
+describe('role changes with SESSIONS_EXPIRE_ON_ROLE_CHANGE=false', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET, SESSIONS_EXPIRE_ON_ROLE_CHANGE: 'false' });
+  });
+  afterAll(() => app.close());
+
+  it('keeps the session and applies a granted role from its next request', async () => {
+    const role = uniqueRoleName();
+    await createRole(app, role);
+    const user = await signUp(app);
+    const ask = () => request(app.http).get('/webhook').set({ ...bearer(user.token), 'X-Hasura-Role': role });
+    expect((await ask()).status).toBe(401);
+    await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret);
+    const res = await ask();
+    expect(res.status).toBe(200);
+    expect(res.body['X-Hasura-Role']).toBe(role);
+  });
+
+  it('keeps the session and refuses a revoked role from its next request', async () => {
+    const role = uniqueRoleName();
+    await createRole(app, role);
+    const user = await createUserAsAdmin(app, { roles: [role], defaultRole: role });
+    expect((await request(app.http).get('/webhook').set(bearer(user.token))).body['X-Hasura-Role']).toBe(role);
+    await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret);
+    expect((await request(app.http).get('/webhook').set({ ...bearer(user.token), 'X-Hasura-Role': role })).status).toBe(401);
+    const fallback = await request(app.http).get('/webhook').set(bearer(user.token));
+    expect(fallback.status).toBe(200);
+    expect(fallback.body['X-Hasura-Role']).toBe('user');
+  });
+});
