@@ -40,7 +40,10 @@ const envSchema = z.object({
   WEBHOOK_BODY_LIMIT_BYTES: integer(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
   JSON_BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(64 * 1024),
   // Empty means "no anonymous access": requests without credentials get 401.
-  ANONYMOUS_ROLE: z.union([z.literal(''), roleName]).default('anonymous'),
+  // Never a role that signed-in users or admins hold: that would hand their rights to everyone.
+  ANONYMOUS_ROLE: z
+    .union([z.literal(''), roleName.refine((role) => role !== 'user' && role !== 'admin', 'must not be user or admin')])
+    .default('anonymous'),
 
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_USERNAME: z.string().optional(),

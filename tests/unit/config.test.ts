@@ -80,6 +80,10 @@ describe('loadConfig', () => {
       expect(loadConfig({ ANONYMOUS_ROLE: 'public' }).webhook.anonymousRole).toBe('public');
     });
 
+    it.each(['user', 'admin'])('refuses %s as the anonymous role, which would hand its rights to everyone', (role) => {
+      expect(configErrorFor({ ANONYMOUS_ROLE: role }).problems).toEqual([expect.stringMatching(/^ANONYMOUS_ROLE/)]);
+    });
+
     it('refuses a role name Hasura would not accept', () => {
       expect(configErrorFor({ ANONYMOUS_ROLE: 'Not A Role' }).problems).toEqual([
         expect.stringMatching(/^ANONYMOUS_ROLE/),
