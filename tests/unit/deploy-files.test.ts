@@ -9,8 +9,8 @@ import { loadConfig } from '../../src/config';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
-// The shared folder sits next to the repository, locally and in CI.
-const composeSchemaPath = path.resolve(__dirname, '../../../shared/schemas/compose-spec.json');
+// Vendored (see tests/fixtures/README.md) so the suite needs nothing outside this repository.
+const composeSchemaPath = path.resolve(__dirname, '../fixtures/compose-spec.json');
 
 type Environment = Record<string, string>;
 interface ComposeService {
