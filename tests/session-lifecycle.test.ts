@@ -2,7 +2,8 @@ import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
 import { bearer, PASSWORD, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
-// Each way a session ends, seen through /webhook: before the action it answers 200, after it 401.
+// Each way a session ends beyond logout (tests/sessions.test.ts), seen through /webhook:
+// before the action it answers 200, after it 401.
 describe('session lifecycle', () => {
   let app: TestApp;
   beforeAll(async () => {
@@ -14,24 +15,6 @@ describe('session lifecycle', () => {
     (await request(http).get('/webhook').set(bearer(token))).status;
   const login = async (username: string, password = PASSWORD) =>
     (await request(app.http).post('/login').send({ username, password })).body.token as string;
-
-  it('ends only the calling session on logout', async () => {
-    const user = await signUp(app);
-    const other = await login(user.username);
-    expect((await request(app.http).post('/logout').set(bearer(user.token))).status).toBe(204);
-    expect(await webhookStatus(user.token)).toBe(401);
-    expect(await webhookStatus(other)).toBe(200);
-  });
-
-  it('ends every session of the user on logout/all, and no one else’s', async () => {
-    const user = await signUp(app);
-    const bystander = await signUp(app);
-    const second = await login(user.username);
-    expect((await request(app.http).post('/logout/all').set(bearer(user.token))).status).toBe(204);
-    expect(await webhookStatus(user.token)).toBe(401);
-    expect(await webhookStatus(second)).toBe(401);
-    expect(await webhookStatus(bystander.token)).toBe(200);
-  });
 
   describe('password change', () => {
     it('needs the current password, and a wrong one changes nothing', async () => {
@@ -145,38 +128,6 @@ describe('session lifecycle', () => {
     const user = await signUp(app);
     expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(204);
     expect(await webhookStatus(user.token)).toBe(401);
-  });
-
-  describe('a user’s own sessions', () => {
-    it('lists them with the calling one marked current', async () => {
-      const user = await signUp(app);
-      await request(app.http).post('/login').set('User-Agent', 'phone/1.0').send({ username: user.username, password: PASSWORD });
-      const res = await request(app.http).get('/sessions').set(bearer(user.token));
-      expect(res.status).toBe(200);
-      expect(res.body.sessions).toHaveLength(2);
-      expect(res.body.sessions.filter((session: { current: boolean }) => session.current)).toHaveLength(1);
-      expect(res.body.sessions.map((session: { userAgent: string }) => session.userAgent)).toContain('phone/1.0');
-    });
-
-    it('revokes one of them by id, which the webhook then refuses', async () => {
-      const user = await signUp(app);
-      const phone = await login(user.username);
-      const phoneSessionId = (await request(app.http).get('/me').set(bearer(phone))).body.session.id;
-      expect((await request(app.http).delete(`/sessions/${phoneSessionId}`).set(bearer(user.token))).status).toBe(204);
-      expect(await webhookStatus(phone)).toBe(401);
-      expect(await webhookStatus(user.token)).toBe(200);
-    });
-
-    it('answers 404 for another user’s session and leaves it alive', async () => {
-      const owner = await signUp(app);
-      const attacker = await signUp(app);
-      const ownerSessionId = (await request(app.http).get('/me').set(bearer(owner.token))).body.session.id;
-      const res = await request(app.http).delete(`/sessions/${ownerSessionId}`).set(bearer(attacker.token));
-      expect(res.status).toBe(404);
-      expect(await webhookStatus(owner.token)).toBe(200);
-      const listed = await request(app.http).get('/sessions').set(bearer(attacker.token));
-      expect(listed.body.sessions.map((session: { id: string }) => session.id)).not.toContain(ownerSessionId);
-    });
   });
 
   it('takes effect at once on another instance sharing the database', async () => {
