@@ -26,132 +26,49 @@ describe('request logging', () => {
   it('writes no password, token, bearer header or cookie value, and one line per request with method and path', async () => {
     const password = `Pw-${randomBytes(12).toString('hex')}`;
     const newPassword = `NewPw-${randomBytes(12).toString('hex')}`;
-    const cookieValue = `cookie-${randomBytes(12).toString('hex')}`;
+    const cookie = `session=cookie-${randomBytes(12).toString('hex')}`;
     const username = uniqueUsername();
     const sent: { id: string; method: string; path: string; status: number }[] = [];
-    const track = async (method: string, path: string, pending: request.Test, id: string) => {
-      const res = await pending;
-      sent.push({ id, method, path, status: res.status });
+    /** Sends a request tagged with its own x-request-id, and remembers what its log line must say. */
+    const call = async (method: 'get' | 'post', path: string, build: (req: request.Test) => request.Test) => {
+      const id = requestId();
+      const res = await build(request(app.http)[method](path).set('x-request-id', id));
+      sent.push({ id, method: method.toUpperCase(), path, status: res.status });
       return res;
     };
+    const withToken = (token: string) => ({ Authorization: `Bearer ${token}`, Cookie: cookie });
 
-    let id = requestId();
-    const signup = await track(
-      'POST',
-      '/signup',
-      request(app.http).post('/signup').set('x-request-id', id).send({ username, password, confirmPassword: password }),
-      id,
-    );
+    const signup = await call('post', '/signup', (req) => req.send({ username, password, confirmPassword: password }));
     expect(signup.status).toBe(201);
-    const signupToken: string = signup.body.token;
-
-    id = requestId();
-    const login = await track(
-      'POST',
-      '/login',
-      request(app.http).post('/login').set('x-request-id', id).send({ username, password }),
-      id,
-    );
+    const login = await call('post', '/login', (req) => req.send({ username, password }));
     expect(login.status).toBe(200);
     const token: string = login.body.token;
-
-    id = requestId();
-    const wrongLogin = await track(
-      'POST',
-      '/login',
-      request(app.http).post('/login').set('x-request-id', id).send({ username, password: `${password}-typo` }),
-      id,
-    );
-    expect(wrongLogin.status).toBe(401);
-
-    id = requestId();
-    const me = await track(
-      'GET',
-      '/me',
-      request(app.http)
-        .get('/me')
-        .set({ 'x-request-id': id, Authorization: `Bearer ${token}`, Cookie: `session=${cookieValue}` }),
-      id,
-    );
-    expect(me.status).toBe(200);
-
-    id = requestId();
-    const hookGet = await track(
-      'GET',
-      '/webhook',
-      request(app.http)
-        .get('/webhook')
-        .set({ 'x-request-id': id, Authorization: `Bearer ${token}`, Cookie: `session=${cookieValue}` }),
-      id,
-    );
-    expect(hookGet.status).toBe(200);
-
-    id = requestId();
-    const hookPost = await track(
-      'POST',
-      '/webhook',
-      request(app.http)
-        .post('/webhook')
-        .set('x-request-id', id)
-        .send({
-          headers: { Authorization: `Bearer ${token}`, Cookie: `session=${cookieValue}` },
-          request: { query: 'mutation { login(password: $p) }', variables: { p: password } },
-        }),
-      id,
+    expect((await call('post', '/login', (req) => req.send({ username, password: `${password}-typo` }))).status).toBe(401);
+    expect((await call('get', '/me', (req) => req.set(withToken(token)))).status).toBe(200);
+    expect((await call('get', '/webhook', (req) => req.set(withToken(token)))).status).toBe(200);
+    const hookPost = await call('post', '/webhook', (req) =>
+      req.send({ headers: withToken(token), request: { query: 'mutation { login(password: $p) }', variables: { p: password } } }),
     );
     expect(hookPost.status).toBe(200);
-
-    id = requestId();
-    const tokenInQuery = await track(
-      'GET',
-      '/me',
-      request(app.http).get('/me').query({ access_token: token }).set('x-request-id', id),
-      id,
-    );
-    expect(tokenInQuery.status).toBe(401);
-
-    id = requestId();
-    const passwordInQuery = await track(
-      'POST',
-      '/login',
-      request(app.http).post('/login').query({ username, password }).set('x-request-id', id).send({}),
-      id,
-    );
-    expect(passwordInQuery.status).toBe(400);
-
-    id = requestId();
-    const change = await track(
-      'POST',
-      '/password',
-      request(app.http)
-        .post('/password')
-        .set({ 'x-request-id': id, Authorization: `Bearer ${token}` })
-        .send({ currentPassword: password, newPassword }),
-      id,
+    expect((await call('get', '/me', (req) => req.query({ access_token: token }))).status).toBe(401);
+    expect((await call('post', '/login', (req) => req.query({ username, password }).send({}))).status).toBe(400);
+    const change = await call('post', '/password', (req) =>
+      req.set(withToken(token)).send({ currentPassword: password, newPassword }),
     );
     expect(change.status).toBe(200);
     const changedToken: string = change.body.token;
-
-    id = requestId();
-    const logout = await track(
-      'POST',
-      '/logout',
-      request(app.http).post('/logout').set({ 'x-request-id': id, Authorization: `Bearer ${changedToken}` }),
-      id,
-    );
-    expect(logout.status).toBe(204);
+    expect((await call('post', '/logout', (req) => req.set(withToken(changedToken)))).status).toBe(204);
 
     const log = app.logLines.join('\n');
     expect(log.length).toBeGreaterThan(0);
-    for (const secret of [password, newPassword, signupToken, token, changedToken, cookieValue]) {
+    for (const secret of [password, newPassword, signup.body.token, token, changedToken, cookie]) {
       expect(log).not.toContain(secret);
     }
-    expect(log).not.toContain('Bearer ');
     expect(log.toLowerCase()).not.toContain('bearer ');
     expect(log).not.toContain('access_token');
 
-    for (const { id: requestIdSent, method, path, status } of sent) {
-      const line = logLineFor(requestIdSent);
+    for (const { id, method, path, status } of sent) {
+      const line = logLineFor(id);
       expect(line).toBeDefined();
       expect(line!.req).toEqual(expect.objectContaining({ method, path }));
       expect(line!.res?.statusCode).toBe(status);
