@@ -92,10 +92,8 @@ export function createSessionsRepository(db: Knex): SessionStore {
       return (await db('sessions').delete().where({ id, user_id: userId })) > 0;
     },
 
-    async deleteUserSessions(userId: UserId, options: { exceptSessionId?: string } = {}): Promise<number> {
-      const query = db('sessions').delete().where({ user_id: userId });
-      if (options.exceptSessionId) query.whereNot({ id: options.exceptSessionId });
-      return query;
+    async deleteUserSessions(userId: UserId): Promise<number> {
+      return db('sessions').delete().where({ user_id: userId });
     },
 
     async deleteDeadSessions({ now, idleCutoff }: Liveness): Promise<number> {

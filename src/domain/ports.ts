@@ -20,7 +20,7 @@ export interface SessionStore {
   deleteSession(id: string): Promise<void>;
   /** Deletes one session if it belongs to the user; answers whether it did. */
   deleteUserSession(userId: UserId, id: string): Promise<boolean>;
-  deleteUserSessions(userId: UserId, options?: { exceptSessionId?: string }): Promise<number>;
+  deleteUserSessions(userId: UserId): Promise<number>;
   deleteDeadSessions(liveness: Liveness): Promise<number>;
 }
 

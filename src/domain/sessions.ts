@@ -74,8 +74,8 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
       if (!(await store.deleteUserSession(userId, sessionId))) throw new AppError('NOT_FOUND', 'No such session.');
     },
 
-    async invalidateUserSessions(userId: UserId, options: { exceptSessionId?: string } = {}): Promise<void> {
-      await store.deleteUserSessions(userId, options);
+    async invalidateUserSessions(userId: UserId): Promise<void> {
+      await store.deleteUserSessions(userId);
     },
 
     /** Deletes expired and idle sessions; answers how many. */

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../config';
-import { anonymousSessionVariables, userSessionVariables } from '../../domain/hasura';
+import { anonymousSessionVariables, userSessionVariables, type HasuraSessionVariables } from '../../domain/hasura';
 import { AppError } from '../../errors';
 import type { Services } from '../../services';
 import { authenticateSession, hasCredentials, type Authenticator } from '../passport';
@@ -34,20 +34,18 @@ function requestedRole(headers: IncomingHttpHeaders): string | undefined {
 export function webhookRouter(config: Config, services: Services, passport: Authenticator): Router {
   const router = Router();
 
-  async function answer(headers: IncomingHttpHeaders, res: Response): Promise<void> {
+  async function sessionVariablesFor(headers: IncomingHttpHeaders): Promise<HasuraSessionVariables | undefined> {
     const role = requestedRole(headers);
-    // A present but bad credential is refused; only a request with none at all is anonymous.
-    const variables = hasCredentials(headers)
-      ? await authenticateSession(passport, headers).then(
-          (auth) =>
-            auth &&
-            userSessionVariables(
-              auth,
-              role,
-              Math.min(config.webhook.maxAgeSeconds, services.sessions.remainingLifetimeSeconds(auth.session)),
-            ),
-        )
-      : anonymousSessionVariables(config.webhook.anonymousRole, role);
+    // Only a request with no credential at all is anonymous; a bad one is refused.
+    if (!hasCredentials(headers)) return anonymousSessionVariables(config.webhook.anonymousRole, role);
+    const auth = await authenticateSession(passport, headers);
+    if (!auth) return undefined;
+    const maxAgeSeconds = Math.min(config.webhook.maxAgeSeconds, services.sessions.remainingLifetimeSeconds(auth.session));
+    return userSessionVariables(auth, role, maxAgeSeconds);
+  }
+
+  async function answer(headers: IncomingHttpHeaders, res: Response): Promise<void> {
+    const variables = await sessionVariablesFor(headers);
     if (variables) res.json(variables);
     else res.status(401).json({});
   }
