@@ -42,9 +42,16 @@ async function main(): Promise<void> {
   purgeTimer.unref();
 
   const app = createApp({ config, logger, services });
-  const server: Server = app.listen(config.port, config.host ?? '::', () => {
-    logger.info({ port: config.port }, 'listening');
-  });
+  // Express 5 calls this with the error when listening fails (a port in use, say).
+  const onListening = (error?: Error) => {
+    if (error) {
+      logger.fatal({ err: error }, 'could not listen');
+      process.exit(1);
+    }
+    logger.info({ port: config.port, host: config.host ?? 'all interfaces' }, 'listening');
+  };
+  // Without HOST, Node picks all interfaces itself (IPv6 and IPv4 where the machine has both).
+  const server: Server = config.host ? app.listen(config.port, config.host, onListening) : app.listen(config.port, onListening);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
   let shuttingDown = false;

@@ -5,6 +5,7 @@ import ClientPgLite from 'knex-pglite';
 import type { PGlite } from '@electric-sql/pglite';
 import type { DatabaseConfig } from '../config';
 import type { Logger } from '../logger';
+import { claimDataDir } from './data-dir-lock';
 
 export type Database = Knex;
 
@@ -54,6 +55,7 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
       };
     case 'pglite':
       fs.mkdirSync(target.dataDir, { recursive: true });
+      claimDataDir(target.dataDir);
       return {
         client: pgliteClient,
         dialect: 'postgres',
