@@ -245,15 +245,17 @@ describe('sessions', () => {
   });
 });
 
+// Short timeouts, and every use recorded.
+const SHORT_SESSIONS = {
+  SESSION_IDLE_TIMEOUT_SECONDS: '120',
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: '600',
+  SESSION_TOUCH_INTERVAL_SECONDS: '0',
+};
+
 describe('session expiry', () => {
-  // The smallest timeouts config allows, and every use recorded.
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({
-      SESSION_IDLE_TIMEOUT_SECONDS: '120',
-      SESSION_ABSOLUTE_TIMEOUT_SECONDS: '600',
-      SESSION_TOUCH_INTERVAL_SECONDS: '0',
-    });
+    app = await startTestApp(SHORT_SESSIONS);
   });
   afterAll(() => app.close());
 
@@ -401,13 +403,10 @@ describe('last-used times', () => {
 });
 
 describe('purging dead sessions', () => {
+  // An app of its own: the clock moves here, and the counts must see no other suite's sessions.
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({
-      SESSION_IDLE_TIMEOUT_SECONDS: '120',
-      SESSION_ABSOLUTE_TIMEOUT_SECONDS: '600',
-      SESSION_TOUCH_INTERVAL_SECONDS: '0',
-    });
+    app = await startTestApp(SHORT_SESSIONS);
   });
   afterAll(() => app.close());
 
