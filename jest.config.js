@@ -5,7 +5,6 @@ const shared = {
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: { warnOnly: false } }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   roots: ['<rootDir>/tests'],
-  testTimeout: 30_000,
 };
 
 const databaseSuites = { ...shared, testMatch: ['<rootDir>/tests/*.test.ts'] };
@@ -30,4 +29,10 @@ if (process.env.TEST_DATABASE_URL) {
   });
 }
 
-module.exports = { projects };
+module.exports = {
+  projects,
+  // A global option: Jest ignores it inside a project. Tests here never wait on a timer (the
+  // clock is injected); this bounds how long a hung database or a starved CPU may take before a
+  // test is reported as failed instead of hanging CI.
+  testTimeout: 60_000,
+};
