@@ -4,7 +4,7 @@ import { TEMPLATE_DATABASE, TEST_DATABASE_PREFIX, dropTestDatabases, testDatabas
 /** Builds one migrated template database; each suite gets a fresh copy of it. */
 export default async function setUpPostgresTemplate(): Promise<void> {
   await withAdminClient(async (client) => {
-    await dropTestDatabases(client, `${TEST_DATABASE_PREFIX}%`);
+    await dropTestDatabases(client, TEST_DATABASE_PREFIX);
     await client.query(`create database "${TEMPLATE_DATABASE}"`);
   });
   const db = openDatabase({ kind: 'postgres', url: testDatabaseUrl(TEMPLATE_DATABASE), ssl: 'disable', poolMax: 1 });

@@ -1,7 +1,13 @@
+import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 
-/** Every database the suites create starts with this, so stale ones are easy to find and drop. */
-export const TEST_DATABASE_PREFIX = 'hasura_auth_test_';
+/**
+ * Every database the suites create starts with this, so stale ones are easy to find and drop.
+ * It is derived from the database TEST_DATABASE_URL names, so that two runs against one server (CI's
+ * throwaway database and a developer's `test`) never drop each other's databases.
+ */
+const targetDatabase = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://localhost/').pathname;
+export const TEST_DATABASE_PREFIX = `hasura_auth_test_${createHash('sha256').update(targetDatabase).digest('hex').slice(0, 8)}_`;
 export const TEMPLATE_DATABASE = `${TEST_DATABASE_PREFIX}template`;
 
 export function testDatabaseUrl(database?: string): string {
@@ -21,10 +27,10 @@ export async function withAdminClient<T>(work: (client: Client) => Promise<T>): 
   }
 }
 
-export async function dropTestDatabases(client: Client, pattern: string): Promise<void> {
+export async function dropTestDatabases(client: Client, prefix: string): Promise<void> {
   const { rows } = await client.query<{ datname: string }>(
-    'select datname from pg_database where datname like $1',
-    [pattern],
+    'select datname from pg_database where starts_with(datname, $1)',
+    [prefix],
   );
   for (const { datname } of rows) await client.query(`drop database if exists "${datname}" with (force)`);
 }
