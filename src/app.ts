@@ -8,16 +8,19 @@ import { requestLogging } from './http/request-logging';
 import { accountsRouter } from './http/routes/accounts';
 import { adminRouter } from './http/routes/admin';
 import { healthRouter } from './http/routes/health';
+import { sessionsRouter } from './http/routes/sessions';
 import { webhookRouter } from './http/routes/webhook';
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
   services: Services;
+  /** True once the server has begun to shut down; readiness then fails. */
+  isDraining?: () => boolean;
 }
 
-/** Builds the HTTP app. It opens nothing: main.ts listens, tests hand it to supertest. */
-export function createApp({ config, logger, services }: AppDeps): Express {
+/** Builds the HTTP app. It opens nothing: startServer listens. */
+export function createApp({ config, logger, services, isDraining = () => false }: AppDeps): Express {
   const passport = createPassport(services.accounts, services.sessions);
   const app = express();
   app.disable('x-powered-by');
@@ -31,14 +34,15 @@ export function createApp({ config, logger, services }: AppDeps): Express {
     next();
   });
 
-  app.use(healthRouter(services));
+  app.use(healthRouter(services, isDraining));
   // The webhook parses its own, larger bodies: Hasura's POST mode forwards the whole GraphQL request.
-  app.use(webhookRouter(config, services, passport));
+  app.use(webhookRouter(config, services.callers));
   app.use(express.json({ limit: config.jsonBodyLimitBytes }));
   app.use(accountsRouter(services, passport));
+  app.use(sessionsRouter(services, passport));
   app.use('/admin', adminRouter(services, passport, config.admin.secret));
 
   app.use(notFoundHandler);
-  app.use(errorHandler(logger));
+  app.use(errorHandler);
   return app;
 }

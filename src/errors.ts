@@ -1,6 +1,11 @@
 /**
  * The error catalogue: every error the API can answer with, its HTTP status and its default
  * message. Status numbers live here and nowhere else.
+ *
+ * One answer is deliberately not here: the webhook's `401 {}`. That is Hasura's protocol for
+ * "this caller is not authenticated" (docs/hasura-webhook-contract.md), a normal outcome of a
+ * webhook decision rather than an error, and Hasura ignores its body. The webhook route writes it
+ * itself; every failure of the webhook (a bad POST body, an outage) still comes from here.
  */
 export const errorCatalogue = {
   VALIDATION_FAILED: { status: 400, message: 'The request is not valid.' },
@@ -17,6 +22,7 @@ export const errorCatalogue = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body encoding is not supported.' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable. Try again.' },
+  SHUTTING_DOWN: { status: 503, message: 'This instance is shutting down.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -26,17 +32,30 @@ export interface ErrorDetail {
   message: string;
 }
 
+export interface AppErrorOptions {
+  /** Replaces the catalogue's message, to say more precisely what went wrong. */
+  message?: string;
+  /** The failure underneath, for the log; never shown to the client. */
+  cause?: unknown;
+  /** Response headers the answer needs, such as `Retry-After` or `WWW-Authenticate`. */
+  headers?: Readonly<Record<string, string>>;
+  /** Which parts of the request were wrong. */
+  details?: readonly ErrorDetail[];
+}
+
 export class AppError extends Error {
   readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly details: readonly ErrorDetail[] | undefined;
 
   constructor(
     readonly code: ErrorCode,
-    message?: string,
-    readonly details?: ErrorDetail[],
-    options?: { cause?: unknown },
+    { message, cause, headers = {}, details }: AppErrorOptions = {},
   ) {
-    super(message ?? errorCatalogue[code].message, options);
+    super(message ?? errorCatalogue[code].message, cause === undefined ? undefined : { cause });
     this.name = 'AppError';
     this.status = errorCatalogue[code].status;
+    this.headers = headers;
+    this.details = details;
   }
 }

@@ -1,11 +1,12 @@
 import type { Config } from './config';
 import type { Database } from './db/database';
-import { pingDatabase } from './db/database';
+import { createDatabaseProbe } from './db/database';
 import { createRolesRepository } from './db/roles-repository';
 import { createSessionsRepository } from './db/sessions-repository';
 import { createUsersRepository } from './db/users-repository';
 import { createAccounts } from './domain/accounts';
 import { createAdministration } from './domain/administration';
+import { createCallerIdentification } from './domain/caller-identity';
 import { systemClock, type Clock } from './domain/model';
 import { createPasswordHasher } from './domain/passwords';
 import { createSessionManager } from './domain/sessions';
@@ -31,7 +32,12 @@ export function createServices({ config, db, clock = systemClock }: ServiceDeps)
     clock,
     expireSessionsOnRoleChange: config.sessions.expireOnRoleChange,
   });
-  return { clock, sessions, accounts, administration, pingDatabase: () => pingDatabase(db) };
+  const callers = createCallerIdentification({
+    sessions,
+    anonymousRole: config.webhook.anonymousRole,
+    maxAgeSeconds: config.webhook.maxAgeSeconds,
+  });
+  return { sessions, accounts, administration, callers, database: createDatabaseProbe(db) };
 }
 
 export type Services = ReturnType<typeof createServices>;

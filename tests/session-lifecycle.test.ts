@@ -11,7 +11,7 @@ describe('session lifecycle', () => {
   });
   afterAll(() => app.close());
 
-  const webhookStatus = async (token: string, http = app.http) =>
+  const webhookStatus = async (token: string, http: string = app.http) =>
     (await request(http).get('/webhook').set(bearer(token))).status;
   const login = async (username: string, password = PASSWORD) =>
     (await request(app.http).post('/login').send({ username, password })).body.token as string;
@@ -131,7 +131,7 @@ describe('session lifecycle', () => {
   });
 
   it('takes effect at once on another instance sharing the database', async () => {
-    const peer = startPeerInstance(app);
+    const peer = await startPeerInstance(app);
     const user = await signUp(app);
     expect(await webhookStatus(user.token, peer)).toBe(200);
     await request(app.http).post('/logout').set(bearer(user.token));

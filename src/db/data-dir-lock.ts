@@ -13,6 +13,27 @@ function isRunning(pid: number): boolean {
   }
 }
 
+function readHolder(lockPath: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(lockPath, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Creates the lock file only if there is none: of two processes racing here, one wins. */
+function createExclusively(lockPath: string): boolean {
+  try {
+    fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
 /**
  * Claims an embedded PGlite data directory for this process. PGlite has no locking of its own,
  * and two processes writing one data directory (a second `npm start`, or the CLI beside a
@@ -20,17 +41,25 @@ function isRunning(pid: number): boolean {
  */
 export function claimDataDir(dataDir: string): void {
   const lockPath = path.join(dataDir, LOCK_FILE);
-  let holder: number | undefined;
-  try {
-    holder = Number.parseInt(fs.readFileSync(lockPath, 'utf8'), 10);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    if (createExclusively(lockPath)) return;
+    const holder = readHolder(lockPath);
+    if (holder === process.pid) return;
+    if (holder !== undefined && isRunning(holder)) {
+      throw new Error(
+        `The embedded database in ${path.resolve(dataDir)} is in use by process ${holder}. ` +
+          'Stop that process first: PGlite allows one process at a time.',
+      );
+    }
+    // A dead holder's claim (or an empty one from a crash mid-write): remove it, then race for
+    // the exclusive create again.
+    fs.rmSync(lockPath, { force: true });
   }
-  if (holder && holder !== process.pid && isRunning(holder)) {
-    throw new Error(
-      `The embedded database in ${path.resolve(dataDir)} is in use by process ${holder}. ` +
-        'Stop that process first: PGlite allows one process at a time.',
-    );
-  }
-  fs.writeFileSync(lockPath, String(process.pid));
+  throw new Error(`Could not claim the embedded database in ${path.resolve(dataDir)}; try again.`);
+}
+
+/** Gives the directory up, if this process holds it. */
+export function releaseDataDir(dataDir: string): void {
+  const lockPath = path.join(dataDir, LOCK_FILE);
+  if (readHolder(lockPath) === process.pid) fs.rmSync(lockPath, { force: true });
 }

@@ -1,7 +1,13 @@
+import { AppError } from '../errors';
+
 /**
- * Tells infrastructure failures (the database cannot be reached or has gone away) from every
- * other error, so that they become 503 and never 401: a client told "unauthorized" during an
- * outage would throw away a perfectly good token.
+ * The database layer's own reading of its failures. Driver and SQLSTATE codes stay in this
+ * folder: what leaves a repository is either a result or an AppError that says what went wrong
+ * in the service's words.
+ *
+ * An infrastructure failure (the database cannot be reached or has gone away) becomes
+ * DATABASE_UNAVAILABLE, a 503, and never a 401: a client told "unauthorized" during an outage
+ * would throw away a perfectly good token.
  */
 const unavailableNodeCodes = new Set([
   'ECONNREFUSED',
@@ -26,7 +32,7 @@ const unavailableMessages = [
   'timeout exceeded when trying to connect',
 ];
 
-export function isDatabaseUnavailable(error: unknown): boolean {
+function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'KnexTimeoutError') return true;
   const code = (error as { code?: unknown }).code;
@@ -41,6 +47,23 @@ export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === '23505';
 }
 
-export function isForeignKeyViolation(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === '23503';
+/** The error a repository lets out: an outage as DATABASE_UNAVAILABLE, anything else as it was. */
+export function classifyDatabaseFailure(error: unknown): unknown {
+  if (error instanceof AppError) return error;
+  if (isDatabaseUnavailable(error)) return new AppError('DATABASE_UNAVAILABLE', { cause: error });
+  return error;
+}
+
+type AsyncMethods<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? T[K] : never };
+
+/** Wraps every method of a repository so that its failures leave it classified. */
+export function withClassifiedFailures<T extends AsyncMethods<T>>(repository: T): T {
+  const wrapped = {} as Record<string, unknown>;
+  for (const [name, method] of Object.entries(repository) as [string, (...args: unknown[]) => Promise<unknown>][]) {
+    wrapped[name] = (...args: unknown[]) =>
+      method(...args).catch((error: unknown) => {
+        throw classifyDatabaseFailure(error);
+      });
+  }
+  return wrapped as T;
 }

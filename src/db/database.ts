@@ -5,16 +5,45 @@ import ClientPgLite from 'knex-pglite';
 import type { PGlite } from '@electric-sql/pglite';
 import type { DatabaseConfig } from '../config';
 import type { Logger } from '../logger';
-import { claimDataDir } from './data-dir-lock';
+import { claimDataDir, releaseDataDir } from './data-dir-lock';
+import { withClassifiedFailures } from './database-errors';
 
 export type Database = Knex;
 
-/**
- * knex-pglite derives the command from knex's method name, which for a delete is `del`, so
- * `.delete()` answered PGlite's raw result where pg answers the row count. This corrects it.
- */
-type KnexClientClass = new (config: Knex.Config) => { processResponse(obj: { method?: string }, runner: unknown): unknown };
+interface KnexPgliteClient {
+  config: { connection?: unknown };
+  _driver(): void;
+  destroyRawConnection(connection: unknown): Promise<void>;
+  processResponse(obj: { method?: string }, runner: unknown): unknown;
+}
+type KnexClientClass = new (config: Knex.Config) => KnexPgliteClient;
+
+/** The data directory a PGlite connection config names, if it names one (not a live instance). */
+function dataDirOf(connection: unknown): string | undefined {
+  const filename = (connection as { filename?: unknown } | undefined)?.filename;
+  return typeof filename === 'string' ? filename : undefined;
+}
+
 class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
+  // knex-pglite opens PGlite here, when knex is constructed: the data directory is claimed at
+  // that moment, by whoever opens it (the service, the CLI, the knex CLI through knexfile.ts).
+  override _driver(): void {
+    const dataDir = dataDirOf(this.config.connection);
+    if (dataDir !== undefined) {
+      fs.mkdirSync(dataDir, { recursive: true });
+      claimDataDir(dataDir);
+    }
+    super._driver();
+  }
+
+  override async destroyRawConnection(connection: unknown): Promise<void> {
+    await super.destroyRawConnection(connection);
+    const dataDir = dataDirOf(this.config.connection);
+    if (dataDir !== undefined) releaseDataDir(dataDir);
+  }
+
+  // knex-pglite derives the command from knex's method name, which for a delete is `del`, so
+  // `.delete()` answered PGlite's raw result where pg answers the row count.
   override processResponse(obj: { method?: string }, runner: unknown): unknown {
     return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
   }
@@ -54,8 +83,6 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
         migrations: migrationsConfig,
       };
     case 'pglite':
-      fs.mkdirSync(target.dataDir, { recursive: true });
-      claimDataDir(target.dataDir);
       return {
         client: pgliteClient,
         dialect: 'postgres',
@@ -94,6 +121,11 @@ export async function migrateToLatest(db: Database): Promise<string[]> {
   return applied;
 }
 
-export async function pingDatabase(db: Database): Promise<void> {
-  await db.raw('select 1');
+/** Answers once the database answers a query; throws DATABASE_UNAVAILABLE when it cannot. */
+export function createDatabaseProbe(db: Database) {
+  return withClassifiedFailures({
+    async ping(): Promise<void> {
+      await db.raw('select 1');
+    },
+  });
 }

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
 import { SIGNED_IN_ROLE } from '../domain/model';
 import type { RoleStore } from '../domain/ports';
-import { isUniqueViolation } from './database-errors';
+import { isUniqueViolation, withClassifiedFailures } from './database-errors';
 
 export function createRolesRepository(db: Knex): RoleStore {
-  return {
+  return withClassifiedFailures<RoleStore>({
     async listRoles() {
       const rows = await db('roles').select('name', 'built_in').orderBy('name');
       return rows.map((row) => ({ name: row.name, builtIn: row.built_in }));
@@ -40,5 +40,5 @@ export function createRolesRepository(db: Knex): RoleStore {
       const rows = await db('user_roles').select('user_id').where({ role: name });
       return rows.map((row) => row.user_id as number);
     },
-  };
+  });
 }

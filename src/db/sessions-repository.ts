@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { AuthenticatedSession, Session, UserId } from '../domain/model';
 import type { Liveness, SessionStore } from '../domain/ports';
+import { withClassifiedFailures } from './database-errors';
 import { toUser, userColumns, type UserRow } from './users-repository';
 
 interface SessionRow {
@@ -33,10 +34,17 @@ function toSession(row: SessionRow): Session {
 }
 
 export function createSessionsRepository(db: Knex): SessionStore {
-  const live = (query: Knex.QueryBuilder, { now, idleCutoff }: Liveness) =>
-    query.where('s.expires_at', '>', now).andWhere('s.last_used_at', '>', idleCutoff);
+  /**
+   * The one definition of a session's life: it ends at its absolute end or once it has been
+   * idle for the idle timeout, whichever comes first. Every query that asks whether a session
+   * is alive, and every answer of how long it has left, goes through this expression.
+   */
+  const endsAt = (idleTimeoutSeconds: number) =>
+    db.raw('least(s.expires_at, s.last_used_at + make_interval(secs => ?))', [idleTimeoutSeconds]);
+  const isLive = (query: Knex.QueryBuilder, { now, idleTimeoutSeconds }: Liveness) =>
+    query.where(endsAt(idleTimeoutSeconds), '>', now);
 
-  return {
+  return withClassifiedFailures<SessionStore>({
     async insertSession(session: Session & { tokenHash: string }): Promise<void> {
       await db('sessions').insert({
         id: session.id,
@@ -53,14 +61,11 @@ export function createSessionsRepository(db: Knex): SessionStore {
      * The webhook's hot path: one indexed query that returns the live session and its enabled
      * user. The lookup is by SHA-256 of the token, so the index compares hashes, never tokens.
      */
-    async findLiveSessionByTokenHash(
-      tokenHash: string,
-      liveness: Liveness,
-    ): Promise<AuthenticatedSession | undefined> {
-      const row = await live(
+    async findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<AuthenticatedSession | undefined> {
+      const row = await isLive(
         db('sessions as s')
           .join('users as u', 'u.id', 's.user_id')
-          .select([...sessionColumns, ...userColumns(db)])
+          .select([...sessionColumns, ...userColumns(db), db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)])])
           .where('s.token_hash', tokenHash)
           .andWhere('u.disabled', false),
         liveness,
@@ -69,18 +74,24 @@ export function createSessionsRepository(db: Knex): SessionStore {
       return {
         session: toSession({ ...row, id: row.session_id, created_at: row.session_created_at }),
         user: toUser(row as UserRow),
+        endsAt: row.ends_at,
       };
     },
 
-    async touchSession(id: string, now: Date, staleBefore: Date): Promise<void> {
-      await db('sessions').update({ last_used_at: now }).where({ id }).andWhere('last_used_at', '<', staleBefore);
+    async touchSession(id: string, { now, idleTimeoutSeconds }: Liveness, staleBefore: Date): Promise<Date | undefined> {
+      const [row] = await db('sessions as s')
+        .update({ last_used_at: now })
+        .where('s.id', id)
+        .andWhere('s.last_used_at', '<', staleBefore)
+        .returning(db.raw('? as ends_at', [endsAt(idleTimeoutSeconds)]) as unknown as string);
+      return (row as { ends_at?: Date } | undefined)?.ends_at;
     },
 
     async listLiveUserSessions(userId: UserId, liveness: Liveness): Promise<Session[]> {
-      const rows = await live(
-        db('sessions as s').select('s.*').where('s.user_id', userId),
-        liveness,
-      ).orderBy('s.created_at', 'desc');
+      const rows = await isLive(db('sessions as s').select('s.*').where('s.user_id', userId), liveness).orderBy(
+        's.created_at',
+        'desc',
+      );
       return rows.map(toSession);
     },
 
@@ -96,8 +107,8 @@ export function createSessionsRepository(db: Knex): SessionStore {
       return db('sessions').delete().where({ user_id: userId });
     },
 
-    async deleteDeadSessions({ now, idleCutoff }: Liveness): Promise<number> {
-      return db('sessions').delete().where('expires_at', '<=', now).orWhere('last_used_at', '<=', idleCutoff);
+    async deleteDeadSessions({ now, idleTimeoutSeconds }: Liveness): Promise<number> {
+      return db('sessions as s').delete().where(endsAt(idleTimeoutSeconds), '<=', now);
     },
-  };
+  });
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { User, UserId } from '../domain/model';
 import { SIGNED_IN_ROLE } from '../domain/model';
 import type { NewUser, UserChanges, UserStore } from '../domain/ports';
-import { isUniqueViolation } from './database-errors';
+import { isUniqueViolation, withClassifiedFailures } from './database-errors';
 
 export interface UserRow {
   id: number;
@@ -50,8 +50,8 @@ export function createUsersRepository(db: Knex): UserStore {
     return row ? toUser(row) : undefined;
   }
 
-  return {
-    findUserById: (id) => findUserById(id),
+  return withClassifiedFailures<UserStore>({
+    findUserById: (id: UserId) => findUserById(id),
 
     async insertUser(user: NewUser): Promise<User | undefined> {
       try {
@@ -143,5 +143,5 @@ export function createUsersRepository(db: Knex): UserStore {
         return deleted > 0;
       });
     },
-  };
+  });
 }

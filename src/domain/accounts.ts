@@ -43,7 +43,7 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
      * Answers the enabled user with this username and password, or undefined. Unknown
      * usernames, wrong passwords and disabled users cost the same bcrypt comparison.
      */
-    async authenticate(username: string, password: string): Promise<User | undefined> {
+    async verifyCredentials(username: string, password: string): Promise<User | undefined> {
       const found = await users.findUserWithPasswordHash(usernameKey(username));
       const matches = await passwords.verify(password, found?.passwordHash);
       return matches && found && !found.user.disabled ? found.user : undefined;
@@ -58,7 +58,7 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
       change: { currentPassword: string; newPassword: string; userAgent: string | undefined },
     ): Promise<{ token: string; session: Session }> {
       const matches = await passwords.verify(change.currentPassword, await users.findPasswordHash(userId));
-      if (!matches) throw new AppError('INVALID_CREDENTIALS', 'The current password is incorrect.');
+      if (!matches) throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
       passwords.assertAcceptable(change.newPassword);
       await users.updatePasswordHash(userId, await passwords.hash(change.newPassword), clock.now());
       await sessions.invalidateUserSessions(userId);

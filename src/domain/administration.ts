@@ -1,6 +1,6 @@
 import { AppError } from '../errors';
 import type { Accounts } from './accounts';
-import { normalizeSessionVariables } from './hasura';
+import { normalizeSessionVariables } from './session-variables';
 import { SIGNED_IN_ROLE, isValidRoleName, type Clock, type User, type UserId } from './model';
 import type { Role, RoleStore, UserStore } from './ports';
 import type { SessionManager } from './sessions';
@@ -17,24 +17,27 @@ export interface AdministrationDeps {
 
 /** What admins do to users and roles. Authorisation is checked before any of this is called. */
 export function createAdministration({ users, roles, sessions, accounts, clock, expireSessionsOnRoleChange }: AdministrationDeps) {
-  async function requireUser(id: UserId): Promise<User> {
+  /** The user with this id; throws NOT_FOUND. */
+  async function userOrNotFound(id: UserId): Promise<User> {
     const user = await users.findUserById(id);
-    if (!user) throw new AppError('NOT_FOUND', 'No such user.');
+    if (!user) throw new AppError('NOT_FOUND', { message: 'No such user.' });
     return user;
   }
 
-  async function requireRole(name: string): Promise<Role> {
+  /** The role with this name; throws NOT_FOUND. */
+  async function roleOrNotFound(name: string): Promise<Role> {
     const role = isValidRoleName(name) ? await roles.findRole(name) : undefined;
-    if (!role) throw new AppError('NOT_FOUND', `No such role: ${name}.`);
+    if (!role) throw new AppError('NOT_FOUND', { message: `No such role: ${name}.` });
     return role;
   }
 
   /** Only roles a signed-in user may use can be granted; `anonymous` never is. */
   function assertGrantable(role: string, path: string): void {
     if (role === 'anonymous') {
-      throw new AppError('VALIDATION_FAILED', 'The anonymous role cannot be granted.', [
-        { path, message: 'anonymous is for requests without a session' },
-      ]);
+      throw new AppError('VALIDATION_FAILED', {
+        message: 'The anonymous role cannot be granted.',
+        details: [{ path, message: 'anonymous is for requests without a session' }],
+      });
     }
   }
 
@@ -45,19 +48,20 @@ export function createAdministration({ users, roles, sessions, accounts, clock, 
   return {
     listUsers: (limit: number, offset: number) => users.listUsers(limit, offset),
 
-    getUser: requireUser,
+    getUser: userOrNotFound,
 
     async createUser(input: { username: string; password: string; roles?: string[]; defaultRole?: string }): Promise<User> {
       const granted = [...new Set(input.roles ?? [])].filter((role) => role !== SIGNED_IN_ROLE);
       for (const [index, role] of granted.entries()) {
         assertGrantable(role, `roles.${index}`);
-        await requireRole(role);
+        await roleOrNotFound(role);
       }
       const defaultRole = input.defaultRole ?? SIGNED_IN_ROLE;
       if (defaultRole !== SIGNED_IN_ROLE && !granted.includes(defaultRole)) {
-        throw new AppError('VALIDATION_FAILED', 'The default role must be one of the user’s roles.', [
-          { path: 'defaultRole', message: 'not among roles' },
-        ]);
+        throw new AppError('VALIDATION_FAILED', {
+          message: 'The default role must be one of the user’s roles.',
+          details: [{ path: 'defaultRole', message: 'not among roles' }],
+        });
       }
       return accounts.registerUser({ username: input.username, password: input.password, grantedRoles: granted, defaultRole });
     },
@@ -66,46 +70,48 @@ export function createAdministration({ users, roles, sessions, accounts, clock, 
       id: UserId,
       changes: { defaultRole?: string; disabled?: boolean; sessionVariables?: Record<string, string> },
     ): Promise<User> {
-      const user = await requireUser(id);
+      const user = await userOrNotFound(id);
       if (changes.defaultRole !== undefined && !user.roles.includes(changes.defaultRole)) {
-        throw new AppError('VALIDATION_FAILED', 'The default role must be one of the user’s roles.', [
-          { path: 'defaultRole', message: 'the user does not hold this role' },
-        ]);
+        throw new AppError('VALIDATION_FAILED', {
+          message: 'The default role must be one of the user’s roles.',
+          details: [{ path: 'defaultRole', message: 'the user does not hold this role' }],
+        });
       }
       const sessionVariables =
         changes.sessionVariables === undefined ? undefined : normalizeSessionVariables(changes.sessionVariables);
       const updated = await users.updateUser(id, { ...changes, sessionVariables }, clock.now());
-      if (!updated) throw new AppError('NOT_FOUND', 'No such user.');
+      if (!updated) throw new AppError('NOT_FOUND', { message: 'No such user.' });
       if (changes.disabled) await sessions.invalidateUserSessions(id);
       return updated;
     },
 
     async deleteUser(id: UserId): Promise<void> {
       // Sessions go with the user (ON DELETE CASCADE).
-      if (!(await users.deleteUser(id))) throw new AppError('NOT_FOUND', 'No such user.');
+      if (!(await users.deleteUser(id))) throw new AppError('NOT_FOUND', { message: 'No such user.' });
     },
 
     async grantRole(id: UserId, role: string): Promise<void> {
       assertGrantable(role, 'role');
-      await requireUser(id);
-      await requireRole(role);
+      await userOrNotFound(id);
+      await roleOrNotFound(role);
       if (role === SIGNED_IN_ROLE) return; // held implicitly by everyone
       if (await users.grantRole(id, role, clock.now())) await rolesChanged(id);
     },
 
     async revokeRole(id: UserId, role: string): Promise<void> {
       if (role === SIGNED_IN_ROLE) {
-        throw new AppError('VALIDATION_FAILED', 'Every user holds the user role; it cannot be revoked.', [
-          { path: 'role', message: 'user is implicit' },
-        ]);
+        throw new AppError('VALIDATION_FAILED', {
+          message: 'Every user holds the user role; it cannot be revoked.',
+          details: [{ path: 'role', message: 'user is implicit' }],
+        });
       }
-      await requireUser(id);
-      await requireRole(role);
+      await userOrNotFound(id);
+      await roleOrNotFound(role);
       if (await users.revokeRole(id, role, clock.now())) await rolesChanged(id);
     },
 
-    async expireUserSessions(id: UserId): Promise<void> {
-      await requireUser(id);
+    async invalidateUserSessions(id: UserId): Promise<void> {
+      await userOrNotFound(id);
       await sessions.invalidateUserSessions(id);
     },
 
@@ -113,19 +119,20 @@ export function createAdministration({ users, roles, sessions, accounts, clock, 
 
     async createRole(name: string): Promise<Role> {
       if (!isValidRoleName(name)) {
-        throw new AppError('VALIDATION_FAILED', 'Invalid role name.', [
-          { path: 'name', message: 'lower-case letters, digits, "_" and "-", at most 63 characters' },
-        ]);
+        throw new AppError('VALIDATION_FAILED', {
+          message: 'Invalid role name.',
+          details: [{ path: 'name', message: 'lower-case letters, digits, "_" and "-", at most 63 characters' }],
+        });
       }
       if (!(await roles.insertRole(name, clock.now()))) throw new AppError('ROLE_EXISTS');
       return { name, builtIn: false };
     },
 
     async deleteRole(name: string): Promise<void> {
-      const role = await requireRole(name);
-      if (role.builtIn) throw new AppError('ROLE_BUILT_IN', `${name} is built in and cannot be deleted.`);
+      const role = await roleOrNotFound(name);
+      if (role.builtIn) throw new AppError('ROLE_BUILT_IN', { message: `${name} is built in and cannot be deleted.` });
       const holders = await roles.listRoleHolders(name);
-      if (!(await roles.deleteRole(name, clock.now()))) throw new AppError('NOT_FOUND', `No such role: ${name}.`);
+      if (!(await roles.deleteRole(name, clock.now()))) throw new AppError('NOT_FOUND', { message: `No such role: ${name}.` });
       for (const holder of holders) await rolesChanged(holder);
     },
   };

@@ -28,6 +28,8 @@ export interface Session {
 export interface AuthenticatedSession {
   session: Session;
   user: User;
+  /** When the session ends unless it is used again: its absolute end or its idle deadline. */
+  endsAt: Date;
 }
 
 export interface Clock {

@@ -27,14 +27,14 @@ export function createPasswordHasher(policy: PasswordPolicy) {
     assertAcceptable(password: string): void {
       const normalized = normalizePassword(password);
       if ([...normalized].length < policy.minLength) {
-        throw new AppError('WEAK_PASSWORD', `The password must be at least ${policy.minLength} characters long.`);
+        throw new AppError('WEAK_PASSWORD', { message: `The password must be at least ${policy.minLength} characters long.` });
       }
       if (Buffer.byteLength(normalized, 'utf8') > BCRYPT_MAX_BYTES) {
-        throw new AppError('WEAK_PASSWORD', `The password must be at most ${BCRYPT_MAX_BYTES} bytes in UTF-8.`);
+        throw new AppError('WEAK_PASSWORD', { message: `The password must be at most ${BCRYPT_MAX_BYTES} bytes in UTF-8.` });
       }
       // bcrypt's C core stops at a NUL byte; everything after it would be ignored.
       if (normalized.includes('\u0000')) {
-        throw new AppError('WEAK_PASSWORD', 'The password must not contain NUL characters.');
+        throw new AppError('WEAK_PASSWORD', { message: 'The password must not contain NUL characters.' });
       }
     },
 

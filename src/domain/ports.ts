@@ -5,17 +5,23 @@ import type { AuthenticatedSession, Session, User, UserId } from './model';
  * implement these; the domain never sees SQL.
  */
 
-/** A session is live while `now` is before its absolute end and it was used after `idleCutoff`. */
+/**
+ * What decides whether a session is alive at `now`. The rule itself (the absolute end, or
+ * `idleTimeoutSeconds` without use, whichever comes first) is the store's, written once.
+ */
 export interface Liveness {
   now: Date;
-  idleCutoff: Date;
+  idleTimeoutSeconds: number;
 }
 
 export interface SessionStore {
   insertSession(session: Session & { tokenHash: string }): Promise<void>;
   findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<AuthenticatedSession | undefined>;
-  /** Records use, unless use was already recorded after `staleBefore`. */
-  touchSession(id: string, now: Date, staleBefore: Date): Promise<void>;
+  /**
+   * Records use at `liveness.now`, unless use was already recorded after `staleBefore`.
+   * Answers the session's new end when it wrote.
+   */
+  touchSession(id: string, liveness: Liveness, staleBefore: Date): Promise<Date | undefined>;
   listLiveUserSessions(userId: UserId, liveness: Liveness): Promise<Session[]>;
   deleteSession(id: string): Promise<void>;
   /** Deletes one session if it belongs to the user; answers whether it did. */

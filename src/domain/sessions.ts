@@ -20,8 +20,7 @@ export interface SessionManagerDeps {
 }
 
 export function createSessionManager({ store, clock, policy }: SessionManagerDeps) {
-  const secondsBefore = (time: Date, seconds: number) => new Date(time.getTime() - seconds * 1000);
-  const livenessAt = (now: Date): Liveness => ({ now, idleCutoff: secondsBefore(now, policy.idleTimeoutSeconds) });
+  const livenessAt = (now: Date): Liveness => ({ now, idleTimeoutSeconds: policy.idleTimeoutSeconds });
 
   return {
     /** Starts a session. The token is returned here once and stored only as a hash. */
@@ -40,25 +39,26 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
       return { token, session };
     },
 
-    /** Answers the live session the token belongs to, or undefined for any token that is not one. */
+    /**
+     * Answers the live session the token belongs to, or undefined for any token that is not
+     * one. Records the use, at most once per touch interval.
+     */
     async validateSessionToken(token: string): Promise<AuthenticatedSession | undefined> {
       if (!isWellFormedSessionToken(token)) return undefined;
       const now = clock.now();
       const found = await store.findLiveSessionByTokenHash(hashSessionToken(token), livenessAt(now));
       if (!found) return undefined;
-      const staleBefore = secondsBefore(now, policy.touchIntervalSeconds);
-      if (found.session.lastUsedAt <= staleBefore) {
-        await store.touchSession(found.session.id, now, staleBefore);
-        found.session.lastUsedAt = now;
-      }
-      return found;
+      const staleBefore = new Date(now.getTime() - policy.touchIntervalSeconds * 1000);
+      if (found.session.lastUsedAt > staleBefore) return found;
+      const endsAt = await store.touchSession(found.session.id, livenessAt(now), staleBefore);
+      // Undefined: another request recorded a use meanwhile, so the end read above still stands.
+      if (endsAt === undefined) return found;
+      return { ...found, session: { ...found.session, lastUsedAt: now }, endsAt };
     },
 
-    /** Whole seconds until the session ends, by whichever comes first: its absolute or its idle limit. */
-    remainingLifetimeSeconds(session: Session): number {
-      const idleEnd = session.lastUsedAt.getTime() + policy.idleTimeoutSeconds * 1000;
-      const end = Math.min(session.expiresAt.getTime(), idleEnd);
-      return Math.max(0, Math.floor((end - clock.now().getTime()) / 1000));
+    /** Whole seconds until the session ends, unless it is used again. */
+    remainingLifetimeSeconds({ endsAt }: AuthenticatedSession): number {
+      return Math.max(0, Math.floor((endsAt.getTime() - clock.now().getTime()) / 1000));
     },
 
     listUserSessions(userId: UserId): Promise<Session[]> {
@@ -71,14 +71,16 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
 
     /** Ends one of the user's own sessions. Someone else's session is reported as not found. */
     async invalidateOwnSession(userId: UserId, sessionId: string): Promise<void> {
-      if (!(await store.deleteUserSession(userId, sessionId))) throw new AppError('NOT_FOUND', 'No such session.');
+      if (!(await store.deleteUserSession(userId, sessionId))) {
+        throw new AppError('NOT_FOUND', { message: 'No such session.' });
+      }
     },
 
     async invalidateUserSessions(userId: UserId): Promise<void> {
       await store.deleteUserSessions(userId);
     },
 
-    /** Deletes expired and idle sessions; answers how many. */
+    /** Deletes sessions that have ended; answers how many. */
     purgeDeadSessions(): Promise<number> {
       return store.deleteDeadSessions(livenessAt(clock.now()));
     },

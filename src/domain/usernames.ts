@@ -24,6 +24,9 @@ export function assertValidUsername(username: string): void {
         ? 'must not contain whitespace or control characters'
         : undefined;
   if (problem) {
-    throw new AppError('VALIDATION_FAILED', `The username ${problem}.`, [{ path: 'username', message: problem }]);
+    throw new AppError('VALIDATION_FAILED', {
+      message: `The username ${problem}.`,
+      details: [{ path: 'username', message: problem }],
+    });
   }
 }

@@ -4,11 +4,16 @@ import { ADMIN_ROLE, type AuthenticatedSession } from '../domain/model';
 import { AppError } from '../errors';
 import { authenticateSession, type Authenticator } from './passport';
 
+/** 401 with the challenge RFC 6750 asks for, naming the scheme a client should use. */
+function unauthorized(message?: string): AppError {
+  return new AppError('UNAUTHORIZED', { message, headers: { 'WWW-Authenticate': 'Bearer' } });
+}
+
 /** Lets the request through only with a live session, which later handlers read with currentSession. */
 export function requireSession(passport: Authenticator): RequestHandler {
   return async (req, res, next) => {
     const auth = await authenticateSession(passport, req.headers);
-    if (!auth) throw new AppError('UNAUTHORIZED');
+    if (!auth) throw unauthorized();
     res.locals.auth = auth;
     next();
   };
@@ -35,13 +40,13 @@ export function requireAdmin(passport: Authenticator, adminSecret: string | null
   return async (req, res, next) => {
     const givenSecret = req.get('x-hasura-admin-secret');
     if (adminSecret !== null && givenSecret !== undefined) {
-      if (!secretsEqual(givenSecret, adminSecret)) throw new AppError('UNAUTHORIZED', 'The admin secret is wrong.');
+      if (!secretsEqual(givenSecret, adminSecret)) throw unauthorized('The admin secret is wrong.');
       next();
       return;
     }
     const auth = await authenticateSession(passport, req.headers);
-    if (!auth) throw new AppError('UNAUTHORIZED');
-    if (!auth.user.roles.includes(ADMIN_ROLE)) throw new AppError('FORBIDDEN', 'This needs the admin role.');
+    if (!auth) throw unauthorized();
+    if (!auth.user.roles.includes(ADMIN_ROLE)) throw new AppError('FORBIDDEN', { message: 'This needs the admin role.' });
     res.locals.auth = auth;
     next();
   };

@@ -6,14 +6,18 @@ import { Strategy as BearerStrategy, type VerifyFunction } from 'passport-http-b
 import type { Accounts } from '../domain/accounts';
 import type { AuthenticatedSession, User } from '../domain/model';
 import type { SessionManager } from '../domain/sessions';
+import { readSessionCredential } from './credentials';
 
 /**
- * passport-http-bearer also takes `access_token` from the query string and the body. Tokens
- * in URLs end up in proxy and access logs, so this strategy sees the Authorization header only.
+ * passport-http-bearer would read the Authorization header itself, and also take
+ * `access_token` from the query string and the body. This strategy is shown only the token
+ * that readSessionCredential found, wherever the request carried it.
  */
-class AuthorizationHeaderBearerStrategy extends BearerStrategy<VerifyFunction> {
+class SessionTokenStrategy extends BearerStrategy<VerifyFunction> {
   override authenticate(req: Request, options?: object): void {
-    super.authenticate({ headers: { authorization: req.headers.authorization } } as Request, options);
+    const credential = readSessionCredential(req.headers);
+    const headers = credential.kind === 'session-token' ? { authorization: `Bearer ${credential.token}` } : {};
+    super.authenticate({ headers } as Request, options);
   }
 }
 
@@ -26,11 +30,11 @@ export function createPassport(accounts: Accounts, sessions: SessionManager): Au
   passport.use(
     new LocalStrategy({ usernameField: 'username', passwordField: 'password', session: false }, (username, password, done) => {
       // done(null, false) is a wrong password; done(error) is an outage and must not read as one.
-      accounts.authenticate(username, password).then((user) => done(null, user ?? false), done);
+      accounts.verifyCredentials(username, password).then((user) => done(null, user ?? false), done);
     }),
   );
   passport.use(
-    new AuthorizationHeaderBearerStrategy((token, done) => {
+    new SessionTokenStrategy((token, done) => {
       sessions.validateSessionToken(token).then((auth) => done(null, auth ?? false), done);
     }),
   );
@@ -65,9 +69,4 @@ export function authenticateSession(
   headers: IncomingHttpHeaders,
 ): Promise<AuthenticatedSession | undefined> {
   return runStrategy<AuthenticatedSession>(passport, 'bearer', { headers });
-}
-
-/** Whether the headers carry any credential at all, well-formed or not. */
-export function hasCredentials(headers: IncomingHttpHeaders): boolean {
-  return headers.authorization !== undefined;
 }

@@ -1,4 +1,4 @@
-import type { Session, User } from '../domain/model';
+import type { AuthenticatedSession, Session, User } from '../domain/model';
 
 /** The JSON shapes of api.md, in one place. */
 
@@ -34,5 +34,17 @@ export function presentSession(session: Session, currentSessionId: string) {
     expiresAt: session.expiresAt.toISOString(),
     userAgent: session.userAgent,
     current: session.id === currentSessionId,
+  };
+}
+
+/** GET /me: the signed-in user and the session the request came with. */
+export function presentCurrentUser({ user, session }: AuthenticatedSession) {
+  return {
+    id: user.id,
+    username: user.username,
+    roles: user.roles,
+    defaultRole: user.defaultRole,
+    sessionVariables: user.sessionVariables,
+    session: { id: session.id, createdAt: session.createdAt.toISOString(), expiresAt: session.expiresAt.toISOString() },
   };
 }

@@ -9,5 +9,5 @@ export function parseRequest<T extends z.ZodType>(schema: T, input: unknown): z.
     path: issue.path.map(String).join('.') || '(body)',
     message: issue.message,
   }));
-  throw new AppError('VALIDATION_FAILED', undefined, details);
+  throw new AppError('VALIDATION_FAILED', { details });
 }

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { Express } from 'express';
 import request from 'supertest';
-import { createApp } from '../../src/app';
 import { loadConfig, type Config, type Env } from '../../src/config';
 import type { Clock } from '../../src/domain/model';
 import { createLogger, type Logger } from '../../src/logger';
-import { createServices, type Services } from '../../src/services';
+import { startServer, type RunningServer } from '../../src/server';
+import type { Services } from '../../src/services';
 import { createTestDatabase, type TestDatabase } from './database';
 
 /** A clock the test moves by hand, so that expiry is tested without waiting. */
@@ -22,19 +21,22 @@ export class TestClock implements Clock {
 
 export interface TestApp {
   logger: Logger;
-  http: Express;
+  /** The running server's URL, for supertest: `request(app.http)`. */
+  http: string;
   config: Config;
   services: Services;
   database: TestDatabase;
   clock: TestClock;
   /** Every log line the app wrote, as JSON text. */
   logLines: string[];
+  /** Instances started beside this one on the same database, closed with it. */
+  peers: RunningServer[];
   close(): Promise<void>;
 }
 
-/** Builds an app on a fresh database. Tests pass only the settings they are about. */
+/** Starts the real server, through startServer, on a fresh database. Tests pass only the settings they are about. */
 export async function startTestApp(env: Env = {}): Promise<TestApp> {
-  const config = loadConfig({ BCRYPT_COST: '4', LOG_LEVEL: 'info', ...env });
+  const config = loadConfig({ BCRYPT_COST: '4', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env });
   const clock = new TestClock();
   const logLines: string[] = [];
   const logger = createLogger(
@@ -47,15 +49,29 @@ export async function startTestApp(env: Env = {}): Promise<TestApp> {
     }),
   );
   const database = await createTestDatabase(logger);
-  const services = createServices({ config, db: database.db, clock });
-  const http = createApp({ config, logger, services });
-  return { http, logger, config, services, database, clock, logLines, close: () => database.dispose() };
+  const server = await startServer({ config, logger, db: database.db, clock });
+  const peers: RunningServer[] = [];
+  return {
+    http: server.url,
+    logger,
+    config,
+    services: server.services,
+    database,
+    clock,
+    logLines,
+    peers,
+    close: async () => {
+      await Promise.all([server, ...peers].map((each) => each.close()));
+      await database.dispose();
+    },
+  };
 }
 
 /** A second instance of the service on the same database, as another replica behind a load balancer. */
-export function startPeerInstance(app: TestApp): Express {
-  const services = createServices({ config: app.config, db: app.database.connectPeer(), clock: app.clock });
-  return createApp({ config: app.config, logger: app.logger, services });
+export async function startPeerInstance(app: TestApp): Promise<string> {
+  const peer = await startServer({ config: app.config, logger: app.logger, db: app.database.connectPeer(), clock: app.clock });
+  app.peers.push(peer);
+  return peer.url;
 }
 
 export function uniqueUsername(prefix = 'user'): string {

@@ -77,7 +77,7 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
 
   router.delete('/users/:id/sessions', async (req, res) => {
     const { id } = parseRequest(userIdParams, req.params);
-    await administration.expireUserSessions(id);
+    await administration.invalidateUserSessions(id);
     res.status(204).end();
   });
 

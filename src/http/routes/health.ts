@@ -2,7 +2,11 @@ import { Router } from 'express';
 import { AppError } from '../../errors';
 import type { Services } from '../../services';
 
-export function healthRouter(services: Services): Router {
+/**
+ * Liveness and readiness, for load balancers and orchestrators. Readiness fails at once when
+ * the instance starts to drain, so that traffic moves elsewhere while requests in flight finish.
+ */
+export function healthRouter(services: Services, isDraining: () => boolean): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
@@ -10,11 +14,8 @@ export function healthRouter(services: Services): Router {
   });
 
   router.get('/readyz', async (_req, res) => {
-    try {
-      await services.pingDatabase();
-    } catch (error) {
-      throw new AppError('DATABASE_UNAVAILABLE', undefined, undefined, { cause: error });
-    }
+    if (isDraining()) throw new AppError('SHUTTING_DOWN');
+    await services.database.ping();
     res.json({ status: 'ready' });
   });
 

@@ -2,10 +2,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../config';
-import { anonymousSessionVariables, userSessionVariables, type HasuraSessionVariables } from '../../domain/hasura';
+import type { CallerIdentification, Identity } from '../../domain/caller-identity';
 import { AppError } from '../../errors';
-import type { Services } from '../../services';
-import { authenticateSession, hasCredentials, type Authenticator } from '../passport';
+import { readSessionCredential } from '../credentials';
 import { parseRequest } from '../validation';
 
 // Hasura's POST body. `request` may be an object, an array, null or absent; it is not needed.
@@ -17,7 +16,7 @@ function lowerCaseHeaderNames(headers: Record<string, string>): IncomingHttpHead
   for (const [name, value] of Object.entries(headers)) {
     const key = name.toLowerCase();
     if (key in lowered && lowered[key] !== value) {
-      throw new AppError('VALIDATION_FAILED', `The header ${key} is given twice with different values.`);
+      throw new AppError('VALIDATION_FAILED', { message: `The header ${key} is given twice with different values.` });
     }
     lowered[key] = value;
   }
@@ -30,24 +29,31 @@ function requestedRole(headers: IncomingHttpHeaders): string | undefined {
   return trimmed ? trimmed : undefined;
 }
 
+/** `x-hasura-org-id` → `X-Hasura-Org-Id`; Hasura ignores the case, people reading logs do not. */
+function displayName(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+}
+
+/** An identity as Hasura reads a webhook's 200 body: every value a string. */
+export function toHasuraSessionVariables(identity: Identity): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const [name, value] of Object.entries(identity.sessionVariables)) variables[displayName(name)] = value;
+  variables['X-Hasura-Role'] = identity.role;
+  if (identity.userId !== null) variables['X-Hasura-User-Id'] = String(identity.userId);
+  // Hasura reads expiry from the body, with this exact key.
+  if (identity.maxAgeSeconds !== null) variables['Cache-Control'] = `max-age=${identity.maxAgeSeconds}`;
+  return variables;
+}
+
 /** GET /webhook and POST /webhook, as docs/hasura-webhook-contract.md describes. */
-export function webhookRouter(config: Config, services: Services, passport: Authenticator): Router {
+export function webhookRouter(config: Config, callers: CallerIdentification): Router {
   const router = Router();
 
-  async function sessionVariablesFor(headers: IncomingHttpHeaders): Promise<HasuraSessionVariables | undefined> {
-    const role = requestedRole(headers);
-    // Only a request with no credential at all is anonymous; a bad one is refused.
-    if (!hasCredentials(headers)) return anonymousSessionVariables(config.webhook.anonymousRole, role);
-    const auth = await authenticateSession(passport, headers);
-    if (!auth) return undefined;
-    const maxAgeSeconds = Math.min(config.webhook.maxAgeSeconds, services.sessions.remainingLifetimeSeconds(auth.session));
-    return userSessionVariables(auth, role, maxAgeSeconds);
-  }
-
   async function answer(headers: IncomingHttpHeaders, res: Response): Promise<void> {
-    const variables = await sessionVariablesFor(headers);
-    if (variables) res.json(variables);
-    else res.status(401).json({});
+    const decision = await callers.identifyCaller(readSessionCredential(headers), requestedRole(headers));
+    // A refusal is Hasura's protocol answer, not an error: 401 with an empty object.
+    if (decision.outcome === 'refused') res.status(401).json({});
+    else res.json(toHasuraSessionVariables(decision.identity));
   }
 
   router.get('/webhook', (req, res) => answer(req.headers, res));

@@ -1,0 +1,97 @@
+import type { UserId } from './model';
+import type { SessionManager } from './sessions';
+
+/**
+ * Who a caller is, and what Hasura may know of them: the webhook's decision, free of any
+ * framework. The webhook renders an Identity as Hasura session variables; a JWT issuer would
+ * render the same Identity as claims.
+ */
+
+/** What the caller presented to prove who they are, as the HTTP layer read it from the request. */
+export type SessionCredential =
+  /** Nothing at all: an anonymous caller. */
+  | { kind: 'none' }
+  /** Something offered as a session token. It may still be malformed, unknown or dead. */
+  | { kind: 'session-token'; token: string }
+  /** A credential in a form this service does not accept (another auth scheme, say). */
+  | { kind: 'unreadable' };
+
+export interface Identity {
+  /** Null for an anonymous caller. */
+  userId: UserId | null;
+  /** Null for an anonymous caller. */
+  sessionId: string | null;
+  /** The role the request runs as. */
+  role: string;
+  /** Every role the caller may ask for; `role` is one of them. */
+  allowedRoles: readonly string[];
+  /** The user's own variables, lower-case `x-hasura-*` names; never the role or the user id. */
+  sessionVariables: Readonly<Record<string, string>>;
+  /** How long the answer may be reused; null where nothing ends it (an anonymous caller). */
+  maxAgeSeconds: number | null;
+}
+
+export type Refusal =
+  /** No credential, and anonymous access is turned off. */
+  | 'anonymous-access-disabled'
+  /** No credential, and a role other than the anonymous one was asked for. */
+  | 'role-not-anonymous'
+  /** A credential that is malformed, unknown, expired or revoked, or whose user is disabled. */
+  | 'invalid-credential'
+  /** A valid session that asked for a role its user does not hold. */
+  | 'role-not-held';
+
+export type CallerDecision = { outcome: 'identified'; identity: Identity } | { outcome: 'refused'; refusal: Refusal };
+
+export interface CallerIdentificationDeps {
+  sessions: SessionManager;
+  /** The role of callers without credentials, or null to refuse them. */
+  anonymousRole: string | null;
+  /** The cap of how long an answer may be reused, whatever is left of the session. */
+  maxAgeSeconds: number;
+}
+
+const refused = (refusal: Refusal): CallerDecision => ({ outcome: 'refused', refusal });
+const identified = (identity: Identity): CallerDecision => ({ outcome: 'identified', identity });
+
+export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeconds }: CallerIdentificationDeps) {
+  return {
+    /**
+     * Decides who the caller is. Only a caller with no credential at all is anonymous; a bad
+     * one is refused. A role is granted only when asked for and held, or as the user's default:
+     * a role that is not held is refused, never swapped for another. Throws
+     * DATABASE_UNAVAILABLE, never a refusal, when the answer needs a database that is down.
+     */
+    async identifyCaller(credential: SessionCredential, requestedRole: string | undefined): Promise<CallerDecision> {
+      if (credential.kind === 'none') {
+        if (anonymousRole === null) return refused('anonymous-access-disabled');
+        if (requestedRole !== undefined && requestedRole !== anonymousRole) return refused('role-not-anonymous');
+        return identified({
+          userId: null,
+          sessionId: null,
+          role: anonymousRole,
+          allowedRoles: [anonymousRole],
+          sessionVariables: {},
+          maxAgeSeconds: null,
+        });
+      }
+      if (credential.kind === 'unreadable') return refused('invalid-credential');
+
+      const auth = await sessions.validateSessionToken(credential.token);
+      if (!auth) return refused('invalid-credential');
+      const { user, session } = auth;
+      const role = requestedRole ?? user.defaultRole;
+      if (!user.roles.includes(role)) return refused('role-not-held');
+      return identified({
+        userId: user.id,
+        sessionId: session.id,
+        role,
+        allowedRoles: user.roles,
+        sessionVariables: user.sessionVariables,
+        maxAgeSeconds: Math.min(maxAgeSeconds, sessions.remainingLifetimeSeconds(auth)),
+      });
+    },
+  };
+}
+
+export type CallerIdentification = ReturnType<typeof createCallerIdentification>;
