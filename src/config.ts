@@ -52,6 +52,9 @@ const envSchema = z.object({
 
 export type Env = Partial<Record<keyof z.input<typeof envSchema>, string>>;
 
+/** The name of every environment variable the service reads. */
+export const settingNames = Object.keys(envSchema.shape) as (keyof Env)[];
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
@@ -114,7 +117,7 @@ function deepFreeze<T>(value: T): T {
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const input: Record<string, string | undefined> = {};
-  for (const key of Object.keys(envSchema.shape)) {
+  for (const key of settingNames) {
     const value = env[key];
     input[key] = value === '' && key !== 'ANONYMOUS_ROLE' ? undefined : value;
   }

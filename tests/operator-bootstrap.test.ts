@@ -3,14 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import request from 'supertest';
-import { createApp } from '../src/app';
 import { runCli } from '../src/cli';
-import { loadConfig } from '../src/config';
-import { openDatabase, type Database } from '../src/db/database';
-import { ensureBootstrapAdmin } from '../src/domain/bootstrap';
+import { loadConfig, type Env } from '../src/config';
 import { createLogger } from '../src/logger';
-import { createServices } from '../src/services';
-import { bearer, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+import { startServer } from '../src/server';
+import { createTestDatabase } from './support/database';
+import { bearer, uniqueUsername } from './support/test-app';
 
 const ADMIN_PASSWORD = 'operator password 1';
 
@@ -21,71 +19,73 @@ function captured() {
   return { stream, text: () => text };
 }
 
-describe('creating the first admin without a database shell', () => {
-  describe('ADMIN_USERNAME and ADMIN_PASSWORD at start', () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await startTestApp();
-    });
-    afterAll(() => app.close());
+/**
+ * A database that the server and the CLI open themselves from their environment, as in
+ * production: a data directory for embedded PGlite, or a DATABASE_URL.
+ */
+async function databaseFromEnvironment(): Promise<{ env: Env; dispose: () => Promise<void> }> {
+  if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+    const database = await createTestDatabase(createLogger('silent'));
+    return { env: { DATABASE_URL: database.env.DATABASE_URL }, dispose: () => database.dispose() };
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-operator-'));
+  return { env: { DATA_DIR: dataDir }, dispose: () => fs.promises.rm(dataDir, { recursive: true, force: true }) };
+}
 
+/** Starts the service on that database, as `npm start` would, runs `work` against it, and stops it. */
+async function withService<T>(env: Env, work: (url: string) => Promise<T>): Promise<T> {
+  const config = loadConfig({ BCRYPT_COST: '4', LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', ...env });
+  const server = await startServer({ config, logger: createLogger('silent') });
+  try {
+    return await work(server.url);
+  } finally {
+    await server.close();
+  }
+}
+
+describe('creating the first admin without a database shell', () => {
+  let database: { env: Env; dispose: () => Promise<void> };
+  beforeAll(async () => {
+    database = await databaseFromEnvironment();
+  });
+  afterAll(() => database.dispose());
+
+  describe('ADMIN_USERNAME and ADMIN_PASSWORD at start', () => {
     it('creates an admin who can log in and use the admin API', async () => {
       const username = uniqueUsername('root');
-      const created = await ensureBootstrapAdmin(app.services.accounts, { username, password: ADMIN_PASSWORD });
-      expect(created?.roles).toEqual(['user', 'admin']);
-      const login = await request(app.http).post('/login').send({ username, password: ADMIN_PASSWORD });
-      expect(login.status).toBe(200);
-      expect((await request(app.http).get('/admin/users').set(bearer(login.body.token))).status).toBe(200);
+      await withService({ ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD }, async (url) => {
+        const login = await request(url).post('/login').send({ username, password: ADMIN_PASSWORD });
+        expect(login.status).toBe(200);
+        expect(login.body.roles).toEqual(['user', 'admin']);
+        expect((await request(url).get('/admin/users').set(bearer(login.body.token))).status).toBe(200);
+      });
     });
 
-    it('does nothing on later starts, and never resets a changed password', async () => {
+    it('does nothing on a restart, and never resets the admin’s password', async () => {
       const username = uniqueUsername('root');
-      await ensureBootstrapAdmin(app.services.accounts, { username, password: ADMIN_PASSWORD });
-      const again = await ensureBootstrapAdmin(app.services.accounts, { username, password: 'a different password' });
-      expect(again).toBeUndefined();
-      expect((await request(app.http).post('/login').send({ username, password: ADMIN_PASSWORD })).status).toBe(200);
-      expect((await request(app.http).post('/login').send({ username, password: 'a different password' })).status).toBe(401);
+      await withService({ ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD }, async () => undefined);
+      const restarted = { ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD: 'a different password' };
+      await withService(restarted, async (url) => {
+        expect((await request(url).post('/login').send({ username, password: ADMIN_PASSWORD })).status).toBe(200);
+        const refused = await request(url).post('/login').send({ username, password: 'a different password' });
+        expect(refused.status).toBe(401);
+        expect(refused.body.error.code).toBe('INVALID_CREDENTIALS');
+      });
     });
   });
 
   describe('npm run cli -- create-admin', () => {
-    let env: Record<string, string>;
-    let cleanup: () => Promise<void>;
-    beforeAll(async () => {
-      if (globalThis.TEST_DATABASE_KIND === 'postgres') {
-        const app = await startTestApp();
-        env = { DATABASE_URL: app.database.env.DATABASE_URL! };
-        cleanup = app.close;
-      } else {
-        const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-cli-'));
-        env = { DATA_DIR: dataDir };
-        cleanup = async () => fs.rmSync(dataDir, { recursive: true, force: true });
-      }
-    });
-    afterAll(() => cleanup());
-
-    const cli = async (argv: string[], options: { stdin?: string; env?: Record<string, string> } = {}) => {
+    const cli = async (argv: string[], options: { stdin?: string; env?: Env } = {}) => {
       const stdout = captured();
       const stderr = captured();
       const code = await runCli(argv, {
-        env: { BCRYPT_COST: '4', ...env, ...options.env },
+        env: { BCRYPT_COST: '4', ...database.env, ...options.env },
         stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
         stdout: stdout.stream,
         stderr: stderr.stream,
       });
       return { code, stdout: stdout.text(), stderr: stderr.text() };
     };
-
-    /** Starts the service on the database the CLI wrote to, as the next `npm start` would. */
-    async function withService<T>(work: (http: ReturnType<typeof createApp>) => Promise<T>): Promise<T> {
-      const config = loadConfig({ BCRYPT_COST: '4', LOG_LEVEL: 'silent', ...env });
-      const db: Database = openDatabase(config.database);
-      try {
-        return await work(createApp({ config, logger: createLogger('silent'), services: createServices({ config, db }) }));
-      } finally {
-        await db.destroy();
-      }
-    }
 
     it('migrates, and says so when there is nothing left to do', async () => {
       expect((await cli(['migrate'])).code).toBe(0);
@@ -100,11 +100,11 @@ describe('creating the first admin without a database shell', () => {
       expect(result).toMatchObject({ code: 0, stderr: '' });
       expect(result.stdout).toContain(username);
       expect(result.stdout).not.toContain(ADMIN_PASSWORD);
-      await withService(async (http) => {
-        const login = await request(http).post('/login').send({ username, password: ADMIN_PASSWORD });
+      await withService(database.env, async (url) => {
+        const login = await request(url).post('/login').send({ username, password: ADMIN_PASSWORD });
         expect(login.status).toBe(200);
         expect(login.body.roles).toEqual(['user', 'admin']);
-        expect((await request(http).get('/admin/roles').set(bearer(login.body.token))).status).toBe(200);
+        expect((await request(url).get('/admin/roles').set(bearer(login.body.token))).status).toBe(200);
       });
     });
 
@@ -112,24 +112,31 @@ describe('creating the first admin without a database shell', () => {
       const username = uniqueUsername('ops');
       const result = await cli(['create-admin', '--username', username], { env: { ADMIN_PASSWORD } });
       expect(result.code).toBe(0);
-      await withService(async (http) => {
-        expect((await request(http).post('/login').send({ username, password: ADMIN_PASSWORD })).status).toBe(200);
+      await withService(database.env, async (url) => {
+        expect((await request(url).post('/login').send({ username, password: ADMIN_PASSWORD })).status).toBe(200);
       });
     });
 
-    it('refuses a taken username, a weak password, and a missing --username, with a message and no stack', async () => {
+    it('refuses a taken username with exit code 1 and USERNAME_TAKEN, without a stack', async () => {
       const username = uniqueUsername('ops');
-      await cli(['create-admin', '--username', username], { stdin: ADMIN_PASSWORD });
+      expect((await cli(['create-admin', '--username', username], { stdin: ADMIN_PASSWORD })).code).toBe(0);
       const taken = await cli(['create-admin', '--username', username], { stdin: ADMIN_PASSWORD });
       expect(taken.code).toBe(1);
       expect(taken.stderr).toContain('USERNAME_TAKEN');
+      expect(taken.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('refuses a weak password with exit code 1 and WEAK_PASSWORD, without a stack', async () => {
       const weak = await cli(['create-admin', '--username', uniqueUsername('ops')], { stdin: 'short' });
       expect(weak.code).toBe(1);
       expect(weak.stderr).toContain('WEAK_PASSWORD');
+      expect(weak.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('answers a missing --username with exit code 2 and the usage', async () => {
       const missing = await cli(['create-admin'], { stdin: ADMIN_PASSWORD });
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain('Usage');
-      for (const output of [taken.stderr, weak.stderr, missing.stderr]) expect(output).not.toMatch(/\n\s+at /);
     });
   });
 });

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { claimDataDir } from '../../src/db/data-dir-lock';
+import { claimDataDir, releaseDataDir } from '../../src/db/data-dir-lock';
+import { knexConfigFor, openDatabase } from '../../src/db/database';
 
 describe('claiming the embedded data directory', () => {
   let dataDir: string;
@@ -33,5 +34,30 @@ describe('claiming the embedded data directory', () => {
     fs.writeFileSync(lockFile(), exited.stdout.toString());
     claimDataDir(dataDir);
     expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid));
+  });
+
+  it('takes over an empty claim, as a crash between create and write leaves', () => {
+    fs.writeFileSync(lockFile(), '');
+    claimDataDir(dataDir);
+    expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid));
+  });
+
+  it('gives the directory up on release, and leaves another process’s claim alone', () => {
+    claimDataDir(dataDir);
+    releaseDataDir(dataDir);
+    expect(fs.existsSync(lockFile())).toBe(false);
+    fs.writeFileSync(lockFile(), String(process.ppid));
+    releaseDataDir(dataDir);
+    expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.ppid));
+  });
+
+  it('is claimed when the database opens and released when it closes, not when its config is built', async () => {
+    knexConfigFor({ kind: 'pglite', dataDir });
+    expect(fs.existsSync(lockFile())).toBe(false);
+    const db = openDatabase({ kind: 'pglite', dataDir });
+    expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid));
+    await db.raw('select 1');
+    await db.destroy();
+    expect(fs.existsSync(lockFile())).toBe(false);
   });
 });
