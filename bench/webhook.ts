@@ -8,15 +8,15 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { PGlite } from '@electric-sql/pglite';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import autocannon from 'autocannon';
 import express from 'express';
 import pino from 'pino';
-import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
-import { migrateToLatest, openDatabase } from '../src/db/database';
 import { createLogger } from '../src/logger';
-import { createServices } from '../src/services';
+import { startServer } from '../src/server';
 
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
 const CONNECTIONS = 10;
@@ -38,12 +38,19 @@ async function measure(url: string, headers: Record<string, string>, method: 'GE
 
 async function main(): Promise<void> {
   const databaseUrl = process.env.BENCH_DATABASE_URL;
-  const config = loadConfig({ BCRYPT_COST: '4', LOG_LEVEL: 'info', DATABASE_URL: databaseUrl });
-  const db = databaseUrl ? openDatabase(config.database) : openDatabase({ kind: 'pglite-instance', pglite: new PGlite() });
-  await migrateToLatest(db);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-bench-'));
+  const config = loadConfig({
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: dataDir,
+  });
   // Logging stays on, as in production, but goes nowhere.
   const logger = createLogger('info', pino.destination('/dev/null'));
-  const services = createServices({ config, db });
+  const service = await startServer({ config, logger });
+  const { services } = service;
   const user = await services.accounts.registerUser({ username: `bench-${Date.now()}`, password: 'bench password' });
   const { token } = await services.sessions.createSession(user.id, 'bench');
 
@@ -53,7 +60,6 @@ async function main(): Promise<void> {
   bare.get('/webhook', (_req, res) => void res.json(staticAnswer));
 
   const baseline = await listen(bare);
-  const service = await listen(createApp({ config, logger, services }));
   const auth = { Authorization: `Bearer ${token}` };
   const postBody = JSON.stringify({ headers: auth, request: { query: '{ me { id } }' } });
 
@@ -72,11 +78,11 @@ async function main(): Promise<void> {
   console.log(`database: ${databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}; ${CONNECTIONS} connections, ${DURATION_SECONDS} s each`);
   console.table(rows);
   baseline.server.close();
-  service.server.close();
-  await db.destroy();
+  await service.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {
   console.error(error);
-  process.exit(1);
+  process.exitCode = 1;
 });
