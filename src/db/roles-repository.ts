@@ -1,18 +1,25 @@
 import type { Knex } from 'knex';
 import { SIGNED_IN_ROLE } from '../domain/model';
-import type { RoleStore } from '../domain/ports';
+import type { Role, RoleStore } from '../domain/ports';
 import { isUniqueViolation, withClassifiedFailures } from './database-errors';
+
+interface RoleRow {
+  name: string;
+  built_in: boolean;
+}
+
+const toRole = (row: RoleRow): Role => ({ name: row.name, builtIn: row.built_in });
 
 export function createRolesRepository(db: Knex): RoleStore {
   return withClassifiedFailures<RoleStore>({
     async listRoles() {
-      const rows = await db('roles').select('name', 'built_in').orderBy('name');
-      return rows.map((row) => ({ name: row.name, builtIn: row.built_in }));
+      const rows = await db<RoleRow>('roles').select('name', 'built_in').orderBy('name');
+      return rows.map(toRole);
     },
 
     async findRole(name) {
-      const row = await db('roles').select('name', 'built_in').where({ name }).first();
-      return row ? { name: row.name, builtIn: row.built_in } : undefined;
+      const row = await db<RoleRow>('roles').select('name', 'built_in').where({ name }).first();
+      return row ? toRole(row) : undefined;
     },
 
     async insertRole(name, now) {
@@ -27,7 +34,7 @@ export function createRolesRepository(db: Knex): RoleStore {
 
     async deleteRole(name, now) {
       return db.transaction(async (trx) => {
-        const role = await trx('roles').select('name').where({ name, built_in: false }).forUpdate().first();
+        const role = await trx<RoleRow>('roles').select('name').where({ name, built_in: false }).forUpdate().first();
         if (!role) return false;
         // users.default_role references roles: move those users off the role before it goes.
         await trx('users').update({ default_role: SIGNED_IN_ROLE, updated_at: now }).where({ default_role: name });
@@ -37,8 +44,8 @@ export function createRolesRepository(db: Knex): RoleStore {
     },
 
     async listRoleHolders(name) {
-      const rows = await db('user_roles').select('user_id').where({ role: name });
-      return rows.map((row) => row.user_id as number);
+      const rows = await db<{ user_id: number; role: string }>('user_roles').select('user_id').where({ role: name });
+      return rows.map((row) => row.user_id);
     },
   });
 }

@@ -13,6 +13,9 @@ interface SessionRow {
   user_agent: string | null;
 }
 
+type SessionLookupRow = UserRow &
+  Omit<SessionRow, 'id' | 'created_at'> & { session_id: string; session_created_at: Date; ends_at: Date };
+
 const sessionColumns = [
   's.id as session_id',
   's.user_id',
@@ -41,8 +44,8 @@ export function createSessionsRepository(db: Knex): SessionStore {
    */
   const endsAt = (idleTimeoutSeconds: number) =>
     db.raw('least(s.expires_at, s.last_used_at + make_interval(secs => ?))', [idleTimeoutSeconds]);
-  const isLive = (query: Knex.QueryBuilder, { now, idleTimeoutSeconds }: Liveness) =>
-    query.where(endsAt(idleTimeoutSeconds), '>', now);
+  const isLive = <Query extends Knex.QueryBuilder>(query: Query, { now, idleTimeoutSeconds }: Liveness): Query =>
+    query.where(endsAt(idleTimeoutSeconds), '>', now) as Query;
 
   return withClassifiedFailures<SessionStore>({
     async insertSession(session: Session & { tokenHash: string }): Promise<void> {
@@ -69,26 +72,27 @@ export function createSessionsRepository(db: Knex): SessionStore {
           .where('s.token_hash', tokenHash)
           .andWhere('u.disabled', false),
         liveness,
-      ).first();
+      ).first<SessionLookupRow | undefined>();
       if (!row) return undefined;
       return {
         session: toSession({ ...row, id: row.session_id, created_at: row.session_created_at }),
-        user: toUser(row as UserRow),
+        user: toUser(row),
         endsAt: row.ends_at,
       };
     },
 
     async touchSession(id: string, { now, idleTimeoutSeconds }: Liveness, staleBefore: Date): Promise<Date | undefined> {
-      const [row] = await db('sessions as s')
+      const rows: { ends_at: Date }[] = await db('sessions as s')
         .update({ last_used_at: now })
         .where('s.id', id)
         .andWhere('s.last_used_at', '<', staleBefore)
-        .returning(db.raw('? as ends_at', [endsAt(idleTimeoutSeconds)]) as unknown as string);
-      return (row as { ends_at?: Date } | undefined)?.ends_at;
+        // knex's types take column names only; a raw expression is valid SQL for RETURNING.
+        .returning(db.raw('? as ends_at', [endsAt(idleTimeoutSeconds)]) as unknown as 'ends_at');
+      return rows[0]?.ends_at;
     },
 
     async listLiveUserSessions(userId: UserId, liveness: Liveness): Promise<Session[]> {
-      const rows = await isLive(db('sessions as s').select('s.*').where('s.user_id', userId), liveness).orderBy(
+      const rows = await isLive(db('sessions as s').select<SessionRow[]>('s.*').where('s.user_id', userId), liveness).orderBy(
         's.created_at',
         'desc',
       );

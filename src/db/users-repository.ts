@@ -46,7 +46,7 @@ export function createUsersRepository(db: Knex): UserStore {
   const selectUsers = (trx: Knex = db) => trx('users as u').select(userColumns(trx));
 
   async function findUserById(id: UserId, trx: Knex = db): Promise<User | undefined> {
-    const row = await selectUsers(trx).where('u.id', id).first();
+    const row = await selectUsers(trx).where('u.id', id).first<UserRow | undefined>();
     return row ? toUser(row) : undefined;
   }
 
@@ -65,7 +65,7 @@ export function createUsersRepository(db: Knex): UserStore {
               created_at: user.now,
               updated_at: user.now,
             })
-            .returning('id');
+            .returning<{ id: number }[]>('id');
           if (user.grantedRoles.length > 0) {
             await trx('user_roles').insert(
               user.grantedRoles.map((role) => ({ user_id: id, role, created_at: user.now })),
@@ -85,12 +85,12 @@ export function createUsersRepository(db: Knex): UserStore {
       const row = await selectUsers()
         .select('u.password_hash')
         .where('u.username_key', usernameKey)
-        .first();
+        .first<(UserRow & { password_hash: string }) | undefined>();
       return row ? { user: toUser(row), passwordHash: row.password_hash } : undefined;
     },
 
     async findPasswordHash(id: UserId): Promise<string | undefined> {
-      const row = await db('users').select('password_hash').where({ id }).first();
+      const row = await db<{ id: number; password_hash: string }>('users').select('password_hash').where({ id }).first();
       return row?.password_hash;
     },
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { Strategy as BearerStrategy, type VerifyFunction } from 'passport-http-bearer';
@@ -43,11 +43,11 @@ export function createPassport(accounts: Accounts, sessions: SessionManager): Au
 
 function runStrategy<T>(passport: Authenticator, strategy: string, req: object): Promise<T | undefined> {
   return new Promise((resolve, reject) => {
-    const middleware = passport.authenticate(strategy, { session: false }, (error: unknown, result: T | false) => {
+    const middleware = passport.authenticate(strategy, { session: false }, (error: Error | null, result: T | false) => {
       if (error) reject(error);
       else resolve(result || undefined);
-    });
-    middleware(req as Request, {} as Response, reject);
+    }) as RequestHandler;
+    void middleware(req as Request, {} as Response, reject);
   });
 }
 
