@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const service = await startServer({ config, logger });
   const { services } = service;
   const user = await services.accounts.registerUser({ username: `bench-${Date.now()}`, password: 'bench password' });
-  const { token } = await services.sessions.createSession(user.id, 'bench');
+  const { token } = await services.sessions.createSession(user, 'bench');
 
   const bare = express();
   bare.disable('x-powered-by');

@@ -43,9 +43,11 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return error.cause !== undefined && isDatabaseUnavailable(error.cause);
 }
 
-export function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === '23505';
-}
+const sqlStateOf = (error: unknown) => (error as { code?: unknown } | null)?.code;
+
+export const isUniqueViolation = (error: unknown) => sqlStateOf(error) === '23505';
+
+export const isForeignKeyViolation = (error: unknown) => sqlStateOf(error) === '23503';
 
 /** The error a repository lets out: an outage as DATABASE_UNAVAILABLE, anything else as it was. */
 export function classifyDatabaseFailure(error: unknown): unknown {

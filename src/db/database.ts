@@ -7,6 +7,9 @@ import type { DatabaseConfig } from '../config';
 import type { Logger } from '../logger';
 import { claimDataDir, releaseDataDir } from './data-dir-lock';
 import { withClassifiedFailures } from './database-errors';
+import { AUTH_SCHEMA, migrationsConfig } from './migrations';
+
+export { migrateToLatest } from './migrations';
 
 export type Database = Knex;
 
@@ -58,15 +61,6 @@ export type DatabaseTarget = DatabaseConfig | { kind: 'pglite-instance'; pglite:
 const CONNECT_TIMEOUT_MS = 5_000;
 const STATEMENT_TIMEOUT_MS = 10_000;
 
-// Migrations are TypeScript under ts-jest and the knex CLI, and compiled JavaScript in
-// production; load only files of the kind this module itself was loaded as, which also keeps
-// compiled `.d.ts` or `.map` files from being taken for migrations.
-export const migrationsConfig: Knex.MigratorConfig = {
-  directory: path.resolve(__dirname, '../../migrations'),
-  loadExtensions: [path.extname(__filename)],
-  tableName: 'knex_migrations',
-};
-
 export function knexConfigFor(target: DatabaseTarget): Knex.Config {
   switch (target.kind) {
     case 'postgres':
@@ -80,6 +74,7 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
         },
         pool: { min: 0, max: target.poolMax },
         acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
+        searchPath: [AUTH_SCHEMA],
         migrations: migrationsConfig,
       };
     case 'pglite':
@@ -88,6 +83,7 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
         dialect: 'postgres',
         connection: { filename: path.resolve(target.dataDir) },
         acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
+        searchPath: [AUTH_SCHEMA],
         migrations: migrationsConfig,
       };
     case 'pglite-instance':
@@ -96,6 +92,7 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
         dialect: 'postgres',
         connection: () => ({ pglite: target.pglite }) as object,
         acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
+        searchPath: [AUTH_SCHEMA],
         migrations: migrationsConfig,
       };
   }
@@ -114,11 +111,6 @@ export function openDatabase(target: DatabaseTarget, logger?: Logger): Database 
     };
   }
   return knex(config);
-}
-
-export async function migrateToLatest(db: Database): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest(migrationsConfig)) as [number, string[]];
-  return applied;
 }
 
 /** Answers once the database answers a query; throws DATABASE_UNAVAILABLE when it cannot. */

@@ -32,20 +32,20 @@ export function createRolesRepository(db: Knex): RoleStore {
       }
     },
 
-    async deleteRole(name, now) {
+    async deleteRole(name, now, { endSessions }) {
       return db.transaction(async (trx) => {
         const role = await trx<RoleRow>('roles').select('name').where({ name, built_in: false }).forUpdate().first();
         if (!role) return false;
+        if (endSessions) {
+          await trx('users')
+            .increment('session_epoch', 1)
+            .whereIn('id', trx('user_roles').select('user_id').where({ role: name }));
+        }
         // users.default_role references roles: move those users off the role before it goes.
         await trx('users').update({ default_role: SIGNED_IN_ROLE, updated_at: now }).where({ default_role: name });
         await trx('roles').delete().where({ name });
         return true;
       });
-    },
-
-    async listRoleHolders(name) {
-      const rows = await db<{ user_id: number; role: string }>('user_roles').select('user_id').where({ role: name });
-      return rows.map((row) => row.user_id);
     },
   });
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { AuthenticatedSession, Session, UserId } from '../domain/model';
 import type { Liveness, SessionStore } from '../domain/ports';
-import { withClassifiedFailures } from './database-errors';
+import { isForeignKeyViolation, withClassifiedFailures } from './database-errors';
 import { toUser, userColumns, type UserRow } from './users-repository';
 
 interface SessionRow {
@@ -38,41 +38,53 @@ function toSession(row: SessionRow): Session {
 
 export function createSessionsRepository(db: Knex): SessionStore {
   /**
-   * The one definition of a session's life: it ends at its absolute end or once it has been
-   * idle for the idle timeout, whichever comes first. Every query that asks whether a session
-   * is alive, and every answer of how long it has left, goes through this expression.
+   * The one definition of a live session, over `sessions as s` joined to `users as u`: it carries
+   * its user's current epoch, its user is enabled, and it has not ended. It ends at its absolute
+   * end or once it has been idle for the idle timeout, whichever comes first (`endsAt`).
    */
   const endsAt = (idleTimeoutSeconds: number) =>
     db.raw('least(s.expires_at, s.last_used_at + make_interval(secs => ?))', [idleTimeoutSeconds]);
-  const isLive = <Query extends Knex.QueryBuilder>(query: Query, { now, idleTimeoutSeconds }: Liveness): Query =>
-    query.where(endsAt(idleTimeoutSeconds), '>', now) as Query;
+  const isLive = ({ now, idleTimeoutSeconds }: Liveness) =>
+    db.raw('s.user_epoch = u.session_epoch and not u.disabled and ? > ?', [endsAt(idleTimeoutSeconds), now]);
 
   return withClassifiedFailures<SessionStore>({
-    async insertSession(session: Session & { tokenHash: string }): Promise<void> {
-      await db('sessions').insert({
-        id: session.id,
-        token_hash: session.tokenHash,
-        user_id: session.userId,
-        created_at: session.createdAt,
-        last_used_at: session.lastUsedAt,
-        expires_at: session.expiresAt,
-        user_agent: session.userAgent,
-      });
+    async insertSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean> {
+      try {
+        const inserted = await db.raw<{ rows: unknown[] }>(
+          `insert into sessions (id, token_hash, user_id, created_at, last_used_at, expires_at, user_agent, user_epoch)
+           select ?, ?, u.id, ?, ?, ?, ?, u.session_epoch from users u
+           where u.id = ? and u.session_epoch = ? and not u.disabled
+           returning id`,
+          [
+            session.id,
+            session.tokenHash,
+            session.createdAt,
+            session.lastUsedAt,
+            session.expiresAt,
+            session.userAgent,
+            session.userId,
+            session.userEpoch,
+          ],
+        );
+        return inserted.rows.length > 0;
+      } catch (error) {
+        // The user was deleted between the check above and the foreign key's.
+        if (isForeignKeyViolation(error)) return false;
+        throw error;
+      }
     },
 
     /**
-     * The webhook's hot path: one indexed query that returns the live session and its enabled
-     * user. The lookup is by SHA-256 of the token, so the index compares hashes, never tokens.
+     * The webhook's hot path: one indexed query that returns the live session and its user.
+     * The lookup is by SHA-256 of the token, so the index compares hashes, never tokens.
      */
     async findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<AuthenticatedSession | undefined> {
-      const row = await isLive(
-        db('sessions as s')
-          .join('users as u', 'u.id', 's.user_id')
-          .select([...sessionColumns, ...userColumns(db), db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)])])
-          .where('s.token_hash', tokenHash)
-          .andWhere('u.disabled', false),
-        liveness,
-      ).first<SessionLookupRow | undefined>();
+      const row = await db('sessions as s')
+        .join('users as u', 'u.id', 's.user_id')
+        .select([...sessionColumns, ...userColumns(db), db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)])])
+        .where('s.token_hash', tokenHash)
+        .andWhere(isLive(liveness))
+        .first<SessionLookupRow | undefined>();
       if (!row) return undefined;
       return {
         session: toSession({ ...row, id: row.session_id, created_at: row.session_created_at }),
@@ -92,11 +104,13 @@ export function createSessionsRepository(db: Knex): SessionStore {
     },
 
     async listLiveUserSessions(userId: UserId, liveness: Liveness): Promise<Session[]> {
-      const rows = await isLive(db('sessions as s').select<SessionRow[]>('s.*').where('s.user_id', userId), liveness).orderBy(
-        's.created_at',
-        'desc',
-      );
-      return rows.map(toSession);
+      return db('sessions as s')
+        .join('users as u', 'u.id', 's.user_id')
+        .select<SessionRow[]>('s.*')
+        .where('s.user_id', userId)
+        .andWhere(isLive(liveness))
+        .orderBy('s.created_at', 'desc')
+        .then((rows) => rows.map(toSession));
     },
 
     async deleteSession(id: string): Promise<void> {
@@ -107,12 +121,17 @@ export function createSessionsRepository(db: Knex): SessionStore {
       return (await db('sessions').delete().where({ id, user_id: userId })) > 0;
     },
 
-    async deleteUserSessions(userId: UserId): Promise<number> {
-      return db('sessions').delete().where({ user_id: userId });
+    async endUserSessions(userId: UserId): Promise<void> {
+      await db.transaction(async (trx) => {
+        await trx('users').increment('session_epoch', 1).where({ id: userId });
+        await trx('sessions').delete().where({ user_id: userId });
+      });
     },
 
-    async deleteDeadSessions({ now, idleTimeoutSeconds }: Liveness): Promise<number> {
-      return db('sessions as s').delete().where(endsAt(idleTimeoutSeconds), '<=', now);
+    async deleteDeadSessions(liveness: Liveness): Promise<number> {
+      return db('sessions as s')
+        .delete()
+        .whereNotExists(db('users as u').select(db.raw('1')).whereRaw('u.id = s.user_id').andWhere(isLive(liveness)));
     },
   });
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { User, UserId } from '../domain/model';
 import { SIGNED_IN_ROLE } from '../domain/model';
-import type { NewUser, UserChanges, UserStore } from '../domain/ports';
+import type { NewUser, RoleChangeOptions, UserChanges, UserStore, UserUpdate } from '../domain/ports';
 import { isUniqueViolation, withClassifiedFailures } from './database-errors';
 
 export interface UserRow {
@@ -11,6 +11,7 @@ export interface UserRow {
   disabled: boolean;
   session_variables: Record<string, string>;
   created_at: Date;
+  session_epoch: number;
   granted_roles: string[];
 }
 
@@ -23,6 +24,7 @@ export function userColumns(db: Knex): (string | Knex.Raw)[] {
     'u.disabled',
     'u.session_variables',
     'u.created_at',
+    'u.session_epoch',
     db.raw(
       `coalesce((select array_agg(ur.role order by ur.role) from user_roles ur where ur.user_id = u.id), '{}') as granted_roles`,
     ),
@@ -39,6 +41,7 @@ export function toUser(row: UserRow): User {
     disabled: row.disabled,
     sessionVariables: row.session_variables,
     createdAt: row.created_at,
+    sessionEpoch: row.session_epoch,
   };
 }
 
@@ -49,6 +52,16 @@ export function createUsersRepository(db: Knex): UserStore {
     const row = await selectUsers(trx).where('u.id', id).first<UserRow | undefined>();
     return row ? toUser(row) : undefined;
   }
+
+  /**
+   * Locks the user's row until the transaction ends, so that changes to one user's roles and
+   * default role run one after another, on every instance; answers whether the user exists.
+   */
+  async function lockUser(trx: Knex.Transaction, id: UserId): Promise<boolean> {
+    return (await trx('users').select('id').where({ id }).forUpdate().first()) !== undefined;
+  }
+
+  const endSessionsOf = (trx: Knex, id: UserId) => trx('users').increment('session_epoch', 1).where({ id });
 
   return withClassifiedFailures<UserStore>({
     findUserById: (id: UserId) => findUserById(id),
@@ -94,8 +107,12 @@ export function createUsersRepository(db: Knex): UserStore {
       return row?.password_hash;
     },
 
-    async updatePasswordHash(id: UserId, passwordHash: string, now: Date): Promise<void> {
-      await db('users').update({ password_hash: passwordHash, updated_at: now }).where({ id });
+    async replacePasswordHash(id: UserId, passwordHash: string, now: Date): Promise<number | undefined> {
+      const [row] = await db('users')
+        .update({ password_hash: passwordHash, session_epoch: db.raw('session_epoch + 1'), updated_at: now })
+        .where({ id })
+        .returning<{ session_epoch: number }[]>('session_epoch');
+      return row?.session_epoch;
     },
 
     async listUsers(limit: number, offset: number): Promise<{ users: User[]; total: number }> {
@@ -106,41 +123,53 @@ export function createUsersRepository(db: Knex): UserStore {
       return { users: rows.map(toUser), total: Number(count) };
     },
 
-    async updateUser(id: UserId, changes: UserChanges, now: Date): Promise<User | undefined> {
-      const updated = await db('users')
-        .update({
-          default_role: changes.defaultRole,
-          disabled: changes.disabled,
-          session_variables:
-            changes.sessionVariables === undefined ? undefined : JSON.stringify(changes.sessionVariables),
-          updated_at: now,
-        })
-        .where({ id });
-      return updated > 0 ? findUserById(id) : undefined;
+    async updateUser(id: UserId, changes: UserChanges, now: Date): Promise<UserUpdate> {
+      return db.transaction(async (trx): Promise<UserUpdate> => {
+        if (!(await lockUser(trx, id))) return { outcome: 'not-found' };
+        const { defaultRole } = changes;
+        if (defaultRole !== undefined && defaultRole !== SIGNED_IN_ROLE) {
+          const held = await trx('user_roles').select('role').where({ user_id: id, role: defaultRole }).first();
+          if (!held) return { outcome: 'default-role-not-held' };
+        }
+        await trx('users')
+          .update({
+            default_role: defaultRole,
+            disabled: changes.disabled,
+            session_variables:
+              changes.sessionVariables === undefined ? undefined : JSON.stringify(changes.sessionVariables),
+            ...(changes.disabled === true && { session_epoch: trx.raw('session_epoch + 1') }),
+            updated_at: now,
+          })
+          .where({ id });
+        return { outcome: 'updated', user: (await findUserById(id, trx))! };
+      });
     },
 
     async deleteUser(id: UserId): Promise<boolean> {
       return (await db('users').delete().where({ id })) > 0;
     },
 
-    async grantRole(id: UserId, role: string, now: Date): Promise<boolean> {
-      const inserted = await db('user_roles')
-        .insert({ user_id: id, role, created_at: now })
-        .onConflict(['user_id', 'role'])
-        .ignore()
-        .returning('role');
-      return inserted.length > 0;
+    async grantRole(id: UserId, role: string, now: Date, { endSessions }: RoleChangeOptions): Promise<boolean> {
+      return db.transaction(async (trx) => {
+        if (!(await lockUser(trx, id))) return false;
+        const inserted = await trx('user_roles')
+          .insert({ user_id: id, role, created_at: now })
+          .onConflict(['user_id', 'role'])
+          .ignore()
+          .returning('role');
+        if (inserted.length > 0 && endSessions) await endSessionsOf(trx, id);
+        return inserted.length > 0;
+      });
     },
 
-    async revokeRole(id: UserId, role: string, now: Date): Promise<boolean> {
+    async revokeRole(id: UserId, role: string, now: Date, { endSessions }: RoleChangeOptions): Promise<boolean> {
       return db.transaction(async (trx) => {
+        if (!(await lockUser(trx, id))) return false;
         const deleted = await trx('user_roles').delete().where({ user_id: id, role });
-        if (deleted > 0) {
-          await trx('users')
-            .update({ default_role: SIGNED_IN_ROLE, updated_at: now })
-            .where({ id, default_role: role });
-        }
-        return deleted > 0;
+        if (deleted === 0) return false;
+        await trx('users').update({ default_role: SIGNED_IN_ROLE, updated_at: now }).where({ id, default_role: role });
+        if (endSessions) await endSessionsOf(trx, id);
+        return true;
       });
     },
   });

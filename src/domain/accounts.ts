@@ -51,7 +51,8 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
 
     /**
      * Replaces the password after checking the current one, ends every session of the user
-     * and starts a fresh one.
+     * (in the same statement, so no login in flight with the old password survives it) and
+     * starts a fresh one.
      */
     async changePassword(
       userId: UserId,
@@ -60,9 +61,9 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
       const matches = await passwords.verify(change.currentPassword, await users.findPasswordHash(userId));
       if (!matches) throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
       passwords.assertAcceptable(change.newPassword);
-      await users.updatePasswordHash(userId, await passwords.hash(change.newPassword), clock.now());
-      await sessions.invalidateUserSessions(userId);
-      return sessions.createSession(userId, change.userAgent);
+      const sessionEpoch = await users.replacePasswordHash(userId, await passwords.hash(change.newPassword), clock.now());
+      if (sessionEpoch === undefined) throw new AppError('INVALID_CREDENTIALS');
+      return sessions.createSession({ id: userId, sessionEpoch }, change.userAgent);
     },
   };
 }

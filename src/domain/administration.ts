@@ -41,9 +41,7 @@ export function createAdministration({ users, roles, sessions, accounts, clock, 
     }
   }
 
-  async function rolesChanged(userId: UserId): Promise<void> {
-    if (expireSessionsOnRoleChange) await sessions.invalidateUserSessions(userId);
-  }
+  const roleChange = { endSessions: expireSessionsOnRoleChange };
 
   return {
     listUsers: (limit: number, offset: number) => users.listUsers(limit, offset),
@@ -70,19 +68,20 @@ export function createAdministration({ users, roles, sessions, accounts, clock, 
       id: UserId,
       changes: { defaultRole?: string; disabled?: boolean; sessionVariables?: Record<string, string> },
     ): Promise<User> {
-      const user = await userOrNotFound(id);
-      if (changes.defaultRole !== undefined && !user.roles.includes(changes.defaultRole)) {
-        throw new AppError('VALIDATION_FAILED', {
-          message: 'The default role must be one of the user’s roles.',
-          details: [{ path: 'defaultRole', message: 'the user does not hold this role' }],
-        });
-      }
       const sessionVariables =
         changes.sessionVariables === undefined ? undefined : normalizeSessionVariables(changes.sessionVariables);
-      const updated = await users.updateUser(id, { ...changes, sessionVariables }, clock.now());
-      if (!updated) throw new AppError('NOT_FOUND', { message: 'No such user.' });
-      if (changes.disabled) await sessions.invalidateUserSessions(id);
-      return updated;
+      const update = await users.updateUser(id, { ...changes, sessionVariables }, clock.now());
+      switch (update.outcome) {
+        case 'updated':
+          return update.user;
+        case 'not-found':
+          throw new AppError('NOT_FOUND', { message: 'No such user.' });
+        case 'default-role-not-held':
+          throw new AppError('VALIDATION_FAILED', {
+            message: 'The default role must be one of the user’s roles.',
+            details: [{ path: 'defaultRole', message: 'the user does not hold this role' }],
+          });
+      }
     },
 
     async deleteUser(id: UserId): Promise<void> {
@@ -95,7 +94,7 @@ export function createAdministration({ users, roles, sessions, accounts, clock, 
       await userOrNotFound(id);
       await roleOrNotFound(role);
       if (role === SIGNED_IN_ROLE) return; // held implicitly by everyone
-      if (await users.grantRole(id, role, clock.now())) await rolesChanged(id);
+      await users.grantRole(id, role, clock.now(), roleChange);
     },
 
     async revokeRole(id: UserId, role: string): Promise<void> {
@@ -107,7 +106,7 @@ export function createAdministration({ users, roles, sessions, accounts, clock, 
       }
       await userOrNotFound(id);
       await roleOrNotFound(role);
-      if (await users.revokeRole(id, role, clock.now())) await rolesChanged(id);
+      await users.revokeRole(id, role, clock.now(), roleChange);
     },
 
     async invalidateUserSessions(id: UserId): Promise<void> {
@@ -131,9 +130,9 @@ export function createAdministration({ users, roles, sessions, accounts, clock, 
     async deleteRole(name: string): Promise<void> {
       const role = await roleOrNotFound(name);
       if (role.builtIn) throw new AppError('ROLE_BUILT_IN', { message: `${name} is built in and cannot be deleted.` });
-      const holders = await roles.listRoleHolders(name);
-      if (!(await roles.deleteRole(name, clock.now()))) throw new AppError('NOT_FOUND', { message: `No such role: ${name}.` });
-      for (const holder of holders) await rolesChanged(holder);
+      if (!(await roles.deleteRole(name, clock.now(), roleChange))) {
+        throw new AppError('NOT_FOUND', { message: `No such role: ${name}.` });
+      }
     },
   };
 }

@@ -12,6 +12,11 @@ export interface User {
   /** Lower-case names that start with `x-hasura-`, string values. */
   sessionVariables: Record<string, string>;
   createdAt: Date;
+  /**
+   * Moves on with every event that must end the user's sessions. A session lives only while it
+   * carries its user's current epoch: the database enforces what no check in one process could.
+   */
+  sessionEpoch: number;
 }
 
 export interface Session {

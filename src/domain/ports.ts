@@ -15,7 +15,11 @@ export interface Liveness {
 }
 
 export interface SessionStore {
-  insertSession(session: Session & { tokenHash: string }): Promise<void>;
+  /**
+   * Inserts the session only if its user still exists, is enabled and is at `userEpoch`;
+   * answers whether it did. A credential check that raced a change to the user fails here.
+   */
+  insertSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean>;
   findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<AuthenticatedSession | undefined>;
   /**
    * Records use at `liveness.now`, unless use was already recorded after `staleBefore`.
@@ -26,7 +30,8 @@ export interface SessionStore {
   deleteSession(id: string): Promise<void>;
   /** Deletes one session if it belongs to the user; answers whether it did. */
   deleteUserSession(userId: UserId, id: string): Promise<boolean>;
-  deleteUserSessions(userId: UserId): Promise<number>;
+  /** Ends every session of the user, including any being created at this moment. */
+  endUserSessions(userId: UserId): Promise<void>;
   deleteDeadSessions(liveness: Liveness): Promise<number>;
 }
 
@@ -51,14 +56,34 @@ export interface UserStore {
   findUserById(id: UserId): Promise<User | undefined>;
   findUserWithPasswordHash(usernameKey: string): Promise<{ user: User; passwordHash: string } | undefined>;
   findPasswordHash(id: UserId): Promise<string | undefined>;
-  updatePasswordHash(id: UserId, passwordHash: string, now: Date): Promise<void>;
+  /**
+   * Replaces the password hash and, in the same statement, ends every session of the user;
+   * answers the user's new session epoch, or undefined when there is no such user.
+   */
+  replacePasswordHash(id: UserId, passwordHash: string, now: Date): Promise<number | undefined>;
   listUsers(limit: number, offset: number): Promise<{ users: User[]; total: number }>;
-  updateUser(id: UserId, changes: UserChanges, now: Date): Promise<User | undefined>;
+  /**
+   * Applies the changes as one, after every other change to this user. A default role must be
+   * held when the change commits, not only when it was asked for. Disabling also ends every
+   * session of the user.
+   */
+  updateUser(id: UserId, changes: UserChanges, now: Date): Promise<UserUpdate>;
+  /** Deletes the user; sessions go with them. */
   deleteUser(id: UserId): Promise<boolean>;
   /** Answers whether the role was newly granted. */
-  grantRole(id: UserId, role: string, now: Date): Promise<boolean>;
+  grantRole(id: UserId, role: string, now: Date, options: RoleChangeOptions): Promise<boolean>;
   /** Answers whether the role was held; a user whose default it was falls back to `user`. */
-  revokeRole(id: UserId, role: string, now: Date): Promise<boolean>;
+  revokeRole(id: UserId, role: string, now: Date, options: RoleChangeOptions): Promise<boolean>;
+}
+
+export type UserUpdate =
+  | { outcome: 'updated'; user: User }
+  | { outcome: 'not-found' }
+  | { outcome: 'default-role-not-held' };
+
+export interface RoleChangeOptions {
+  /** End the user's sessions in the same transaction as the change. */
+  endSessions: boolean;
 }
 
 export interface Role {
@@ -71,8 +96,9 @@ export interface RoleStore {
   findRole(name: string): Promise<Role | undefined>;
   /** Answers false when the role already exists. */
   insertRole(name: string, now: Date): Promise<boolean>;
-  /** Deletes a role that is not built in; users whose default it was fall back to `user`. */
-  deleteRole(name: string, now: Date): Promise<boolean>;
-  /** The users who hold the role, so that their sessions can be ended when it goes. */
-  listRoleHolders(name: string): Promise<UserId[]>;
+  /**
+   * Deletes a role that is not built in; users whose default it was fall back to `user`. With
+   * `endSessions`, its holders' sessions end in the same transaction.
+   */
+  deleteRole(name: string, now: Date, options: RoleChangeOptions): Promise<boolean>;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors';
-import type { AuthenticatedSession, Clock, Session, UserId } from './model';
+import type { AuthenticatedSession, Clock, Session, User, UserId } from './model';
 import type { Liveness, SessionStore } from './ports';
 import { generateSessionToken, hashSessionToken, isWellFormedSessionToken } from './tokens';
 
@@ -23,8 +23,16 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
   const livenessAt = (now: Date): Liveness => ({ now, idleTimeoutSeconds: policy.idleTimeoutSeconds });
 
   return {
-    /** Starts a session. The token is returned here once and stored only as a hash. */
-    async createSession(userId: UserId, userAgent: string | undefined): Promise<{ token: string; session: Session }> {
+    /**
+     * Starts a session for a user as they were when their credentials were checked. The token
+     * is returned here once and stored only as a hash. Throws INVALID_CREDENTIALS when the user
+     * has changed since (a new password, disabled, deleted, their sessions ended): the session
+     * would be dead on arrival.
+     */
+    async createSession(
+      { id: userId, sessionEpoch }: Pick<User, 'id' | 'sessionEpoch'>,
+      userAgent: string | undefined,
+    ): Promise<{ token: string; session: Session }> {
       const now = clock.now();
       const token = generateSessionToken();
       const session: Session = {
@@ -35,7 +43,9 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
         expiresAt: new Date(now.getTime() + policy.absoluteTimeoutSeconds * 1000),
         userAgent: userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
       };
-      await store.insertSession({ ...session, tokenHash: hashSessionToken(token) });
+      if (!(await store.insertSession({ ...session, tokenHash: hashSessionToken(token), userEpoch: sessionEpoch }))) {
+        throw new AppError('INVALID_CREDENTIALS');
+      }
       return { token, session };
     },
 
@@ -76,8 +86,9 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
       }
     },
 
-    async invalidateUserSessions(userId: UserId): Promise<void> {
-      await store.deleteUserSessions(userId);
+    /** Ends every session of the user, including one that a login in flight is creating. */
+    invalidateUserSessions(userId: UserId): Promise<void> {
+      return store.endUserSessions(userId);
     },
 
     /** Deletes sessions that have ended; answers how many. */

@@ -27,7 +27,7 @@ export function accountsRouter(services: Services, passport: Authenticator): Rou
   router.post('/signup', async (req, res) => {
     const body = parseRequest(signupBody, req.body);
     const user = await accounts.registerUser(body);
-    const created = await sessions.createSession(user.id, req.get('user-agent'));
+    const created = await sessions.createSession(user, req.get('user-agent'));
     res.status(201).json(presentNewSession(user, created));
   });
 
@@ -35,7 +35,7 @@ export function accountsRouter(services: Services, passport: Authenticator): Rou
     const body = parseRequest(loginBody, req.body);
     const user = await authenticateWithPassword(passport, body);
     if (!user) throw new AppError('INVALID_CREDENTIALS');
-    const created = await sessions.createSession(user.id, req.get('user-agent'));
+    const created = await sessions.createSession(user, req.get('user-agent'));
     res.json(presentNewSession(user, created));
   });
 

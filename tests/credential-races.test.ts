@@ -1,0 +1,90 @@
+import request from 'supertest';
+import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
+import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
+
+// Each race below is a rule that ends sessions meeting a login already in flight: the password
+// check (bcrypt) has passed, and the session is not yet stored. A slower hash widens that window.
+const RACING_LOGINS = 16;
+
+describe('sessions never outlive what ended them, against logins in flight', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET, BCRYPT_COST: '9' });
+  });
+  afterAll(() => app.close());
+
+  const webhookStatus = async (token: string) => (await request(app.http).get('/webhook').set(bearer(token))).status;
+
+  /** Starts logins one after another, each without waiting for the last, until `stop` settles. */
+  async function loginsDuring(username: string, password: string, act: () => Promise<unknown>) {
+    const logins: Promise<request.Response>[] = [];
+    let acting = true;
+    const loop = (async () => {
+      while (acting || logins.length < RACING_LOGINS) {
+        logins.push(request(app.http).post('/login').send({ username, password }).then((res) => res));
+        await new Promise((resolve) => setImmediate(resolve));
+        if (logins.length >= RACING_LOGINS * 4) break;
+      }
+    })();
+    await new Promise((resolve) => setImmediate(resolve));
+    await act();
+    acting = false;
+    await loop;
+    return Promise.all(logins);
+  }
+
+  it('kills every session from a login with the old password once /password has answered', async () => {
+    const user = await signUp(app);
+    const logins = await loginsDuring(user.username, PASSWORD, async () => {
+      const change = await request(app.http)
+        .post('/password')
+        .set(bearer(user.token))
+        .send({ currentPassword: PASSWORD, newPassword: 'a brand new password' });
+      expect(change.status).toBe(200);
+    });
+    const tokens = logins.filter((res) => res.status === 200).map((res) => res.body.token as string);
+    for (const res of logins) expect([200, 401]).toContain(res.status);
+    const alive = (await Promise.all(tokens.map(webhookStatus))).filter((status) => status !== 401);
+    expect(alive).toEqual([]);
+  });
+
+  it('leaves no session from a login during disabling that comes back when the user is enabled again', async () => {
+    const user = await signUp(app);
+    const logins = await loginsDuring(user.username, PASSWORD, async () => {
+      const disable = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: true });
+      expect(disable.status).toBe(200);
+    });
+    const enable = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: false });
+    expect(enable.status).toBe(200);
+    const tokens = logins.filter((res) => res.status === 200).map((res) => res.body.token as string);
+    const alive = (await Promise.all(tokens.map(webhookStatus))).filter((status) => status !== 401);
+    expect(alive).toEqual([]);
+  });
+
+  it('answers logins during a deletion with 200 or 401, never 500, and none of their sessions lives', async () => {
+    const user = await signUp(app);
+    const logins = await loginsDuring(user.username, PASSWORD, async () => {
+      expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(204);
+    });
+    expect(logins.map((res) => res.status).filter((status) => status !== 200 && status !== 401)).toEqual([]);
+    const tokens = logins.filter((res) => res.status === 200).map((res) => res.body.token as string);
+    const alive = (await Promise.all(tokens.map(webhookStatus))).filter((status) => status !== 401);
+    expect(alive).toEqual([]);
+  });
+
+  it('never leaves a default role that the user does not hold when a default change races a revocation', async () => {
+    const role = uniqueRoleName('racing');
+    await createRole(app, role);
+    const user = await createUserAsAdmin(app, { roles: [role] });
+    for (let round = 0; round < 20; round += 1) {
+      await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret);
+      await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ defaultRole: 'user' });
+      await Promise.all([
+        request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ defaultRole: role }),
+        request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret),
+      ]);
+      const after = await request(app.http).get(`/admin/users/${user.id}`).set(withAdminSecret);
+      expect(after.body.roles).toContain(after.body.defaultRole);
+    }
+  });
+});
