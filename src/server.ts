@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import type { Config } from './config';
 import { migrateToLatest, openDatabase, type Database } from './db/database';
-import { ensureBootstrapAdmin } from './domain/bootstrap';
 import type { Clock } from './domain/model';
 import type { Logger } from './logger';
 import { createServices, type Services } from './services';
@@ -69,7 +68,7 @@ export async function startServer({ config, logger, db: givenDb, clock }: Server
 
     const services = createServices({ config, db, clock });
     if (config.admin.bootstrap) {
-      const created = await ensureBootstrapAdmin(services.accounts, config.admin.bootstrap);
+      const created = await services.bootstrapAdmin(config.admin.bootstrap);
       if (created) logger.info({ userId: created.id }, 'created the admin user from ADMIN_USERNAME');
     }
 

@@ -1,11 +1,13 @@
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { createDatabaseProbe } from './db/database';
+import { createBootstrapRunsRepository } from './db/bootstrap-runs-repository';
 import { createRolesRepository } from './db/roles-repository';
 import { createSessionsRepository } from './db/sessions-repository';
 import { createUsersRepository } from './db/users-repository';
 import { createAccounts } from './domain/accounts';
 import { createAdministration } from './domain/administration';
+import { ensureBootstrapAdmin } from './domain/bootstrap';
 import { createCallerIdentification } from './domain/caller-identity';
 import { systemClock, type Clock } from './domain/model';
 import { createPasswordHasher } from './domain/passwords';
@@ -37,7 +39,15 @@ export function createServices({ config, db, clock = systemClock }: ServiceDeps)
     anonymousRole: config.webhook.anonymousRole,
     maxAgeSeconds: config.webhook.maxAgeSeconds,
   });
-  return { sessions, accounts, administration, callers, database: createDatabaseProbe(db) };
+  const runs = createBootstrapRunsRepository(db);
+  return {
+    sessions,
+    accounts,
+    administration,
+    callers,
+    database: createDatabaseProbe(db),
+    bootstrapAdmin: (admin: { username: string; password: string }) => ensureBootstrapAdmin({ accounts, runs, clock }, admin),
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -45,12 +45,14 @@ async function withService<T>(env: Env, work: (url: string) => Promise<T>): Prom
 
 describe('creating the first admin without a database shell', () => {
   let database: { env: Env; dispose: () => Promise<void> };
-  beforeAll(async () => {
-    database = await databaseFromEnvironment();
-  });
-  afterAll(() => database.dispose());
 
   describe('ADMIN_USERNAME and ADMIN_PASSWORD at start', () => {
+    // The bootstrap runs once per database, so each test gets a database of its own.
+    beforeEach(async () => {
+      database = await databaseFromEnvironment();
+    });
+    afterEach(() => database.dispose());
+
     it('creates an admin who can log in and use the admin API', async () => {
       const username = uniqueUsername('root');
       await withService({ ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD }, async (url) => {
@@ -72,9 +74,29 @@ describe('creating the first admin without a database shell', () => {
         expect(refused.body.error.code).toBe('INVALID_CREDENTIALS');
       });
     });
+
+    it('never brings back a deleted admin on a restart', async () => {
+      const username = uniqueUsername('root');
+      const env = { ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD };
+      await withService(env, async (url) => {
+        const login = await request(url).post('/login').send({ username, password: ADMIN_PASSWORD });
+        const id = login.body.id as number;
+        expect((await request(url).delete(`/admin/users/${id}`).set(bearer(login.body.token))).status).toBe(204);
+      });
+      await withService(env, async (url) => {
+        const login = await request(url).post('/login').send({ username, password: ADMIN_PASSWORD });
+        expect(login.status).toBe(401);
+        expect(login.body.error.code).toBe('INVALID_CREDENTIALS');
+      });
+    });
   });
 
   describe('npm run cli -- create-admin', () => {
+    beforeAll(async () => {
+      database = await databaseFromEnvironment();
+    });
+    afterAll(() => database.dispose());
+
     const cli = async (argv: string[], options: { stdin?: string; env?: Env } = {}) => {
       const stdout = captured();
       const stderr = captured();

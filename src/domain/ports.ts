@@ -102,3 +102,10 @@ export interface RoleStore {
    */
   deleteRole(name: string, now: Date, options: RoleChangeOptions): Promise<boolean>;
 }
+
+/** One-time start-up work, recorded once it has run. */
+export interface BootstrapRunStore {
+  hasCompleted(name: string): Promise<boolean>;
+  /** Records the run; recording it twice (two instances starting together) is harmless. */
+  recordCompleted(name: string, now: Date): Promise<void>;
+}
