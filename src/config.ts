@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROLE_NAME_PATTERN } from './domain/model';
+import { passwordProblem } from './domain/passwords';
 
 /**
  * Every setting the service reads, parsed once from the environment. This is the only module
@@ -110,6 +111,24 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** Settings that are each valid but together would break the service. */
+function contradictions(env: z.output<typeof envSchema>): string[] {
+  const problems: string[] = [];
+  if (env.SESSION_TOUCH_INTERVAL_SECONDS >= env.SESSION_IDLE_TIMEOUT_SECONDS) {
+    // A session's use is recorded at most once per touch interval; were that as long as the idle
+    // timeout, a session in constant use would still die at the idle timeout.
+    problems.push(
+      `SESSION_TOUCH_INTERVAL_SECONDS (${env.SESSION_TOUCH_INTERVAL_SECONDS}) must be less than ` +
+        `SESSION_IDLE_TIMEOUT_SECONDS (${env.SESSION_IDLE_TIMEOUT_SECONDS}), or sessions in use would end at the idle timeout`,
+    );
+  }
+  if (env.ADMIN_PASSWORD) {
+    const problem = passwordProblem(env.ADMIN_PASSWORD, { minLength: env.PASSWORD_MIN_LENGTH });
+    if (problem) problems.push(`ADMIN_PASSWORD: ${problem} (PASSWORD_MIN_LENGTH is ${env.PASSWORD_MIN_LENGTH})`);
+  }
+  return problems;
+}
+
 /**
  * Parses the environment into a frozen Config, or throws a ConfigError that lists every bad
  * variable at once. An empty string counts as unset, except for ANONYMOUS_ROLE, where empty
@@ -128,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (Boolean(input.ADMIN_USERNAME) !== Boolean(input.ADMIN_PASSWORD)) {
     problems.push('ADMIN_USERNAME and ADMIN_PASSWORD: set both or neither');
   }
+  if (parsed.success) problems.push(...contradictions(parsed.data));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(toConfig(parsed.data));
 }

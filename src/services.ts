@@ -33,6 +33,7 @@ export function createServices({ config, db, clock = systemClock }: ServiceDeps)
     accounts,
     clock,
     expireSessionsOnRoleChange: config.sessions.expireOnRoleChange,
+    anonymousRole: config.webhook.anonymousRole,
   });
   const callers = createCallerIdentification({
     sessions,

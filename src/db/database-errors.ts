@@ -49,11 +49,49 @@ export const isUniqueViolation = (error: unknown) => sqlStateOf(error) === '2350
 
 export const isForeignKeyViolation = (error: unknown) => sqlStateOf(error) === '23503';
 
-/** The error a repository lets out: an outage as DATABASE_UNAVAILABLE, anything else as it was. */
-export function classifyDatabaseFailure(error: unknown): unknown {
+// SQLSTATE 22021 (a byte sequence the encoding cannot hold: NUL in text) and 22P05 (a character
+// jsonb cannot hold: \u0000). Both are values a client sent.
+const unstorableTextSqlStates = new Set(['22021', '22P05']);
+
+/**
+ * A driver error reduced to what a log may carry: the statement with its placeholders, the
+ * SQLSTATE, the names of the schema objects involved, and where it was thrown. The rest can hold
+ * the statement's values, which are usernames and token hashes: PGlite attaches `params`, pg's
+ * `detail` quotes a conflicting key, and PostgreSQL's own message quotes a value it could not read
+ * (`invalid input syntax for type integer: "…"`).
+ */
+class DatabaseError extends Error {
+  readonly code: string | undefined;
+
+  constructor(error: unknown) {
+    const original = error instanceof Error ? error : new Error(String(error));
+    const fields = original as { code?: unknown; table?: unknown; column?: unknown; constraint?: unknown };
+    const code = typeof fields.code === 'string' ? fields.code : undefined;
+    // knex prefixes the driver's message with the statement: `<sql> - <message>`.
+    const statement = original.message.includes(' - ') ? original.message.split(' - ')[0] : undefined;
+    const names = (['table', 'column', 'constraint'] as const)
+      .filter((name) => typeof fields[name] === 'string')
+      .map((name) => `${name} ${String(fields[name])}`);
+    super([statement, `SQLSTATE ${code ?? 'unknown'}`, ...names].filter(Boolean).join(' - '));
+    this.name = 'DatabaseError';
+    this.code = code;
+    const frames = (original.stack ?? '').split('\n').filter((line) => line.startsWith('    at '));
+    this.stack = [`${this.name}: ${this.message}`, ...frames].join('\n');
+  }
+}
+
+/**
+ * The error a repository lets out: an outage as DATABASE_UNAVAILABLE, a value the database cannot
+ * store as VALIDATION_FAILED, anything else as a DatabaseError without the statement's values.
+ */
+export function classifyDatabaseFailure(error: unknown): Error {
   if (error instanceof AppError) return error;
-  if (isDatabaseUnavailable(error)) return new AppError('DATABASE_UNAVAILABLE', { cause: error });
-  return error;
+  const cause = new DatabaseError(error);
+  if (isDatabaseUnavailable(error)) return new AppError('DATABASE_UNAVAILABLE', { cause });
+  if (typeof cause.code === 'string' && unstorableTextSqlStates.has(cause.code)) {
+    return new AppError('VALIDATION_FAILED', { message: 'The request holds a character that cannot be stored.', cause });
+  }
+  return cause;
 }
 
 type AsyncMethods<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? T[K] : never };

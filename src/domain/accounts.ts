@@ -3,7 +3,7 @@ import { SIGNED_IN_ROLE, type Clock, type Session, type User, type UserId } from
 import type { UserStore } from './ports';
 import type { PasswordHasher } from './passwords';
 import type { SessionManager } from './sessions';
-import { assertValidUsername, normalizeUsername, usernameKey } from './usernames';
+import { assertValidUsername, isValidUsername, normalizeUsername, usernameKey } from './usernames';
 
 export interface Registration {
   username: string;
@@ -44,7 +44,8 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
      * usernames, wrong passwords and disabled users cost the same bcrypt comparison.
      */
     async verifyCredentials(username: string, password: string): Promise<User | undefined> {
-      const found = await users.findUserWithPasswordHash(usernameKey(username));
+      // A name that could never have been registered is looked up nowhere, and still costs bcrypt.
+      const found = isValidUsername(username) ? await users.findUserWithPasswordHash(usernameKey(username)) : undefined;
       const matches = await passwords.verify(password, found?.passwordHash);
       return matches && found && !found.user.disabled ? found.user : undefined;
     },

@@ -1,7 +1,7 @@
 import { AppError } from '../errors';
 import type { Accounts } from './accounts';
 import { normalizeSessionVariables } from './session-variables';
-import { SIGNED_IN_ROLE, isValidRoleName, type Clock, type User, type UserId } from './model';
+import { ANONYMOUS_ROLE, SIGNED_IN_ROLE, isValidRoleName, type Clock, type User, type UserId } from './model';
 import type { Role, RoleStore, UserStore } from './ports';
 import type { SessionManager } from './sessions';
 
@@ -13,10 +13,24 @@ export interface AdministrationDeps {
   clock: Clock;
   /** End a user's sessions when a role is granted or revoked; otherwise the change applies from their next request. */
   expireSessionsOnRoleChange: boolean;
+  /** The role of requests without credentials (ANONYMOUS_ROLE), or null when there is none. */
+  anonymousRole: string | null;
 }
 
 /** What admins do to users and roles. Authorisation is checked before any of this is called. */
-export function createAdministration({ users, roles, sessions, accounts, clock, expireSessionsOnRoleChange }: AdministrationDeps) {
+export function createAdministration({
+  users,
+  roles,
+  sessions,
+  accounts,
+  clock,
+  expireSessionsOnRoleChange,
+  anonymousRole,
+}: AdministrationDeps) {
+  // The built-in `anonymous`, and whatever ANONYMOUS_ROLE names: a user holding it would carry
+  // everyone's rights under their own id.
+  const anonymousRoles = new Set([ANONYMOUS_ROLE, ...(anonymousRole === null ? [] : [anonymousRole])]);
+
   /** The user with this id; throws NOT_FOUND. */
   async function userOrNotFound(id: UserId): Promise<User> {
     const user = await users.findUserById(id);
@@ -31,12 +45,12 @@ export function createAdministration({ users, roles, sessions, accounts, clock, 
     return role;
   }
 
-  /** Only roles a signed-in user may use can be granted; `anonymous` never is. */
+  /** Only roles a signed-in user may use can be granted; the anonymous role never is. */
   function assertGrantable(role: string, path: string): void {
-    if (role === 'anonymous') {
+    if (anonymousRoles.has(role)) {
       throw new AppError('VALIDATION_FAILED', {
         message: 'The anonymous role cannot be granted.',
-        details: [{ path, message: 'anonymous is for requests without a session' }],
+        details: [{ path, message: `${role} is for requests without a session` }],
       });
     }
   }

@@ -81,7 +81,8 @@ export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeco
       if (!auth) return refused('invalid-credential');
       const { user, session } = auth;
       const role = requestedRole ?? user.defaultRole;
-      if (!user.roles.includes(role)) return refused('role-not-held');
+      // The anonymous role is never answered with a user id, even if a user came to hold it.
+      if (!user.roles.includes(role) || role === anonymousRole) return refused('role-not-held');
       return identified({
         userId: user.id,
         sessionId: session.id,

@@ -49,5 +49,6 @@ export const ROLE_NAME_PATTERN = /^[a-z0-9_-]{1,63}$/;
 export function isValidRoleName(name: string): boolean {
   return ROLE_NAME_PATTERN.test(name);
 }
+export const ANONYMOUS_ROLE = 'anonymous';
 export const SIGNED_IN_ROLE = 'user';
 export const ADMIN_ROLE = 'admin';

@@ -16,6 +16,18 @@ function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 
+/** What is wrong with a password that is to be stored, in words a person can act on; undefined if nothing. */
+export function passwordProblem(password: string, { minLength }: Pick<PasswordPolicy, 'minLength'>): string | undefined {
+  const normalized = normalizePassword(password);
+  if ([...normalized].length < minLength) return `The password must be at least ${minLength} characters long.`;
+  if (Buffer.byteLength(normalized, 'utf8') > BCRYPT_MAX_BYTES) {
+    return `The password must be at most ${BCRYPT_MAX_BYTES} bytes in UTF-8.`;
+  }
+  // bcrypt's C core stops at a NUL byte; everything after it would be ignored.
+  if (normalized.includes('\u0000')) return 'The password must not contain NUL characters.';
+  return undefined;
+}
+
 export function createPasswordHasher(policy: PasswordPolicy) {
   // Unknown usernames are checked against this hash, so that they cost the same time as a
   // wrong password. It is made once, at the configured cost.
@@ -25,17 +37,8 @@ export function createPasswordHasher(policy: PasswordPolicy) {
   return {
     /** Throws WEAK_PASSWORD unless the password may be stored. */
     assertAcceptable(password: string): void {
-      const normalized = normalizePassword(password);
-      if ([...normalized].length < policy.minLength) {
-        throw new AppError('WEAK_PASSWORD', { message: `The password must be at least ${policy.minLength} characters long.` });
-      }
-      if (Buffer.byteLength(normalized, 'utf8') > BCRYPT_MAX_BYTES) {
-        throw new AppError('WEAK_PASSWORD', { message: `The password must be at most ${BCRYPT_MAX_BYTES} bytes in UTF-8.` });
-      }
-      // bcrypt's C core stops at a NUL byte; everything after it would be ignored.
-      if (normalized.includes('\u0000')) {
-        throw new AppError('WEAK_PASSWORD', { message: 'The password must not contain NUL characters.' });
-      }
+      const problem = passwordProblem(password, policy);
+      if (problem) throw new AppError('WEAK_PASSWORD', { message: problem });
     },
 
     hash(password: string): Promise<string> {

@@ -25,6 +25,8 @@ export function normalizeSessionVariables(input: Record<string, string>): Record
       problems.push({ path, message: 'the same name is given twice' });
     } else if (value.length > MAX_SESSION_VARIABLE_LENGTH) {
       problems.push({ path, message: `values are at most ${MAX_SESSION_VARIABLE_LENGTH} characters` });
+    } else if (value.includes('\u0000')) {
+      problems.push({ path, message: 'values must not contain NUL characters' });
     } else {
       normalized.set(name, value);
     }

@@ -13,16 +13,22 @@ export function usernameKey(username: string): string {
   return normalizeUsername(username).toLowerCase().normalize('NFKC');
 }
 
-/** Throws VALIDATION_FAILED unless the username may be registered. */
-export function assertValidUsername(username: string): void {
+function usernameProblem(username: string): string | undefined {
   const normalized = normalizeUsername(username);
   const length = [...normalized].length;
-  const problem =
-    length < 1 || length > MAX_USERNAME_LENGTH
-      ? `must be 1 to ${MAX_USERNAME_LENGTH} characters long`
-      : FORBIDDEN_CHARACTERS.test(normalized)
-        ? 'must not contain whitespace or control characters'
-        : undefined;
+  if (length < 1 || length > MAX_USERNAME_LENGTH) return `must be 1 to ${MAX_USERNAME_LENGTH} characters long`;
+  if (FORBIDDEN_CHARACTERS.test(normalized)) return 'must not contain whitespace or control characters';
+  return undefined;
+}
+
+/** Whether the username may be registered, and so whether any user can have it. */
+export function isValidUsername(username: string): boolean {
+  return usernameProblem(username) === undefined;
+}
+
+/** Throws VALIDATION_FAILED unless the username may be registered. */
+export function assertValidUsername(username: string): void {
+  const problem = usernameProblem(username);
   if (problem) {
     throw new AppError('VALIDATION_FAILED', {
       message: `The username ${problem}.`,

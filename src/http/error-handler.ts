@@ -11,12 +11,24 @@ const bodyParserErrors: Record<string, AppError['code']> = {
   'request.size.invalid': 'VALIDATION_FAILED',
 };
 
+/**
+ * Express, its router and body-parser mark a client's mistake with a 4xx `status` (http-errors):
+ * a URL that does not decode, a body that does not decompress. Those are the client's to fix.
+ */
+function clientErrorStatus(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
 /** Every failure as a catalogue entry. Anything unforeseen is an INTERNAL_ERROR, logged with its cause. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const bodyParserType = (error as { type?: unknown } | null)?.type;
   if (typeof bodyParserType === 'string' && bodyParserType in bodyParserErrors) {
     return new AppError(bodyParserErrors[bodyParserType], { cause: error });
+  }
+  if (clientErrorStatus(error) !== undefined) {
+    return new AppError('VALIDATION_FAILED', { message: 'The request could not be read.', cause: error });
   }
   return new AppError('INTERNAL_ERROR', { cause: error });
 }

@@ -148,6 +148,28 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('settings that contradict each other', () => {
+    it.each([
+      ['60', '60'],
+      ['120', '60'],
+    ])('refuses SESSION_TOUCH_INTERVAL_SECONDS=%s with SESSION_IDLE_TIMEOUT_SECONDS=%s', (touch, idle) => {
+      expect(
+        configErrorFor({ SESSION_TOUCH_INTERVAL_SECONDS: touch, SESSION_IDLE_TIMEOUT_SECONDS: idle }).problems,
+      ).toEqual([expect.stringMatching(/^SESSION_TOUCH_INTERVAL_SECONDS \(\d+\) must be less than SESSION_IDLE_TIMEOUT_SECONDS/)]);
+    });
+
+    it('accepts a touch interval one second below the idle timeout', () => {
+      const config = loadConfig({ SESSION_TOUCH_INTERVAL_SECONDS: '59', SESSION_IDLE_TIMEOUT_SECONDS: '60' });
+      expect(config.sessions).toMatchObject({ touchIntervalSeconds: 59, idleTimeoutSeconds: 60 });
+    });
+
+    it('refuses an ADMIN_PASSWORD that the password policy would refuse, without repeating it', () => {
+      const problems = configErrorFor({ ADMIN_USERNAME: 'root', ADMIN_PASSWORD: 'short-pw', PASSWORD_MIN_LENGTH: '12' }).problems;
+      expect(problems).toEqual([expect.stringMatching(/^ADMIN_PASSWORD: The password must be at least 12 characters long/)]);
+      expect(problems.join('\n')).not.toContain('short-pw');
+    });
+  });
+
   describe('parsing', () => {
     it('reads numbers from strings', () => {
       const config = loadConfig({ PORT: '8080', BCRYPT_COST: '10', SESSION_TOUCH_INTERVAL_SECONDS: '0' });

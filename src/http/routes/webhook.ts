@@ -12,15 +12,17 @@ const webhookPostBody = z.object({ headers: z.record(z.string(), z.string()), re
 
 /** POST mode keeps the client's spelling of header names; Node lower-cases them, so do the same. */
 function lowerCaseHeaderNames(headers: Record<string, string>): IncomingHttpHeaders {
-  const lowered: Record<string, string> = {};
+  // A Map, not an object: a client header named `constructor` must not meet Object.prototype.
+  const lowered = new Map<string, string>();
   for (const [name, value] of Object.entries(headers)) {
     const key = name.toLowerCase();
-    if (key in lowered && lowered[key] !== value) {
+    const earlier = lowered.get(key);
+    if (earlier !== undefined && earlier !== value) {
       throw new AppError('VALIDATION_FAILED', { message: `The header ${key} is given twice with different values.` });
     }
-    lowered[key] = value;
+    lowered.set(key, value);
   }
-  return lowered;
+  return Object.fromEntries(lowered);
 }
 
 function requestedRole(headers: IncomingHttpHeaders): string | undefined {

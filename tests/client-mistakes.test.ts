@@ -1,0 +1,109 @@
+import request from 'supertest';
+import { ADMIN_SECRET, withAdminSecret } from './support/admin';
+import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
+
+// A client's mistake is a 4xx with a stable code, and never an error-level log line.
+describe('client mistakes', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET });
+  });
+  afterAll(() => app.close());
+
+  /** The log lines at error level or above written since `from`. */
+  const errorLinesSince = (from: number) =>
+    app.logLines.slice(from).filter((line) => (JSON.parse(line) as { level: number }).level >= 50);
+
+  it('answers a session id that does not decode (%ff) with 400 VALIDATION_FAILED', async () => {
+    const before = app.logLines.length;
+    const res = await request(app.http).delete('/sessions/%ff');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    expect(errorLinesSince(before)).toEqual([]);
+  });
+
+  it('answers a body marked Content-Encoding: gzip that is not gzip with 400 VALIDATION_FAILED', async () => {
+    const before = app.logLines.length;
+    const res = await request(app.http)
+      .post('/login')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send(JSON.stringify({ username: 'someone', password: PASSWORD }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    expect(errorLinesSince(before)).toEqual([]);
+  });
+
+  it('answers a login whose username holds a NUL with 401 INVALID_CREDENTIALS, as any unknown name', async () => {
+    const before = app.logLines.length;
+    const res = await request(app.http).post('/login').send({ username: 'ali\u0000ce', password: PASSWORD });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
+    expect(errorLinesSince(before)).toEqual([]);
+  });
+
+  it('answers a session variable value holding a NUL with 400 VALIDATION_FAILED, and keeps the old ones', async () => {
+    const user = await signUp(app);
+    const set = (value: string) =>
+      request(app.http)
+        .patch(`/admin/users/${user.id}`)
+        .set(withAdminSecret)
+        .send({ sessionVariables: { 'x-hasura-org-id': value } });
+    expect((await set('42')).status).toBe(200);
+    const before = app.logLines.length;
+    const res = await set('4\u00002');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    expect(res.body.error.details).toEqual([{ path: 'sessionVariables.x-hasura-org-id', message: expect.any(String) }]);
+    expect(errorLinesSince(before)).toEqual([]);
+    const hook = await request(app.http).get('/webhook').set(bearer(user.token));
+    expect(hook.body['X-Hasura-Org-Id']).toBe('42');
+  });
+
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'reads a POST-mode client header named %s as an ordinary header',
+    async (name) => {
+      const user = await signUp(app);
+      const res = await request(app.http)
+        .post('/webhook')
+        .send({ headers: { [name]: 'x', Authorization: `Bearer ${user.token}` }, request: null });
+      expect(res.status).toBe(200);
+      expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
+    },
+  );
+});
+
+describe('the anonymous role, when ANONYMOUS_ROLE names another', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET, ANONYMOUS_ROLE: 'guest' });
+    expect((await request(app.http).post('/admin/roles').set(withAdminSecret).send({ name: 'guest' })).status).toBe(201);
+  });
+  afterAll(() => app.close());
+
+  it.each(['guest', 'anonymous'])('refuses to grant %s with 400 VALIDATION_FAILED', async (role) => {
+    const user = await signUp(app);
+    const res = await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    const hook = await request(app.http).get('/webhook').set({ ...bearer(user.token), 'X-Hasura-Role': role });
+    expect(hook.status).toBe(401);
+    expect(hook.body).toEqual({});
+  });
+
+  it('refuses to create a user holding it with 400 VALIDATION_FAILED', async () => {
+    const res = await request(app.http)
+      .post('/admin/users')
+      .set(withAdminSecret)
+      .send({ username: `guest-holder-${Date.now()}`, password: PASSWORD, roles: ['guest'] });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    expect(res.body.error.details).toEqual([{ path: 'roles.0', message: expect.any(String) }]);
+  });
+
+  it('answers a request without credentials with it', async () => {
+    const res = await request(app.http).get('/webhook');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ 'X-Hasura-Role': 'guest' });
+  });
+});
