@@ -5,7 +5,9 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: `prepare` would build, and the sources are not here yet. bcrypt loads its
+# prebuilt binary at run time without an install script.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json knexfile.ts ./
 COPY src ./src

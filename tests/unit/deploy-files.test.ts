@@ -45,10 +45,20 @@ function environmentOf(service: ComposeService): Environment {
   );
 }
 
-/** What Compose substitutes for `${VAR:-default}` and `${VAR-default}` when VAR is unset. */
-function interpolateDefaults(value: string): string {
-  return value.replace(/\$\{[A-Z0-9_]+:?-([^}]*)\}/g, '$1');
+/**
+ * What Compose substitutes with only `given` set: `${VAR:-default}` and `${VAR-default}` become the
+ * default, `${VAR:?message}` the given value (Compose refuses to start without one).
+ */
+function interpolate(value: string, given: Record<string, string>): string {
+  return value
+    .replace(/\$\{([A-Z0-9_]+):?-([^}]*)\}/g, (_, name: string, fallback: string) => given[name] ?? fallback)
+    .replace(/\$\{([A-Z0-9_]+):?\?[^}]*\}/g, (_, name: string) => {
+      if (given[name] === undefined) throw new Error(`docker compose would refuse to start without ${name}`);
+      return given[name];
+    });
 }
+
+const operatorEnv = { HASURA_ADMIN_SECRET: 'an-operator-chosen-secret-0123456789' };
 
 describe('docker-compose.yml', () => {
   it('is valid against the Compose Specification schema', () => {
@@ -87,13 +97,28 @@ describe('docker-compose.yml', () => {
     const auth = environmentOf(compose.services.auth);
     const hasura = environmentOf(compose.services.hasura);
 
-    expect(auth.ADMIN_SECRET).toBeTruthy();
-    expect(hasura.HASURA_GRAPHQL_ADMIN_SECRET).toBe(auth.ADMIN_SECRET);
+    expect(interpolate(auth.ADMIN_SECRET, operatorEnv)).toBe(operatorEnv.HASURA_ADMIN_SECRET);
+    expect(interpolate(hasura.HASURA_GRAPHQL_ADMIN_SECRET, operatorEnv)).toBe(operatorEnv.HASURA_ADMIN_SECRET);
   });
+
+  it('refuses to start without HASURA_ADMIN_SECRET instead of falling back to a published one', () => {
+    const secrets = [environmentOf(compose.services.auth).ADMIN_SECRET, environmentOf(compose.services.hasura).HASURA_GRAPHQL_ADMIN_SECRET];
+    for (const secret of secrets) {
+      expect(secret).toMatch(/^\$\{HASURA_ADMIN_SECRET:\?.+\}$/);
+      expect(() => interpolate(secret, {})).toThrow('without HASURA_ADMIN_SECRET');
+    }
+  });
+
+  it.each(Object.entries(compose.services).filter(([, service]) => service.ports !== undefined))(
+    'publishes the ports of %s on 127.0.0.1 only',
+    (_name, service) => {
+      for (const port of service.ports!) expect(String(port)).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    },
+  );
 
   it('gives the auth service an environment its configuration accepts, defaults included', () => {
     const env = Object.fromEntries(
-      Object.entries(environmentOf(compose.services.auth)).map(([key, value]) => [key, interpolateDefaults(value)]),
+      Object.entries(environmentOf(compose.services.auth)).map(([key, value]) => [key, interpolate(value, operatorEnv)]),
     );
 
     const config = loadConfig(env);
@@ -148,6 +173,21 @@ describe('app.json', () => {
   it('describes every variable and generates a required admin secret', () => {
     for (const [, entry] of entries) expect(entry.description).toBeTruthy();
     expect(appJson.env.ADMIN_SECRET).toMatchObject({ generator: 'secret', required: true });
+  });
+});
+
+describe('the Node.js version', () => {
+  const major = process.versions.node.split('.')[0];
+
+  it('is pinned in package.json to the major that these tests run on, so Heroku installs no untested one', () => {
+    const pkg = JSON.parse(read('package.json')) as { engines: { node: string } };
+    expect(pkg.engines.node).toBe(`${major}.x`);
+  });
+
+  it('is the same major in every stage of the Dockerfile', () => {
+    const images = [...read('Dockerfile').matchAll(/^FROM node:(\d+)\b/gm)].map((match) => match[1]);
+    expect(images.length).toBeGreaterThan(0);
+    expect(new Set(images)).toEqual(new Set([major]));
   });
 });
 
