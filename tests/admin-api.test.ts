@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
+import { logIn, webhookGet } from './support/requests';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 describe('admin API', () => {
@@ -82,7 +83,7 @@ describe('admin API', () => {
         sessionVariables: {},
         createdAt: expect.any(String),
       });
-      const login = await request(app.http).post('/login').send({ username, password: PASSWORD });
+      const login = await logIn(app, username);
       expect(login.status).toBe(200);
       expect(login.body.defaultRole).toBe(role);
     });
@@ -134,7 +135,7 @@ describe('admin API', () => {
     it('deletes a user, whose token then stops working', async () => {
       const user = await signUp(app);
       expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(204);
-      expect((await request(app.http).get('/webhook').set(bearer(user.token))).status).toBe(401);
+      expect((await webhookGet(app, user.token)).status).toBe(401);
       expect((await request(app.http).get(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(404);
       expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(404);
     });

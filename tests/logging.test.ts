@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
+import { logIn, webhookGet, webhookPost } from './support/requests';
 import { startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 interface RequestLogLine {
@@ -109,11 +110,9 @@ describe('logging during a database outage', () => {
     await app.database.simulateOutage();
     const before = app.logLines.length;
 
-    expect((await request(app.http).post('/login').send({ username, password })).status).toBe(503);
-    expect((await request(app.http).get('/webhook').set('Authorization', `Bearer ${token}`)).status).toBe(503);
-    expect(
-      (await request(app.http).post('/webhook').send({ headers: { Authorization: `Bearer ${token}` } })).status,
-    ).toBe(503);
+    expect((await logIn(app, username, password)).status).toBe(503);
+    expect((await webhookGet(app, token)).status).toBe(503);
+    expect((await webhookPost(app, token)).status).toBe(503);
     expect((await request(app.http).post('/signup').send({ username: uniqueUsername(), password })).status).toBe(503);
 
     const lines = app.logLines.slice(before);

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { logIn, webhookGet } from './support/requests';
 import { PASSWORD, bearer, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 describe('POST /login', () => {
@@ -8,12 +9,10 @@ describe('POST /login', () => {
   });
   afterAll(() => app.close());
 
-  const login = (body: object) => request(app.http).post('/login').send(body);
-
   describe('with the right credentials', () => {
     it('answers 200 with the same shape as signup', async () => {
       const user = await signUp(app);
-      const res = await login({ username: user.username, password: user.password });
+      const res = await logIn(app, user.username, user.password);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         id: user.id,
@@ -28,8 +27,8 @@ describe('POST /login', () => {
 
     it('starts a new session, with a different token, each time', async () => {
       const user = await signUp(app);
-      const first = await login({ username: user.username, password: user.password });
-      const second = await login({ username: user.username, password: user.password });
+      const first = await logIn(app, user.username, user.password);
+      const second = await logIn(app, user.username, user.password);
       expect(first.status).toBe(200);
       expect(second.status).toBe(200);
       expect(new Set([user.token, first.body.token, second.body.token]).size).toBe(3);
@@ -41,11 +40,11 @@ describe('POST /login', () => {
 
     it('leaves every token working, old and new', async () => {
       const user = await signUp(app);
-      const first = await login({ username: user.username, password: user.password });
-      const second = await login({ username: user.username, password: user.password });
+      const first = await logIn(app, user.username, user.password);
+      const second = await logIn(app, user.username, user.password);
       for (const token of [user.token, first.body.token, second.body.token]) {
         expect((await request(app.http).get('/me').set(bearer(token))).status).toBe(200);
-        const hook = await request(app.http).get('/webhook').set(bearer(token));
+        const hook = await webhookGet(app, token);
         expect(hook.status).toBe(200);
         expect(hook.body['X-Hasura-User-Id']).toBe(String(user.id));
       }
@@ -55,7 +54,7 @@ describe('POST /login', () => {
       const username = `Mixed-${uniqueUsername()}`;
       const user = await signUp(app, username);
       for (const spelling of [username.toLowerCase(), username.toUpperCase()]) {
-        const res = await login({ username: spelling, password: user.password });
+        const res = await logIn(app, spelling, user.password);
         expect(res.status).toBe(200);
         expect(res.body.id).toBe(user.id);
         expect(res.body.username).toBe(username);
@@ -64,7 +63,7 @@ describe('POST /login', () => {
 
     it('is case-sensitive on the password', async () => {
       const user = await signUp(app);
-      const res = await login({ username: user.username, password: user.password.toUpperCase() });
+      const res = await logIn(app, user.username, user.password.toUpperCase());
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
     });
@@ -73,8 +72,8 @@ describe('POST /login', () => {
   describe('with the wrong credentials', () => {
     it('answers an unknown username and a wrong password with the identical 401 INVALID_CREDENTIALS', async () => {
       const user = await signUp(app);
-      const unknown = await login({ username: uniqueUsername('nobody'), password: PASSWORD });
-      const wrong = await login({ username: user.username, password: `${PASSWORD}-wrong` });
+      const unknown = await logIn(app, uniqueUsername('nobody'), PASSWORD);
+      const wrong = await logIn(app, user.username, `${PASSWORD}-wrong`);
       expect(unknown.status).toBe(401);
       expect(wrong.status).toBe(401);
       expect(unknown.body).toEqual({
@@ -89,8 +88,8 @@ describe('POST /login', () => {
       const user = await signUp(app);
       expect((await request(app.http).post('/password').set(bearer(user.token)).send({ currentPassword: user.password, newPassword: password })).status).toBe(200);
 
-      expect((await login({ username: user.username, password })).status).toBe(200);
-      const longer = await login({ username: user.username, password: `${password}x` });
+      expect((await logIn(app, user.username, password)).status).toBe(200);
+      const longer = await logIn(app, user.username, `${password}x`);
       expect(longer.status).toBe(401);
       expect(longer.body.error.code).toBe('INVALID_CREDENTIALS');
     });
@@ -99,21 +98,21 @@ describe('POST /login', () => {
       const username = uniqueUsername();
       const password = '€'.repeat(24);
       expect((await request(app.http).post('/signup').send({ username, password })).status).toBe(201);
-      const longer = await login({ username, password: `${password}€` });
+      const longer = await logIn(app, username, `${password}€`);
       expect(longer.status).toBe(401);
       expect(longer.body.error.code).toBe('INVALID_CREDENTIALS');
     });
 
     it('refuses an empty password with 401 INVALID_CREDENTIALS', async () => {
       const user = await signUp(app);
-      const res = await login({ username: user.username, password: '' });
+      const res = await logIn(app, user.username, '');
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
     });
 
     it('starts no session for a refused login', async () => {
       const user = await signUp(app);
-      expect((await login({ username: user.username, password: 'not the password' })).status).toBe(401);
+      expect((await logIn(app, user.username, 'not the password')).status).toBe(401);
       const sessions = await request(app.http).get('/sessions').set(bearer(user.token));
       expect(sessions.body.sessions).toHaveLength(1);
     });
@@ -132,7 +131,7 @@ describe('POST /login', () => {
       ['an object password', { username: 'someone', password: { value: PASSWORD } }],
       ['an empty body', {}],
     ])('answers %s at once with 400 VALIDATION_FAILED', async (_label, body) => {
-      const res = await login(body);
+      const res = await request(app.http).post('/login').send(body);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
     });

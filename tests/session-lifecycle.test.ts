@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
+import { logIn, logInToken, webhookGet } from './support/requests';
 import { bearer, PASSWORD, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
 // Each way a session ends beyond logout (tests/sessions.test.ts), seen through /webhook:
@@ -11,10 +12,6 @@ describe('session lifecycle', () => {
   });
   afterAll(() => app.close());
 
-  const webhookStatus = async (token: string, http = app.http) =>
-    (await request(http).get('/webhook').set(bearer(token))).status;
-  const login = async (username: string, password = PASSWORD) =>
-    (await request(app.http).post('/login').send({ username, password })).body.token as string;
 
   describe('password change', () => {
     it('needs the current password, and a wrong one changes nothing', async () => {
@@ -25,8 +22,8 @@ describe('session lifecycle', () => {
         .send({ currentPassword: 'not the password', newPassword: 'a brand new password' });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
-      expect(await webhookStatus(user.token)).toBe(200);
-      expect(await login(user.username)).toEqual(expect.any(String));
+      expect((await webhookGet(app, user.token)).status).toBe(200);
+      expect(await logInToken(app, user.username)).toEqual(expect.any(String));
     });
 
     it('refuses a weak new password with 400 WEAK_PASSWORD and keeps the old one', async () => {
@@ -37,12 +34,12 @@ describe('session lifecycle', () => {
         .send({ currentPassword: PASSWORD, newPassword: 'short' });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('WEAK_PASSWORD');
-      expect(await webhookStatus(user.token)).toBe(200);
+      expect((await webhookGet(app, user.token)).status).toBe(200);
     });
 
     it('ends every session, returns a fresh one, and only the new password logs in', async () => {
       const user = await signUp(app);
-      const other = await login(user.username);
+      const other = await logInToken(app, user.username);
       const newPassword = 'a brand new password';
       const res = await request(app.http)
         .post('/password')
@@ -50,11 +47,11 @@ describe('session lifecycle', () => {
         .send({ currentPassword: PASSWORD, newPassword });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ id: user.id, username: user.username, token: expect.any(String) });
-      expect(await webhookStatus(user.token)).toBe(401);
-      expect(await webhookStatus(other)).toBe(401);
-      expect(await webhookStatus(res.body.token)).toBe(200);
-      expect((await request(app.http).post('/login').send({ username: user.username, password: PASSWORD })).status).toBe(401);
-      expect((await request(app.http).post('/login').send({ username: user.username, password: newPassword })).status).toBe(200);
+      expect((await webhookGet(app, user.token)).status).toBe(401);
+      expect((await webhookGet(app, other)).status).toBe(401);
+      expect((await webhookGet(app, res.body.token)).status).toBe(200);
+      expect((await logIn(app, user.username)).status).toBe(401);
+      expect((await logIn(app, user.username, newPassword)).status).toBe(200);
     });
   });
 
@@ -64,9 +61,9 @@ describe('session lifecycle', () => {
       await createRole(app, role);
       const user = await signUp(app);
       expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
-      expect(await webhookStatus(user.token)).toBe(401);
-      const fresh = await login(user.username);
-      const res = await request(app.http).get('/webhook').set({ ...bearer(fresh), 'X-Hasura-Role': role });
+      expect((await webhookGet(app, user.token)).status).toBe(401);
+      const fresh = await logInToken(app, user.username);
+      const res = await webhookGet(app, fresh, { role });
       expect(res.body['X-Hasura-Role']).toBe(role);
     });
 
@@ -75,9 +72,9 @@ describe('session lifecycle', () => {
       await createRole(app, role);
       const user = await createUserAsAdmin(app, { roles: [role] });
       expect((await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
-      expect(await webhookStatus(user.token)).toBe(401);
-      const fresh = await login(user.username);
-      expect((await request(app.http).get('/webhook').set({ ...bearer(fresh), 'X-Hasura-Role': role })).status).toBe(401);
+      expect((await webhookGet(app, user.token)).status).toBe(401);
+      const fresh = await logInToken(app, user.username);
+      expect((await webhookGet(app, fresh, { role })).status).toBe(401);
     });
 
     it('leaves sessions alone when nothing changes: granting a held role', async () => {
@@ -85,7 +82,7 @@ describe('session lifecycle', () => {
       await createRole(app, role);
       const user = await createUserAsAdmin(app, { roles: [role] });
       expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
-      expect(await webhookStatus(user.token)).toBe(200);
+      expect((await webhookGet(app, user.token)).status).toBe(200);
     });
 
     it('ends the holders’ sessions when a role is deleted', async () => {
@@ -94,19 +91,19 @@ describe('session lifecycle', () => {
       const holder = await createUserAsAdmin(app, { roles: [role] });
       const other = await signUp(app);
       expect((await request(app.http).delete(`/admin/roles/${role}`).set(withAdminSecret)).status).toBe(204);
-      expect(await webhookStatus(holder.token)).toBe(401);
-      expect(await webhookStatus(other.token)).toBe(200);
+      expect((await webhookGet(app, holder.token)).status).toBe(401);
+      expect((await webhookGet(app, other.token)).status).toBe(200);
     });
   });
 
   it('ends every session of a user when an admin expires them', async () => {
     const user = await signUp(app);
-    const second = await login(user.username);
+    const second = await logInToken(app, user.username);
     const bystander = await signUp(app);
     expect((await request(app.http).delete(`/admin/users/${user.id}/sessions`).set(withAdminSecret)).status).toBe(204);
-    expect(await webhookStatus(user.token)).toBe(401);
-    expect(await webhookStatus(second)).toBe(401);
-    expect(await webhookStatus(bystander.token)).toBe(200);
+    expect((await webhookGet(app, user.token)).status).toBe(401);
+    expect((await webhookGet(app, second)).status).toBe(401);
+    expect((await webhookGet(app, bystander.token)).status).toBe(200);
     expect((await request(app.http).delete('/admin/users/999999/sessions').set(withAdminSecret)).status).toBe(404);
   });
 
@@ -115,34 +112,34 @@ describe('session lifecycle', () => {
     const disable = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: true });
     expect(disable.status).toBe(200);
     expect(disable.body.disabled).toBe(true);
-    expect(await webhookStatus(user.token)).toBe(401);
-    const refused = await request(app.http).post('/login').send({ username: user.username, password: PASSWORD });
+    expect((await webhookGet(app, user.token)).status).toBe(401);
+    const refused = await logIn(app, user.username);
     expect(refused.status).toBe(401);
     expect(refused.body.error.code).toBe('INVALID_CREDENTIALS');
     await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: false });
-    expect(await webhookStatus(await login(user.username))).toBe(200);
-    expect(await webhookStatus(user.token)).toBe(401);
+    expect((await webhookGet(app, await logInToken(app, user.username))).status).toBe(200);
+    expect((await webhookGet(app, user.token)).status).toBe(401);
   });
 
   it('ends the sessions of a deleted user', async () => {
     const user = await signUp(app);
     expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(204);
-    expect(await webhookStatus(user.token)).toBe(401);
+    expect((await webhookGet(app, user.token)).status).toBe(401);
   });
 
   it('takes effect at once on another instance sharing the database', async () => {
-    const peer = startPeerInstance(app);
+    const peer = { http: startPeerInstance(app) };
     const user = await signUp(app);
-    expect(await webhookStatus(user.token, peer)).toBe(200);
+    expect((await webhookGet(peer, user.token)).status).toBe(200);
     await request(app.http).post('/logout').set(bearer(user.token));
-    expect(await webhookStatus(user.token, peer)).toBe(401);
+    expect((await webhookGet(peer, user.token)).status).toBe(401);
 
     const role = uniqueRoleName();
     await createRole(app, role);
     const editor = await createUserAsAdmin(app, { roles: [role] });
-    expect((await request(peer).get('/webhook').set({ ...bearer(editor.token), 'X-Hasura-Role': role })).status).toBe(200);
+    expect((await webhookGet(peer, editor.token, { role })).status).toBe(200);
     await request(app.http).delete(`/admin/users/${editor.id}/roles/${role}`).set(withAdminSecret);
-    expect((await request(peer).get('/webhook').set({ ...bearer(editor.token), 'X-Hasura-Role': role })).status).toBe(401);
+    expect((await webhookGet(peer, editor.token, { role })).status).toBe(401);
   });
 });
 
@@ -157,7 +154,7 @@ describe('role changes with SESSIONS_EXPIRE_ON_ROLE_CHANGE=false', () => {
     const role = uniqueRoleName();
     await createRole(app, role);
     const user = await signUp(app);
-    const ask = () => request(app.http).get('/webhook').set({ ...bearer(user.token), 'X-Hasura-Role': role });
+    const ask = () => webhookGet(app, user.token, { role });
     expect((await ask()).status).toBe(401);
     await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret);
     const res = await ask();
@@ -169,10 +166,10 @@ describe('role changes with SESSIONS_EXPIRE_ON_ROLE_CHANGE=false', () => {
     const role = uniqueRoleName();
     await createRole(app, role);
     const user = await createUserAsAdmin(app, { roles: [role], defaultRole: role });
-    expect((await request(app.http).get('/webhook').set(bearer(user.token))).body['X-Hasura-Role']).toBe(role);
+    expect((await webhookGet(app, user.token)).body['X-Hasura-Role']).toBe(role);
     await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret);
-    expect((await request(app.http).get('/webhook').set({ ...bearer(user.token), 'X-Hasura-Role': role })).status).toBe(401);
-    const fallback = await request(app.http).get('/webhook').set(bearer(user.token));
+    expect((await webhookGet(app, user.token, { role })).status).toBe(401);
+    const fallback = await webhookGet(app, user.token);
     expect(fallback.status).toBe(200);
     expect(fallback.body['X-Hasura-Role']).toBe('user');
   });

@@ -1,19 +1,8 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
-import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
+import { logIn, logInToken, webhookGet, webhookPost } from './support/requests';
+import { bearer, signUp, startTestApp, type TestApp } from './support/test-app';
 
-const login = (app: TestApp, username: string) => request(app.http).post('/login').send({ username, password: PASSWORD });
-
-/** A second live session of the same user. */
-async function anotherSession(app: TestApp, username: string): Promise<string> {
-  const res = await login(app, username);
-  expect(res.status).toBe(200);
-  return res.body.token;
-}
-
-const webhookGet = (app: TestApp, token: string) => request(app.http).get('/webhook').set(bearer(token));
-const webhookPost = (app: TestApp, token: string) =>
-  request(app.http).post('/webhook').send({ headers: { Authorization: `Bearer ${token}` }, request: null });
 
 describe('sessions', () => {
   let app: TestApp;
@@ -91,7 +80,7 @@ describe('sessions', () => {
 
     it('leaves another session of the same user working', async () => {
       const user = await signUp(app);
-      const other = await anotherSession(app, user.username);
+      const other = await logInToken(app, user.username);
       expect((await request(app.http).post('/logout').set(bearer(user.token))).status).toBe(204);
 
       expect((await request(app.http).get('/me').set(bearer(other))).status).toBe(200);
@@ -114,8 +103,8 @@ describe('sessions', () => {
   describe('POST /logout/all', () => {
     it('ends every session of the user and no one else’s', async () => {
       const user = await signUp(app);
-      const second = await anotherSession(app, user.username);
-      const third = await anotherSession(app, user.username);
+      const second = await logInToken(app, user.username);
+      const third = await logInToken(app, user.username);
       const bystander = await signUp(app);
 
       expect((await request(app.http).post('/logout/all').set(bearer(second)).send()).status).toBe(204);
@@ -131,7 +120,7 @@ describe('sessions', () => {
     it('lets the user log in again afterwards', async () => {
       const user = await signUp(app);
       expect((await request(app.http).post('/logout/all').set(bearer(user.token))).status).toBe(204);
-      const fresh = await anotherSession(app, user.username);
+      const fresh = await logInToken(app, user.username);
       expect((await webhookGet(app, fresh)).status).toBe(200);
     });
   });
@@ -139,10 +128,7 @@ describe('sessions', () => {
   describe('GET /sessions', () => {
     it('lists the user’s live sessions and marks the calling one current', async () => {
       const user = await signUp(app);
-      const second = await request(app.http)
-        .post('/login')
-        .set('User-Agent', 'session-list-test/1.0')
-        .send({ username: user.username, password: PASSWORD });
+      const second = await logIn(app, user.username).set('User-Agent', 'session-list-test/1.0');
       await signUp(app); // someone else's session, which must not be listed
 
       const res = await request(app.http).get('/sessions').set(bearer(second.body.token));
@@ -168,7 +154,7 @@ describe('sessions', () => {
 
     it('no longer lists a session after its logout', async () => {
       const user = await signUp(app);
-      const other = await anotherSession(app, user.username);
+      const other = await logInToken(app, user.username);
       const otherId = (await request(app.http).get('/me').set(bearer(other))).body.session.id;
       expect((await request(app.http).post('/logout').set(bearer(other))).status).toBe(204);
 
@@ -185,7 +171,7 @@ describe('sessions', () => {
   describe('DELETE /sessions/:id', () => {
     it('ends one of the user’s own other sessions with 204', async () => {
       const user = await signUp(app);
-      const other = await anotherSession(app, user.username);
+      const other = await logInToken(app, user.username);
       const otherId = (await request(app.http).get('/me').set(bearer(other))).body.session.id;
 
       expect((await request(app.http).delete(`/sessions/${otherId}`).set(bearer(user.token))).status).toBe(204);
@@ -279,7 +265,7 @@ describe('session expiry', () => {
     expect((await webhookGet(app, user.token)).status).toBe(401);
     app.clock.advanceSeconds(1);
     expect((await webhookGet(app, user.token)).status).toBe(401);
-    expect((await webhookGet(app, await anotherSession(app, user.username))).status).toBe(200);
+    expect((await webhookGet(app, await logInToken(app, user.username))).status).toBe(200);
   });
 
   it('keeps a session in use past the idle timeout valid until the absolute timeout, then refuses it', async () => {

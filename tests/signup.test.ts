@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { logIn, webhookGet } from './support/requests';
 import { PASSWORD, bearer, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 /** ASCII → its fullwidth form (ａｌｉｃｅ), which NFKC folds back to ASCII. */
@@ -13,7 +14,6 @@ describe('POST /signup', () => {
   afterAll(() => app.close());
 
   const signup = (body: object) => request(app.http).post('/signup').send(body);
-  const login = (username: string, password: string) => request(app.http).post('/login').send({ username, password });
 
   describe('a new account', () => {
     it('answers 201 with the user, a base64url token, its expiry and the user role', async () => {
@@ -45,7 +45,7 @@ describe('POST /signup', () => {
       const me = await request(app.http).get('/me').set(bearer(res.body.token));
       expect(me.status).toBe(200);
       expect(me.body).toMatchObject({ id: res.body.id, username });
-      const hook = await request(app.http).get('/webhook').set(bearer(res.body.token));
+      const hook = await webhookGet(app, res.body.token);
       expect(hook.status).toBe(200);
       expect(hook.body).toMatchObject({ 'X-Hasura-Role': 'user', 'X-Hasura-User-Id': String(res.body.id) });
     });
@@ -60,7 +60,7 @@ describe('POST /signup', () => {
       const res = await signup({ username, password: PASSWORD });
       expect(res.status).toBe(201);
       expect(res.body.username).toBe(username);
-      expect((await login(username, PASSWORD)).status).toBe(200);
+      expect((await logIn(app, username, PASSWORD)).status).toBe(200);
     });
 
     it('accepts a username of exactly 254 characters', async () => {
@@ -110,10 +110,10 @@ describe('POST /signup', () => {
       const duplicate = await signup({ username, password: 'a different password entirely' });
       expect(duplicate.status).toBe(409);
 
-      const withOriginal = await login(username, PASSWORD);
+      const withOriginal = await logIn(app, username, PASSWORD);
       expect(withOriginal.status).toBe(200);
       expect(withOriginal.body.id).toBe(original.body.id);
-      const withDuplicate = await login(username, 'a different password entirely');
+      const withDuplicate = await logIn(app, username, 'a different password entirely');
       expect(withDuplicate.status).toBe(401);
       // The first session is untouched as well.
       expect((await request(app.http).get('/me').set(bearer(original.body.token))).status).toBe(200);
@@ -132,7 +132,7 @@ describe('POST /signup', () => {
       }
 
       const winner = responses.find((res) => res.status === 201)!;
-      const res = await login(username, PASSWORD);
+      const res = await logIn(app, username, PASSWORD);
       expect(res.status).toBe(200);
       expect(res.body.id).toBe(winner.body.id);
     });
@@ -221,7 +221,7 @@ describe('POST /signup', () => {
       const username = uniqueUsername();
       const res = await signup({ username, password: eight });
       expect(res.status).toBe(201);
-      expect((await login(username, eight)).status).toBe(200);
+      expect((await logIn(app, username, eight)).status).toBe(200);
 
       const seven = [...eight].slice(0, 7).join('');
       expect(seven.length).toBe(14);
@@ -234,13 +234,13 @@ describe('POST /signup', () => {
       const ascii = 'a'.repeat(72);
       const username = uniqueUsername();
       expect((await signup({ username, password: ascii })).status).toBe(201);
-      expect((await login(username, ascii)).status).toBe(200);
+      expect((await logIn(app, username, ascii)).status).toBe(200);
 
       const euros = '€'.repeat(24);
       expect(Buffer.byteLength(euros, 'utf8')).toBe(72);
       const other = uniqueUsername();
       expect((await signup({ username: other, password: euros })).status).toBe(201);
-      expect((await login(other, euros)).status).toBe(200);
+      expect((await logIn(app, other, euros)).status).toBe(200);
     });
 
     it('refuses a password of 73 ASCII characters with 400 WEAK_PASSWORD', async () => {
