@@ -3,8 +3,8 @@ import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminS
 import { logIn, logInToken, webhookGet } from './support/requests';
 import { bearer, PASSWORD, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
-// Each way a session ends beyond logout (tests/sessions.test.ts), seen through /webhook:
-// before the action it answers 200, after it 401.
+// Each way a session ends beyond logout (tests/logout.test.ts) and expiry (tests/session-expiry.test.ts),
+// seen through /webhook: before the action it answers 200, after it 401.
 describe('session lifecycle', () => {
   let app: TestApp;
   beforeAll(async () => {
