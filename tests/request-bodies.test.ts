@@ -43,14 +43,16 @@ describe('request bodies', () => {
     expectCleanErrorBody(res, 'PAYLOAD_TOO_LARGE');
   });
 
-  it('accepts a body just under JSON_BODY_LIMIT_BYTES', async () => {
+  it('accepts a body of exactly JSON_BODY_LIMIT_BYTES', async () => {
     const body = { username: uniqueUsername(), password: PASSWORD, padding: '' };
     body.padding = 'x'.repeat(JSON_LIMIT - Buffer.byteLength(JSON.stringify(body)));
+    expect(Buffer.byteLength(JSON.stringify(body))).toBe(JSON_LIMIT);
     const res = await request(app.http).post('/signup').send(body);
     expect(res.status).toBe(201);
+    expect(res.body.username).toBe(body.username);
   });
 
-  it('accepts a webhook POST between the JSON limit and the larger webhook limit', async () => {
+  it('accepts a webhook POST between the JSON limit and the larger webhook limit, a size refused with 413 elsewhere', async () => {
     const user = await signUp(app);
     const body = webhookBodyOfSize(JSON_LIMIT * 2, { Authorization: `Bearer ${user.token}` });
     const res = await request(app.http).post('/webhook').send(body);
@@ -60,6 +62,7 @@ describe('request bodies', () => {
     // The same size is too large anywhere else.
     const elsewhere = await request(app.http).post('/login').send(body);
     expect(elsewhere.status).toBe(413);
+    expectCleanErrorBody(elsewhere, 'PAYLOAD_TOO_LARGE');
   });
 
   it('answers a webhook POST over WEBHOOK_BODY_LIMIT_BYTES with 413 PAYLOAD_TOO_LARGE', async () => {
@@ -91,7 +94,7 @@ describe('request bodies', () => {
     expectCleanErrorBody(res, 'VALIDATION_FAILED');
   });
 
-  it('answers validation failures with details naming the fields', async () => {
+  it('answers a validation failure with details naming the failing fields', async () => {
     const res = await request(app.http).post('/signup').send({ username: 1, password: null });
     expect(res.status).toBe(400);
     expectCleanErrorBody(res, 'VALIDATION_FAILED');

@@ -1,4 +1,6 @@
-import type { Response } from 'supertest';
+import request, { type Response } from 'supertest';
+import { type HttpTarget, webhookGet, webhookPost } from './requests';
+import { bearer } from './test-app';
 
 /** An API answer as `{status, code}`, so that one assertion checks both and a failure shows both. */
 export function statusAndCode(res: Response): { status: number; code: unknown } {
@@ -30,4 +32,11 @@ export function expectCleanErrorBody(res: Response, code: string): void {
   for (const leak of ['/src/', 'node_modules', 'select ', 'insert ', 'update ', 'delete from', 'Error:', 'stack']) {
     expect(text.toLowerCase()).not.toContain(leak.toLowerCase());
   }
+}
+
+/** Expects this token refused wherever a token is read: /me with 401 UNAUTHORIZED, the webhook with 401 {} in GET and POST. */
+export async function expectTokenRefused(target: HttpTarget, token: string): Promise<void> {
+  expect(statusAndCode(await request(target.http).get('/me').set(bearer(token)))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+  expect(statusAndBody(await webhookGet(target, token))).toEqual(WEBHOOK_REFUSAL);
+  expect(statusAndBody(await webhookPost(target, token))).toEqual(WEBHOOK_REFUSAL);
 }
