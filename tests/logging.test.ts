@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
+import { logIn, webhookGet, webhookPost } from './support/requests';
+import { statusAndCode } from './support/responses';
 import { startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 interface RequestLogLine {
@@ -7,14 +9,14 @@ interface RequestLogLine {
   res?: { statusCode?: number };
 }
 
+const requestId = () => `log-test-${randomBytes(6).toString('hex')}`;
+
 describe('request logging', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp();
   });
   afterAll(() => app.close());
-
-  const requestId = () => `log-test-${randomBytes(6).toString('hex')}`;
 
   /** The request log line for the request sent with this x-request-id. */
   function logLineFor(id: string): RequestLogLine | undefined {
@@ -43,15 +45,18 @@ describe('request logging', () => {
     const login = await call('post', '/login', (req) => req.send({ username, password }));
     expect(login.status).toBe(200);
     const token: string = login.body.token;
-    expect((await call('post', '/login', (req) => req.send({ username, password: `${password}-typo` }))).status).toBe(401);
+    const typo = await call('post', '/login', (req) => req.send({ username, password: `${password}-typo` }));
+    expect(statusAndCode(typo)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
     expect((await call('get', '/me', (req) => req.set(withToken(token)))).status).toBe(200);
     expect((await call('get', '/webhook', (req) => req.set(withToken(token)))).status).toBe(200);
     const hookPost = await call('post', '/webhook', (req) =>
       req.send({ headers: withToken(token), request: { query: 'mutation { login(password: $p) }', variables: { p: password } } }),
     );
     expect(hookPost.status).toBe(200);
-    expect((await call('get', '/me', (req) => req.query({ access_token: token }))).status).toBe(401);
-    expect((await call('post', '/login', (req) => req.query({ username, password }).send({}))).status).toBe(400);
+    const queryToken = await call('get', '/me', (req) => req.query({ access_token: token }));
+    expect(statusAndCode(queryToken)).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    const queryCredentials = await call('post', '/login', (req) => req.query({ username, password }).send({}));
+    expect(statusAndCode(queryCredentials)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
     const change = await call('post', '/password', (req) =>
       req.set(withToken(token)).send({ currentPassword: password, newPassword }),
     );
@@ -100,7 +105,8 @@ describe('logging during a database outage', () => {
   });
   afterAll(() => app.close());
 
-  it('logs the failures as errors without the password or token that came with them', async () => {
+  // The statuses themselves are tested in database-outage.test.ts; here, what the log says about them.
+  it('logs each failed request as an error with method, path and 503, and its cause under the same request id, without the password or token that came with it', async () => {
     const username = uniqueUsername();
     const password = `Pw-${randomBytes(12).toString('hex')}`;
     const signup = await request(app.http).post('/signup').send({ username, password });
@@ -109,16 +115,27 @@ describe('logging during a database outage', () => {
     await app.database.simulateOutage();
     const before = app.logLines.length;
 
-    expect((await request(app.http).post('/login').send({ username, password })).status).toBe(503);
-    expect((await request(app.http).get('/webhook').set('Authorization', `Bearer ${token}`)).status).toBe(503);
-    expect(
-      (await request(app.http).post('/webhook').send({ headers: { Authorization: `Bearer ${token}` } })).status,
-    ).toBe(503);
-    expect((await request(app.http).post('/signup').send({ username: uniqueUsername(), password })).status).toBe(503);
+    const sent: { id: string; method: string; path: string }[] = [];
+    const tagged = (method: string, path: string, req: request.Test) => {
+      const id = requestId();
+      sent.push({ id, method, path });
+      return req.set('x-request-id', id);
+    };
+    await tagged('POST', '/login', logIn(app, username, password));
+    await tagged('GET', '/webhook', webhookGet(app, token));
+    await tagged('POST', '/webhook', webhookPost(app, token));
+    await tagged('POST', '/signup', request(app.http).post('/signup').send({ username: uniqueUsername(), password }));
 
     const lines = app.logLines.slice(before);
-    const errors = lines.map((line) => JSON.parse(line) as { level: number }).filter((line) => line.level >= 50);
-    expect(errors.length).toBeGreaterThan(0);
+    const parsed = lines.map((line) => JSON.parse(line) as RequestLogLine & { level: number; code?: string });
+    for (const { id, method, path } of sent) {
+      const completed = parsed.find((each) => each.req?.id === id && each.res !== undefined);
+      expect(completed).toEqual(expect.objectContaining({ level: 50, req: { id, method, path }, res: { statusCode: 503 } }));
+      const cause = parsed.find((each) => each.req?.id === id && each.res === undefined);
+      expect(cause).toEqual(
+        expect.objectContaining({ level: 50, code: 'DATABASE_UNAVAILABLE', err: expect.objectContaining({ type: 'DatabaseError' }) }),
+      );
+    }
     const log = lines.join('\n');
     expect(log).not.toContain(password);
     expect(log).not.toContain(token);

@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { logIn, webhookGet } from './support/requests';
+import { statusAndCode } from './support/responses';
 import { PASSWORD, bearer, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 describe('POST /login', () => {
@@ -8,12 +10,10 @@ describe('POST /login', () => {
   });
   afterAll(() => app.close());
 
-  const login = (body: object) => request(app.http).post('/login').send(body);
-
   describe('with the right credentials', () => {
     it('answers 200 with the same shape as signup', async () => {
       const user = await signUp(app);
-      const res = await login({ username: user.username, password: user.password });
+      const res = await logIn(app, user.username, user.password);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         id: user.id,
@@ -28,8 +28,8 @@ describe('POST /login', () => {
 
     it('starts a new session, with a different token, each time', async () => {
       const user = await signUp(app);
-      const first = await login({ username: user.username, password: user.password });
-      const second = await login({ username: user.username, password: user.password });
+      const first = await logIn(app, user.username, user.password);
+      const second = await logIn(app, user.username, user.password);
       expect(first.status).toBe(200);
       expect(second.status).toBe(200);
       expect(new Set([user.token, first.body.token, second.body.token]).size).toBe(3);
@@ -39,82 +39,84 @@ describe('POST /login', () => {
       expect(me1.body.session.id).not.toBe(me2.body.session.id);
     });
 
-    it('leaves every token working, old and new', async () => {
+    it('leaves every token working on /me and the webhook, old and new', async () => {
       const user = await signUp(app);
-      const first = await login({ username: user.username, password: user.password });
-      const second = await login({ username: user.username, password: user.password });
+      const first = await logIn(app, user.username, user.password);
+      const second = await logIn(app, user.username, user.password);
       for (const token of [user.token, first.body.token, second.body.token]) {
         expect((await request(app.http).get('/me').set(bearer(token))).status).toBe(200);
-        const hook = await request(app.http).get('/webhook').set(bearer(token));
+        const hook = await webhookGet(app, token);
         expect(hook.status).toBe(200);
         expect(hook.body['X-Hasura-User-Id']).toBe(String(user.id));
       }
     });
 
-    it('is case-insensitive on the username and answers the stored spelling', async () => {
+    it.each<[string, (name: string) => string]>([
+      ['lower case', (name) => name.toLowerCase()],
+      ['upper case', (name) => name.toUpperCase()],
+    ])('accepts the username in %s and answers the stored spelling', async (_label, spell) => {
       const username = `Mixed-${uniqueUsername()}`;
       const user = await signUp(app, username);
-      for (const spelling of [username.toLowerCase(), username.toUpperCase()]) {
-        const res = await login({ username: spelling, password: user.password });
-        expect(res.status).toBe(200);
-        expect(res.body.id).toBe(user.id);
-        expect(res.body.username).toBe(username);
-      }
+      const res = await logIn(app, spell(username), user.password);
+      expect(res.status).toBe(200);
+      expect(res.body.id).toBe(user.id);
+      expect(res.body.username).toBe(username);
     });
 
-    it('is case-sensitive on the password', async () => {
+    it('refuses the password in another case with 401 INVALID_CREDENTIALS', async () => {
       const user = await signUp(app);
-      const res = await login({ username: user.username, password: user.password.toUpperCase() });
-      expect(res.status).toBe(401);
-      expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
+      const res = await logIn(app, user.username, user.password.toUpperCase());
+      expect(statusAndCode(res)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
     });
   });
 
   describe('with the wrong credentials', () => {
-    it('answers an unknown username and a wrong password with the identical 401 INVALID_CREDENTIALS', async () => {
+    it('answers an unknown username and a wrong password with the identical 401 INVALID_CREDENTIALS, neither with WWW-Authenticate', async () => {
       const user = await signUp(app);
-      const unknown = await login({ username: uniqueUsername('nobody'), password: PASSWORD });
-      const wrong = await login({ username: user.username, password: `${PASSWORD}-wrong` });
+      const unknown = await logIn(app, uniqueUsername('nobody'), PASSWORD);
+      const wrong = await logIn(app, user.username, `${PASSWORD}-wrong`);
       expect(unknown.status).toBe(401);
       expect(wrong.status).toBe(401);
       expect(unknown.body).toEqual({
         error: { code: 'INVALID_CREDENTIALS', message: expect.any(String) },
       });
       expect(wrong.body).toEqual(unknown.body);
-      expect(wrong.headers['www-authenticate']).toBe(unknown.headers['www-authenticate']);
+      // A login failure is not a missing bearer token: neither answer challenges for one.
+      expect(unknown.headers['www-authenticate']).toBeUndefined();
+      expect(wrong.headers['www-authenticate']).toBeUndefined();
     });
 
-    it('refuses a password that starts with the right 72 bytes but is longer', async () => {
-      const password = 'p'.repeat(72);
-      const user = await signUp(app);
-      expect((await request(app.http).post('/password').set(bearer(user.token)).send({ currentPassword: user.password, newPassword: password })).status).toBe(200);
-
-      expect((await login({ username: user.username, password })).status).toBe(200);
-      const longer = await login({ username: user.username, password: `${password}x` });
-      expect(longer.status).toBe(401);
-      expect(longer.body.error.code).toBe('INVALID_CREDENTIALS');
-    });
-
-    it('refuses a longer password for a user who signed up with exactly 72 bytes', async () => {
-      const username = uniqueUsername();
+    // bcrypt reads only the first 72 bytes: a longer password that starts with the stored one must not pass.
+    it.each([
+      ['one ASCII byte', 'x'],
+      ['one three-byte character', '€'],
+    ])('refuses the user’s 72-byte password followed by %s with 401 INVALID_CREDENTIALS', async (_label, extra) => {
       const password = '€'.repeat(24);
-      expect((await request(app.http).post('/signup').send({ username, password })).status).toBe(201);
-      const longer = await login({ username, password: `${password}€` });
-      expect(longer.status).toBe(401);
-      expect(longer.body.error.code).toBe('INVALID_CREDENTIALS');
+      expect(Buffer.byteLength(password, 'utf8')).toBe(72);
+      const user = await signUp(app);
+      const change = await request(app.http)
+        .post('/password')
+        .set(bearer(user.token))
+        .send({ currentPassword: user.password, newPassword: password });
+      expect(change.status).toBe(200);
+      expect((await logIn(app, user.username, password)).status).toBe(200);
+
+      const longer = await logIn(app, user.username, `${password}${extra}`);
+      expect(statusAndCode(longer)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
     });
 
     it('refuses an empty password with 401 INVALID_CREDENTIALS', async () => {
       const user = await signUp(app);
-      const res = await login({ username: user.username, password: '' });
+      const res = await logIn(app, user.username, '');
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
     });
 
     it('starts no session for a refused login', async () => {
       const user = await signUp(app);
-      expect((await login({ username: user.username, password: 'not the password' })).status).toBe(401);
+      expect(statusAndCode(await logIn(app, user.username, 'not the password'))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
       const sessions = await request(app.http).get('/sessions').set(bearer(user.token));
+      expect(sessions.status).toBe(200);
       expect(sessions.body.sessions).toHaveLength(1);
     });
   });
@@ -132,7 +134,7 @@ describe('POST /login', () => {
       ['an object password', { username: 'someone', password: { value: PASSWORD } }],
       ['an empty body', {}],
     ])('answers %s at once with 400 VALIDATION_FAILED', async (_label, body) => {
-      const res = await login(body);
+      const res = await request(app.http).post('/login').send(body);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
     });
@@ -143,7 +145,7 @@ describe('POST /login', () => {
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
     });
 
-    it('does not read a form-encoded body, even with the right credentials in it', async () => {
+    it('does not read a form-encoded body, even with the right credentials in it: 400 VALIDATION_FAILED', async () => {
       const user = await signUp(app);
       const res = await request(app.http)
         .post('/login')
@@ -153,7 +155,7 @@ describe('POST /login', () => {
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
     });
 
-    it('does not read a text/plain body that holds JSON', async () => {
+    it('does not read a text/plain body that holds JSON: 400 VALIDATION_FAILED', async () => {
       const user = await signUp(app);
       const res = await request(app.http)
         .post('/login')
@@ -165,7 +167,7 @@ describe('POST /login', () => {
   });
 
   describe('credentials in the query string', () => {
-    it('are not used: /login?username=..&password=.. with an empty body answers 400', async () => {
+    it('are not used: /login?username=..&password=.. with an empty body answers 400 VALIDATION_FAILED', async () => {
       const user = await signUp(app);
       const res = await request(app.http)
         .post('/login')
@@ -175,7 +177,7 @@ describe('POST /login', () => {
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
     });
 
-    it('do not stand in for an empty password in the body', async () => {
+    it('do not stand in for an empty password in the body: 401 INVALID_CREDENTIALS and no token', async () => {
       const user = await signUp(app);
       const res = await request(app.http)
         .post('/login')
@@ -186,7 +188,7 @@ describe('POST /login', () => {
       expect(res.body.token).toBeUndefined();
     });
 
-    it('do not stand in for an empty username in the body', async () => {
+    it('do not stand in for an empty username in the body: 401 INVALID_CREDENTIALS and no token', async () => {
       const user = await signUp(app);
       const res = await request(app.http)
         .post('/login')

@@ -1,9 +1,11 @@
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
+import { logIn, logInToken, webhookGet } from './support/requests';
+import { WEBHOOK_REFUSAL, expectTokenRefused, statusAndBody, statusAndCode } from './support/responses';
 import { bearer, PASSWORD, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
-// Each way a session ends beyond logout (tests/sessions.test.ts), seen through /webhook:
-// before the action it answers 200, after it 401.
+// Each way a session ends beyond logout (tests/logout.test.ts) and expiry (tests/session-expiry.test.ts),
+// seen through /webhook: before the action it answers 200, after it 401 {}.
 describe('session lifecycle', () => {
   let app: TestApp;
   beforeAll(async () => {
@@ -11,22 +13,16 @@ describe('session lifecycle', () => {
   });
   afterAll(() => app.close());
 
-  const webhookStatus = async (token: string, http: string = app.http) =>
-    (await request(http).get('/webhook').set(bearer(token))).status;
-  const login = async (username: string, password = PASSWORD) =>
-    (await request(app.http).post('/login').send({ username, password })).body.token as string;
-
   describe('password change', () => {
-    it('needs the current password, and a wrong one changes nothing', async () => {
+    it('refuses a wrong current password with 401 INVALID_CREDENTIALS, and changes nothing', async () => {
       const user = await signUp(app);
       const res = await request(app.http)
         .post('/password')
         .set(bearer(user.token))
         .send({ currentPassword: 'not the password', newPassword: 'a brand new password' });
-      expect(res.status).toBe(401);
-      expect(res.body.error.code).toBe('INVALID_CREDENTIALS');
-      expect(await webhookStatus(user.token)).toBe(200);
-      expect(await login(user.username)).toEqual(expect.any(String));
+      expect(statusAndCode(res)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+      expect((await webhookGet(app, user.token)).status).toBe(200);
+      expect((await logIn(app, user.username)).status).toBe(200);
     });
 
     it('refuses a weak new password with 400 WEAK_PASSWORD and keeps the old one', async () => {
@@ -35,14 +31,14 @@ describe('session lifecycle', () => {
         .post('/password')
         .set(bearer(user.token))
         .send({ currentPassword: PASSWORD, newPassword: 'short' });
-      expect(res.status).toBe(400);
-      expect(res.body.error.code).toBe('WEAK_PASSWORD');
-      expect(await webhookStatus(user.token)).toBe(200);
+      expect(statusAndCode(res)).toEqual({ status: 400, code: 'WEAK_PASSWORD' });
+      expect((await webhookGet(app, user.token)).status).toBe(200);
+      expect((await logIn(app, user.username)).status).toBe(200);
     });
 
     it('ends every session, returns a fresh one, and only the new password logs in', async () => {
       const user = await signUp(app);
-      const other = await login(user.username);
+      const other = await logInToken(app, user.username);
       const newPassword = 'a brand new password';
       const res = await request(app.http)
         .post('/password')
@@ -50,11 +46,11 @@ describe('session lifecycle', () => {
         .send({ currentPassword: PASSWORD, newPassword });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ id: user.id, username: user.username, token: expect.any(String) });
-      expect(await webhookStatus(user.token)).toBe(401);
-      expect(await webhookStatus(other)).toBe(401);
-      expect(await webhookStatus(res.body.token)).toBe(200);
-      expect((await request(app.http).post('/login').send({ username: user.username, password: PASSWORD })).status).toBe(401);
-      expect((await request(app.http).post('/login').send({ username: user.username, password: newPassword })).status).toBe(200);
+      expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+      expect(statusAndBody(await webhookGet(app, other))).toEqual(WEBHOOK_REFUSAL);
+      expect((await webhookGet(app, res.body.token)).status).toBe(200);
+      expect(statusAndCode(await logIn(app, user.username))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+      expect((await logIn(app, user.username, newPassword)).status).toBe(200);
     });
   });
 
@@ -64,9 +60,9 @@ describe('session lifecycle', () => {
       await createRole(app, role);
       const user = await signUp(app);
       expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
-      expect(await webhookStatus(user.token)).toBe(401);
-      const fresh = await login(user.username);
-      const res = await request(app.http).get('/webhook').set({ ...bearer(fresh), 'X-Hasura-Role': role });
+      expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+      const res = await webhookGet(app, await logInToken(app, user.username), { role });
+      expect(res.status).toBe(200);
       expect(res.body['X-Hasura-Role']).toBe(role);
     });
 
@@ -75,9 +71,9 @@ describe('session lifecycle', () => {
       await createRole(app, role);
       const user = await createUserAsAdmin(app, { roles: [role] });
       expect((await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
-      expect(await webhookStatus(user.token)).toBe(401);
-      const fresh = await login(user.username);
-      expect((await request(app.http).get('/webhook').set({ ...bearer(fresh), 'X-Hasura-Role': role })).status).toBe(401);
+      expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+      const fresh = await logInToken(app, user.username);
+      expect(statusAndBody(await webhookGet(app, fresh, { role }))).toEqual(WEBHOOK_REFUSAL);
     });
 
     it('leaves sessions alone when nothing changes: granting a held role', async () => {
@@ -85,29 +81,33 @@ describe('session lifecycle', () => {
       await createRole(app, role);
       const user = await createUserAsAdmin(app, { roles: [role] });
       expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
-      expect(await webhookStatus(user.token)).toBe(200);
+      expect((await webhookGet(app, user.token)).status).toBe(200);
     });
 
-    it('ends the holders’ sessions when a role is deleted', async () => {
+    it('ends the holders’ sessions when a role is deleted, and no one else’s', async () => {
       const role = uniqueRoleName();
       await createRole(app, role);
       const holder = await createUserAsAdmin(app, { roles: [role] });
       const other = await signUp(app);
       expect((await request(app.http).delete(`/admin/roles/${role}`).set(withAdminSecret)).status).toBe(204);
-      expect(await webhookStatus(holder.token)).toBe(401);
-      expect(await webhookStatus(other.token)).toBe(200);
+      expect(statusAndBody(await webhookGet(app, holder.token))).toEqual(WEBHOOK_REFUSAL);
+      expect((await webhookGet(app, other.token)).status).toBe(200);
     });
   });
 
-  it('ends every session of a user when an admin expires them', async () => {
+  it('ends every session of a user, and no one else’s, when an admin expires them', async () => {
     const user = await signUp(app);
-    const second = await login(user.username);
+    const second = await logInToken(app, user.username);
     const bystander = await signUp(app);
     expect((await request(app.http).delete(`/admin/users/${user.id}/sessions`).set(withAdminSecret)).status).toBe(204);
-    expect(await webhookStatus(user.token)).toBe(401);
-    expect(await webhookStatus(second)).toBe(401);
-    expect(await webhookStatus(bystander.token)).toBe(200);
-    expect((await request(app.http).delete('/admin/users/999999/sessions').set(withAdminSecret)).status).toBe(404);
+    expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+    expect(statusAndBody(await webhookGet(app, second))).toEqual(WEBHOOK_REFUSAL);
+    expect((await webhookGet(app, bystander.token)).status).toBe(200);
+  });
+
+  it('answers 404 NOT_FOUND when an admin expires the sessions of a user who does not exist', async () => {
+    const res = await request(app.http).delete('/admin/users/999999/sessions').set(withAdminSecret);
+    expect(statusAndCode(res)).toEqual({ status: 404, code: 'NOT_FOUND' });
   });
 
   it('ends the sessions of a disabled user, who can no longer log in until enabled again', async () => {
@@ -115,34 +115,39 @@ describe('session lifecycle', () => {
     const disable = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: true });
     expect(disable.status).toBe(200);
     expect(disable.body.disabled).toBe(true);
-    expect(await webhookStatus(user.token)).toBe(401);
-    const refused = await request(app.http).post('/login').send({ username: user.username, password: PASSWORD });
-    expect(refused.status).toBe(401);
-    expect(refused.body.error.code).toBe('INVALID_CREDENTIALS');
-    await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: false });
-    expect(await webhookStatus(await login(user.username))).toBe(200);
-    expect(await webhookStatus(user.token)).toBe(401);
+    expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+    expect(statusAndCode(await logIn(app, user.username))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    const enable = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: false });
+    expect(enable.status).toBe(200);
+    expect((await webhookGet(app, await logInToken(app, user.username))).status).toBe(200);
+    expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
   });
 
-  it('ends the sessions of a deleted user', async () => {
+  it('ends the sessions of a deleted user: /me answers 401 and the webhook 401 {} in GET and POST', async () => {
     const user = await signUp(app);
+    expect((await webhookGet(app, user.token)).status).toBe(200);
     expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(204);
-    expect(await webhookStatus(user.token)).toBe(401);
+    await expectTokenRefused(app, user.token);
   });
 
-  it('takes effect at once on another instance sharing the database', async () => {
-    const peer = await startPeerInstance(app);
-    const user = await signUp(app);
-    expect(await webhookStatus(user.token, peer)).toBe(200);
-    await request(app.http).post('/logout').set(bearer(user.token));
-    expect(await webhookStatus(user.token, peer)).toBe(401);
+  describe('on another instance sharing the database', () => {
+    it('refuses a logged-out token at once', async () => {
+      const peer = { http: await startPeerInstance(app) };
+      const user = await signUp(app);
+      expect((await webhookGet(peer, user.token)).status).toBe(200);
+      expect((await request(app.http).post('/logout').set(bearer(user.token))).status).toBe(204);
+      expect(statusAndBody(await webhookGet(peer, user.token))).toEqual(WEBHOOK_REFUSAL);
+    });
 
-    const role = uniqueRoleName();
-    await createRole(app, role);
-    const editor = await createUserAsAdmin(app, { roles: [role] });
-    expect((await request(peer).get('/webhook').set({ ...bearer(editor.token), 'X-Hasura-Role': role })).status).toBe(200);
-    await request(app.http).delete(`/admin/users/${editor.id}/roles/${role}`).set(withAdminSecret);
-    expect((await request(peer).get('/webhook').set({ ...bearer(editor.token), 'X-Hasura-Role': role })).status).toBe(401);
+    it('refuses a revoked role at once', async () => {
+      const peer = { http: await startPeerInstance(app) };
+      const role = uniqueRoleName();
+      await createRole(app, role);
+      const editor = await createUserAsAdmin(app, { roles: [role] });
+      expect((await webhookGet(peer, editor.token, { role })).status).toBe(200);
+      expect((await request(app.http).delete(`/admin/users/${editor.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+      expect(statusAndBody(await webhookGet(peer, editor.token, { role }))).toEqual(WEBHOOK_REFUSAL);
+    });
   });
 });
 
@@ -157,22 +162,21 @@ describe('role changes with SESSIONS_EXPIRE_ON_ROLE_CHANGE=false', () => {
     const role = uniqueRoleName();
     await createRole(app, role);
     const user = await signUp(app);
-    const ask = () => request(app.http).get('/webhook').set({ ...bearer(user.token), 'X-Hasura-Role': role });
-    expect((await ask()).status).toBe(401);
-    await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret);
-    const res = await ask();
+    expect(statusAndBody(await webhookGet(app, user.token, { role }))).toEqual(WEBHOOK_REFUSAL);
+    expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+    const res = await webhookGet(app, user.token, { role });
     expect(res.status).toBe(200);
     expect(res.body['X-Hasura-Role']).toBe(role);
   });
 
-  it('keeps the session and refuses a revoked role from its next request', async () => {
+  it('keeps the session and refuses a revoked role from its next request, falling back to the user role', async () => {
     const role = uniqueRoleName();
     await createRole(app, role);
     const user = await createUserAsAdmin(app, { roles: [role], defaultRole: role });
-    expect((await request(app.http).get('/webhook').set(bearer(user.token))).body['X-Hasura-Role']).toBe(role);
-    await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret);
-    expect((await request(app.http).get('/webhook').set({ ...bearer(user.token), 'X-Hasura-Role': role })).status).toBe(401);
-    const fallback = await request(app.http).get('/webhook').set(bearer(user.token));
+    expect((await webhookGet(app, user.token)).body['X-Hasura-Role']).toBe(role);
+    expect((await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+    expect(statusAndBody(await webhookGet(app, user.token, { role }))).toEqual(WEBHOOK_REFUSAL);
+    const fallback = await webhookGet(app, user.token);
     expect(fallback.status).toBe(200);
     expect(fallback.body['X-Hasura-Role']).toBe('user');
   });

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { logInToken } from './requests';
 import { PASSWORD, uniqueUsername, type SignedUpUser, type TestApp } from './test-app';
 
 export const ADMIN_SECRET = 'test-admin-secret-0123456789';
@@ -15,8 +16,7 @@ export async function createUserAsAdmin(
     .set(withAdminSecret)
     .send({ username, password: PASSWORD, roles: options.roles, defaultRole: options.defaultRole });
   if (created.status !== 201) throw new Error(`create user failed: ${created.status} ${JSON.stringify(created.body)}`);
-  const login = await request(app.http).post('/login').send({ username, password: PASSWORD });
-  return { id: created.body.id, username, password: PASSWORD, token: login.body.token };
+  return { id: created.body.id, username, password: PASSWORD, token: await logInToken(app, username) };
 }
 
 export async function createRole(app: TestApp, name: string): Promise<void> {

@@ -1,0 +1,84 @@
+import request from 'supertest';
+import { logInToken, webhookGet } from './support/requests';
+import { WEBHOOK_REFUSAL, expectTokenRefused, statusAndBody } from './support/responses';
+import { bearer, signUp, startTestApp, type TestApp } from './support/test-app';
+
+// Short timeouts, and every use recorded.
+const SHORT_SESSIONS = {
+  SESSION_IDLE_TIMEOUT_SECONDS: '120',
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: '600',
+  SESSION_TOUCH_INTERVAL_SECONDS: '0',
+};
+
+describe('session expiry (idle timeout 120 s, absolute timeout 600 s)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp(SHORT_SESSIONS);
+  });
+  afterAll(() => app.close());
+
+  it('accepts a session idle for 119 s, just under SESSION_IDLE_TIMEOUT_SECONDS', async () => {
+    const user = await signUp(app);
+    app.clock.advanceSeconds(119);
+    expect((await request(app.http).get('/me').set(bearer(user.token))).status).toBe(200);
+  });
+
+  it('refuses a session idle for 121 s, past SESSION_IDLE_TIMEOUT_SECONDS: /me with 401, the webhook with 401 {}', async () => {
+    const idle = await signUp(app);
+    app.clock.advanceSeconds(121);
+    await expectTokenRefused(app, idle.token);
+  });
+
+  it('keeps refusing an idle-expired session when it is used again, and lets the user log in anew', async () => {
+    const user = await signUp(app);
+    app.clock.advanceSeconds(121);
+    expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+    app.clock.advanceSeconds(1);
+    expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+    expect((await webhookGet(app, await logInToken(app, user.username))).status).toBe(200);
+  });
+
+  it('keeps a session in use past the idle timeout valid until the absolute timeout, then refuses it', async () => {
+    const user = await signUp(app);
+    for (let elapsed = 100; elapsed <= 500; elapsed += 100) {
+      app.clock.advanceSeconds(100);
+      expect((await webhookGet(app, user.token)).status).toBe(200);
+    }
+    app.clock.advanceSeconds(99); // 599 s after signup
+    expect((await webhookGet(app, user.token)).status).toBe(200);
+    app.clock.advanceSeconds(1); // 600 s: the absolute end
+    await expectTokenRefused(app, user.token);
+  });
+});
+
+describe('purging dead sessions', () => {
+  // An app of its own: the clock moves here, and the counts must see no other suite's sessions.
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp(SHORT_SESSIONS);
+  });
+  afterAll(() => app.close());
+
+  const countSessions = async () => Number((await app.database.db('sessions').count({ count: '*' }))[0].count);
+
+  it('deletes idle and expired sessions, answers how many, and keeps live ones', async () => {
+    const idle = await signUp(app); // never used again: idle-dead after 120 s
+    const kept = await signUp(app); // used every 100 s: alive until its absolute end at 600 s
+    for (let elapsed = 100; elapsed <= 500; elapsed += 100) {
+      app.clock.advanceSeconds(100);
+      expect((await webhookGet(app, kept.token)).status).toBe(200);
+    }
+    app.clock.advanceSeconds(101); // 601 s
+    const live = await signUp(app);
+    expect(await countSessions()).toBe(3);
+
+    expect(await app.services.sessions.purgeDeadSessions()).toBe(2);
+    expect(await countSessions()).toBe(1);
+    expect((await webhookGet(app, live.token)).status).toBe(200);
+    expect(statusAndBody(await webhookGet(app, idle.token))).toEqual(WEBHOOK_REFUSAL);
+    expect(statusAndBody(await webhookGet(app, kept.token))).toEqual(WEBHOOK_REFUSAL);
+
+    expect(await app.services.sessions.purgeDeadSessions()).toBe(0);
+    expect(await countSessions()).toBe(1);
+  });
+});
