@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
+import { logIn, webhookGet } from './support/requests';
 import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
 
 // Each race below is a rule that ends sessions meeting a login already in flight: the password
@@ -13,15 +14,15 @@ describe('sessions never outlive what ended them, against logins in flight', () 
   });
   afterAll(() => app.close());
 
-  const webhookStatus = async (token: string) => (await request(app.http).get('/webhook').set(bearer(token))).status;
+  const webhookStatus = async (token: string) => (await webhookGet(app, token)).status;
 
-  /** Starts logins one after another, each without waiting for the last, until `stop` settles. */
+  /** Starts logins one after another, each without waiting for the last, while `act` runs, and a few after. */
   async function loginsDuring(username: string, password: string, act: () => Promise<unknown>) {
     const logins: Promise<request.Response>[] = [];
     let acting = true;
     const loop = (async () => {
       while (acting || logins.length < RACING_LOGINS) {
-        logins.push(request(app.http).post('/login').send({ username, password }).then((res) => res));
+        logins.push(logIn(app, username, password).then((res) => res));
         await new Promise((resolve) => setImmediate(resolve));
         if (logins.length >= RACING_LOGINS * 4) break;
       }
