@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { ADMIN_SECRET, withAdminSecret } from './support/admin';
+import { ADMIN_SECRET, createRole, withAdminSecret } from './support/admin';
 import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
 
 // A client's mistake is a 4xx with a stable code, and never an error-level log line.
@@ -77,7 +77,7 @@ describe('the anonymous role, when ANONYMOUS_ROLE names another', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({ ADMIN_SECRET, ANONYMOUS_ROLE: 'guest' });
-    expect((await request(app.http).post('/admin/roles').set(withAdminSecret).send({ name: 'guest' })).status).toBe(201);
+    await createRole(app, 'guest');
   });
   afterAll(() => app.close());
 

@@ -65,7 +65,7 @@ describe('creating the first admin without a database shell', () => {
 
     it('does nothing on a restart, and never resets the admin’s password', async () => {
       const username = uniqueUsername('root');
-      await withService({ ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD }, async () => undefined);
+      await withService({ ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD }, () => Promise.resolve());
       const restarted = { ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD: 'a different password' };
       await withService(restarted, async (url) => {
         expect((await request(url).post('/login').send({ username, password: ADMIN_PASSWORD })).status).toBe(200);

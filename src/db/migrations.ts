@@ -24,7 +24,10 @@ export const migrationSource: Knex.MigrationSource<string> = {
         .sort(),
     ),
   getMigrationName: (file) => path.basename(file, MIGRATION_EXTENSION),
-  getMigration: (file) => Promise.resolve(require(path.join(MIGRATIONS_DIRECTORY, file)) as Knex.Migration),
+  getMigration: (file) =>
+    // Loaded by path at run time, as knex's own source does; the build emits CommonJS.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    Promise.resolve(require(path.join(MIGRATIONS_DIRECTORY, file)) as Knex.Migration),
 };
 
 export const migrationsConfig: Knex.MigratorConfig = {

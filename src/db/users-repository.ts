@@ -128,7 +128,7 @@ export function createUsersRepository(db: Knex): UserStore {
         if (!(await lockUser(trx, id))) return { outcome: 'not-found' };
         const { defaultRole } = changes;
         if (defaultRole !== undefined && defaultRole !== SIGNED_IN_ROLE) {
-          const held = await trx('user_roles').select('role').where({ user_id: id, role: defaultRole }).first();
+          const held = await trx<{ user_id: number; role: string }>('user_roles').select('role').where({ user_id: id, role: defaultRole }).first();
           if (!held) return { outcome: 'default-role-not-held' };
         }
         await trx('users')

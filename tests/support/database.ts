@@ -29,7 +29,7 @@ export async function createTestDatabase(logger: Logger): Promise<TestDatabase> 
   return globalThis.TEST_DATABASE_KIND === 'postgres' ? createPostgresDatabase(logger) : createPgliteDatabase(logger);
 }
 
-async function createPgliteDatabase(logger: Logger): Promise<TestDatabase> {
+function createPgliteDatabase(logger: Logger): TestDatabase {
   const dump = new Blob([fs.readFileSync(process.env.PGLITE_TEMPLATE_DUMP!)]);
   const pglite = new PGlite({ loadDataDir: dump });
   const db = openDatabase({ kind: 'pglite-instance', pglite }, logger);

@@ -112,7 +112,7 @@ describe('docker-compose.yml', () => {
   it.each(Object.entries(compose.services).filter(([, service]) => service.ports !== undefined))(
     'publishes the ports of %s on 127.0.0.1 only',
     (_name, service) => {
-      for (const port of service.ports!) expect(String(port)).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+      for (const port of service.ports!) expect(port).toEqual(expect.stringMatching(/^127\.0\.0\.1:\d+:\d+$/));
     },
   );
 
