@@ -70,7 +70,10 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       // Shared assertion helpers (tests/support/responses.ts) count as assertions.
-      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expectTokenRefused', 'expectCleanErrorBody'] }],
+      'jest/expect-expect': [
+        'error',
+        { assertFunctionNames: ['expect', 'expectTokenRefused', 'expectCleanErrorBody'] },
+      ],
     },
   },
 

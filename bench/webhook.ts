@@ -31,8 +31,17 @@ function listen(app: express.Express): Promise<{ server: Server; url: string }> 
 }
 
 async function measure(url: string, headers: Record<string, string>, method: 'GET' | 'POST' = 'GET', body?: string) {
-  const result = await autocannon({ url, method, headers, body, connections: CONNECTIONS, duration: DURATION_SECONDS, workers: 1 });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  const result = await autocannon({
+    url,
+    method,
+    headers,
+    body,
+    connections: CONNECTIONS,
+    duration: DURATION_SECONDS,
+    workers: 1,
+  });
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return { requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99 };
 }
 
@@ -68,14 +77,19 @@ async function main(): Promise<void> {
   rows.push({ scenario: 'bare Express, static JSON (baseline)', ...base, ratio: '1.00' });
   for (const [scenario, run] of [
     ['GET /webhook, bearer token', () => measure(`${service.url}/webhook`, auth)],
-    ['POST /webhook, bearer token', () => measure(`${service.url}/webhook`, { 'Content-Type': 'application/json' }, 'POST', postBody)],
+    [
+      'POST /webhook, bearer token',
+      () => measure(`${service.url}/webhook`, { 'Content-Type': 'application/json' }, 'POST', postBody),
+    ],
     ['GET /webhook, anonymous', () => measure(`${service.url}/webhook`, {})],
   ] as const) {
     const result = await run();
     rows.push({ scenario, ...result, ratio: (result.requestsPerSecond / base.requestsPerSecond).toFixed(2) });
   }
 
-  console.log(`database: ${databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}; ${CONNECTIONS} connections, ${DURATION_SECONDS} s each`);
+  console.log(
+    `database: ${databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}; ${CONNECTIONS} connections, ${DURATION_SECONDS} s each`,
+  );
   console.table(rows);
   baseline.server.close();
   await service.close();

@@ -19,13 +19,7 @@ export async function up(knex: Knex): Promise<void> {
     // NFKC-normalised and lower-cased: uniqueness without regard to case.
     table.text('username_key').notNullable().unique();
     table.text('password_hash').notNullable();
-    table
-      .text('default_role')
-      .notNullable()
-      .defaultTo('user')
-      .references('name')
-      .inTable('roles')
-      .onUpdate('CASCADE');
+    table.text('default_role').notNullable().defaultTo('user').references('name').inTable('roles').onUpdate('CASCADE');
     table.boolean('disabled').notNullable().defaultTo(false);
     table.jsonb('session_variables').notNullable().defaultTo('{}');
     table.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());

@@ -47,7 +47,8 @@ export function createServices({ config, db, clock = systemClock }: ServiceDeps)
     administration,
     callers,
     database: createDatabaseProbe(db),
-    bootstrapAdmin: (admin: { username: string; password: string }) => ensureBootstrapAdmin({ accounts, runs, clock }, admin),
+    bootstrapAdmin: (admin: { username: string; password: string }) =>
+      ensureBootstrapAdmin({ accounts, runs, clock }, admin),
   };
 }
 

@@ -2,7 +2,15 @@ import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
 import { logIn } from './support/requests';
 import { statusAndCode } from './support/responses';
-import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type SignedUpUser, type TestApp } from './support/test-app';
+import {
+  bearer,
+  PASSWORD,
+  signUp,
+  startTestApp,
+  uniqueUsername,
+  type SignedUpUser,
+  type TestApp,
+} from './support/test-app';
 
 describe('admin API', () => {
   let app: TestApp;
@@ -31,7 +39,10 @@ describe('admin API', () => {
         ['expire a user’s sessions', 'delete', (id) => `/admin/users/${id}/sessions`],
         ['create a role', 'post', () => '/admin/roles'],
       ])('is refused with 403 FORBIDDEN when trying to %s, and nothing changes', async (_label, method, path) => {
-        const res = await request(app.http)[method](path(user.id)).set(bearer(user.token)).send({ defaultRole: 'admin', name: 'x' });
+        const res = await request(app.http)
+          [method](path(user.id))
+          .set(bearer(user.token))
+          .send({ defaultRole: 'admin', name: 'x' });
         expect(statusAndCode(res)).toEqual({ status: 403, code: 'FORBIDDEN' });
         const me = await request(app.http).get('/me').set(bearer(user.token));
         expect(me.status).toBe(200);
@@ -91,7 +102,10 @@ describe('admin API', () => {
       ['a default role not among its roles', 400, 'VALIDATION_FAILED', { defaultRole: 'admin' }],
     ])('refuses to create a user with %s with %i %s, and creates nobody', async (_label, status, code, extra) => {
       const username = uniqueUsername();
-      const res = await request(app.http).post('/admin/users').set(withAdminSecret).send({ username, password: PASSWORD, ...extra });
+      const res = await request(app.http)
+        .post('/admin/users')
+        .set(withAdminSecret)
+        .send({ username, password: PASSWORD, ...extra });
       expect(statusAndCode(res)).toEqual({ status, code });
       expect(statusAndCode(await logIn(app, username))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
     });
@@ -108,10 +122,13 @@ describe('admin API', () => {
       expect(page.body.total).toBe(all.body.total);
     });
 
-    it.each(['limit=0', 'limit=201', 'offset=-1'])('refuses the paging %s with 400 VALIDATION_FAILED', async (query) => {
-      const res = await request(app.http).get(`/admin/users?${query}`).set(withAdminSecret);
-      expect(statusAndCode(res)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
-    });
+    it.each(['limit=0', 'limit=201', 'offset=-1'])(
+      'refuses the paging %s with 400 VALIDATION_FAILED',
+      async (query) => {
+        const res = await request(app.http).get(`/admin/users?${query}`).set(withAdminSecret);
+        expect(statusAndCode(res)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      },
+    );
 
     it('reads one user', async () => {
       const user = await signUp(app);
@@ -174,10 +191,13 @@ describe('admin API', () => {
       expect(statusAndCode(again)).toEqual({ status: 409, code: 'ROLE_EXISTS' });
     });
 
-    it.each(['Editor', 'has space', 'a'.repeat(64), '', 'ünïcode', 'a.b'])('refuses the role name %j with 400 VALIDATION_FAILED', async (name) => {
-      const res = await request(app.http).post('/admin/roles').set(withAdminSecret).send({ name });
-      expect(statusAndCode(res)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
-    });
+    it.each(['Editor', 'has space', 'a'.repeat(64), '', 'ünïcode', 'a.b'])(
+      'refuses the role name %j with 400 VALIDATION_FAILED',
+      async (name) => {
+        const res = await request(app.http).post('/admin/roles').set(withAdminSecret).send({ name });
+        expect(statusAndCode(res)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      },
+    );
 
     it('accepts a name of 63 characters with digits, "_" and "-"', async () => {
       const name = `r_-9${'x'.repeat(59)}`;
@@ -186,12 +206,15 @@ describe('admin API', () => {
       expect(res.body).toEqual({ name, builtIn: false });
     });
 
-    it.each(['anonymous', 'user', 'admin'])('refuses to delete the built-in role %s with 409 ROLE_BUILT_IN', async (name) => {
-      const res = await request(app.http).delete(`/admin/roles/${name}`).set(withAdminSecret);
-      expect(statusAndCode(res)).toEqual({ status: 409, code: 'ROLE_BUILT_IN' });
-      const roles = await request(app.http).get('/admin/roles').set(withAdminSecret);
-      expect(roles.body.roles).toContainEqual({ name, builtIn: true });
-    });
+    it.each(['anonymous', 'user', 'admin'])(
+      'refuses to delete the built-in role %s with 409 ROLE_BUILT_IN',
+      async (name) => {
+        const res = await request(app.http).delete(`/admin/roles/${name}`).set(withAdminSecret);
+        expect(statusAndCode(res)).toEqual({ status: 409, code: 'ROLE_BUILT_IN' });
+        const roles = await request(app.http).get('/admin/roles').set(withAdminSecret);
+        expect(roles.body.roles).toContainEqual({ name, builtIn: true });
+      },
+    );
 
     it('deletes a created role, which its holders then lose; deleting it again answers 404 NOT_FOUND', async () => {
       const role = uniqueRoleName();

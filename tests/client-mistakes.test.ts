@@ -86,7 +86,9 @@ describe('the anonymous role, when ANONYMOUS_ROLE names another', () => {
     const res = await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
-    const hook = await request(app.http).get('/webhook').set({ ...bearer(user.token), 'X-Hasura-Role': role });
+    const hook = await request(app.http)
+      .get('/webhook')
+      .set({ ...bearer(user.token), 'X-Hasura-Role': role });
     expect(hook.status).toBe(401);
     expect(hook.body).toEqual({});
   });

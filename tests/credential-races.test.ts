@@ -52,10 +52,16 @@ describe('sessions never outlive what ended them, against logins in flight', () 
   it('leaves no session from a login during disabling that comes back when the user is enabled again', async () => {
     const user = await signUp(app);
     const logins = await loginsDuring(user.username, PASSWORD, async () => {
-      const disable = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: true });
+      const disable = await request(app.http)
+        .patch(`/admin/users/${user.id}`)
+        .set(withAdminSecret)
+        .send({ disabled: true });
       expect(disable.status).toBe(200);
     });
-    const enable = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: false });
+    const enable = await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ disabled: false });
     expect(enable.status).toBe(200);
     const tokens = logins.filter((res) => res.status === 200).map((res) => res.body.token as string);
     const alive = (await Promise.all(tokens.map(webhookStatus))).filter((status) => status !== 401);

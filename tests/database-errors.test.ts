@@ -29,7 +29,7 @@ describe('database failures as the database layer lets them out', () => {
 
   it('turn a NUL in stored text into 400 VALIDATION_FAILED', async () => {
     const failing = withClassifiedFailures({
-      store: () => database.db.raw("select ?::jsonb", [JSON.stringify({ value: 'a\u0000b' })]),
+      store: () => database.db.raw('select ?::jsonb', [JSON.stringify({ value: 'a\u0000b' })]),
     });
     const error = await failing.store().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AppError);

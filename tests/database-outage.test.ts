@@ -1,7 +1,15 @@
 import request from 'supertest';
 import { WEBHOOK_MODES, logIn } from './support/requests';
 import { expectCleanErrorBody } from './support/responses';
-import { PASSWORD, bearer, signUp, startTestApp, uniqueUsername, type SignedUpUser, type TestApp } from './support/test-app';
+import {
+  PASSWORD,
+  bearer,
+  signUp,
+  startTestApp,
+  uniqueUsername,
+  type SignedUpUser,
+  type TestApp,
+} from './support/test-app';
 
 describe('during a database outage', () => {
   // The outage breaks the database for good, so this app is used for nothing else.

@@ -1,7 +1,15 @@
 import request from 'supertest';
 import { logIn } from './support/requests';
 import { expectCleanErrorBody } from './support/responses';
-import { PASSWORD, bearer, signUp, startTestApp, uniqueUsername, type SignedUpUser, type TestApp } from './support/test-app';
+import {
+  PASSWORD,
+  bearer,
+  signUp,
+  startTestApp,
+  uniqueUsername,
+  type SignedUpUser,
+  type TestApp,
+} from './support/test-app';
 
 describe('HTTP errors', () => {
   let app: TestApp;
@@ -47,23 +55,50 @@ describe('HTTP errors', () => {
 
   describe('error bodies', () => {
     it.each<[string, number, string, () => request.Test]>([
-      ['a taken username', 409, 'USERNAME_TAKEN', () => request(app.http).post('/signup').send({ username: user.username, password: PASSWORD })],
-      ['a weak password', 400, 'WEAK_PASSWORD', () => request(app.http).post('/signup').send({ username: uniqueUsername(), password: 'short' })],
-      ['an invalid username', 400, 'VALIDATION_FAILED', () => request(app.http).post('/signup').send({ username: 'a b', password: PASSWORD })],
+      [
+        'a taken username',
+        409,
+        'USERNAME_TAKEN',
+        () => request(app.http).post('/signup').send({ username: user.username, password: PASSWORD }),
+      ],
+      [
+        'a weak password',
+        400,
+        'WEAK_PASSWORD',
+        () => request(app.http).post('/signup').send({ username: uniqueUsername(), password: 'short' }),
+      ],
+      [
+        'an invalid username',
+        400,
+        'VALIDATION_FAILED',
+        () => request(app.http).post('/signup').send({ username: 'a b', password: PASSWORD }),
+      ],
       ['a wrong password at login', 401, 'INVALID_CREDENTIALS', () => logIn(app, user.username, 'wrong password')],
       ['a missing token', 401, 'UNAUTHORIZED', () => request(app.http).get('/me')],
       ['a malformed token', 401, 'UNAUTHORIZED', () => request(app.http).get('/me').set(bearer('not-a-token'))],
-      ['an unknown session id', 404, 'NOT_FOUND', () => request(app.http).delete('/sessions/not-a-uuid').set(bearer(user.token))],
+      [
+        'an unknown session id',
+        404,
+        'NOT_FOUND',
+        () => request(app.http).delete('/sessions/not-a-uuid').set(bearer(user.token)),
+      ],
       [
         'a wrong current password',
         401,
         'INVALID_CREDENTIALS',
-        () => request(app.http).post('/password').set(bearer(user.token)).send({ currentPassword: 'wrong password', newPassword: PASSWORD }),
+        () =>
+          request(app.http)
+            .post('/password')
+            .set(bearer(user.token))
+            .send({ currentPassword: 'wrong password', newPassword: PASSWORD }),
       ],
-    ])('answers %s with %i %s, exactly {error: {code, message}} and no internals', async (_label, status, code, send) => {
-      const res = await send();
-      expect(res.status).toBe(status);
-      expectCleanErrorBody(res, code);
-    });
+    ])(
+      'answers %s with %i %s, exactly {error: {code, message}} and no internals',
+      async (_label, status, code, send) => {
+        const res = await send();
+        expect(res.status).toBe(status);
+        expectCleanErrorBody(res, code);
+      },
+    );
   });
 });

@@ -20,9 +20,7 @@ describe('request logging', () => {
 
   /** The request log line for the request sent with this x-request-id. */
   function logLineFor(id: string): RequestLogLine | undefined {
-    return app.logLines
-      .map((line) => JSON.parse(line) as RequestLogLine)
-      .find((line) => line.req?.id === id);
+    return app.logLines.map((line) => JSON.parse(line) as RequestLogLine).find((line) => line.req?.id === id);
   }
 
   it('writes no password, token, bearer header or cookie value, and one line per request with method and path', async () => {
@@ -50,7 +48,10 @@ describe('request logging', () => {
     expect((await call('get', '/me', (req) => req.set(withToken(token)))).status).toBe(200);
     expect((await call('get', '/webhook', (req) => req.set(withToken(token)))).status).toBe(200);
     const hookPost = await call('post', '/webhook', (req) =>
-      req.send({ headers: withToken(token), request: { query: 'mutation { login(password: $p) }', variables: { p: password } } }),
+      req.send({
+        headers: withToken(token),
+        request: { query: 'mutation { login(password: $p) }', variables: { p: password } },
+      }),
     );
     expect(hookPost.status).toBe(200);
     const queryToken = await call('get', '/me', (req) => req.query({ access_token: token }));
@@ -130,10 +131,16 @@ describe('logging during a database outage', () => {
     const parsed = lines.map((line) => JSON.parse(line) as RequestLogLine & { level: number; code?: string });
     for (const { id, method, path } of sent) {
       const completed = parsed.find((each) => each.req?.id === id && each.res !== undefined);
-      expect(completed).toEqual(expect.objectContaining({ level: 50, req: { id, method, path }, res: { statusCode: 503 } }));
+      expect(completed).toEqual(
+        expect.objectContaining({ level: 50, req: { id, method, path }, res: { statusCode: 503 } }),
+      );
       const cause = parsed.find((each) => each.req?.id === id && each.res === undefined);
       expect(cause).toEqual(
-        expect.objectContaining({ level: 50, code: 'DATABASE_UNAVAILABLE', err: expect.objectContaining({ type: 'DatabaseError' }) }),
+        expect.objectContaining({
+          level: 50,
+          code: 'DATABASE_UNAVAILABLE',
+          err: expect.objectContaining({ type: 'DatabaseError' }),
+        }),
       );
     }
     const log = lines.join('\n');

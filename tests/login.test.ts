@@ -114,7 +114,10 @@ describe('POST /login', () => {
 
     it('starts no session for a refused login', async () => {
       const user = await signUp(app);
-      expect(statusAndCode(await logIn(app, user.username, 'not the password'))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+      expect(statusAndCode(await logIn(app, user.username, 'not the password'))).toEqual({
+        status: 401,
+        code: 'INVALID_CREDENTIALS',
+      });
       const sessions = await request(app.http).get('/sessions').set(bearer(user.token));
       expect(sessions.status).toBe(200);
       expect(sessions.body.sessions).toHaveLength(1);

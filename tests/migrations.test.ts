@@ -34,7 +34,9 @@ async function migrateAsTheFirstRelease(db: Database, recordedName: string): Pro
   await db.transaction(async (trx) => {
     await trx.raw('set local search_path to public');
     await createFirstRelease(trx);
-    await trx.raw('create table knex_migrations (id serial primary key, name varchar(255), batch integer, migration_time timestamptz)');
+    await trx.raw(
+      'create table knex_migrations (id serial primary key, name varchar(255), batch integer, migration_time timestamptz)',
+    );
     await trx.raw('create table knex_migrations_lock (index serial primary key, is_locked integer)');
     await trx.raw('insert into knex_migrations_lock (is_locked) values (0)');
     await trx.raw('insert into knex_migrations (name, batch, migration_time) values (?, 1, now())', [recordedName]);
@@ -90,7 +92,9 @@ describe('migrations', () => {
       try {
         const login = await request(server.url).post('/login').send({ username: 'early-adopter', password: PASSWORD });
         expect(login.status).toBe(200);
-        expect((await request(server.url).get('/webhook').set('Authorization', `Bearer ${login.body.token}`)).status).toBe(200);
+        expect(
+          (await request(server.url).get('/webhook').set('Authorization', `Bearer ${login.body.token}`)).status,
+        ).toBe(200);
       } finally {
         await server.close();
       }

@@ -55,12 +55,17 @@ describe('roles and session variables in the webhook answer', () => {
       ['a held role in upper case', editor.toUpperCase()],
       ['a held role twice over', `${editor} ${editor}`],
     ];
-    const cases = notHeld.flatMap(([label, role]) => WEBHOOK_MODES.map(([mode, send]) => [label, mode, role, send] as const));
+    const cases = notHeld.flatMap(([label, role]) =>
+      WEBHOOK_MODES.map(([mode, send]) => [label, mode, role, send] as const),
+    );
 
-    it.each(cases)('refuses %s in %s mode with 401 {}, rather than downgrading or granting it', async (_label, _mode, role, send) => {
-      const user = await createUserAsAdmin(app, { roles: [editor], defaultRole: editor });
-      expect(statusAndBody(await send(app, user.token, { role }))).toEqual(WEBHOOK_REFUSAL);
-    });
+    it.each(cases)(
+      'refuses %s in %s mode with 401 {}, rather than downgrading or granting it',
+      async (_label, _mode, role, send) => {
+        const user = await createUserAsAdmin(app, { roles: [editor], defaultRole: editor });
+        expect(statusAndBody(await send(app, user.token, { role }))).toEqual(WEBHOOK_REFUSAL);
+      },
+    );
   });
 
   it('gives admin to an admin only when asked for it or when it is the default', async () => {
@@ -73,10 +78,16 @@ describe('roles and session variables in the webhook answer', () => {
 
   it('changes the default role through PATCH, to a role the user holds only', async () => {
     const user = await createUserAsAdmin(app, { roles: [editor] });
-    const refused = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ defaultRole: 'admin' });
+    const refused = await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ defaultRole: 'admin' });
     expect(statusAndCode(refused)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
     expect((await webhookGet(app, user.token)).body['X-Hasura-Role']).toBe('user');
-    const changed = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ defaultRole: editor });
+    const changed = await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ defaultRole: editor });
     expect(changed.status).toBe(200);
     expect(changed.body.defaultRole).toBe(editor);
     expect((await webhookGet(app, user.token)).body['X-Hasura-Role']).toBe(editor);
@@ -105,7 +116,10 @@ describe('roles and session variables in the webhook answer', () => {
   it('replaces the session variables as a whole, and an empty object clears them', async () => {
     const user = await signUp(app);
     const patch = async (sessionVariables: object) => {
-      const res = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ sessionVariables });
+      const res = await request(app.http)
+        .patch(`/admin/users/${user.id}`)
+        .set(withAdminSecret)
+        .send({ sessionVariables });
       expect(res.status).toBe(200);
     };
     await patch({ 'x-hasura-a': '1' });
@@ -114,7 +128,11 @@ describe('roles and session variables in the webhook answer', () => {
     expect(replaced.body).not.toHaveProperty('X-Hasura-A');
     expect(replaced.body['X-Hasura-B']).toBe('2');
     await patch({});
-    expect(Object.keys((await webhookGet(app, user.token)).body).sort()).toEqual(['Cache-Control', 'X-Hasura-Role', 'X-Hasura-User-Id']);
+    expect(Object.keys((await webhookGet(app, user.token)).body).sort()).toEqual([
+      'Cache-Control',
+      'X-Hasura-Role',
+      'X-Hasura-User-Id',
+    ]);
   });
 
   it.each([
@@ -128,8 +146,14 @@ describe('roles and session variables in the webhook answer', () => {
     ['one name twice in different case', { 'x-hasura-a': '1', 'X-Hasura-A': '2' }],
   ])('refuses %s with 400 VALIDATION_FAILED and keeps the previous variables', async (_label, sessionVariables) => {
     const user = await signUp(app);
-    await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ sessionVariables: { 'x-hasura-keep': 'yes' } });
-    const res = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ sessionVariables });
+    await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ sessionVariables: { 'x-hasura-keep': 'yes' } });
+    const res = await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ sessionVariables });
     expect(statusAndCode(res)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
     const answer = await webhookGet(app, user.token);
     expect(answer.body['X-Hasura-Keep']).toBe('yes');

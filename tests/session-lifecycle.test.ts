@@ -59,7 +59,9 @@ describe('session lifecycle', () => {
       const role = uniqueRoleName();
       await createRole(app, role);
       const user = await signUp(app);
-      expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+      expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(
+        204,
+      );
       expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
       const res = await webhookGet(app, await logInToken(app, user.username), { role });
       expect(res.status).toBe(200);
@@ -70,7 +72,9 @@ describe('session lifecycle', () => {
       const role = uniqueRoleName();
       await createRole(app, role);
       const user = await createUserAsAdmin(app, { roles: [role] });
-      expect((await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+      expect(
+        (await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status,
+      ).toBe(204);
       expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
       const fresh = await logInToken(app, user.username);
       expect(statusAndBody(await webhookGet(app, fresh, { role }))).toEqual(WEBHOOK_REFUSAL);
@@ -80,7 +84,9 @@ describe('session lifecycle', () => {
       const role = uniqueRoleName();
       await createRole(app, role);
       const user = await createUserAsAdmin(app, { roles: [role] });
-      expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+      expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(
+        204,
+      );
       expect((await webhookGet(app, user.token)).status).toBe(200);
     });
 
@@ -112,12 +118,18 @@ describe('session lifecycle', () => {
 
   it('ends the sessions of a disabled user, who can no longer log in until enabled again', async () => {
     const user = await signUp(app);
-    const disable = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: true });
+    const disable = await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ disabled: true });
     expect(disable.status).toBe(200);
     expect(disable.body.disabled).toBe(true);
     expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
     expect(statusAndCode(await logIn(app, user.username))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
-    const enable = await request(app.http).patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: false });
+    const enable = await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ disabled: false });
     expect(enable.status).toBe(200);
     expect((await webhookGet(app, await logInToken(app, user.username))).status).toBe(200);
     expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
@@ -145,7 +157,9 @@ describe('session lifecycle', () => {
       await createRole(app, role);
       const editor = await createUserAsAdmin(app, { roles: [role] });
       expect((await webhookGet(peer, editor.token, { role })).status).toBe(200);
-      expect((await request(app.http).delete(`/admin/users/${editor.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+      expect(
+        (await request(app.http).delete(`/admin/users/${editor.id}/roles/${role}`).set(withAdminSecret)).status,
+      ).toBe(204);
       expect(statusAndBody(await webhookGet(peer, editor.token, { role }))).toEqual(WEBHOOK_REFUSAL);
     });
   });
@@ -163,7 +177,9 @@ describe('role changes with SESSIONS_EXPIRE_ON_ROLE_CHANGE=false', () => {
     await createRole(app, role);
     const user = await signUp(app);
     expect(statusAndBody(await webhookGet(app, user.token, { role }))).toEqual(WEBHOOK_REFUSAL);
-    expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+    expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(
+      204,
+    );
     const res = await webhookGet(app, user.token, { role });
     expect(res.status).toBe(200);
     expect(res.body['X-Hasura-Role']).toBe(role);
@@ -174,7 +190,9 @@ describe('role changes with SESSIONS_EXPIRE_ON_ROLE_CHANGE=false', () => {
     await createRole(app, role);
     const user = await createUserAsAdmin(app, { roles: [role], defaultRole: role });
     expect((await webhookGet(app, user.token)).body['X-Hasura-Role']).toBe(role);
-    expect((await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+    expect((await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(
+      204,
+    );
     expect(statusAndBody(await webhookGet(app, user.token, { role }))).toEqual(WEBHOOK_REFUSAL);
     const fallback = await webhookGet(app, user.token);
     expect(fallback.status).toBe(200);

@@ -80,7 +80,9 @@ describe('a user’s own sessions', () => {
       const user = await signUp(app);
       const other = await logInToken(app, user.username);
 
-      const res = await request(app.http).delete(`/sessions/${await sessionIdOf(other)}`).set(bearer(user.token));
+      const res = await request(app.http)
+        .delete(`/sessions/${await sessionIdOf(other)}`)
+        .set(bearer(user.token));
       expect(res.status).toBe(204);
       expect(statusAndBody(await webhookGet(app, other))).toEqual(WEBHOOK_REFUSAL);
       expect((await webhookGet(app, user.token)).status).toBe(200);
@@ -90,7 +92,9 @@ describe('a user’s own sessions', () => {
       const owner = await signUp(app);
       const intruder = await signUp(app);
 
-      const res = await request(app.http).delete(`/sessions/${await sessionIdOf(owner.token)}`).set(bearer(intruder.token));
+      const res = await request(app.http)
+        .delete(`/sessions/${await sessionIdOf(owner.token)}`)
+        .set(bearer(intruder.token));
       expect(statusAndCode(res)).toEqual({ status: 404, code: 'NOT_FOUND' });
       expect((await request(app.http).get('/me').set(bearer(owner.token))).status).toBe(200);
       expect((await webhookGet(app, owner.token)).status).toBe(200);
@@ -108,7 +112,9 @@ describe('a user’s own sessions', () => {
       'answers 404 NOT_FOUND for the malformed id %s, and ends nothing',
       async (id) => {
         const user = await signUp(app);
-        const res = await request(app.http).delete(`/sessions/${encodeURIComponent(id)}`).set(bearer(user.token));
+        const res = await request(app.http)
+          .delete(`/sessions/${encodeURIComponent(id)}`)
+          .set(bearer(user.token));
         expect(statusAndCode(res)).toEqual({ status: 404, code: 'NOT_FOUND' });
         expect((await webhookGet(app, user.token)).status).toBe(200);
       },

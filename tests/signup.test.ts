@@ -254,7 +254,10 @@ describe('POST /signup', () => {
 
     it('creates nobody when the password is refused', async () => {
       const username = uniqueUsername();
-      expect(statusAndCode(await signup({ username, password: 'short' }))).toEqual({ status: 400, code: 'WEAK_PASSWORD' });
+      expect(statusAndCode(await signup({ username, password: 'short' }))).toEqual({
+        status: 400,
+        code: 'WEAK_PASSWORD',
+      });
       expect((await signup({ username, password: PASSWORD })).status).toBe(201);
     });
   });

@@ -34,7 +34,10 @@ describe('Hasura webhook contract', () => {
     const get = await webhookGet(app, user.token);
     const post = await request(app.http)
       .post('/webhook')
-      .send({ headers: { Authorization: `Bearer ${user.token}`, 'X-Request-Id': 'r1' }, request: { query: '{ me { id } }' } });
+      .send({
+        headers: { Authorization: `Bearer ${user.token}`, 'X-Request-Id': 'r1' },
+        request: { query: '{ me { id } }' },
+      });
     expect(get.status).toBe(200);
     expect(post.status).toBe(200);
     expect(post.body).toEqual(get.body);
@@ -55,12 +58,15 @@ describe('Hasura webhook contract', () => {
     expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
   });
 
-  it.each(['authorization', 'AUTHORIZATION', 'AuThOrIzAtIoN'])('4. reads the header spelled %s in POST mode', async (name) => {
-    const user = await signUp(app);
-    const res = await webhookPost(app, undefined, { headers: { [name]: `Bearer ${user.token}` } });
-    expect(res.status).toBe(200);
-    expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
-  });
+  it.each(['authorization', 'AUTHORIZATION', 'AuThOrIzAtIoN'])(
+    '4. reads the header spelled %s in POST mode',
+    async (name) => {
+      const user = await signUp(app);
+      const res = await webhookPost(app, undefined, { headers: { [name]: `Bearer ${user.token}` } });
+      expect(res.status).toBe(200);
+      expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
+    },
+  );
 
   it('4. accepts the bearer scheme in any case', async () => {
     const user = await signUp(app);

@@ -89,7 +89,10 @@ export function classifyDatabaseFailure(error: unknown): Error {
   const cause = new DatabaseError(error);
   if (isDatabaseUnavailable(error)) return new AppError('DATABASE_UNAVAILABLE', { cause });
   if (typeof cause.code === 'string' && unstorableTextSqlStates.has(cause.code)) {
-    return new AppError('VALIDATION_FAILED', { message: 'The request holds a character that cannot be stored.', cause });
+    return new AppError('VALIDATION_FAILED', {
+      message: 'The request holds a character that cannot be stored.',
+      cause,
+    });
   }
   return cause;
 }

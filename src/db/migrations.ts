@@ -44,7 +44,10 @@ export const migrationsConfig: Knex.MigratorConfig = {
 async function adoptEarlierLayout(db: Knex): Promise<void> {
   await db.raw(`create schema if not exists ${AUTH_SCHEMA}`);
   for (const table of ['knex_migrations', 'knex_migrations_lock']) {
-    const [earlier, current] = await Promise.all([db.schema.withSchema('public').hasTable(table), db.schema.withSchema(AUTH_SCHEMA).hasTable(table)]);
+    const [earlier, current] = await Promise.all([
+      db.schema.withSchema('public').hasTable(table),
+      db.schema.withSchema(AUTH_SCHEMA).hasTable(table),
+    ]);
     if (earlier && !current) await db.raw(`alter table public.?? set schema ${AUTH_SCHEMA}`, [table]);
   }
   if (await db.schema.withSchema(AUTH_SCHEMA).hasTable('knex_migrations')) {

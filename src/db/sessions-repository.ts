@@ -93,7 +93,11 @@ export function createSessionsRepository(db: Knex): SessionStore {
       };
     },
 
-    async touchSession(id: string, { now, idleTimeoutSeconds }: Liveness, staleBefore: Date): Promise<Date | undefined> {
+    async touchSession(
+      id: string,
+      { now, idleTimeoutSeconds }: Liveness,
+      staleBefore: Date,
+    ): Promise<Date | undefined> {
       const rows: { ends_at: Date }[] = await db('sessions as s')
         .update({ last_used_at: now })
         .where('s.id', id)

@@ -92,9 +92,7 @@ export function createUsersRepository(db: Knex): UserStore {
       }
     },
 
-    async findUserWithPasswordHash(
-      usernameKey: string,
-    ): Promise<{ user: User; passwordHash: string } | undefined> {
+    async findUserWithPasswordHash(usernameKey: string): Promise<{ user: User; passwordHash: string } | undefined> {
       const row = await selectUsers()
         .select('u.password_hash')
         .where('u.username_key', usernameKey)
@@ -103,7 +101,10 @@ export function createUsersRepository(db: Knex): UserStore {
     },
 
     async findPasswordHash(id: UserId): Promise<string | undefined> {
-      const row = await db<{ id: number; password_hash: string }>('users').select('password_hash').where({ id }).first();
+      const row = await db<{ id: number; password_hash: string }>('users')
+        .select('password_hash')
+        .where({ id })
+        .first();
       return row?.password_hash;
     },
 
@@ -128,7 +129,10 @@ export function createUsersRepository(db: Knex): UserStore {
         if (!(await lockUser(trx, id))) return { outcome: 'not-found' };
         const { defaultRole } = changes;
         if (defaultRole !== undefined && defaultRole !== SIGNED_IN_ROLE) {
-          const held = await trx<{ user_id: number; role: string }>('user_roles').select('role').where({ user_id: id, role: defaultRole }).first();
+          const held = await trx<{ user_id: number; role: string }>('user_roles')
+            .select('role')
+            .where({ user_id: id, role: defaultRole })
+            .first();
           if (!held) return { outcome: 'default-role-not-held' };
         }
         await trx('users')

@@ -62,7 +62,11 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
       const matches = await passwords.verify(change.currentPassword, await users.findPasswordHash(userId));
       if (!matches) throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
       passwords.assertAcceptable(change.newPassword);
-      const sessionEpoch = await users.replacePasswordHash(userId, await passwords.hash(change.newPassword), clock.now());
+      const sessionEpoch = await users.replacePasswordHash(
+        userId,
+        await passwords.hash(change.newPassword),
+        clock.now(),
+      );
       if (sessionEpoch === undefined) throw new AppError('INVALID_CREDENTIALS');
       return sessions.createSession({ id: userId, sessionEpoch }, change.userAgent);
     },

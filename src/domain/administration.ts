@@ -62,7 +62,12 @@ export function createAdministration({
 
     getUser: userOrNotFound,
 
-    async createUser(input: { username: string; password: string; roles?: string[]; defaultRole?: string }): Promise<User> {
+    async createUser(input: {
+      username: string;
+      password: string;
+      roles?: string[];
+      defaultRole?: string;
+    }): Promise<User> {
       const granted = [...new Set(input.roles ?? [])].filter((role) => role !== SIGNED_IN_ROLE);
       for (const [index, role] of granted.entries()) {
         assertGrantable(role, `roles.${index}`);
@@ -75,7 +80,12 @@ export function createAdministration({
           details: [{ path: 'defaultRole', message: 'not among roles' }],
         });
       }
-      return accounts.registerUser({ username: input.username, password: input.password, grantedRoles: granted, defaultRole });
+      return accounts.registerUser({
+        username: input.username,
+        password: input.password,
+        grantedRoles: granted,
+        defaultRole,
+      });
     },
 
     async updateUser(

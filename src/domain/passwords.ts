@@ -17,7 +17,10 @@ function normalizePassword(password: string): string {
 }
 
 /** What is wrong with a password that is to be stored, in words a person can act on; undefined if nothing. */
-export function passwordProblem(password: string, { minLength }: Pick<PasswordPolicy, 'minLength'>): string | undefined {
+export function passwordProblem(
+  password: string,
+  { minLength }: Pick<PasswordPolicy, 'minLength'>,
+): string | undefined {
   const normalized = normalizePassword(password);
   if ([...normalized].length < minLength) return `The password must be at least ${minLength} characters long.`;
   if (Buffer.byteLength(normalized, 'utf8') > BCRYPT_MAX_BYTES) {

@@ -77,9 +77,7 @@ export interface UserStore {
 }
 
 export type UserUpdate =
-  | { outcome: 'updated'; user: User }
-  | { outcome: 'not-found' }
-  | { outcome: 'default-role-not-held' };
+  { outcome: 'updated'; user: User } | { outcome: 'not-found' } | { outcome: 'default-role-not-held' };
 
 export interface RoleChangeOptions {
   /** End the user's sessions in the same transaction as the change. */

@@ -46,7 +46,8 @@ export function requireAdmin(passport: Authenticator, adminSecret: string | null
     }
     const auth = await authenticateSession(passport, req.headers);
     if (!auth) throw unauthorized();
-    if (!auth.user.roles.includes(ADMIN_ROLE)) throw new AppError('FORBIDDEN', { message: 'This needs the admin role.' });
+    if (!auth.user.roles.includes(ADMIN_ROLE))
+      throw new AppError('FORBIDDEN', { message: 'This needs the admin role.' });
     res.locals.auth = auth;
     next();
   };

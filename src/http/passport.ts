@@ -28,10 +28,13 @@ export function createPassport(accounts: Accounts, sessions: SessionManager): Au
   // A fresh instance per app: the global one would be shared between apps in one process.
   const passport = new Passport();
   passport.use(
-    new LocalStrategy({ usernameField: 'username', passwordField: 'password', session: false }, (username, password, done) => {
-      // done(null, false) is a wrong password; done(error) is an outage and must not read as one.
-      accounts.verifyCredentials(username, password).then((user) => done(null, user ?? false), done);
-    }),
+    new LocalStrategy(
+      { usernameField: 'username', passwordField: 'password', session: false },
+      (username, password, done) => {
+        // done(null, false) is a wrong password; done(error) is an outage and must not read as one.
+        accounts.verifyCredentials(username, password).then((user) => done(null, user ?? false), done);
+      },
+    ),
   );
   passport.use(
     new SessionTokenStrategy((token, done) => {

@@ -48,7 +48,8 @@ function createPgliteDatabase(logger: Logger): TestDatabase {
 async function createPostgresDatabase(logger: Logger): Promise<TestDatabase> {
   const name = `${TEST_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
   await withAdminClient((client) => client.query(`create database "${name}" template "${TEMPLATE_DATABASE}"`));
-  const connect = () => openDatabase({ kind: 'postgres', url: testDatabaseUrl(name), ssl: 'disable', poolMax: 10 }, logger);
+  const connect = () =>
+    openDatabase({ kind: 'postgres', url: testDatabaseUrl(name), ssl: 'disable', poolMax: 10 }, logger);
   const db = connect();
   const peers: Database[] = [];
   return {

@@ -1,5 +1,11 @@
 import { migrateToLatest, openDatabase } from '../../src/db/database';
-import { TEMPLATE_DATABASE, TEST_DATABASE_PREFIX, dropTestDatabases, testDatabaseUrl, withAdminClient } from './postgres';
+import {
+  TEMPLATE_DATABASE,
+  TEST_DATABASE_PREFIX,
+  dropTestDatabases,
+  testDatabaseUrl,
+  withAdminClient,
+} from './postgres';
 
 /** Builds one migrated template database; each suite gets a fresh copy of it. */
 export default async function setUpPostgresTemplate(): Promise<void> {

@@ -36,7 +36,10 @@ export function expectCleanErrorBody(res: Response, code: string): void {
 
 /** Expects this token refused wherever a token is read: /me with 401 UNAUTHORIZED, the webhook with 401 {} in GET and POST. */
 export async function expectTokenRefused(target: HttpTarget, token: string): Promise<void> {
-  expect(statusAndCode(await request(target.http).get('/me').set(bearer(token)))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+  expect(statusAndCode(await request(target.http).get('/me').set(bearer(token)))).toEqual({
+    status: 401,
+    code: 'UNAUTHORIZED',
+  });
   expect(statusAndBody(await webhookGet(target, token))).toEqual(WEBHOOK_REFUSAL);
   expect(statusAndBody(await webhookPost(target, token))).toEqual(WEBHOOK_REFUSAL);
 }

@@ -69,7 +69,12 @@ export async function startTestApp(env: Env = {}): Promise<TestApp> {
 
 /** A second instance of the service on the same database, as another replica behind a load balancer. */
 export async function startPeerInstance(app: TestApp): Promise<string> {
-  const peer = await startServer({ config: app.config, logger: app.logger, db: app.database.connectPeer(), clock: app.clock });
+  const peer = await startServer({
+    config: app.config,
+    logger: app.logger,
+    db: app.database.connectPeer(),
+    clock: app.clock,
+  });
   app.peers.push(peer);
   return peer.url;
 }

@@ -155,7 +155,9 @@ describe('loadConfig', () => {
     ])('refuses SESSION_TOUCH_INTERVAL_SECONDS=%s with SESSION_IDLE_TIMEOUT_SECONDS=%s', (touch, idle) => {
       expect(
         configErrorFor({ SESSION_TOUCH_INTERVAL_SECONDS: touch, SESSION_IDLE_TIMEOUT_SECONDS: idle }).problems,
-      ).toEqual([expect.stringMatching(/^SESSION_TOUCH_INTERVAL_SECONDS \(\d+\) must be less than SESSION_IDLE_TIMEOUT_SECONDS/)]);
+      ).toEqual([
+        expect.stringMatching(/^SESSION_TOUCH_INTERVAL_SECONDS \(\d+\) must be less than SESSION_IDLE_TIMEOUT_SECONDS/),
+      ]);
     });
 
     it('accepts a touch interval one second below the idle timeout', () => {
@@ -164,8 +166,14 @@ describe('loadConfig', () => {
     });
 
     it('refuses an ADMIN_PASSWORD that the password policy would refuse, without repeating it', () => {
-      const problems = configErrorFor({ ADMIN_USERNAME: 'root', ADMIN_PASSWORD: 'short-pw', PASSWORD_MIN_LENGTH: '12' }).problems;
-      expect(problems).toEqual([expect.stringMatching(/^ADMIN_PASSWORD: The password must be at least 12 characters long/)]);
+      const problems = configErrorFor({
+        ADMIN_USERNAME: 'root',
+        ADMIN_PASSWORD: 'short-pw',
+        PASSWORD_MIN_LENGTH: '12',
+      }).problems;
+      expect(problems).toEqual([
+        expect.stringMatching(/^ADMIN_PASSWORD: The password must be at least 12 characters long/),
+      ]);
       expect(problems.join('\n')).not.toContain('short-pw');
     });
   });

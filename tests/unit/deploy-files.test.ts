@@ -102,7 +102,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('refuses to start without HASURA_ADMIN_SECRET instead of falling back to a published one', () => {
-    const secrets = [environmentOf(compose.services.auth).ADMIN_SECRET, environmentOf(compose.services.hasura).HASURA_GRAPHQL_ADMIN_SECRET];
+    const secrets = [
+      environmentOf(compose.services.auth).ADMIN_SECRET,
+      environmentOf(compose.services.hasura).HASURA_GRAPHQL_ADMIN_SECRET,
+    ];
     for (const secret of secrets) {
       expect(secret).toMatch(/^\$\{HASURA_ADMIN_SECRET:\?.+\}$/);
       expect(() => interpolate(secret, {})).toThrow('without HASURA_ADMIN_SECRET');
@@ -118,7 +121,10 @@ describe('docker-compose.yml', () => {
 
   it('gives the auth service an environment its configuration accepts, defaults included', () => {
     const env = Object.fromEntries(
-      Object.entries(environmentOf(compose.services.auth)).map(([key, value]) => [key, interpolate(value, operatorEnv)]),
+      Object.entries(environmentOf(compose.services.auth)).map(([key, value]) => [
+        key,
+        interpolate(value, operatorEnv),
+      ]),
     );
 
     const config = loadConfig(env);

@@ -28,7 +28,16 @@ describe('production commands after pruning devDependencies', () => {
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-pruned-'));
-    for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'knexfile.ts', 'src', 'migrations', 'node_modules']) {
+    for (const entry of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'knexfile.ts',
+      'src',
+      'migrations',
+      'node_modules',
+    ]) {
       fs.cpSync(path.join(repoRoot, entry), path.join(dir, entry), { recursive: true, verbatimSymlinks: true });
     }
     env = { ...process.env, DATA_DIR: path.join(dir, 'data'), BCRYPT_COST: '4', HOST: '127.0.0.1', PORT: '0' };
@@ -53,7 +62,9 @@ describe('production commands after pruning devDependencies', () => {
   });
 
   it('creates the first admin with npm run cli -- create-admin', () => {
-    const result = run('npm', ['run', 'cli', '--', 'create-admin', '--username', 'root'], { input: `${ADMIN_PASSWORD}\n` });
+    const result = run('npm', ['run', 'cli', '--', 'create-admin', '--username', 'root'], {
+      input: `${ADMIN_PASSWORD}\n`,
+    });
     expect(result).toMatchObject({ code: 0, stdout: expect.stringContaining('Created admin root') });
   });
 

@@ -6,7 +6,13 @@ import type { Authenticator } from '../passport';
 import { presentUser } from '../presenters';
 import { parseRequest } from '../validation';
 
-const userIdParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 31 - 1) });
+const userIdParams = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 31 - 1),
+});
 const userRoleParams = userIdParams.extend({ role: z.string() });
 
 const pagination = z.object({
