@@ -32,7 +32,7 @@ const envSchema = z.object({
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: integer(60, 10 * 365 * 86400).default(30 * 86400),
   SESSION_IDLE_TIMEOUT_SECONDS: integer(60, 10 * 365 * 86400).default(7 * 86400),
   SESSION_TOUCH_INTERVAL_SECONDS: integer(0, 86400).default(60),
-  SESSION_PURGE_INTERVAL_SECONDS: integer(60, 7 * 86400).default(3600),
+  SESSION_PURGE_INTERVAL_SECONDS: integer(1, 7 * 86400).default(3600),
   SESSIONS_EXPIRE_ON_ROLE_CHANGE: boolean.default(true),
 
   WEBHOOK_MAX_AGE_SECONDS: integer(0, 86400).default(60),

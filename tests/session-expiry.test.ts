@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { logInToken, webhookGet } from './support/requests';
 import { WEBHOOK_REFUSAL, expectTokenRefused, statusAndBody } from './support/responses';
-import { bearer, signUp, startTestApp, type TestApp } from './support/test-app';
+import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
 
 // Short timeouts, and every use recorded.
 const SHORT_SESSIONS = {
@@ -80,5 +80,36 @@ describe('purging dead sessions', () => {
 
     expect(await app.services.sessions.purgeDeadSessions()).toBe(0);
     expect(await countSessions()).toBe(1);
+  });
+
+  it('deletes the sessions that a password change ended', async () => {
+    const user = await signUp(app);
+    const before = await countSessions();
+    const change = await request(app.http)
+      .post('/password')
+      .set(bearer(user.token))
+      .send({ currentPassword: PASSWORD, newPassword: 'a brand new password' });
+    expect(change.status).toBe(200);
+    expect(await app.services.sessions.purgeDeadSessions()).toBe(1);
+    expect(await countSessions()).toBe(before);
+    expect((await webhookGet(app, change.body.token)).status).toBe(200);
+  });
+});
+
+describe('the purge timer', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ ...SHORT_SESSIONS, SESSION_PURGE_INTERVAL_SECONDS: '1' });
+  });
+  afterAll(() => app.close());
+
+  const countSessions = async () => Number((await app.database.db('sessions').count({ count: '*' }))[0].count);
+
+  it('purges dead sessions by itself every SESSION_PURGE_INTERVAL_SECONDS', async () => {
+    await signUp(app);
+    app.clock.advanceSeconds(121); // idle-dead
+    // Waits for the timer, bounded by the test timeout; nothing here asserts how long it took.
+    while ((await countSessions()) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await countSessions()).toBe(0);
   });
 });
