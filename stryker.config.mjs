@@ -7,7 +7,7 @@ import jestConfig from './jest.config.js';
 // Stryker's Jest runner finds no tests through `projects`: it gets one flat configuration, the
 // PGlite project's, matching the unit suites too (they ignore the database globals).
 const project = (name) => jestConfig.projects.find((each) => each.displayName === name);
-const { displayName: _name, ...pglite } = project('pglite');
+const pglite = project('pglite');
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
