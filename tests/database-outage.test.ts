@@ -53,6 +53,24 @@ describe('during a database outage', () => {
     },
   );
 
+  it.each(WEBHOOK_MODES)(
+    'answers the webhook in %s mode without credentials with the anonymous role, which needs no database',
+    async (_mode, send) => {
+      const res = await send(app);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ 'X-Hasura-Role': 'anonymous' });
+    },
+  );
+
+  it.each(WEBHOOK_MODES)(
+    'answers the webhook in %s mode with a token of the wrong shape with 401 {}, which needs no database',
+    async (_mode, send) => {
+      const res = await send(app, 'not-a-token');
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({});
+    },
+  );
+
   it('still refuses a malformed request with 400 VALIDATION_FAILED before touching the database', async () => {
     const res = await request(app.http).post('/login').send({ username: user.username });
     expect(res.status).toBe(400);

@@ -23,6 +23,12 @@ describe('session expiry (idle timeout 120 s, absolute timeout 600 s)', () => {
     expect((await request(app.http).get('/me').set(bearer(user.token))).status).toBe(200);
   });
 
+  it('refuses a session idle for exactly SESSION_IDLE_TIMEOUT_SECONDS (120 s)', async () => {
+    const user = await signUp(app);
+    app.clock.advanceSeconds(120);
+    expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+  });
+
   it('refuses a session idle for 121 s, past SESSION_IDLE_TIMEOUT_SECONDS: /me with 401, the webhook with 401 {}', async () => {
     const idle = await signUp(app);
     app.clock.advanceSeconds(121);

@@ -45,7 +45,16 @@ describe('session lifecycle', () => {
         .set(bearer(user.token))
         .send({ currentPassword: PASSWORD, newPassword });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ id: user.id, username: user.username, token: expect.any(String) });
+      expect(res.body).toEqual({
+        id: user.id,
+        username: user.username,
+        token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        expiresAt: new Date(
+          app.clock.now().getTime() + app.config.sessions.absoluteTimeoutSeconds * 1000,
+        ).toISOString(),
+        roles: ['user'],
+        defaultRole: 'user',
+      });
       expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
       expect(statusAndBody(await webhookGet(app, other))).toEqual(WEBHOOK_REFUSAL);
       expect((await webhookGet(app, res.body.token)).status).toBe(200);
@@ -116,6 +125,12 @@ describe('session lifecycle', () => {
     expect(statusAndCode(res)).toEqual({ status: 404, code: 'NOT_FOUND' });
   });
 
+  it('refuses the session of a user an operator disabled directly in the database', async () => {
+    const user = await signUp(app);
+    await app.database.db('users').update({ disabled: true }).where({ id: user.id });
+    expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+  });
+
   it('ends the sessions of a disabled user, who can no longer log in until enabled again', async () => {
     const user = await signUp(app);
     const disable = await request(app.http)
@@ -183,6 +198,18 @@ describe('role changes with SESSIONS_EXPIRE_ON_ROLE_CHANGE=false', () => {
     const res = await webhookGet(app, user.token, { role });
     expect(res.status).toBe(200);
     expect(res.body['X-Hasura-Role']).toBe(role);
+  });
+
+  it('keeps the session when a role it holds is deleted, and refuses that role from its next request', async () => {
+    const role = uniqueRoleName();
+    await createRole(app, role);
+    const user = await createUserAsAdmin(app, { roles: [role] });
+    expect((await webhookGet(app, user.token, { role })).status).toBe(200);
+    expect((await request(app.http).delete(`/admin/roles/${role}`).set(withAdminSecret)).status).toBe(204);
+    expect(statusAndBody(await webhookGet(app, user.token, { role }))).toEqual(WEBHOOK_REFUSAL);
+    const res = await webhookGet(app, user.token);
+    expect(res.status).toBe(200);
+    expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
   });
 
   it('keeps the session and refuses a revoked role from its next request, falling back to the user role', async () => {

@@ -38,6 +38,14 @@ describe('webhook max-age when the absolute timeout is the nearest end (cap 8640
     expect(maxAge(post)).toBe(50);
   });
 
+  it('rounds the seconds left down, never past the session’s end', async () => {
+    const user = await signUp(app);
+    app.clock.advanceSeconds(0.5);
+    const res = await webhookGet(app, user.token);
+    expect(res.status).toBe(200);
+    expect(maxAge(res)).toBe(599);
+  });
+
   it('answers max-age=1 one second before the session’s absolute end', async () => {
     const user = await signUp(app);
     app.clock.advanceSeconds(599);

@@ -1,0 +1,43 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/logger';
+
+/** A logger at info level whose lines are kept, parsed. */
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+        callback();
+      },
+    }),
+  );
+  return { logger, lines };
+}
+
+// Request logging leaves headers and bodies out; this is the second line of defence, for
+// whatever someone logs by hand.
+describe('the logger', () => {
+  it.each([
+    ['password', { password: 'hunter2-secret' }],
+    ['a nested new password', { body: { newPassword: 'hunter2-secret' } }],
+    ['a token', { session: { token: 'hunter2-secret' } }],
+    ['an Authorization header', { req: { headers: { authorization: 'Bearer hunter2-secret' } } }],
+    ['a Cookie header', { req: { headers: { cookie: 'session=hunter2-secret' } } }],
+    ['a Set-Cookie header', { res: { headers: { 'set-cookie': 'session=hunter2-secret' } } }],
+    ['the admin secret header', { req: { headers: { 'x-hasura-admin-secret': 'hunter2-secret' } } }],
+  ])('redacts %s', (_label, fields) => {
+    const { logger, lines } = capturingLogger();
+    logger.info(fields, 'something happened');
+    expect(lines).toHaveLength(1);
+    expect(JSON.stringify(lines[0])).not.toContain('hunter2-secret');
+    expect(JSON.stringify(lines[0])).toContain('[redacted]');
+  });
+
+  it('keeps what is not a credential', () => {
+    const { logger, lines } = capturingLogger();
+    logger.info({ userId: 7, req: { method: 'POST', path: '/login' } }, 'logged in');
+    expect(lines[0]).toMatchObject({ userId: 7, req: { method: 'POST', path: '/login' }, msg: 'logged in' });
+  });
+});
