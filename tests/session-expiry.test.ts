@@ -57,6 +57,10 @@ describe('session expiry (idle timeout 120 s, absolute timeout 600 s)', () => {
   });
 });
 
+/** Every session row, live or dead: what a purge leaves behind. */
+const countSessions = async (app: TestApp) =>
+  Number((await app.database.db('sessions').count({ count: '*' }))[0].count);
+
 describe('purging dead sessions', () => {
   // An app of its own: the clock moves here, and the counts must see no other suite's sessions.
   let app: TestApp;
@@ -64,8 +68,6 @@ describe('purging dead sessions', () => {
     app = await startTestApp(SHORT_SESSIONS);
   });
   afterAll(() => app.close());
-
-  const countSessions = async () => Number((await app.database.db('sessions').count({ count: '*' }))[0].count);
 
   it('deletes idle and expired sessions, answers how many, and keeps live ones', async () => {
     const idle = await signUp(app); // never used again: idle-dead after 120 s
@@ -76,28 +78,28 @@ describe('purging dead sessions', () => {
     }
     app.clock.advanceSeconds(101); // 601 s
     const live = await signUp(app);
-    expect(await countSessions()).toBe(3);
+    expect(await countSessions(app)).toBe(3);
 
     expect(await app.services.sessions.purgeDeadSessions()).toBe(2);
-    expect(await countSessions()).toBe(1);
+    expect(await countSessions(app)).toBe(1);
     expect((await webhookGet(app, live.token)).status).toBe(200);
     expect(statusAndBody(await webhookGet(app, idle.token))).toEqual(WEBHOOK_REFUSAL);
     expect(statusAndBody(await webhookGet(app, kept.token))).toEqual(WEBHOOK_REFUSAL);
 
     expect(await app.services.sessions.purgeDeadSessions()).toBe(0);
-    expect(await countSessions()).toBe(1);
+    expect(await countSessions(app)).toBe(1);
   });
 
   it('deletes the sessions that a password change ended', async () => {
     const user = await signUp(app);
-    const before = await countSessions();
+    const before = await countSessions(app);
     const change = await request(app.http)
       .post('/password')
       .set(bearer(user.token))
       .send({ currentPassword: PASSWORD, newPassword: 'a brand new password' });
     expect(change.status).toBe(200);
     expect(await app.services.sessions.purgeDeadSessions()).toBe(1);
-    expect(await countSessions()).toBe(before);
+    expect(await countSessions(app)).toBe(before);
     expect((await webhookGet(app, change.body.token)).status).toBe(200);
   });
 });
@@ -109,13 +111,11 @@ describe('the purge timer', () => {
   });
   afterAll(() => app.close());
 
-  const countSessions = async () => Number((await app.database.db('sessions').count({ count: '*' }))[0].count);
-
   it('purges dead sessions by itself every SESSION_PURGE_INTERVAL_SECONDS', async () => {
     await signUp(app);
     app.clock.advanceSeconds(121); // idle-dead
     // Waits for the timer, bounded by the test timeout; nothing here asserts how long it took.
-    while ((await countSessions()) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(await countSessions()).toBe(0);
+    while ((await countSessions(app)) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await countSessions(app)).toBe(0);
   });
 });
