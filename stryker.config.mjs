@@ -19,6 +19,8 @@ export default {
     projectType: 'custom',
     config: {
       ...pglite,
+      // Stryker lays this over jest.config.js, whose projects would otherwise still apply.
+      projects: undefined,
       testMatch: [...project('unit').testMatch, ...pglite.testMatch],
       testTimeout: jestConfig.testTimeout,
       // The pruned-install suite builds and prunes a copy of the repository: slow, and it tests
