@@ -84,7 +84,7 @@ class DatabaseError extends Error {
  * The error a repository lets out: an outage as DATABASE_UNAVAILABLE, a value the database cannot
  * store as VALIDATION_FAILED, anything else as a DatabaseError without the statement's values.
  */
-export function classifyDatabaseFailure(error: unknown): Error {
+function classifyDatabaseFailure(error: unknown): Error {
   if (error instanceof AppError) return error;
   const cause = new DatabaseError(error);
   if (isDatabaseUnavailable(error)) return new AppError('DATABASE_UNAVAILABLE', { cause });

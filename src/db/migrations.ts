@@ -15,7 +15,7 @@ const MIGRATION_EXTENSION = path.extname(__filename);
  * so that the compiled service (.js) and the knex CLI through knexfile.ts (.ts) agree on what
  * has run and either may migrate a database that the other migrated before.
  */
-export const migrationSource: Knex.MigrationSource<string> = {
+const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: () =>
     Promise.resolve(
       fs

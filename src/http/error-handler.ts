@@ -21,7 +21,7 @@ function clientErrorStatus(error: unknown): number | undefined {
 }
 
 /** Every failure as a catalogue entry. Anything unforeseen is an INTERNAL_ERROR, logged with its cause. */
-export function toAppError(error: unknown): AppError {
+function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const bodyParserType = (error as { type?: unknown } | null)?.type;
   if (typeof bodyParserType === 'string' && bodyParserType in bodyParserErrors) {
