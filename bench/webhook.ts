@@ -1,99 +1,391 @@
 /**
- * Webhook throughput, as ratios against a bare Express app that answers the same JSON in the
- * same run, so that the figures compare across machines. Runs on embedded PGlite, or on
- * PostgreSQL when BENCH_DATABASE_URL is set.
+ * `npm run bench [-- --quick]`: the webhook's throughput and latency as ratios against a bare
+ * Express app and a bare node:http server answering the same JSON, measured in the same run, so
+ * that the figures compare across machines. Each server runs in a process of its own
+ * (bench/server.ts); the load comes from this process, through autocannon.
  *
- *   npm run bench
- *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench npm run bench
+ *
+ * Without BENCH_DATABASE_URL every service scenario runs on embedded PGlite. The database it names
+ * is emptied: give it one of its own. Results go to the console and to bench/results.json.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import express from 'express';
-import pino from 'pino';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
-import { startServer } from '../src/server';
+import { Client } from 'pg';
 
-const DURATION_SECONDS = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
-const CONNECTIONS = 10;
-// The load comes from a worker thread, so it does not share the event loop it measures.
+const quick = process.argv.includes('--quick');
+const DURATION_SECONDS = quick ? 2 : 4;
+const REPEATS = quick ? 1 : 3;
+const TOKENS = 1000;
+const LARGE_TABLE = quick ? 100_000 : 1_000_000;
+const LOGIN_BCRYPT_COST = 12;
+const databaseUrl = process.env.BENCH_DATABASE_URL;
 
-function listen(app: express.Express): Promise<{ server: Server; url: string }> {
-  return new Promise((resolve) => {
-    const server = app.listen(0, '127.0.0.1', () => {
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+interface Ready {
+  url: string;
+  tokens?: string[];
+  hashMs?: number;
+}
+interface Stats {
+  cpuMicros: number;
+  peakRss: number;
+}
+interface Server {
+  name: string;
+  process: ChildProcess;
+  ready: Ready;
+  stats(): Promise<Stats>;
+  resetPeak(): void;
+}
+
+async function startServerProcess(name: string, kind: string, options: object = {}): Promise<Server> {
+  const child = fork(path.join(__dirname, 'server.ts'), [kind, JSON.stringify(options)], {
+    execArgv: ['-r', 'sucrase/register/ts'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = <T>(type: string) =>
+    new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`${name} exited with ${code}`));
+      const onMessage = (message: { type: string } & T) => {
+        if (message.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(message);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
     });
+  const ready = await next<Ready>('ready');
+  return {
+    name,
+    process: child,
+    ready,
+    stats: () => {
+      const answer = next<Stats>('stats');
+      child.send({ type: 'stats' });
+      return answer;
+    },
+    resetPeak: () => child.send({ type: 'reset' }),
+  };
+}
+
+async function resetDatabase(url: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  await client.query('drop schema if exists auth cascade');
+  await client.end();
+}
+
+interface Load {
+  method?: 'GET' | 'POST';
+  path?: string;
+  connections: number;
+  /** Headers for each request; called per request, so each may differ. */
+  headers: () => Record<string, string>;
+  body?: () => string;
+  expectStatus: number;
+}
+
+const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)];
+
+function runLoad(url: string, load: Load, seconds = DURATION_SECONDS): Promise<autocannon.Result> {
+  return autocannon({
+    url: `${url}${load.path ?? '/webhook'}`,
+    connections: load.connections,
+    duration: seconds,
+    requests: [
+      {
+        method: load.method ?? 'GET',
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...load.headers(), ...(load.body && { 'content-type': 'application/json' }) },
+          ...(load.body && { body: load.body() }),
+        }),
+      },
+    ],
   });
 }
 
-async function measure(url: string, headers: Record<string, string>, method: 'GET' | 'POST' = 'GET', body?: string) {
-  const result = await autocannon({
-    url,
-    method,
-    headers,
-    body,
-    connections: CONNECTIONS,
-    duration: DURATION_SECONDS,
-    workers: 1,
+interface Row {
+  scenario: string;
+  server: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerRequest: number;
+  peakRssMb: number;
+  wrongStatus: number;
+}
+
+async function measure(scenario: string, server: Server, load: Load, seconds?: number): Promise<Row> {
+  server.resetPeak();
+  const before = await server.stats();
+  const result = await runLoad(server.ready.url, load, seconds);
+  const after = await server.stats();
+  const expected =
+    (result.statusCodeStats as Record<string, { count: number } | undefined> | undefined)?.[String(load.expectStatus)]
+      ?.count ?? 0;
+  return {
+    scenario,
+    server: server.name,
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    cpuMsPerRequest: (after.cpuMicros - before.cpuMicros) / 1000 / Math.max(1, result.requests.total),
+    peakRssMb: after.peakRss / 2 ** 20,
+    wrongStatus: result.requests.total - Number(expected) + result.errors,
+  };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function summarise(runs: Row[][]): Row[] {
+  return runs[0].map((row, index) => {
+    const same = runs.map((run) => run[index]);
+    return {
+      ...row,
+      requestsPerSecond: median(same.map((each) => each.requestsPerSecond)),
+      p50Ms: median(same.map((each) => each.p50Ms)),
+      p99Ms: median(same.map((each) => each.p99Ms)),
+      cpuMsPerRequest: median(same.map((each) => each.cpuMsPerRequest)),
+      peakRssMb: Math.max(...same.map((each) => each.peakRssMb)),
+      wrongStatus: same.reduce((sum, each) => sum + each.wrongStatus, 0),
+    };
   });
-  if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99 };
 }
 
 async function main(): Promise<void> {
-  const databaseUrl = process.env.BENCH_DATABASE_URL;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-bench-'));
-  const config = loadConfig({
-    BCRYPT_COST: '4',
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATABASE_URL: databaseUrl,
-    DATA_DIR: dataDir,
-  });
-  // Logging stays on, as in production, but goes nowhere.
-  const logger = createLogger('info', pino.destination('/dev/null'));
-  const service = await startServer({ config, logger });
-  const { services } = service;
-  const user = await services.accounts.registerUser({ username: `bench-${Date.now()}`, password: 'bench password' });
-  const { token } = await services.sessions.createSession(user, 'bench');
+  const startedAt = Date.now();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-bench-'));
+  if (databaseUrl) await resetDatabase(databaseUrl);
+  const serviceOptions = {
+    dataDir: path.join(tmp, 'pglite'),
+    sessions: TOKENS,
+    tokenCount: TOKENS,
+    bcryptCost: LOGIN_BCRYPT_COST,
+  };
+  const servers: Server[] = [];
+  const start = async (...args: Parameters<typeof startServerProcess>) => {
+    const server = await startServerProcess(...args);
+    servers.push(server);
+    return server;
+  };
+  try {
+    const node = await start('node:http', 'node');
+    const express = await start('Express', 'express');
+    const service = await start(databaseUrl ? 'service (PostgreSQL)' : 'service (PGlite)', 'service', {
+      ...serviceOptions,
+      databaseUrl,
+    });
+    const pglite = databaseUrl
+      ? await start('service (PGlite)', 'service', { ...serviceOptions, dataDir: path.join(tmp, 'pglite-2') })
+      : service;
+    const tokens = service.ready.tokens!;
+    const bearer = (list: string[]) => () => ({ authorization: `Bearer ${pick(list)}` });
+    const valid = bearer(tokens);
+    const postBody = (list: string[]) => () =>
+      JSON.stringify({ headers: { Authorization: `Bearer ${pick(list)}` }, request: { query: '{ notes { id } }' } });
+    const login = () =>
+      JSON.stringify({ username: `load-${1 + Math.floor(Math.random() * TOKENS)}`, password: 'wrong password' });
 
-  const bare = express();
-  bare.disable('x-powered-by');
-  const staticAnswer = { 'X-Hasura-Role': 'user', 'X-Hasura-User-Id': String(user.id), 'Cache-Control': 'max-age=60' };
-  bare.get('/webhook', (_req, res) => void res.json(staticAnswer));
+    const scenarios: [string, Server, Load][] = [
+      ['baseline, c=10', node, { connections: 10, headers: () => ({}), expectStatus: 200 }],
+      ['baseline, c=10', express, { connections: 10, headers: () => ({}), expectStatus: 200 }],
+      ['baseline, c=100', node, { connections: 100, headers: () => ({}), expectStatus: 200 }],
+      ['baseline, c=100', express, { connections: 100, headers: () => ({}), expectStatus: 200 }],
+      ['GET, valid token, c=10', service, { connections: 10, headers: valid, expectStatus: 200 }],
+      ['GET, valid token, c=100', service, { connections: 100, headers: valid, expectStatus: 200 }],
+      [
+        'POST, valid token, c=10',
+        service,
+        { method: 'POST', connections: 10, headers: () => ({}), body: postBody(tokens), expectStatus: 200 },
+      ],
+      [
+        'POST, valid token, c=100',
+        service,
+        { method: 'POST', connections: 100, headers: () => ({}), body: postBody(tokens), expectStatus: 200 },
+      ],
+      [
+        'GET, random unknown tokens, c=100',
+        service,
+        {
+          connections: 100,
+          headers: () => ({ authorization: `Bearer ${randomBytes(48).toString('base64url')}` }),
+          expectStatus: 401,
+        },
+      ],
+      ['GET, no credentials, c=100', service, { connections: 100, headers: () => ({}), expectStatus: 200 }],
+    ];
+    if (pglite !== service) {
+      scenarios.push([
+        'GET, valid token, c=100',
+        pglite,
+        { connections: 100, headers: bearer(pglite.ready.tokens!), expectStatus: 200 },
+      ]);
+    }
 
-  const baseline = await listen(bare);
-  const auth = { Authorization: `Bearer ${token}` };
-  const postBody = JSON.stringify({ headers: auth, request: { query: '{ me { id } }' } });
+    // Warm-up, not recorded: JIT, connection pools, and the cache's first lookup of every token.
+    for (const [, server, load] of scenarios) await runLoad(server.ready.url, load, 1);
 
-  const rows: { scenario: string; requestsPerSecond: number; p50Ms: number; p99Ms: number; ratio?: string }[] = [];
-  const base = await measure(`${baseline.url}/webhook`, {});
-  rows.push({ scenario: 'bare Express, static JSON (baseline)', ...base, ratio: '1.00' });
-  for (const [scenario, run] of [
-    ['GET /webhook, bearer token', () => measure(`${service.url}/webhook`, auth)],
-    [
-      'POST /webhook, bearer token',
-      () => measure(`${service.url}/webhook`, { 'Content-Type': 'application/json' }, 'POST', postBody),
-    ],
-    ['GET /webhook, anonymous', () => measure(`${service.url}/webhook`, {})],
-  ] as const) {
-    const result = await run();
-    rows.push({ scenario, ...result, ratio: (result.requestsPerSecond / base.requestsPerSecond).toFixed(2) });
+    const runs: Row[][] = [];
+    for (let repeat = 0; repeat < REPEATS; repeat += 1) {
+      const run: Row[] = [];
+      for (const [scenario, server, load] of scenarios) run.push(await measure(scenario, server, load));
+      // The webhook during a login flood: logins at c=10 in the background, the webhook at c=100.
+      const flood = runLoad(
+        service.ready.url,
+        { method: 'POST', path: '/login', connections: 10, headers: () => ({}), body: login, expectStatus: 401 },
+        DURATION_SECONDS + 1,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      run.push(
+        await measure('GET, valid token, c=100, during a login flood', service, {
+          connections: 100,
+          headers: valid,
+          expectStatus: 200,
+        }),
+      );
+      const floodResult = await flood;
+      run.push({
+        scenario: 'POST /login, wrong password, c=10 (the flood)',
+        server: service.name,
+        requestsPerSecond: floodResult.requests.average,
+        p50Ms: floodResult.latency.p50,
+        p99Ms: floodResult.latency.p99,
+        cpuMsPerRequest: NaN,
+        peakRssMb: NaN,
+        wrongStatus: 0,
+      });
+      run.push(
+        await measure('POST /login alone, wrong password, c=10', service, {
+          method: 'POST',
+          path: '/login',
+          connections: 10,
+          headers: () => ({}),
+          body: login,
+          expectStatus: 401,
+        }),
+      );
+      runs.push(run);
+    }
+    const rows = summarise(runs);
+
+    // The same lookups against a table of LARGE_TABLE sessions, with its own same-time baseline.
+    let scale: Row[] = [];
+    if (databaseUrl) {
+      const client = new Client({ connectionString: databaseUrl });
+      await client.connect();
+      await client.query(
+        `insert into auth.sessions (id, token_hash, user_id, created_at, last_used_at, expires_at, token_mac)
+         select gen_random_uuid(), md5(n::text || random()::text) || md5(random()::text),
+                (select min(id) from auth.users), now(), now(), now() + interval '1 day', true
+         from generate_series(1, $1::int) as n`,
+        [LARGE_TABLE - TOKENS],
+      );
+      await client.query('analyze auth.sessions');
+      await client.end();
+      const scaleRuns: Row[][] = [];
+      for (let repeat = 0; repeat < REPEATS; repeat += 1) {
+        scaleRuns.push([
+          await measure('baseline, c=100 (scale run)', express, {
+            connections: 100,
+            headers: () => ({}),
+            expectStatus: 200,
+          }),
+          await measure(`GET, valid token, c=100, ${LARGE_TABLE} sessions`, service, {
+            connections: 100,
+            headers: valid,
+            expectStatus: 200,
+          }),
+        ]);
+      }
+      scale = summarise(scaleRuns);
+    }
+
+    const rateOf = (scenario: string, server: Server, from = rows) =>
+      from.find((row) => row.scenario === scenario && row.server === server.name)!;
+    const baselines = (row: Row) => {
+      const concurrency = row.scenario.includes('c=10,') || row.scenario.endsWith('c=10') ? 'c=10' : 'c=100';
+      const from = scale.includes(row) ? scale : rows;
+      const expressRow = from === scale ? scale[0] : rateOf(`baseline, ${concurrency}`, express);
+      const nodeRow = rateOf(`baseline, ${concurrency}`, node);
+      return {
+        vsExpress: row.requestsPerSecond / expressRow.requestsPerSecond,
+        vsNode: row.requestsPerSecond / nodeRow.requestsPerSecond,
+      };
+    };
+    const table = [...rows, ...scale].map((row) => ({
+      scenario: row.scenario,
+      server: row.server,
+      'req/s': Math.round(row.requestsPerSecond),
+      'p50 ms': row.p50Ms,
+      'p99 ms': row.p99Ms,
+      'CPU ms/req': Number(row.cpuMsPerRequest.toFixed(3)),
+      '× Express': Number(baselines(row).vsExpress.toFixed(2)),
+      '× node:http': Number(baselines(row).vsNode.toFixed(2)),
+      'peak RSS MB': Math.round(row.peakRssMb),
+      'wrong status': row.wrongStatus,
+    }));
+
+    const idle = rateOf('GET, valid token, c=100', service);
+    const flooded = rateOf('GET, valid token, c=100, during a login flood', service);
+    const loginAlone = rateOf('POST /login alone, wrong password, c=10', service);
+    const threads = Math.max(1, os.availableParallelism() - 1);
+    const hashSeconds = service.ready.hashMs! / 1000;
+    const ceiling = threads / hashSeconds;
+    const checks = {
+      'GET c=100 vs Express (target >= 1.0)': baselines(idle).vsExpress,
+      'POST c=100 vs Express (target >= 1.0)': baselines(rateOf('POST, valid token, c=100', service)).vsExpress,
+      'GET c=100 vs node:http (stretch >= 0.5)': baselines(idle).vsNode,
+      'GET c=100 p99 / Express p99 (target <= 1.0)': idle.p99Ms / rateOf('baseline, c=100', express).p99Ms,
+      'unknown tokens vs Express (target >= 0.5)': baselines(rateOf('GET, random unknown tokens, c=100', service))
+        .vsExpress,
+      'webhook p99 during login flood / idle (target <= 1.5)': flooded.p99Ms / idle.p99Ms,
+      'webhook req/s during login flood / idle (target >= 0.8)': flooded.requestsPerSecond / idle.requestsPerSecond,
+      [`login req/s / ceiling (${threads} thread(s) / ${Math.round(service.ready.hashMs!)} ms per hash) (target >= 0.9)`]:
+        loginAlone.requestsPerSecond / ceiling,
+      ...(pglite !== service && {
+        'PGlite GET c=100 / PostgreSQL (target ~1.0)':
+          rateOf('GET, valid token, c=100', pglite).requestsPerSecond / idle.requestsPerSecond,
+      }),
+      'PGlite GET c=100 p99 / p50 (target < 10)':
+        rateOf('GET, valid token, c=100', pglite).p99Ms / Math.max(1, rateOf('GET, valid token, c=100', pglite).p50Ms),
+      ...(scale.length > 0 && {
+        [`${LARGE_TABLE} vs ${TOKENS} sessions (target >= 0.9)`]:
+          baselines(scale[1]).vsExpress / baselines(idle).vsExpress,
+      }),
+      'peak RSS of the service, MB (target <= 150)': Math.max(
+        ...[...rows, ...scale]
+          .filter((row) => row.server.startsWith('service'))
+          .map((row) => row.peakRssMb)
+          .filter(Number.isFinite),
+      ),
+    };
+
+    console.log(
+      `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; ${databaseUrl ? 'PostgreSQL' : 'PGlite'}; ` +
+        `${REPEATS} interleaved run(s) of ${DURATION_SECONDS} s per scenario, medians; ${TOKENS} tokens in use`,
+    );
+    console.table(table);
+    console.table(Object.entries(checks).map(([check, value]) => ({ check, value: Number(value.toFixed(2)) })));
+    const file = path.join(__dirname, 'results.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify(
+        { date: new Date().toISOString(), quick, databaseUrl: Boolean(databaseUrl), table, checks },
+        null,
+        2,
+      ),
+    );
+    console.log(`written to ${file}; took ${Math.round((Date.now() - startedAt) / 1000)} s`);
+  } finally {
+    for (const server of servers) server.process.kill('SIGTERM');
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
-
-  console.log(
-    `database: ${databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}; ${CONNECTIONS} connections, ${DURATION_SECONDS} s each`,
-  );
-  console.table(rows);
-  baseline.server.close();
-  await service.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {

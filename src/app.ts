@@ -1,15 +1,16 @@
+import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import type { Services } from './services';
-import { errorHandler, notFoundHandler } from './http/error-handler';
+import { errorHandler, notFoundHandler, setCommonHeaders } from './http/error-handler';
 import { createPassport } from './http/passport';
 import { requestLogging } from './http/request-logging';
 import { accountsRouter } from './http/routes/accounts';
 import { adminRouter } from './http/routes/admin';
 import { healthRouter } from './http/routes/health';
 import { sessionsRouter } from './http/routes/sessions';
-import { webhookRouter } from './http/routes/webhook';
+import { createWebhookHandler } from './http/webhook';
 
 export interface AppDeps {
   config: Config;
@@ -19,8 +20,8 @@ export interface AppDeps {
   isDraining?: () => boolean;
 }
 
-/** Builds the HTTP app. It opens nothing: startServer listens. */
-export function createApp({ config, logger, services, isDraining = () => false }: AppDeps): Express {
+/** Every route but the webhook: the API of docs/api.md. */
+export function createExpressApp({ config, logger, services, isDraining = () => false }: AppDeps): Express {
   const passport = createPassport(services.accounts, services.sessions);
   const app = express();
   app.disable('x-powered-by');
@@ -28,15 +29,11 @@ export function createApp({ config, logger, services, isDraining = () => false }
 
   app.use(requestLogging(logger));
   app.use((_req, res, next) => {
-    // Answers carry tokens and session state: no cache may keep them.
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
+    setCommonHeaders(res);
     next();
   });
 
   app.use(healthRouter(services, isDraining));
-  // The webhook parses its own, larger bodies: Hasura's POST mode forwards the whole GraphQL request.
-  app.use(webhookRouter(config, services.callers));
   app.use(express.json({ limit: config.jsonBodyLimitBytes }));
   app.use(accountsRouter(services, passport));
   app.use(sessionsRouter(services, passport));
@@ -45,4 +42,16 @@ export function createApp({ config, logger, services, isDraining = () => false }
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
+}
+
+/**
+ * Builds the HTTP request listener. It opens nothing: startServer listens. The webhook, which
+ * Hasura calls on every GraphQL request, is answered before Express sees the request.
+ */
+export function createApp(deps: AppDeps): RequestListener {
+  const webhook = createWebhookHandler({ config: deps.config, logger: deps.logger, callers: deps.services.callers });
+  const api = createExpressApp(deps);
+  return (req, res) => {
+    if (!webhook(req, res)) api(req, res);
+  };
 }

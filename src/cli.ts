@@ -66,10 +66,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 2;
     }
     const password = await readPassword(io);
-    const { accounts } = createServices({ config, db });
-    const admin = await accounts.registerUser({ username: values.username, password, grantedRoles: [ADMIN_ROLE] });
-    io.stdout.write(`Created admin ${admin.username} with id ${admin.id}.\n`);
-    return 0;
+    const services = await createServices({ config, db });
+    try {
+      const admin = await services.accounts.registerUser({
+        username: values.username,
+        password,
+        grantedRoles: [ADMIN_ROLE],
+      });
+      io.stdout.write(`Created admin ${admin.username} with id ${admin.id}.\n`);
+      return 0;
+    } finally {
+      await services.close();
+    }
   } catch (error) {
     if (error instanceof AppError && error.status < 500) {
       io.stderr.write(`${error.code}: ${error.message}\n`);

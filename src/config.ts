@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ROLE_NAME_PATTERN } from './domain/model';
 import { passwordProblem } from './domain/passwords';
@@ -27,6 +28,9 @@ const envSchema = z.object({
   DATA_DIR: z.string().default('./data'),
 
   BCRYPT_COST: integer(4, 15).default(12),
+  // One core is left to the event loop, which serves the webhook.
+  BCRYPT_THREADS: integer(1, 256).default(Math.max(1, availableParallelism() - 1)),
+  BCRYPT_QUEUE_MAX: integer(0, 100_000).default(16),
   PASSWORD_MIN_LENGTH: integer(1, 72).default(8),
 
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: integer(60, 10 * 365 * 86400).default(30 * 86400),
@@ -36,6 +40,9 @@ const envSchema = z.object({
   SESSIONS_EXPIRE_ON_ROLE_CHANGE: boolean.default(true),
 
   WEBHOOK_MAX_AGE_SECONDS: integer(0, 86400).default(60),
+  // 0 turns the cache off: every webhook call then reads the database.
+  WEBHOOK_CACHE_TTL_SECONDS: integer(0, 3600).default(10),
+  WEBHOOK_CACHE_MAX_ENTRIES: integer(0, 10_000_000).default(10_000),
   WEBHOOK_BODY_LIMIT_BYTES: integer(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
   JSON_BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(64 * 1024),
   // Empty means "no anonymous access": requests without credentials get 401.
@@ -75,6 +82,7 @@ function toConfig(env: z.output<typeof envSchema>) {
     logLevel: env.LOG_LEVEL,
     database,
     passwords: { bcryptCost: env.BCRYPT_COST, minLength: env.PASSWORD_MIN_LENGTH },
+    hashing: { threads: env.BCRYPT_THREADS, queueMax: env.BCRYPT_QUEUE_MAX },
     sessions: {
       absoluteTimeoutSeconds: env.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
       idleTimeoutSeconds: env.SESSION_IDLE_TIMEOUT_SECONDS,
@@ -86,6 +94,7 @@ function toConfig(env: z.output<typeof envSchema>) {
       maxAgeSeconds: env.WEBHOOK_MAX_AGE_SECONDS,
       bodyLimitBytes: env.WEBHOOK_BODY_LIMIT_BYTES,
       anonymousRole: env.ANONYMOUS_ROLE === '' ? null : env.ANONYMOUS_ROLE,
+      cache: { ttlSeconds: env.WEBHOOK_CACHE_TTL_SECONDS, maxEntries: env.WEBHOOK_CACHE_MAX_ENTRIES },
     },
     jsonBodyLimitBytes: env.JSON_BODY_LIMIT_BYTES,
     admin: {

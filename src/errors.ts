@@ -23,6 +23,7 @@ export const errorCatalogue = {
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable. Try again.' },
   SHUTTING_DOWN: { status: 503, message: 'This instance is shutting down.' },
+  OVERLOADED: { status: 503, message: 'Too many sign-ins are being checked right now. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import type { Config } from './config';
 import { migrateToLatest, openDatabase, type Database } from './db/database';
+import { listenForInvalidations, type InvalidationListener } from './db/invalidation-listener';
 import type { Clock } from './domain/model';
 import type { Logger } from './logger';
 import { createServices, type Services } from './services';
@@ -62,18 +63,41 @@ export async function startServer({ config, logger, db: givenDb, clock }: Server
   const db = givenDb ?? openDatabase(config.database, logger);
   const closeDatabase = () => (givenDb ? Promise.resolve() : db.destroy());
   let purgeTimer: NodeJS.Timeout | undefined;
+  let services: Services | undefined;
+  let listener: InvalidationListener | undefined;
+  const stopBackgroundWork = async () => {
+    clearInterval(purgeTimer);
+    await listener?.close();
+    await services?.close();
+  };
   try {
     const applied = await migrateToLatest(db);
     logger.info({ database: config.database.kind, migrations: applied }, 'database ready');
 
-    const services = createServices({ config, db, clock });
+    const ready = await createServices({ config, db, clock });
+    services = ready;
+    const cache = ready.sessionCache;
+    if (cache) {
+      // The cache is trusted only while this instance hears of every change, from any instance.
+      listener = listenForInvalidations(
+        db,
+        {
+          sessionChanged: (sessionId) => cache.forgetSession(sessionId),
+          userChanged: (userId) => cache.forgetUser(userId),
+          listening: () => cache.enable(),
+          deaf: () => cache.disable(),
+        },
+        logger,
+      );
+    }
     if (config.admin.bootstrap) {
-      const created = await services.bootstrapAdmin(config.admin.bootstrap);
+      const created = await ready.bootstrapAdmin(config.admin.bootstrap);
       if (created) logger.info({ userId: created.id }, 'created the admin user from ADMIN_USERNAME');
     }
 
     let draining = false;
-    const server = createServer(createApp({ config, logger, services, isDraining: () => draining }));
+    const app = createApp({ config, logger, services: ready, isDraining: () => draining });
+    const server = createServer(app);
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     // While draining, a keep-alive connection is closed as soon as its last answer is written,
     // instead of lingering until the keep-alive timeout.
@@ -85,7 +109,7 @@ export async function startServer({ config, logger, db: givenDb, clock }: Server
     const address = await listen(server, config.port, config.host);
 
     purgeTimer = setInterval(() => {
-      services.sessions
+      ready
         .purgeDeadSessions()
         .then((count) => count > 0 && logger.info({ count }, 'purged dead sessions'))
         .catch((error: unknown) => logger.warn({ err: error }, 'could not purge dead sessions'));
@@ -104,14 +128,15 @@ export async function startServer({ config, logger, db: givenDb, clock }: Server
             resolve();
           });
         });
+        await stopBackgroundWork();
         // Closing the database flushes an embedded PGlite to disk.
         await closeDatabase();
       })();
       return closing;
     };
-    return { url: urlOf(address), port: address.port, services, close };
+    return { url: urlOf(address), port: address.port, services: ready, close };
   } catch (error) {
-    clearInterval(purgeTimer);
+    await stopBackgroundWork().catch(() => undefined);
     await closeDatabase().catch(() => undefined);
     throw error;
   }

@@ -3,6 +3,7 @@ import type { Database } from './db/database';
 import { createDatabaseProbe } from './db/database';
 import { createBootstrapRunsRepository } from './db/bootstrap-runs-repository';
 import { createRolesRepository } from './db/roles-repository';
+import { createServerSecretsRepository } from './db/server-secrets-repository';
 import { createSessionsRepository } from './db/sessions-repository';
 import { createUsersRepository } from './db/users-repository';
 import { createAccounts } from './domain/accounts';
@@ -11,7 +12,9 @@ import { ensureBootstrapAdmin } from './domain/bootstrap';
 import { createCallerIdentification } from './domain/caller-identity';
 import { systemClock, type Clock } from './domain/model';
 import { createPasswordHasher } from './domain/passwords';
+import { SessionCache } from './domain/session-cache';
 import { createSessionManager } from './domain/sessions';
+import { createSessionTokens, generateSessionTokenKey } from './domain/tokens';
 
 export interface ServiceDeps {
   config: Config;
@@ -19,12 +22,29 @@ export interface ServiceDeps {
   clock?: Clock;
 }
 
-/** Wires repositories into the domain. Shared by the HTTP app and the operator CLI. */
-export function createServices({ config, db, clock = systemClock }: ServiceDeps) {
+const SESSION_TOKEN_KEY = 'session-token-mac';
+
+/**
+ * Wires repositories into the domain. Shared by the HTTP app and the operator CLI. Reads the
+ * secrets the instances share, so the database must be migrated. close() stops the password
+ * hashing threads.
+ */
+export async function createServices({ config, db, clock = systemClock }: ServiceDeps) {
   const users = createUsersRepository(db);
   const roles = createRolesRepository(db);
-  const sessions = createSessionManager({ store: createSessionsRepository(db), clock, policy: config.sessions });
-  const passwords = createPasswordHasher(config.passwords);
+  const sessionStore = createSessionsRepository(db);
+  const key = await createServerSecretsRepository(db).findOrCreateSecret(SESSION_TOKEN_KEY, generateSessionTokenKey);
+  // While any session from before MAC'd tokens is left (or an instance of an earlier version, in
+  // a rolling deploy, still makes them), their tokens are looked up; read again after each purge.
+  let legacyTokensMayExist = await sessionStore.hasSessionsWithoutTokenMac();
+  const tokens = createSessionTokens({ key, legacyTokensMayExist: () => legacyTokensMayExist });
+  const { cache: cacheConfig } = config.webhook;
+  const cache =
+    cacheConfig.ttlSeconds > 0 && cacheConfig.maxEntries > 0
+      ? new SessionCache({ maxEntries: cacheConfig.maxEntries, ttlSeconds: cacheConfig.ttlSeconds })
+      : undefined;
+  const sessions = createSessionManager({ store: sessionStore, tokens, clock, policy: config.sessions, cache });
+  const passwords = createPasswordHasher(config.passwords, config.hashing);
   const accounts = createAccounts({ users, sessions, passwords, clock });
   const administration = createAdministration({
     users,
@@ -46,10 +66,19 @@ export function createServices({ config, db, clock = systemClock }: ServiceDeps)
     accounts,
     administration,
     callers,
+    /** The webhook's cache of validated sessions, which the invalidation listener keeps true; absent when turned off. */
+    sessionCache: cache,
     database: createDatabaseProbe(db),
     bootstrapAdmin: (admin: { username: string; password: string }) =>
       ensureBootstrapAdmin({ accounts, runs, clock }, admin),
+    /** Deletes dead sessions; answers how many. */
+    async purgeDeadSessions(): Promise<number> {
+      const count = await sessions.purgeDeadSessions();
+      legacyTokensMayExist = await sessionStore.hasSessionsWithoutTokenMac();
+      return count;
+    },
+    close: () => passwords.close(),
   };
 }
 
-export type Services = ReturnType<typeof createServices>;
+export type Services = Awaited<ReturnType<typeof createServices>>;

@@ -5,6 +5,7 @@ import { statusAndCode } from './support/responses';
 import { startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 interface RequestLogLine {
+  level?: number;
   req?: { id?: string; method?: string; path?: string };
   res?: { statusCode?: number };
 }
@@ -73,12 +74,30 @@ describe('request logging', () => {
     expect(log.toLowerCase()).not.toContain('bearer ');
     expect(log).not.toContain('access_token');
 
-    for (const { id, method, path, status } of sent) {
+    // Webhook successes are logged at debug, below this app's level (see below).
+    for (const { id, method, path, status } of sent.filter(
+      (each) => !(each.path === '/webhook' && each.status === 200),
+    )) {
       const line = logLineFor(id);
       expect(line).toBeDefined();
       expect(line!.req).toEqual(expect.objectContaining({ method, path }));
       expect(line!.res?.statusCode).toBe(status);
     }
+  });
+
+  it('logs a webhook refusal at info, with method, path and 401, but not a webhook success', async () => {
+    const refused = requestId();
+    const answered = requestId();
+    expect((await webhookGet(app, 'not-a-token').set('x-request-id', refused)).status).toBe(401);
+    expect((await webhookGet(app).set('x-request-id', answered)).status).toBe(200);
+    expect(logLineFor(refused)).toEqual(
+      expect.objectContaining({
+        level: 30,
+        req: { id: refused, method: 'GET', path: '/webhook' },
+        res: { statusCode: 401 },
+      }),
+    );
+    expect(logLineFor(answered)).toBeUndefined();
   });
 
   it('logs the path without its query string', async () => {
@@ -97,6 +116,31 @@ describe('request logging', () => {
     const line = lines.find((each) => each.req?.path === '/nope');
     expect(line?.req?.id).toMatch(/^[0-9a-f-]{36}$/);
   });
+});
+
+describe('request logging at debug', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ LOG_LEVEL: 'debug' });
+  });
+  afterAll(() => app.close());
+
+  it.each([
+    ['GET', webhookGet],
+    ['POST', webhookPost],
+  ] as const)(
+    'logs a webhook success in %s mode at debug, with its request id, method, path and 200',
+    async (method, send) => {
+      const id = requestId();
+      expect((await send(app).set('x-request-id', id)).status).toBe(200);
+      const line = app.logLines
+        .map((each) => JSON.parse(each) as RequestLogLine & { level: number })
+        .find((each) => each.req?.id === id);
+      expect(line).toEqual(
+        expect.objectContaining({ level: 20, req: { id, method, path: '/webhook' }, res: { statusCode: 200 } }),
+      );
+    },
+  );
 });
 
 describe('logging during a database outage', () => {

@@ -18,7 +18,7 @@ describe('POST /login', () => {
       expect(res.body).toEqual({
         id: user.id,
         username: user.username,
-        token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        token: expect.stringMatching(/^[A-Za-z0-9_-]{64}$/),
         expiresAt: expect.any(String),
         roles: ['user'],
         defaultRole: 'user',

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
 import { logIn, logInToken, webhookGet } from './support/requests';
 import { WEBHOOK_REFUSAL, expectTokenRefused, statusAndBody, statusAndCode } from './support/responses';
+import { eventually } from './support/eventually';
 import { bearer, PASSWORD, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
 // Each way a session ends beyond logout (tests/logout.test.ts) and expiry (tests/session-expiry.test.ts),
@@ -48,7 +49,7 @@ describe('session lifecycle', () => {
       expect(res.body).toEqual({
         id: user.id,
         username: user.username,
-        token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        token: expect.stringMatching(/^[A-Za-z0-9_-]{64}$/),
         expiresAt: new Date(
           app.clock.now().getTime() + app.config.sessions.absoluteTimeoutSeconds * 1000,
         ).toISOString(),
@@ -157,16 +158,24 @@ describe('session lifecycle', () => {
     await expectTokenRefused(app, user.token);
   });
 
+  // The peer has answered the token before, so it may hold it in its cache: it hears of the change
+  // from the database's notification, within a second.
   describe('on another instance sharing the database', () => {
-    it('refuses a logged-out token at once', async () => {
+    const refusedWithinASecond = (peer: { http: string }, token: string, role?: string) =>
+      eventually(
+        async () => statusAndBody(await webhookGet(peer, token, { role })),
+        (answer) => answer.status === 401,
+      );
+
+    it('refuses a logged-out token within a second', async () => {
       const peer = { http: await startPeerInstance(app) };
       const user = await signUp(app);
       expect((await webhookGet(peer, user.token)).status).toBe(200);
       expect((await request(app.http).post('/logout').set(bearer(user.token))).status).toBe(204);
-      expect(statusAndBody(await webhookGet(peer, user.token))).toEqual(WEBHOOK_REFUSAL);
+      expect(await refusedWithinASecond(peer, user.token)).toEqual(WEBHOOK_REFUSAL);
     });
 
-    it('refuses a revoked role at once', async () => {
+    it('refuses a revoked role within a second', async () => {
       const peer = { http: await startPeerInstance(app) };
       const role = uniqueRoleName();
       await createRole(app, role);
@@ -175,7 +184,7 @@ describe('session lifecycle', () => {
       expect(
         (await request(app.http).delete(`/admin/users/${editor.id}/roles/${role}`).set(withAdminSecret)).status,
       ).toBe(204);
-      expect(statusAndBody(await webhookGet(peer, editor.token, { role }))).toEqual(WEBHOOK_REFUSAL);
+      expect(await refusedWithinASecond(peer, editor.token, role)).toEqual(WEBHOOK_REFUSAL);
     });
   });
 });

@@ -24,7 +24,7 @@ describe('POST /signup', () => {
       expect(res.body).toEqual({
         id: expect.any(Number),
         username,
-        token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        token: expect.stringMatching(/^[A-Za-z0-9_-]{64}$/),
         expiresAt: expect.any(String),
         roles: ['user'],
         defaultRole: 'user',

@@ -68,6 +68,7 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
         clock.now(),
       );
       if (sessionEpoch === undefined) throw new AppError('INVALID_CREDENTIALS');
+      sessions.forgetCachedUser(userId);
       return sessions.createSession({ id: userId, sessionEpoch }, change.userAgent);
     },
   };

@@ -97,6 +97,7 @@ export function createAdministration({
       const update = await users.updateUser(id, { ...changes, sessionVariables }, clock.now());
       switch (update.outcome) {
         case 'updated':
+          sessions.forgetCachedUser(id);
           return update.user;
         case 'not-found':
           throw new AppError('NOT_FOUND', { message: 'No such user.' });
@@ -110,7 +111,9 @@ export function createAdministration({
 
     async deleteUser(id: UserId): Promise<void> {
       // Sessions go with the user (ON DELETE CASCADE).
-      if (!(await users.deleteUser(id))) throw new AppError('NOT_FOUND', { message: 'No such user.' });
+      const deleted = await users.deleteUser(id);
+      sessions.forgetCachedUser(id);
+      if (!deleted) throw new AppError('NOT_FOUND', { message: 'No such user.' });
     },
 
     async grantRole(id: UserId, role: string): Promise<void> {
@@ -119,6 +122,7 @@ export function createAdministration({
       await roleOrNotFound(role);
       if (role === SIGNED_IN_ROLE) return; // held implicitly by everyone
       await users.grantRole(id, role, clock.now(), roleChange);
+      sessions.forgetCachedUser(id);
     },
 
     async revokeRole(id: UserId, role: string): Promise<void> {
@@ -131,6 +135,7 @@ export function createAdministration({
       await userOrNotFound(id);
       await roleOrNotFound(role);
       await users.revokeRole(id, role, clock.now(), roleChange);
+      sessions.forgetCachedUser(id);
     },
 
     async invalidateUserSessions(id: UserId): Promise<void> {
@@ -154,9 +159,10 @@ export function createAdministration({
     async deleteRole(name: string): Promise<void> {
       const role = await roleOrNotFound(name);
       if (role.builtIn) throw new AppError('ROLE_BUILT_IN', { message: `${name} is built in and cannot be deleted.` });
-      if (!(await roles.deleteRole(name, clock.now(), roleChange))) {
-        throw new AppError('NOT_FOUND', { message: `No such role: ${name}.` });
-      }
+      const deleted = await roles.deleteRole(name, clock.now(), roleChange);
+      // Its holders could be anyone.
+      sessions.forgetAllCached();
+      if (!deleted) throw new AppError('NOT_FOUND', { message: `No such role: ${name}.` });
     },
   };
 }

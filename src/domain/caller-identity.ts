@@ -77,7 +77,7 @@ export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeco
       }
       if (credential.kind === 'unreadable') return refused('invalid-credential');
 
-      const auth = await sessions.validateSessionToken(credential.token);
+      const auth = await sessions.validateSessionToken(credential.token, 'cache');
       if (!auth) return refused('invalid-credential');
       const { user, session } = auth;
       const role = requestedRole ?? user.defaultRole;

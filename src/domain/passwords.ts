@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import bcrypt from 'bcrypt';
+import path from 'node:path';
+import { Piscina } from 'piscina';
 import { AppError } from '../errors';
+import type { BcryptTask } from './bcrypt-worker';
 
 // bcrypt reads at most 72 bytes and silently ignores the rest, so longer passwords are
 // refused rather than truncated.
@@ -10,6 +12,23 @@ export interface PasswordPolicy {
   bcryptCost: number;
   minLength: number;
 }
+
+export interface HashingCapacity {
+  /** Threads that run bcrypt: fewer than the cores, so that logins never take every core from the webhook. */
+  threads: number;
+  /** bcrypt work that may wait for a thread; beyond it, a login is refused at once with 503. */
+  queueMax: number;
+}
+
+// bcrypt threads run at a lower priority than the event loop: when both want a core, the webhook
+// wins, and bcrypt still gets every core cycle the webhook leaves idle.
+const BCRYPT_NICE_INCREMENT = 10;
+
+// The worker is TypeScript under ts-jest and the knex CLI, and compiled JavaScript in production:
+// start the kind this module itself was loaded as (TypeScript needs a loader in the thread).
+const WORKER_EXTENSION = path.extname(__filename);
+const WORKER_FILE = path.join(__dirname, `bcrypt-worker${WORKER_EXTENSION}`);
+const WORKER_EXEC_ARGV = WORKER_EXTENSION === '.ts' ? ['--require', 'sucrase/register/ts'] : [];
 
 /** NIST SP 800-63B asks for Unicode normalisation, so that the same password typed on two keyboards matches. */
 function normalizePassword(password: string): string {
@@ -31,10 +50,35 @@ export function passwordProblem(
   return undefined;
 }
 
-export function createPasswordHasher(policy: PasswordPolicy) {
+export function createPasswordHasher(policy: PasswordPolicy, capacity: HashingCapacity) {
+  const pool = new Piscina<BcryptTask, string | boolean>({
+    filename: WORKER_FILE,
+    execArgv: WORKER_EXEC_ARGV,
+    minThreads: capacity.threads,
+    maxThreads: capacity.threads,
+    niceIncrement: BCRYPT_NICE_INCREMENT,
+  });
+
+  async function run<T extends string | boolean>(task: BcryptTask): Promise<T> {
+    if (pool.queueSize >= capacity.queueMax) throw overloaded();
+    return (await pool.run(task)) as T;
+  }
+
+  /** Refuses at once rather than queue work that would finish long after the client gave up. */
+  function overloaded(): AppError {
+    const drainSeconds = Math.ceil(((pool.queueSize + capacity.threads) * meanHashSeconds()) / capacity.threads);
+    return new AppError('OVERLOADED', { headers: { 'Retry-After': String(Math.max(1, drainSeconds)) } });
+  }
+
+  const meanHashSeconds = () => (pool.histogram.runTime.mean > 0 ? pool.histogram.runTime.mean / 1000 : 0.25);
+
   // Unknown usernames are checked against this hash, so that they cost the same time as a
   // wrong password. It is made once, at the configured cost.
-  const dummyHash = bcrypt.hash(randomBytes(16).toString('hex'), policy.bcryptCost);
+  const dummyHash = run<string>({
+    operation: 'hash',
+    password: randomBytes(16).toString('hex'),
+    cost: policy.bcryptCost,
+  });
   dummyHash.catch(() => undefined);
 
   return {
@@ -44,21 +88,26 @@ export function createPasswordHasher(policy: PasswordPolicy) {
       if (problem) throw new AppError('WEAK_PASSWORD', { message: problem });
     },
 
+    /** Throws OVERLOADED (503) when the hashing queue is full. */
     hash(password: string): Promise<string> {
-      return bcrypt.hash(normalizePassword(password), policy.bcryptCost);
+      return run<string>({ operation: 'hash', password: normalizePassword(password), cost: policy.bcryptCost });
     },
 
     /**
      * Compares in bcrypt's constant time. Without a stored hash it compares against the dummy,
      * and a password that could never have been stored is still run through bcrypt, so every
-     * refusal takes the same time.
+     * refusal takes the same time. Throws OVERLOADED (503) when the hashing queue is full.
      */
     async verify(password: string, storedHash: string | undefined): Promise<boolean> {
       const normalized = normalizePassword(password);
       const storable = Buffer.byteLength(normalized, 'utf8') <= BCRYPT_MAX_BYTES && !normalized.includes('\u0000');
-      const matches = await bcrypt.compare(normalized, storedHash ?? (await dummyHash));
+      const hash = storedHash ?? (await dummyHash);
+      const matches = await run<boolean>({ operation: 'compare', password: normalized, hash });
       return matches && storable && storedHash !== undefined;
     },
+
+    /** Stops the hashing threads. */
+    close: () => pool.destroy(),
   };
 }
 

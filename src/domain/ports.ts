@@ -33,6 +33,8 @@ export interface SessionStore {
   /** Ends every session of the user, including any being created at this moment. */
   endUserSessions(userId: UserId): Promise<void>;
   deleteDeadSessions(liveness: Liveness): Promise<number>;
+  /** Whether any session is left from before tokens carried a MAC. */
+  hasSessionsWithoutTokenMac(): Promise<boolean>;
 }
 
 export interface NewUser {
@@ -106,4 +108,10 @@ export interface BootstrapRunStore {
   hasCompleted(name: string): Promise<boolean>;
   /** Records the run; recording it twice (two instances starting together) is harmless. */
   recordCompleted(name: string, now: Date): Promise<void>;
+}
+
+/** Secrets every instance shares, made once per database. */
+export interface ServerSecretStore {
+  /** The secret with this name; `generate` makes it if no instance has yet. */
+  findOrCreateSecret(name: string, generate: () => Buffer): Promise<Buffer>;
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors';
 import type { AuthenticatedSession, Clock, Session, User, UserId } from './model';
 import type { Liveness, SessionStore } from './ports';
-import { generateSessionToken, hashSessionToken, isWellFormedSessionToken } from './tokens';
+import type { SessionCache } from './session-cache';
+import { hashSessionToken, type SessionTokens } from './tokens';
 
 export interface SessionPolicy {
   absoluteTimeoutSeconds: number;
@@ -13,14 +14,64 @@ export interface SessionPolicy {
 
 const MAX_USER_AGENT_LENGTH = 512;
 
+/**
+ * Where a validation may read from. `database`: the store, always (the API, where every answer
+ * must be current). `cache`: the webhook's hot path, which may answer from the session cache
+ * while that hears of every change.
+ */
+export type Freshness = 'database' | 'cache';
+
 export interface SessionManagerDeps {
   store: SessionStore;
+  tokens: SessionTokens;
   clock: Clock;
   policy: SessionPolicy;
+  /** Absent: every validation reads the store. */
+  cache?: SessionCache;
 }
 
-export function createSessionManager({ store, clock, policy }: SessionManagerDeps) {
+export function createSessionManager({ store, tokens, clock, policy, cache }: SessionManagerDeps) {
   const livenessAt = (now: Date): Liveness => ({ now, idleTimeoutSeconds: policy.idleTimeoutSeconds });
+  const findLive = (tokenHash: string) => store.findLiveSessionByTokenHash(tokenHash, livenessAt(clock.now()));
+
+  /**
+   * Records the use, unless it was recorded within the touch interval. Answers the session as it
+   * now stands, or undefined when the write found it already recorded by someone else (whose view
+   * of the session is then newer than this one).
+   */
+  async function recordUse(found: AuthenticatedSession, now: Date): Promise<AuthenticatedSession | undefined> {
+    const staleBefore = new Date(now.getTime() - policy.touchIntervalSeconds * 1000);
+    if (found.session.lastUsedAt > staleBefore) return found;
+    const endsAt = await store.touchSession(found.session.id, livenessAt(now), staleBefore);
+    if (endsAt === undefined) return undefined;
+    return { ...found, session: { ...found.session, lastUsedAt: now }, endsAt };
+  }
+
+  async function validateFromDatabase(tokenHash: string): Promise<AuthenticatedSession | undefined> {
+    const found = await findLive(tokenHash);
+    if (!found) return undefined;
+    // Undefined: another request recorded a use meanwhile, so the end read above still stands.
+    return (await recordUse(found, clock.now())) ?? found;
+  }
+
+  async function validateFromCache(activeCache: SessionCache, tokenHash: string) {
+    const now = clock.now();
+    const recalled = await activeCache.recall(tokenHash, () => findLive(tokenHash));
+    if (!recalled) return undefined;
+    // The cache keeps a session for a while; its end comes when it comes.
+    if (recalled.endsAt <= now) {
+      activeCache.forgetToken(tokenHash);
+      return validateFromDatabase(tokenHash);
+    }
+    const used = await recordUse(recalled, now);
+    if (used === undefined) {
+      // Another instance recorded a use: this view is older than the database's.
+      activeCache.forgetToken(tokenHash);
+      return validateFromDatabase(tokenHash);
+    }
+    if (used !== recalled) activeCache.remember(tokenHash, used);
+    return used;
+  }
 
   return {
     /**
@@ -34,7 +85,7 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
       userAgent: string | undefined,
     ): Promise<{ token: string; session: Session }> {
       const now = clock.now();
-      const token = generateSessionToken();
+      const token = tokens.generate();
       const session: Session = {
         id: randomUUID(),
         userId,
@@ -51,19 +102,16 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
 
     /**
      * Answers the live session the token belongs to, or undefined for any token that is not
-     * one. Records the use, at most once per touch interval.
+     * one. Records the use, at most once per touch interval. A token this service never issued
+     * costs no query.
      */
-    async validateSessionToken(token: string): Promise<AuthenticatedSession | undefined> {
-      if (!isWellFormedSessionToken(token)) return undefined;
-      const now = clock.now();
-      const found = await store.findLiveSessionByTokenHash(hashSessionToken(token), livenessAt(now));
-      if (!found) return undefined;
-      const staleBefore = new Date(now.getTime() - policy.touchIntervalSeconds * 1000);
-      if (found.session.lastUsedAt > staleBefore) return found;
-      const endsAt = await store.touchSession(found.session.id, livenessAt(now), staleBefore);
-      // Undefined: another request recorded a use meanwhile, so the end read above still stands.
-      if (endsAt === undefined) return found;
-      return { ...found, session: { ...found.session, lastUsedAt: now }, endsAt };
+    async validateSessionToken(
+      token: string,
+      freshness: Freshness = 'database',
+    ): Promise<AuthenticatedSession | undefined> {
+      if (!tokens.isGenuine(token)) return undefined;
+      const tokenHash = hashSessionToken(token);
+      return freshness === 'cache' && cache ? validateFromCache(cache, tokenHash) : validateFromDatabase(tokenHash);
     },
 
     /** Whole seconds until the session ends, unless it is used again. */
@@ -75,20 +123,35 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
       return store.listLiveUserSessions(userId, livenessAt(clock.now()));
     },
 
-    invalidateSession(sessionId: string): Promise<void> {
-      return store.deleteSession(sessionId);
+    async invalidateSession(sessionId: string): Promise<void> {
+      await store.deleteSession(sessionId);
+      cache?.forgetSession(sessionId);
     },
 
     /** Ends one of the user's own sessions. Someone else's session is reported as not found. */
     async invalidateOwnSession(userId: UserId, sessionId: string): Promise<void> {
-      if (!(await store.deleteUserSession(userId, sessionId))) {
-        throw new AppError('NOT_FOUND', { message: 'No such session.' });
-      }
+      const deleted = await store.deleteUserSession(userId, sessionId);
+      cache?.forgetSession(sessionId);
+      if (!deleted) throw new AppError('NOT_FOUND', { message: 'No such session.' });
     },
 
     /** Ends every session of the user, including one that a login in flight is creating. */
-    invalidateUserSessions(userId: UserId): Promise<void> {
-      return store.endUserSessions(userId);
+    async invalidateUserSessions(userId: UserId): Promise<void> {
+      await store.endUserSessions(userId);
+      cache?.forgetUser(userId);
+    },
+
+    /**
+     * Drops what this instance has cached about the user, after a change to them that the
+     * webhook must answer from the next call on. Other instances hear of it from the database.
+     */
+    forgetCachedUser(userId: UserId): void {
+      cache?.forgetUser(userId);
+    },
+
+    /** The same, for a change that may touch any user (a role deleted). */
+    forgetAllCached(): void {
+      cache?.forgetEverything();
     },
 
     /** Deletes sessions that have ended; answers how many. */

@@ -1,7 +1,9 @@
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors';
+import type { Logger } from '../logger';
 
-/** body-parser reports its failures with a `type`; each maps to a catalogue entry. */
+/** body-parser (and raw-body under it) reports its failures with a `type`; each maps to a catalogue entry. */
 const bodyParserErrors: Record<string, AppError['code']> = {
   'entity.parse.failed': 'INVALID_JSON',
   'entity.too.large': 'PAYLOAD_TOO_LARGE',
@@ -33,21 +35,41 @@ function toAppError(error: unknown): AppError {
   return new AppError('INTERNAL_ERROR', { cause: error });
 }
 
-export const notFoundHandler: RequestHandler = (_req, _res, next) => next(new AppError('NOT_FOUND'));
+/** The headers every answer carries, Express's or the webhook's. */
+export function setCommonHeaders(res: ServerResponse): void {
+  // Answers carry tokens and session state: no cache may keep them.
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+}
 
-/** Writes every error response. Bodies carry a stable code and a message, never internals. */
-export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+/**
+ * Writes the answer to any failure: a stable code and a message, never internals. A 5xx is logged
+ * with its cause through `log`, the request's own logger, so that the line carries the request id.
+ */
+export function sendError(res: ServerResponse, error: unknown, log: Logger): void {
   const appError = toAppError(error);
-  if (appError.status >= 500) {
-    // The request's own logger (pino-http), so that the line carries the request id.
-    req.log.error({ err: appError.cause ?? appError, code: appError.code }, appError.message);
-  }
+  if (appError.status >= 500) log.error({ err: appError.cause ?? appError, code: appError.code }, appError.message);
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.set(appError.headers);
-  res.status(appError.status).json({
+  for (const [name, value] of Object.entries(appError.headers)) res.setHeader(name, value);
+  sendJson(res, appError.status, {
     error: { code: appError.code, message: appError.message, ...(appError.details && { details: appError.details }) },
   });
+}
+
+export const notFoundHandler: RequestHandler = (_req, _res, next) => next(new AppError('NOT_FOUND'));
+
+/** Express's error handler: every error response of the Express routes is written here. */
+export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  sendError(res, error, req.log);
 };

@@ -5,6 +5,17 @@ import type { Logger } from '../logger';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Hasura forwards the client's x-request-id, which ties our line to its own; anything else gets a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** What a request log line says of the request: never the query string, headers or body. */
+export function describeRequest(req: IncomingMessage, id: string) {
+  return { id, method: req.method, path: req.url?.split('?')[0] };
+}
+
 /**
  * One line per request with method, path (never the query string), status and time. Headers
  * and bodies are left out on purpose: in an auth service they hold passwords and tokens.
@@ -13,17 +24,9 @@ export function requestLogging(logger: Logger) {
   return pinoHttp({
     logger,
     wrapSerializers: false,
-    // Hasura forwards the client's x-request-id, which ties our line to its own.
-    genReqId: (req: IncomingMessage) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: requestIdOf,
     serializers: {
-      req: (req: IncomingMessage & { id?: unknown }) => ({
-        id: req.id,
-        method: req.method,
-        path: req.url?.split('?')[0],
-      }),
+      req: (req: IncomingMessage & { id?: unknown }) => describeRequest(req, req.id as string),
       res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
     },
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),

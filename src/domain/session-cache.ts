@@ -1,0 +1,119 @@
+import { LRUCache } from 'lru-cache';
+import type { AuthenticatedSession, UserId } from './model';
+
+export interface SessionCacheOptions {
+  /** How many validated sessions are kept; the least recently used go first. */
+  maxEntries: number;
+  /** The longest an entry is trusted without asking the database again: the backstop for a lost invalidation. */
+  ttlSeconds: number;
+}
+
+type Lookup = () => Promise<AuthenticatedSession | undefined>;
+
+/**
+ * Validated sessions, by token hash, for the webhook's hot path. Only sessions the database
+ * confirmed are kept, never misses, so nothing an attacker sends can evict them.
+ *
+ * It is trusted only while it hears of every change: while disabled (no invalidation listener yet,
+ * or its connection lost) every lookup goes to the database. Each invalidation moves a generation
+ * on, and a lookup that started before one is answered but not kept: it may have read what the
+ * invalidation was about.
+ */
+export class SessionCache {
+  private readonly entries: LRUCache<string, AuthenticatedSession>;
+  private readonly tokenOfSession = new Map<string, string>();
+  private readonly tokensOfUser = new Map<UserId, Set<string>>();
+  // Concurrent lookups of one token share one query, as long as no invalidation came between.
+  private readonly inflight = new Map<
+    string,
+    { generation: number; lookup: Promise<AuthenticatedSession | undefined> }
+  >();
+  private generation = 0;
+  private enabled = false;
+
+  constructor({ maxEntries, ttlSeconds }: SessionCacheOptions) {
+    this.entries = new LRUCache<string, AuthenticatedSession>({
+      max: Math.max(1, maxEntries),
+      ttl: ttlSeconds * 1000,
+      dispose: (auth, tokenHash) => this.unindex(tokenHash, auth),
+    });
+  }
+
+  /** The session this token hash stands for: from memory when trusted, else from `lookup`. */
+  async recall(tokenHash: string, lookup: Lookup): Promise<AuthenticatedSession | undefined> {
+    if (!this.enabled) return lookup();
+    const cached = this.entries.get(tokenHash);
+    if (cached) return cached;
+    const pending = this.inflight.get(tokenHash);
+    if (pending && pending.generation === this.generation) return pending.lookup;
+
+    const generation = this.generation;
+    const promise = lookup().then(
+      (auth) => {
+        if (this.inflight.get(tokenHash)?.lookup === promise) this.inflight.delete(tokenHash);
+        if (auth && this.enabled && generation === this.generation) this.remember(tokenHash, auth);
+        return auth;
+      },
+      (error: unknown) => {
+        if (this.inflight.get(tokenHash)?.lookup === promise) this.inflight.delete(tokenHash);
+        throw error;
+      },
+    );
+    this.inflight.set(tokenHash, { generation, lookup: promise });
+    return promise;
+  }
+
+  /** Keeps a newer view of a session (after its use was recorded), if the cache is trusted. */
+  remember(tokenHash: string, auth: AuthenticatedSession): void {
+    if (!this.enabled) return;
+    this.entries.set(tokenHash, auth);
+    this.tokenOfSession.set(auth.session.id, tokenHash);
+    const tokens = this.tokensOfUser.get(auth.user.id) ?? new Set<string>();
+    tokens.add(tokenHash);
+    this.tokensOfUser.set(auth.user.id, tokens);
+  }
+
+  forgetToken(tokenHash: string): void {
+    this.generation += 1;
+    this.entries.delete(tokenHash);
+  }
+
+  forgetSession(sessionId: string): void {
+    this.generation += 1;
+    const tokenHash = this.tokenOfSession.get(sessionId);
+    if (tokenHash !== undefined) this.entries.delete(tokenHash);
+  }
+
+  forgetUser(userId: UserId): void {
+    this.generation += 1;
+    for (const tokenHash of [...(this.tokensOfUser.get(userId) ?? [])]) this.entries.delete(tokenHash);
+  }
+
+  forgetEverything(): void {
+    this.generation += 1;
+    this.entries.clear();
+  }
+
+  /** Starts trusting the cache: the caller now hears of every change. */
+  enable(): void {
+    this.forgetEverything();
+    this.enabled = true;
+  }
+
+  /** Stops trusting it, and drops everything in it: changes may go unheard from now on. */
+  disable(): void {
+    this.enabled = false;
+    this.forgetEverything();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private unindex(tokenHash: string, auth: AuthenticatedSession): void {
+    if (this.tokenOfSession.get(auth.session.id) === tokenHash) this.tokenOfSession.delete(auth.session.id);
+    const tokens = this.tokensOfUser.get(auth.user.id);
+    tokens?.delete(tokenHash);
+    if (tokens?.size === 0) this.tokensOfUser.delete(auth.user.id);
+  }
+}

@@ -1,0 +1,130 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import getRawBody from 'raw-body';
+import { z } from 'zod';
+import type { Config } from '../config';
+import type { CallerIdentification, Identity } from '../domain/caller-identity';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
+import { readSessionCredential } from './credentials';
+import { sendError, sendJson, setCommonHeaders } from './error-handler';
+import { describeRequest, requestIdOf } from './request-logging';
+import { parseRequest } from './validation';
+
+/**
+ * GET /webhook and POST /webhook, as docs/hasura-webhook-contract.md describes, served on
+ * node:http in front of Express. Hasura calls this on every GraphQL request, so it does only what
+ * the answer needs: no router, no middleware chain, no log line for a success unless at debug.
+ */
+
+export const WEBHOOK_PATH = '/webhook';
+
+// Hasura's POST body. `request` may be an object, an array, null or absent; it is not needed.
+export const webhookPostBody = z.object({ headers: z.record(z.string(), z.string()), request: z.unknown().optional() });
+
+/** POST mode keeps the client's spelling of header names; Node lower-cases them, so do the same. */
+function lowerCaseHeaderNames(headers: Record<string, string>): IncomingHttpHeaders {
+  // A Map, not an object: a client header named `constructor` must not meet Object.prototype.
+  const lowered = new Map<string, string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const key = name.toLowerCase();
+    const earlier = lowered.get(key);
+    if (earlier !== undefined && earlier !== value) {
+      throw new AppError('VALIDATION_FAILED', { message: `The header ${key} is given twice with different values.` });
+    }
+    lowered.set(key, value);
+  }
+  return Object.fromEntries(lowered);
+}
+
+function requestedRole(headers: IncomingHttpHeaders): string | undefined {
+  const role = headers['x-hasura-role'];
+  const trimmed = (Array.isArray(role) ? role[0] : role)?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+/** `x-hasura-org-id` → `X-Hasura-Org-Id`; Hasura ignores the case, people reading logs do not. */
+function displayName(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+}
+
+/** An identity as Hasura reads a webhook's 200 body: every value a string. */
+export function toHasuraSessionVariables(identity: Identity): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const [name, value] of Object.entries(identity.sessionVariables)) variables[displayName(name)] = value;
+  variables['X-Hasura-Role'] = identity.role;
+  if (identity.userId !== null) variables['X-Hasura-User-Id'] = String(identity.userId);
+  // Hasura reads expiry from the body, with this exact key.
+  if (identity.maxAgeSeconds !== null) variables['Cache-Control'] = `max-age=${identity.maxAgeSeconds}`;
+  return variables;
+}
+
+/** A JSON body, as express.json would accept it: application/json in UTF-8, not compressed, within the limit. */
+async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  const [mediaType, ...parameters] = (req.headers['content-type'] ?? '').split(';').map((part) => part.trim());
+  const charset = parameters.find((parameter) => parameter.toLowerCase().startsWith('charset='))?.slice(8);
+  if (mediaType.toLowerCase() !== 'application/json' || (charset && !/^"?utf-8"?$/i.test(charset))) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', { message: 'The webhook takes application/json in UTF-8.' });
+  }
+  // Hasura never compresses what it sends.
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', { message: 'The webhook takes no Content-Encoding.' });
+  }
+  const text = await getRawBody(req, { limit: limitBytes, length: req.headers['content-length'], encoding: 'utf-8' });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new AppError('INVALID_JSON', { cause: error });
+  }
+}
+
+export interface WebhookDeps {
+  config: Config;
+  logger: Logger;
+  callers: CallerIdentification;
+}
+
+/** Answers whether it took the request; the rest is Express's. */
+export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export function createWebhookHandler({ config, logger, callers }: WebhookDeps): WebhookHandler {
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers =
+      req.method === 'POST'
+        ? lowerCaseHeaderNames(
+            parseRequest(webhookPostBody, await readJsonBody(req, config.webhook.bodyLimitBytes)).headers,
+          )
+        : req.headers;
+    const decision = await callers.identifyCaller(readSessionCredential(headers), requestedRole(headers));
+    // A refusal is Hasura's protocol answer, not an error: 401 with an empty object.
+    if (decision.outcome === 'refused') sendJson(res, 401, {});
+    else sendJson(res, 200, toHasuraSessionVariables(decision.identity));
+  }
+
+  return (req, res) => {
+    const url = req.url ?? '';
+    const queryStart = url.indexOf('?');
+    // Hasura calls the URL as configured, query string included.
+    const path = queryStart === -1 ? url : url.slice(0, queryStart);
+    if (path !== WEBHOOK_PATH || (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST')) {
+      return false;
+    }
+    const startedAt = process.hrtime.bigint();
+    const id = requestIdOf(req);
+    setCommonHeaders(res);
+    res.once('finish', () => {
+      // Successes are the hot path: logged at debug. Refusals and failures at info and error.
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode === 200 ? 'debug' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      const responseTime = Number(process.hrtime.bigint() - startedAt) / 1e6;
+      logger[level](
+        { req: describeRequest(req, id), res: { statusCode: res.statusCode }, responseTime },
+        'request completed',
+      );
+    });
+    answer(req, res).catch((error: unknown) => {
+      sendError(res, error, logger.child({ req: describeRequest(req, id) }));
+    });
+    return true;
+  };
+}

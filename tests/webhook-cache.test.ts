@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import { hashSessionToken } from '../src/domain/tokens';
+import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
+import { eventually } from './support/eventually';
+import { logInToken, webhookGet, type HttpTarget } from './support/requests';
+import { WEBHOOK_REFUSAL, statusAndBody } from './support/responses';
+import { PASSWORD, bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
+import { withAdminClient } from './support/postgres';
+
+// The webhook answers a token it has validated from memory. These are the promises that cache
+// keeps: every change that alters an answer shows on the very next call to the instance that made
+// it, and within a second on every other instance.
+
+interface Subject {
+  id: number;
+  token: string;
+  role: string;
+}
+
+/** A user holding an extra role, whose token the webhook (of `target`) has already answered, so that it is cached. */
+async function cachedSubject(app: TestApp, target: HttpTarget = app): Promise<Subject> {
+  const role = uniqueRoleName();
+  await createRole(app, role);
+  const user = await createUserAsAdmin(app, { roles: [role] });
+  for (let call = 0; call < 2; call += 1) expect((await webhookGet(target, user.token, { role })).status).toBe(200);
+  return { id: user.id, token: user.token, role };
+}
+
+const admin = (app: TestApp) => ({
+  patch: (id: number, body: object) => request(app.http).patch(`/admin/users/${id}`).set(withAdminSecret).send(body),
+  delete: (path: string) => request(app.http).delete(path).set(withAdminSecret),
+});
+
+/** Each change, with what the webhook must answer for the subject (asking for the subject's extra role) afterwards. */
+const changes: [string, (app: TestApp, subject: Subject) => Promise<unknown>, (res: request.Response) => void][] = [
+  [
+    'logout',
+    (app, s) => request(app.http).post('/logout').set(bearer(s.token)),
+    (res) => expect(statusAndBody(res)).toEqual(WEBHOOK_REFUSAL),
+  ],
+  [
+    'logout everywhere',
+    (app, s) => request(app.http).post('/logout/all').set(bearer(s.token)),
+    (res) => expect(statusAndBody(res)).toEqual(WEBHOOK_REFUSAL),
+  ],
+  [
+    'a password change',
+    (app, s) =>
+      request(app.http)
+        .post('/password')
+        .set(bearer(s.token))
+        .send({ currentPassword: PASSWORD, newPassword: 'another long password' }),
+    (res) => expect(statusAndBody(res)).toEqual(WEBHOOK_REFUSAL),
+  ],
+  [
+    'the revocation of the role',
+    (app, s) => admin(app).delete(`/admin/users/${s.id}/roles/${s.role}`),
+    (res) => expect(statusAndBody(res)).toEqual(WEBHOOK_REFUSAL),
+  ],
+  [
+    'the deletion of the role',
+    (app, s) => admin(app).delete(`/admin/roles/${s.role}`),
+    (res) => expect(statusAndBody(res)).toEqual(WEBHOOK_REFUSAL),
+  ],
+  [
+    'a change of session variables',
+    (app, s) => admin(app).patch(s.id, { sessionVariables: { 'x-hasura-org-id': 'org-7' } }),
+    (res) => expect(res.body['X-Hasura-Org-Id']).toBe('org-7'),
+  ],
+  [
+    'disabling the user',
+    (app, s) => admin(app).patch(s.id, { disabled: true }),
+    (res) => expect(statusAndBody(res)).toEqual(WEBHOOK_REFUSAL),
+  ],
+  [
+    'deleting the user',
+    (app, s) => admin(app).delete(`/admin/users/${s.id}`),
+    (res) => expect(statusAndBody(res)).toEqual(WEBHOOK_REFUSAL),
+  ],
+  [
+    "an admin's order to end the sessions",
+    (app, s) => admin(app).delete(`/admin/users/${s.id}/sessions`),
+    (res) => expect(statusAndBody(res)).toEqual(WEBHOOK_REFUSAL),
+  ],
+];
+
+describe('the webhook cache', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET });
+  });
+  afterAll(() => app.close());
+
+  it.each(changes)('shows %s on the very next call to the same instance', async (_change, change, expectAnswer) => {
+    const subject = await cachedSubject(app);
+    await change(app, subject);
+    expectAnswer(await webhookGet(app, subject.token, { role: subject.role }));
+  });
+
+  it('shows a change of default role on the very next call', async () => {
+    const subject = await cachedSubject(app);
+    expect((await webhookGet(app, subject.token)).body['X-Hasura-Role']).toBe('user');
+    expect((await admin(app).patch(subject.id, { defaultRole: subject.role })).status).toBe(200);
+    expect((await webhookGet(app, subject.token)).body['X-Hasura-Role']).toBe(subject.role);
+  });
+
+  it('shows a role granted after the token was cached on the very next call', async () => {
+    const user = await signUp(app);
+    const role = uniqueRoleName();
+    await createRole(app, role);
+    expect(statusAndBody(await webhookGet(app, user.token, { role }))).toEqual(WEBHOOK_REFUSAL);
+    expect((await webhookGet(app, user.token)).status).toBe(200);
+    expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(
+      204,
+    );
+    // Granting a role ends the sessions by default; a new login holds it.
+    const token = await logInToken(app, user.username);
+    expect((await webhookGet(app, token, { role })).body['X-Hasura-Role']).toBe(role);
+  });
+
+  it('refuses a token on every call after its logout answered, while calls with it are in flight', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const user = await signUp(app);
+      expect((await webhookGet(app, user.token)).status).toBe(200);
+      const inFlight = Array.from({ length: 20 }, () => webhookGet(app, user.token).then((res) => res.status));
+      expect((await request(app.http).post('/logout').set(bearer(user.token))).status).toBe(204);
+      const after = await Promise.all(Array.from({ length: 20 }, () => webhookGet(app, user.token)));
+      expect(after.map((res) => res.status)).toEqual(Array(20).fill(401));
+      for (const status of await Promise.all(inFlight)) expect([200, 401]).toContain(status);
+    }
+  });
+
+  it('shows a change an operator made in SQL within a second', async () => {
+    const subject = await cachedSubject(app);
+    await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
+    const answer = await eventually(
+      async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
+      (res) => res.status === 401,
+    );
+    expect(answer).toEqual(WEBHOOK_REFUSAL);
+  });
+
+  it('refuses a spray of tokens it never issued without a query and without caching any', async () => {
+    const subject = await cachedSubject(app);
+    const cachedBefore = app.services.sessionCache!.size;
+    let queries = 0;
+    const countQuery = () => (queries += 1);
+    app.database.db.on('query', countQuery);
+    try {
+      const forged = [
+        ...Array.from({ length: 50 }, () => randomBytes(48).toString('base64url')),
+        // The length of a token from before tokens carried a MAC; none is left in this database.
+        ...Array.from({ length: 50 }, () => randomBytes(32).toString('base64url')),
+      ];
+      for (const token of forged) expect(statusAndBody(await webhookGet(app, token))).toEqual(WEBHOOK_REFUSAL);
+    } finally {
+      app.database.db.off('query', countQuery);
+    }
+    expect(queries).toBe(0);
+    expect(app.services.sessionCache!.size).toBe(cachedBefore);
+    expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+  });
+});
+
+describe('tokens issued before tokens carried a MAC', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('are answered while such a session lives, and refused without a query once none is left', async () => {
+    const legacyToken = randomBytes(32).toString('base64url');
+    const user = await signUp(app);
+    const now = app.clock.now();
+    const [{ id }] = await app.database
+      .db('sessions')
+      .insert({
+        id: '00000000-0000-4000-8000-000000000001',
+        token_hash: hashSessionToken(legacyToken),
+        user_id: user.id,
+        created_at: now,
+        last_used_at: now,
+        expires_at: new Date(now.getTime() + 3600_000),
+        user_epoch: 0,
+        token_mac: false,
+      })
+      .returning<{ id: string }[]>('id');
+    // Whether any is left is read at start and after each purge.
+    await app.services.purgeDeadSessions();
+    expect((await webhookGet(app, legacyToken)).body['X-Hasura-User-Id']).toBe(String(user.id));
+
+    await app.database.db('sessions').delete().where({ id });
+    await app.services.purgeDeadSessions();
+    let queries = 0;
+    const countQuery = () => (queries += 1);
+    app.database.db.on('query', countQuery);
+    try {
+      expect(statusAndBody(await webhookGet(app, legacyToken))).toEqual(WEBHOOK_REFUSAL);
+    } finally {
+      app.database.db.off('query', countQuery);
+    }
+    expect(queries).toBe(0);
+  });
+});
+
+describe('the webhook cache across instances sharing the database', () => {
+  let app: TestApp;
+  let peer: HttpTarget;
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET });
+    peer = { http: await startPeerInstance(app) };
+  });
+  afterAll(() => app.close());
+
+  it.each(changes)(
+    'shows %s made on one instance on the other within a second',
+    async (_change, change, expectAnswer) => {
+      const subject = await cachedSubject(app, peer);
+      await change(app, subject);
+      let last: request.Response | undefined;
+      await eventually(
+        async () => (last = await webhookGet(peer, subject.token, { role: subject.role })),
+        (res) => {
+          try {
+            expectAnswer(res);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      );
+      expectAnswer(last!);
+    },
+  );
+
+  if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+    it('reads the database, and so misses no change, while its listening connection is lost', async () => {
+      const subject = await cachedSubject(app, peer);
+      // Every instance's listener; the one the peer depends on is among them.
+      const database = new URL(app.database.env.DATABASE_URL!).pathname.slice(1);
+      await withAdminClient((client) =>
+        client.query(
+          "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and query like 'LISTEN %'",
+          [database],
+        ),
+      );
+      expect((await admin(app).patch(subject.id, { disabled: true })).status).toBe(200);
+      const answer = await eventually(
+        async () => statusAndBody(await webhookGet(peer, subject.token, { role: subject.role })),
+        (res) => res.status === 401,
+      );
+      expect(answer).toEqual(WEBHOOK_REFUSAL);
+    });
+  }
+});
