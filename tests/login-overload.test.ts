@@ -1,0 +1,28 @@
+import { logIn } from './support/requests';
+import { expectCleanErrorBody, statusAndCode } from './support/responses';
+import { signUp, startTestApp, type TestApp } from './support/test-app';
+
+describe('logins beyond the hashing queue', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // One bcrypt thread and room for two more hashes: a burst of logins overflows it.
+    app = await startTestApp({ BCRYPT_COST: '10', BCRYPT_THREADS: '1', BCRYPT_QUEUE_MAX: '2' });
+  });
+  afterAll(() => app.close());
+
+  it('are refused at once with 503 OVERLOADED and Retry-After, and the ones within it are answered', async () => {
+    const user = await signUp(app);
+    const burst = await Promise.all(Array.from({ length: 12 }, () => logIn(app, user.username)));
+    const refused = burst.filter((res) => res.status === 503);
+    const answered = burst.filter((res) => res.status === 200);
+    expect(refused.length + answered.length).toBe(burst.length);
+    expect(answered.length).toBeGreaterThanOrEqual(3);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const res of refused) {
+      expectCleanErrorBody(res, 'OVERLOADED');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    }
+    // The queue drains; nothing piles up.
+    expect(statusAndCode(await logIn(app, user.username))).toEqual({ status: 200, code: undefined });
+  });
+});
