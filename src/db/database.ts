@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { knex, type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
-import type { PGlite } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import type { DatabaseConfig } from '../config';
 import type { Logger } from '../logger';
 import { claimDataDir, releaseDataDir } from './data-dir-lock';
@@ -15,6 +15,7 @@ export type Database = Knex;
 
 interface KnexPgliteClient {
   config: { connection?: unknown };
+  pglite: PGlite;
   _driver(): void;
   destroyRawConnection(connection: unknown): Promise<void>;
   processResponse(obj: { method?: string }, runner: unknown): unknown;
@@ -27,16 +28,23 @@ function dataDirOf(connection: unknown): string | undefined {
   return typeof filename === 'string' ? filename : undefined;
 }
 
+// PGlite's memory is mostly Postgres's shared buffers, 128 MB by default. Its files are real files,
+// cached by the operating system, and the webhook answers most calls from its own cache, so a
+// small buffer pool costs little and saves about 100 MB of resident memory.
+const PGLITE_SETTINGS = ['shared_buffers = 16MB'];
+
 class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
   // knex-pglite opens PGlite here, when knex is constructed: the data directory is claimed at
   // that moment, by whoever opens it (the service, the CLI, the knex CLI through knexfile.ts).
   override _driver(): void {
     const dataDir = dataDirOf(this.config.connection);
-    if (dataDir !== undefined) {
-      fs.mkdirSync(dataDir, { recursive: true });
-      claimDataDir(dataDir);
+    if (dataDir === undefined) {
+      super._driver();
+      return;
     }
-    super._driver();
+    fs.mkdirSync(dataDir, { recursive: true });
+    claimDataDir(dataDir);
+    this.pglite = new PGlite(dataDir, { postgresqlconf: PGLITE_SETTINGS });
   }
 
   override async destroyRawConnection(connection: unknown): Promise<void> {
