@@ -8,6 +8,7 @@ import { requestLogging } from './http/request-logging';
 import { accountsRouter } from './http/routes/accounts';
 import { adminRouter } from './http/routes/admin';
 import { healthRouter } from './http/routes/health';
+import { openApiRouter } from './http/routes/openapi';
 import { sessionsRouter } from './http/routes/sessions';
 import { webhookRouter } from './http/routes/webhook';
 
@@ -35,6 +36,7 @@ export function createApp({ config, logger, services, isDraining = () => false }
   });
 
   app.use(healthRouter(services, isDraining));
+  app.use(openApiRouter());
   // The webhook parses its own, larger bodies: Hasura's POST mode forwards the whole GraphQL request.
   app.use(webhookRouter(config, services.callers));
   app.use(express.json({ limit: config.jsonBodyLimitBytes }));

@@ -1,14 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { Router, type Response } from 'express';
-import { z } from 'zod';
 import type { Config } from '../../config';
 import type { CallerIdentification, Identity } from '../../domain/caller-identity';
 import { AppError } from '../../errors';
 import { readSessionCredential } from '../credentials';
+import { webhookPostBody } from '../schemas';
 import { parseRequest } from '../validation';
-
-// Hasura's POST body. `request` may be an object, an array, null or absent; it is not needed.
-const webhookPostBody = z.object({ headers: z.record(z.string(), z.string()), request: z.unknown().optional() });
 
 /** POST mode keeps the client's spelling of header names; Node lower-cases them, so do the same. */
 function lowerCaseHeaderNames(headers: Record<string, string>): IncomingHttpHeaders {
