@@ -9,6 +9,7 @@ import { requestLogging } from './http/request-logging';
 import { accountsRouter } from './http/routes/accounts';
 import { adminRouter } from './http/routes/admin';
 import { healthRouter } from './http/routes/health';
+import { openApiRouter } from './http/routes/openapi';
 import { sessionsRouter } from './http/routes/sessions';
 import { createWebhookHandler } from './http/webhook';
 
@@ -34,6 +35,7 @@ export function createExpressApp({ config, logger, services, isDraining = () => 
   });
 
   app.use(healthRouter(services, isDraining));
+  app.use(openApiRouter());
   app.use(express.json({ limit: config.jsonBodyLimitBytes }));
   app.use(accountsRouter(services, passport));
   app.use(sessionsRouter(services, passport));

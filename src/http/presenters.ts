@@ -1,8 +1,10 @@
+import type { z } from 'zod';
 import type { AuthenticatedSession, Session, User } from '../domain/model';
+import type { currentUserResponse, newSessionResponse, sessionResponse, userResponse } from './schemas';
 
-/** The JSON shapes of api.md, in one place. */
+/** Domain objects as the JSON of api.md; the response schemas in ./schemas say their shapes. */
 
-export function presentUser(user: User) {
+export function presentUser(user: User): z.input<typeof userResponse> {
   return {
     id: user.id,
     username: user.username,
@@ -15,7 +17,10 @@ export function presentUser(user: User) {
 }
 
 /** Signup, login and password change: the user and the new session's token, shown this once. */
-export function presentNewSession(user: User, { token, session }: { token: string; session: Session }) {
+export function presentNewSession(
+  user: User,
+  { token, session }: { token: string; session: Session },
+): z.input<typeof newSessionResponse> {
   return {
     id: user.id,
     username: user.username,
@@ -26,7 +31,7 @@ export function presentNewSession(user: User, { token, session }: { token: strin
   };
 }
 
-export function presentSession(session: Session, currentSessionId: string) {
+export function presentSession(session: Session, currentSessionId: string): z.input<typeof sessionResponse> {
   return {
     id: session.id,
     createdAt: session.createdAt.toISOString(),
@@ -38,7 +43,7 @@ export function presentSession(session: Session, currentSessionId: string) {
 }
 
 /** GET /me: the signed-in user and the session the request came with. */
-export function presentCurrentUser({ user, session }: AuthenticatedSession) {
+export function presentCurrentUser({ user, session }: AuthenticatedSession): z.input<typeof currentUserResponse> {
   return {
     id: user.id,
     username: user.username,

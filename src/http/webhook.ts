@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import getRawBody from 'raw-body';
-import { z } from 'zod';
 import type { Config } from '../config';
 import type { CallerIdentification, Identity } from '../domain/caller-identity';
 import { AppError } from '../errors';
@@ -8,6 +7,7 @@ import type { Logger } from '../logger';
 import { readSessionCredential } from './credentials';
 import { sendError, sendJson, setCommonHeaders } from './error-handler';
 import { describeRequest, requestIdOf } from './request-logging';
+import { webhookPostBody } from './schemas';
 import { parseRequest } from './validation';
 
 /**
@@ -17,9 +17,6 @@ import { parseRequest } from './validation';
  */
 
 export const WEBHOOK_PATH = '/webhook';
-
-// Hasura's POST body. `request` may be an object, an array, null or absent; it is not needed.
-export const webhookPostBody = z.object({ headers: z.record(z.string(), z.string()), request: z.unknown().optional() });
 
 /** POST mode keeps the client's spelling of header names; Node lower-cases them, so do the same. */
 function lowerCaseHeaderNames(headers: Record<string, string>): IncomingHttpHeaders {

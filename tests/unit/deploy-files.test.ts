@@ -3,6 +3,12 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, settingNames } from '../../src/config';
+import {
+  hasuraProjectDir,
+  readMetadataSources,
+  readMigrationScripts,
+  readPermissions,
+} from '../support/hasura-metadata';
 
 // Deployment descriptors are never exercised by the other suites: a typo in one of them
 // only shows on Heroku or under `docker compose up`. These tests catch it here instead.
@@ -14,6 +20,8 @@ const composeSchemaPath = path.resolve(__dirname, '../fixtures/compose-spec.json
 
 type Environment = Record<string, string>;
 interface ComposeService {
+  image?: string;
+  volumes?: string[];
   environment?: Environment | string[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   ports?: (string | number | { target: number })[];
@@ -138,6 +146,90 @@ describe('docker-compose.yml', () => {
 
     expect(dependsOn.auth?.condition).toBe('service_healthy');
     expect(compose.services.auth.healthcheck?.test).toBeDefined();
+  });
+});
+
+describe('the Hasura example that docker compose applies (hasura/)', () => {
+  const hasura = compose.services.hasura;
+  const permissions = readPermissions();
+  const migrations = readMigrationScripts();
+
+  /** The host directory that Compose mounts at this path in the Hasura container. */
+  function mountedAt(containerPath: string): string | undefined {
+    const volume = hasura.volumes?.find((each) => each.split(':')[1] === containerPath);
+    return volume === undefined ? undefined : path.resolve(repoRoot, volume.split(':')[0]);
+  }
+
+  /** The columns of `CREATE TABLE <name> (...)` in the migrations. */
+  function migratedColumns(table: string): string[] {
+    const created = Object.values(migrations)
+      .map((sql) => new RegExp(`CREATE TABLE ${table.replace('.', '\\.')} \\(([^;]*)\\);`, 'i').exec(sql))
+      .find((match) => match !== null);
+    if (!created) throw new Error(`no migration creates ${table}`);
+    return created[1]
+      .split(',\n')
+      .map((line) => line.trim().split(/\s+/)[0])
+      .filter((name) => name !== '' && !/^(primary|unique|check|constraint|foreign)$/i.test(name));
+  }
+
+  it('runs the cli-migrations-v3 image with hasura/metadata and hasura/migrations mounted where it reads them', () => {
+    const env = environmentOf(hasura);
+
+    expect(hasura.image).toMatch(/^hasura\/graphql-engine:v2\.[\d.]+\.cli-migrations-v3$/);
+    expect(mountedAt(env.HASURA_GRAPHQL_METADATA_DIR)).toBe(path.join(hasuraProjectDir, 'metadata'));
+    expect(mountedAt(env.HASURA_GRAPHQL_MIGRATIONS_DIR)).toBe(path.join(hasuraProjectDir, 'migrations'));
+    expect(existsSync(path.join(hasuraProjectDir, 'metadata/version.yaml'))).toBe(true);
+    expect(read('hasura/metadata/version.yaml')).toMatch(/^version: 3$/m);
+  });
+
+  it('connects the metadata to the database that Hasura is given, under the name the migrations use', () => {
+    const sources = readMetadataSources();
+
+    expect(sources.map((source) => source.name)).toEqual(['default']);
+    expect(sources[0].kind).toBe('postgres');
+    const { database_url: url } = sources[0].configuration.connection_info;
+    expect(url).toEqual({ from_env: 'HASURA_GRAPHQL_DATABASE_URL' });
+    expect(environmentOf(hasura).HASURA_GRAPHQL_DATABASE_URL).toBeTruthy();
+    expect(Object.keys(migrations).every((file) => file.startsWith(`default${path.sep}`))).toBe(true);
+  });
+
+  it("tracks tables in public only, never the auth service's own schema", () => {
+    const tracked = readMetadataSources().flatMap((source) => source.tables.map(({ table }) => table));
+
+    expect(tracked).toEqual([{ schema: 'public', name: 'notes' }]);
+  });
+
+  it("never touches the auth service's schema in a migration", () => {
+    expect(Object.keys(migrations).length).toBeGreaterThan(0);
+    for (const sql of Object.values(migrations)) expect(sql).not.toMatch(/\bauth\s*\.|schema\s+"?auth\b/i);
+    expect(Object.values(migrations).join('\n')).toMatch(/CREATE TABLE public\.notes\b/);
+  });
+
+  it('names only columns that the migrations create', () => {
+    const columns = migratedColumns('public.notes');
+
+    expect(columns).toEqual(expect.arrayContaining(['id', 'owner_id', 'body']));
+    for (const { permission } of permissions) {
+      const named = [
+        ...((permission.columns as string[] | undefined) ?? []),
+        ...Object.keys((permission.set as object | undefined) ?? {}),
+      ];
+      expect(named.filter((column) => !columns.includes(column))).toEqual([]);
+    }
+  });
+
+  it('lets the user role select, insert and update only their own notes, owner_id preset from X-Hasura-User-Id', () => {
+    const ofUser = (kind: string) => permissions.find((each) => each.role === 'user' && each.kind === kind)?.permission;
+    const ownRows = { owner_id: { _eq: 'X-Hasura-User-Id' } };
+
+    expect(ofUser('select')?.filter).toEqual(ownRows);
+    expect(ofUser('insert')?.check).toEqual(ownRows);
+    expect(ofUser('insert')?.set).toEqual({ owner_id: 'X-Hasura-User-Id' });
+    expect(ofUser('insert')?.columns).not.toContain('owner_id');
+    expect(ofUser('update')?.filter).toEqual(ownRows);
+    expect(ofUser('update')?.check).toEqual(ownRows);
+    expect(ofUser('update')?.columns).not.toContain('owner_id');
+    expect(permissions.filter((each) => each.role !== 'user')).toEqual([]);
   });
 });
 

@@ -1,22 +1,11 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { AppError } from '../../errors';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
 import { authenticateWithPassword, type Authenticator } from '../passport';
 import { presentCurrentUser, presentNewSession } from '../presenters';
+import { loginBody, passwordChangeBody, signupBody } from '../schemas';
 import { parseRequest } from '../validation';
-
-const signupBody = z
-  .object({ username: z.string(), password: z.string(), confirmPassword: z.string().optional() })
-  .refine((body) => body.confirmPassword === undefined || body.confirmPassword === body.password, {
-    path: ['confirmPassword'],
-    message: 'does not match password',
-  });
-
-const loginBody = z.object({ username: z.string(), password: z.string() });
-
-const passwordChangeBody = z.object({ currentPassword: z.string(), newPassword: z.string() });
 
 /** Signing up, logging in, and the signed-in user's own account. */
 export function accountsRouter(services: Services, passport: Authenticator): Router {

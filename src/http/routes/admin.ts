@@ -1,39 +1,18 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { Services } from '../../services';
 import { requireAdmin } from '../authentication';
 import type { Authenticator } from '../passport';
 import { presentUser } from '../presenters';
+import {
+  createRoleBody,
+  createUserBody,
+  roleNameParams,
+  updateUserBody,
+  userIdParams,
+  userListQuery,
+  userRoleParams,
+} from '../schemas';
 import { parseRequest } from '../validation';
-
-const userIdParams = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(2 ** 31 - 1),
-});
-const userRoleParams = userIdParams.extend({ role: z.string() });
-
-const pagination = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
-const createUserBody = z.object({
-  username: z.string(),
-  password: z.string(),
-  roles: z.array(z.string()).optional(),
-  defaultRole: z.string().optional(),
-});
-
-const updateUserBody = z.strictObject({
-  defaultRole: z.string().optional(),
-  disabled: z.boolean().optional(),
-  sessionVariables: z.record(z.string(), z.string()).optional(),
-});
-
-const createRoleBody = z.object({ name: z.string() });
 
 /** The admin API of api.md. Every route needs an admin session or the admin secret. */
 export function adminRouter(services: Services, passport: Authenticator, adminSecret: string | null): Router {
@@ -42,7 +21,7 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
   router.use(requireAdmin(passport, adminSecret));
 
   router.get('/users', async (req, res) => {
-    const { limit, offset } = parseRequest(pagination, req.query);
+    const { limit, offset } = parseRequest(userListQuery, req.query);
     const { users, total } = await administration.listUsers(limit, offset);
     res.json({ users: users.map(presentUser), total });
   });
@@ -97,7 +76,8 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
   });
 
   router.delete('/roles/:name', async (req, res) => {
-    await administration.deleteRole(String(req.params.name));
+    const { name } = parseRequest(roleNameParams, req.params);
+    await administration.deleteRole(name);
     res.status(204).end();
   });
 

@@ -1,12 +1,10 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { AppError } from '../../errors';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
 import type { Authenticator } from '../passport';
 import { presentSession } from '../presenters';
-
-const sessionIdParams = z.object({ id: z.uuid() });
+import { sessionIdParams } from '../schemas';
 
 /** A signed-in user's sessions: ending this one or all of them, listing them, ending one. */
 export function sessionsRouter(services: Services, passport: Authenticator): Router {

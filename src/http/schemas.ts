@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { errorCatalogue, type ErrorCode } from '../errors';
+
+/**
+ * The shapes of the HTTP API: what each route accepts, and what it answers. The routes validate
+ * with the request schemas, the presenters are typed by the response schemas, and
+ * src/http/openapi.ts describes the API from both, so that the description cannot drift from
+ * what is served.
+ */
+
+// ---- Requests ------------------------------------------------------------------------------
+
+export const signupBody = z
+  .object({
+    username: z.string(),
+    password: z.string(),
+    confirmPassword: z.string().optional().describe('When given, must equal `password`.'),
+  })
+  .refine((body) => body.confirmPassword === undefined || body.confirmPassword === body.password, {
+    path: ['confirmPassword'],
+    message: 'does not match password',
+  });
+
+export const loginBody = z.object({ username: z.string(), password: z.string() });
+
+export const passwordChangeBody = z.object({ currentPassword: z.string(), newPassword: z.string() });
+
+export const sessionIdParams = z.object({ id: z.uuid() });
+
+export const userIdParams = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 31 - 1),
+});
+
+export const userRoleParams = userIdParams.extend({ role: z.string() });
+
+export const roleNameParams = z.object({ name: z.string() });
+
+export const userListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const createUserBody = z.object({
+  username: z.string(),
+  password: z.string(),
+  roles: z.array(z.string()).optional(),
+  defaultRole: z.string().optional(),
+});
+
+export const updateUserBody = z.strictObject({
+  defaultRole: z.string().optional(),
+  disabled: z.boolean().optional(),
+  sessionVariables: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('Names begin with `x-hasura-`; `x-hasura-role` and `x-hasura-user-id` are reserved.'),
+});
+
+export const createRoleBody = z.object({ name: z.string() });
+
+/**
+ * Hasura's POST-mode body: the client's headers, and the GraphQL request, which may be an
+ * object, an array, null or absent and is not needed.
+ */
+export const webhookPostBody = z.object({
+  headers: z.record(z.string(), z.string()).describe("The client's request headers, names in any case."),
+  request: z.unknown().optional(),
+});
+
+// ---- Responses -----------------------------------------------------------------------------
+
+const timestamp = z.iso.datetime();
+
+export const userResponse = z.object({
+  id: z.int().describe('Also the X-Hasura-User-Id the webhook answers.'),
+  username: z.string(),
+  roles: z.array(z.string()),
+  defaultRole: z.string(),
+  disabled: z.boolean(),
+  sessionVariables: z.record(z.string(), z.string()),
+  createdAt: timestamp,
+});
+
+export const userListResponse = z.object({ users: z.array(userResponse), total: z.int() });
+
+export const newSessionResponse = z.object({
+  id: z.int(),
+  username: z.string(),
+  token: z.string().describe('The bearer token of the new session. It is shown this once.'),
+  expiresAt: timestamp,
+  roles: z.array(z.string()),
+  defaultRole: z.string(),
+});
+
+export const currentUserResponse = z.object({
+  id: z.int(),
+  username: z.string(),
+  roles: z.array(z.string()),
+  defaultRole: z.string(),
+  sessionVariables: z.record(z.string(), z.string()),
+  session: z.object({ id: z.uuid(), createdAt: timestamp, expiresAt: timestamp }),
+});
+
+export const sessionResponse = z.object({
+  id: z.uuid(),
+  createdAt: timestamp,
+  lastUsedAt: timestamp,
+  expiresAt: timestamp,
+  userAgent: z.string().nullable(),
+  current: z.boolean().describe('Whether this is the session the request came with.'),
+});
+
+export const sessionListResponse = z.object({ sessions: z.array(sessionResponse) });
+
+export const roleResponse = z.object({ name: z.string(), builtIn: z.boolean() });
+
+export const roleListResponse = z.object({ roles: z.array(roleResponse) });
+
+export const livenessResponse = z.object({ status: z.literal('ok') });
+
+export const readinessResponse = z.object({ status: z.literal('ready') });
+
+/** What Hasura reads from a webhook's 200: every value a string. */
+export const hasuraSessionVariablesResponse = z
+  .object({
+    'X-Hasura-Role': z.string(),
+    'X-Hasura-User-Id': z.string().optional().describe('Absent for an anonymous caller.'),
+    'Cache-Control': z
+      .string()
+      .regex(/^max-age=\d+$/)
+      .optional()
+      .describe('How long Hasura may reuse the answer; absent for an anonymous caller.'),
+  })
+  .catchall(z.string().describe("One of the user's session variables, such as X-Hasura-Org-Id."));
+
+/** Hasura's protocol answer for a caller who is not authenticated; Hasura ignores the body. */
+export const webhookRefusalResponse = z.strictObject({});
+
+export const openApiDocumentResponse = z.looseObject({ openapi: z.literal('3.1.0') });
+
+/** The body of every error answer, for the codes given (all of the catalogue's by default). */
+export function errorResponse(codes: readonly ErrorCode[] = Object.keys(errorCatalogue) as ErrorCode[]) {
+  return z.object({
+    error: z.object({
+      code: z.enum(codes as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  });
+}

@@ -1,0 +1,234 @@
+import Ajv2020 from 'ajv/dist/2020';
+import request, { type Response } from 'supertest';
+import { createExpressApp } from '../src/app';
+import { frameworkFreeRoutes, type ServedRoute } from '../src/http/framework-free-routes';
+import { documentedRoutes } from '../src/http/openapi';
+import { ADMIN_SECRET, withAdminSecret } from './support/admin';
+import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, { responses: Record<string, { content?: unknown }> }>>;
+}
+
+/** The slice of Express 5's router that lists what it serves. */
+interface RouterLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle: { stack?: RouterLayer[] };
+  rawPath?: string;
+}
+
+/** Every method and path the Express app serves, nested routers included, paths in OpenAPI form. */
+function expressRoutes(stack: RouterLayer[], prefix = ''): ServedRoute[] {
+  return stack.flatMap((layer): ServedRoute[] => {
+    if (layer.route) {
+      const path = `${prefix}${layer.route.path}`.replace(/:(\w+)/g, '{$1}');
+      return Object.keys(layer.route.methods).map((method) => ({ method: method as ServedRoute['method'], path }));
+    }
+    if (layer.handle.stack) {
+      const mountPath = layer.rawPath && layer.rawPath !== '/' ? layer.rawPath : '';
+      return expressRoutes(layer.handle.stack, prefix + mountPath);
+    }
+    return [];
+  });
+}
+
+const routeNames = (routes: readonly ServedRoute[]) =>
+  routes.map(({ method, path }) => `${method.toUpperCase()} ${path}`).sort();
+
+describe('the OpenAPI description', () => {
+  let app: TestApp;
+  let document: OpenApiDocument;
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET });
+    document = (await request(app.http).get('/openapi.json')).body as OpenApiDocument;
+  });
+  afterAll(() => app.close());
+
+  it('is served at GET /openapi.json as JSON', async () => {
+    const res = await request(app.http).get('/openapi.json');
+
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body.openapi).toBe('3.1.0');
+  });
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const { Validator } = await import('@seriousme/openapi-schema-validator');
+    const validator = new Validator();
+
+    const result = await validator.validate(structuredClone(document) as unknown as Record<string, unknown>);
+
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
+
+  it('names every route that is served, by Express or in front of it, and no other', () => {
+    const express = createExpressApp({ config: app.config, logger: app.logger, services: app.services });
+    const served = [...expressRoutes(express.router.stack as RouterLayer[]), ...frameworkFreeRoutes];
+    const inDocument = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => ({ method: method as ServedRoute['method'], path })),
+    );
+
+    expect(routeNames(inDocument)).toEqual(routeNames(served));
+    expect(routeNames(documentedRoutes)).toEqual(routeNames(inDocument));
+  });
+
+  describe('says what the routes answer', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+    const exercised = new Set<string>();
+    beforeAll(() => {
+      ajv.addSchema(document, 'openapi.json');
+    });
+
+    /** Expects `res` to have `status`, documented for this route, with a body that its schema accepts. */
+    function expectDocumentedAnswer(res: Response, route: string, status: number): void {
+      const [method, path] = route.split(' ');
+      exercised.add(route);
+      expect(res.status).toBe(status);
+      const documented = document.paths[path]?.[method.toLowerCase()]?.responses[String(status)];
+      expect(documented).toBeDefined();
+      if (documented?.content === undefined) {
+        expect(res.text).toBe('');
+        return;
+      }
+      const pointer = ['paths', path, method.toLowerCase(), 'responses', String(status), 'content', 'application/json']
+        .map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1'))
+        .join('/');
+      const validate = ajv.compile({ $ref: `openapi.json#/${pointer}/schema` });
+      const valid = validate(res.body);
+      expect(validate.errors ?? []).toEqual([]);
+      expect(valid).toBe(true);
+    }
+
+    it('for accounts, sessions and the webhook in both modes', async () => {
+      const http = () => request(app.http);
+      const username = uniqueUsername('alice');
+
+      const signup = await http().post('/signup').send({ username, password: PASSWORD });
+      expectDocumentedAnswer(signup, 'POST /signup', 201);
+      const token = signup.body.token as string;
+      expectDocumentedAnswer(await http().post('/signup').send({ username, password: PASSWORD }), 'POST /signup', 409);
+      expectDocumentedAnswer(await http().post('/signup').send({ username: 1 }), 'POST /signup', 400);
+      expectDocumentedAnswer(await http().post('/login').send({ username, password: PASSWORD }), 'POST /login', 200);
+      expectDocumentedAnswer(await http().post('/login').send({ username, password: 'wrong' }), 'POST /login', 401);
+      expectDocumentedAnswer(await http().get('/me').set(bearer(token)), 'GET /me', 200);
+      expectDocumentedAnswer(await http().get('/me'), 'GET /me', 401);
+
+      expectDocumentedAnswer(await http().get('/webhook').set(bearer(token)), 'GET /webhook', 200);
+      expectDocumentedAnswer(await http().get('/webhook'), 'GET /webhook', 200);
+      expectDocumentedAnswer(await http().get('/webhook').set(bearer('not-a-token')), 'GET /webhook', 401);
+      const forwarded = { headers: { Authorization: `Bearer ${token}` }, request: null };
+      expectDocumentedAnswer(await http().post('/webhook').send(forwarded), 'POST /webhook', 200);
+      expectDocumentedAnswer(await http().post('/webhook').send({ headers: 'none' }), 'POST /webhook', 400);
+
+      const sessions = await http().get('/sessions').set(bearer(token));
+      expectDocumentedAnswer(sessions, 'GET /sessions', 200);
+      const other = (sessions.body.sessions as { id: string; current: boolean }[]).find((each) => !each.current);
+      expectDocumentedAnswer(
+        await http().delete(`/sessions/${other!.id}`).set(bearer(token)),
+        'DELETE /sessions/{id}',
+        204,
+      );
+      expectDocumentedAnswer(
+        await http().delete(`/sessions/${other!.id}`).set(bearer(token)),
+        'DELETE /sessions/{id}',
+        404,
+      );
+
+      const changed = await http()
+        .post('/password')
+        .set(bearer(token))
+        .send({ currentPassword: PASSWORD, newPassword: `${PASSWORD}!` });
+      expectDocumentedAnswer(changed, 'POST /password', 200);
+      const fresh = changed.body.token as string;
+      expectDocumentedAnswer(await http().post('/logout').set(bearer(fresh)), 'POST /logout', 204);
+      expectDocumentedAnswer(await http().post('/logout').set(bearer(fresh)), 'POST /logout', 401);
+      const again = await signUp(app);
+      expectDocumentedAnswer(await http().post('/logout/all').set(bearer(again.token)), 'POST /logout/all', 204);
+    });
+
+    it('for the admin API and operations', async () => {
+      const http = () => request(app.http);
+      const { token } = await signUp(app);
+
+      expectDocumentedAnswer(await http().get('/healthz'), 'GET /healthz', 200);
+      expectDocumentedAnswer(await http().get('/readyz'), 'GET /readyz', 200);
+      expectDocumentedAnswer(await http().get('/openapi.json'), 'GET /openapi.json', 200);
+
+      expectDocumentedAnswer(await http().get('/admin/users').set(bearer(token)), 'GET /admin/users', 403);
+      expectDocumentedAnswer(await http().get('/admin/users').set(withAdminSecret), 'GET /admin/users', 200);
+      expectDocumentedAnswer(await http().get('/admin/users?limit=0').set(withAdminSecret), 'GET /admin/users', 400);
+      const role = `editor-${process.pid}`;
+      expectDocumentedAnswer(
+        await http().post('/admin/roles').set(withAdminSecret).send({ name: role }),
+        'POST /admin/roles',
+        201,
+      );
+      expectDocumentedAnswer(
+        await http().post('/admin/roles').set(withAdminSecret).send({ name: role }),
+        'POST /admin/roles',
+        409,
+      );
+      expectDocumentedAnswer(await http().get('/admin/roles').set(withAdminSecret), 'GET /admin/roles', 200);
+
+      const created = await http()
+        .post('/admin/users')
+        .set(withAdminSecret)
+        .send({ username: uniqueUsername('bob'), password: PASSWORD, roles: [role] });
+      expectDocumentedAnswer(created, 'POST /admin/users', 201);
+      const id = created.body.id as number;
+      expectDocumentedAnswer(await http().get(`/admin/users/${id}`).set(withAdminSecret), 'GET /admin/users/{id}', 200);
+      expectDocumentedAnswer(
+        await http()
+          .get(`/admin/users/${2 ** 31 - 1}`)
+          .set(withAdminSecret),
+        'GET /admin/users/{id}',
+        404,
+      );
+      expectDocumentedAnswer(
+        await http()
+          .patch(`/admin/users/${id}`)
+          .set(withAdminSecret)
+          .send({ sessionVariables: { 'x-hasura-org-id': '42' } }),
+        'PATCH /admin/users/{id}',
+        200,
+      );
+      expectDocumentedAnswer(
+        await http().delete(`/admin/users/${id}/roles/${role}`).set(withAdminSecret),
+        'DELETE /admin/users/{id}/roles/{role}',
+        204,
+      );
+      expectDocumentedAnswer(
+        await http().put(`/admin/users/${id}/roles/${role}`).set(withAdminSecret),
+        'PUT /admin/users/{id}/roles/{role}',
+        204,
+      );
+      expectDocumentedAnswer(
+        await http().delete(`/admin/users/${id}/sessions`).set(withAdminSecret),
+        'DELETE /admin/users/{id}/sessions',
+        204,
+      );
+      expectDocumentedAnswer(
+        await http().delete('/admin/roles/user').set(withAdminSecret),
+        'DELETE /admin/roles/{name}',
+        409,
+      );
+      expectDocumentedAnswer(
+        await http().delete(`/admin/roles/${role}`).set(withAdminSecret),
+        'DELETE /admin/roles/{name}',
+        204,
+      );
+      expectDocumentedAnswer(
+        await http().delete(`/admin/users/${id}`).set(withAdminSecret),
+        'DELETE /admin/users/{id}',
+        204,
+      );
+    });
+
+    it('for every documented route, each exercised above', () => {
+      expect([...exercised].sort()).toEqual(routeNames(documentedRoutes));
+    });
+  });
+});
