@@ -78,7 +78,10 @@ export function createSessionsRepository(db: Knex): SessionStore {
      * The webhook's hot path: one indexed query that returns the live session and its user.
      * The lookup is by SHA-256 of the token, so the index compares hashes, never tokens.
      */
-    async findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<AuthenticatedSession | undefined> {
+    async findLiveSessionByTokenHash(
+      tokenHash: string,
+      liveness: Liveness,
+    ): Promise<Omit<AuthenticatedSession, 'renewed'> | undefined> {
       const row = await db('sessions as s')
         .join('users as u', 'u.id', 's.user_id')
         .select([...sessionColumns, ...userColumns(db), db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)])])

@@ -20,7 +20,10 @@ export interface SessionStore {
    * answers whether it did. A credential check that raced a change to the user fails here.
    */
   insertSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean>;
-  findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<AuthenticatedSession | undefined>;
+  findLiveSessionByTokenHash(
+    tokenHash: string,
+    liveness: Liveness,
+  ): Promise<Omit<AuthenticatedSession, 'renewed'> | undefined>;
   /**
    * Records use at `liveness.now`, unless use was already recorded after `staleBefore`.
    * Answers the session's new end when it wrote.

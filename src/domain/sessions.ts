@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors';
-import type { AuthenticatedSession, Clock, Session, User, UserId } from './model';
+import type { AuthenticatedSession, Clock, NewSession, Session, User, UserId } from './model';
 import type { Liveness, SessionStore } from './ports';
 import { generateSessionToken, hashSessionToken, isWellFormedSessionToken } from './tokens';
 
@@ -32,7 +32,7 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
     async createSession(
       { id: userId, sessionEpoch }: Pick<User, 'id' | 'sessionEpoch'>,
       userAgent: string | undefined,
-    ): Promise<{ token: string; session: Session }> {
+    ): Promise<NewSession> {
       const now = clock.now();
       const token = generateSessionToken();
       const session: Session = {
@@ -46,7 +46,9 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
       if (!(await store.insertSession({ ...session, tokenHash: hashSessionToken(token), userEpoch: sessionEpoch }))) {
         throw new AppError('INVALID_CREDENTIALS');
       }
-      return { token, session };
+      // Unused yet, a new session ends at its idle deadline unless the absolute end comes first.
+      const endsAt = new Date(Math.min(session.expiresAt.getTime(), now.getTime() + policy.idleTimeoutSeconds * 1000));
+      return { token, session, endsAt };
     },
 
     /**
@@ -59,15 +61,15 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
       const found = await store.findLiveSessionByTokenHash(hashSessionToken(token), livenessAt(now));
       if (!found) return undefined;
       const staleBefore = new Date(now.getTime() - policy.touchIntervalSeconds * 1000);
-      if (found.session.lastUsedAt > staleBefore) return found;
+      if (found.session.lastUsedAt > staleBefore) return { ...found, renewed: false };
       const endsAt = await store.touchSession(found.session.id, livenessAt(now), staleBefore);
       // Undefined: another request recorded a use meanwhile, so the end read above still stands.
-      if (endsAt === undefined) return found;
-      return { ...found, session: { ...found.session, lastUsedAt: now }, endsAt };
+      if (endsAt === undefined) return { ...found, renewed: false };
+      return { ...found, session: { ...found.session, lastUsedAt: now }, endsAt, renewed: true };
     },
 
     /** Whole seconds until the session ends, unless it is used again. */
-    remainingLifetimeSeconds({ endsAt }: AuthenticatedSession): number {
+    remainingLifetimeSeconds({ endsAt }: Pick<AuthenticatedSession, 'endsAt'>): number {
       return Math.max(0, Math.floor((endsAt.getTime() - clock.now().getTime()) / 1000));
     },
 

@@ -5,23 +5,24 @@ import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
 import type { Authenticator } from '../passport';
 import { presentSession } from '../presenters';
+import type { SessionCookies } from '../session-cookie';
 
 const sessionIdParams = z.object({ id: z.uuid() });
 
 /** A signed-in user's sessions: ending this one or all of them, listing them, ending one. */
-export function sessionsRouter(services: Services, passport: Authenticator): Router {
+export function sessionsRouter(services: Services, passport: Authenticator, cookies: SessionCookies): Router {
   const { sessions } = services;
   const router = Router();
   const sessionRequired = requireSession(passport);
 
-  router.post('/logout', sessionRequired, async (_req, res) => {
+  router.post('/logout', sessionRequired, async (req, res) => {
     await sessions.invalidateSession(currentSession(res).session.id);
-    res.status(204).end();
+    res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
   });
 
-  router.post('/logout/all', sessionRequired, async (_req, res) => {
+  router.post('/logout/all', sessionRequired, async (req, res) => {
     await sessions.invalidateUserSessions(currentSession(res).user.id);
-    res.status(204).end();
+    res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
   });
 
   router.get('/sessions', sessionRequired, async (_req, res) => {

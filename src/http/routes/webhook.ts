@@ -5,6 +5,7 @@ import type { Config } from '../../config';
 import type { CallerIdentification, Identity } from '../../domain/caller-identity';
 import { AppError } from '../../errors';
 import { readSessionCredential } from '../credentials';
+import { createSessionCookies } from '../session-cookie';
 import { parseRequest } from '../validation';
 
 // Hasura's POST body. `request` may be an object, an array, null or absent; it is not needed.
@@ -50,19 +51,27 @@ export function toHasuraSessionVariables(identity: Identity): Record<string, str
 /** GET /webhook and POST /webhook, as docs/hasura-webhook-contract.md describes. */
 export function webhookRouter(config: Config, callers: CallerIdentification): Router {
   const router = Router();
+  const cookies = createSessionCookies(config.cookie);
 
-  async function answer(headers: IncomingHttpHeaders, res: Response): Promise<void> {
+  async function answer(headers: IncomingHttpHeaders, secure: boolean, res: Response): Promise<void> {
     const decision = await callers.identifyCaller(readSessionCredential(headers), requestedRole(headers));
     // A refusal is Hasura's protocol answer, not an error: 401 with an empty object.
-    if (decision.outcome === 'refused') res.status(401).json({});
-    else res.json(toHasuraSessionVariables(decision.identity));
+    if (decision.outcome === 'refused') {
+      res.status(401).json({});
+      return;
+    }
+    // Hasura copies the webhook's Set-Cookie onto its own answer: the browser's cookie follows
+    // the session's new idle deadline, once per touch interval.
+    const renewal = cookies.renewal(headers, decision.identity, secure);
+    if (renewal !== undefined) res.append('Set-Cookie', renewal);
+    res.json(toHasuraSessionVariables(decision.identity));
   }
 
-  router.get('/webhook', (req, res) => answer(req.headers, res));
+  router.get('/webhook', (req, res) => answer(req.headers, req.secure, res));
 
   router.post('/webhook', express.json({ limit: config.webhook.bodyLimitBytes }), (req, res) => {
     const body = parseRequest(webhookPostBody, req.body);
-    return answer(lowerCaseHeaderNames(body.headers), res);
+    return answer(lowerCaseHeaderNames(body.headers), req.secure, res);
   });
 
   return router;
