@@ -1,17 +1,10 @@
 import request from 'supertest';
 import { cookieHeader, sessionCookieOf, setCookiesOf } from './support/cookies';
-import { logIn, WEBHOOK_MODES } from './support/requests';
+import { logIn, WEBHOOK_MODES, webhookWithHeaders } from './support/requests';
 import { statusAndBody, statusAndCode, WEBHOOK_REFUSAL } from './support/responses';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 const SESSION_COOKIE = 'hasura_auth_session';
-
-/** The webhook in either mode with these client headers, as Hasura forwards them. */
-function webhookWith(app: TestApp, mode: 'GET' | 'POST', headers: Record<string, string>): request.Test {
-  return mode === 'GET'
-    ? request(app.http).get('/webhook').set(headers)
-    : request(app.http).post('/webhook').send({ headers, request: null });
-}
 
 describe('the session cookie', () => {
   let app: TestApp;
@@ -74,7 +67,9 @@ describe('the session cookie', () => {
       async (mode) => {
         const user = await signUp(app);
         const cookie = sessionCookieOf(await logIn(app, user.username));
-        const res = await webhookWith(app, mode, { Cookie: `theme=dark; ${cookieHeader(cookie).Cookie}; lang=en` });
+        const res = await webhookWithHeaders(app, mode, {
+          Cookie: `theme=dark; ${cookieHeader(cookie).Cookie}; lang=en`,
+        });
         expect(res.status).toBe(200);
         expect(res.body).toMatchObject({ 'X-Hasura-Role': 'user', 'X-Hasura-User-Id': String(user.id) });
       },
@@ -84,7 +79,7 @@ describe('the session cookie', () => {
       'refuses an unknown or malformed cookie with 401 {} in %s mode, never the anonymous role',
       async (mode) => {
         for (const value of ['not-a-token', 'A'.repeat(43), '', '%E0%A4%A']) {
-          const res = await webhookWith(app, mode, { Cookie: `${SESSION_COOKIE}=${value}` });
+          const res = await webhookWithHeaders(app, mode, { Cookie: `${SESSION_COOKIE}=${value}` });
           expect(statusAndBody(res)).toEqual(WEBHOOK_REFUSAL);
         }
       },
@@ -96,7 +91,7 @@ describe('the session cookie', () => {
     });
 
     it('leaves a request whose cookies hold no session anonymous', async () => {
-      const res = await webhookWith(app, 'GET', { Cookie: 'theme=dark' });
+      const res = await webhookWithHeaders(app, 'GET', { Cookie: 'theme=dark' });
       expect(statusAndBody(res)).toEqual({ status: 200, body: { 'X-Hasura-Role': 'anonymous' } });
     });
 
@@ -107,9 +102,12 @@ describe('the session cookie', () => {
         const bob = await signUp(app);
         const bobsCookie = sessionCookieOf(await logIn(app, bob.username));
 
-        const bearerWins = await webhookWith(app, mode, { ...bearer(alice.token), ...cookieHeader(bobsCookie) });
+        const bearerWins = await webhookWithHeaders(app, mode, { ...bearer(alice.token), ...cookieHeader(bobsCookie) });
         expect(bearerWins.body['X-Hasura-User-Id']).toBe(String(alice.id));
-        const badBearer = await webhookWith(app, mode, { ...bearer('not-a-token'), ...cookieHeader(bobsCookie) });
+        const badBearer = await webhookWithHeaders(app, mode, {
+          ...bearer('not-a-token'),
+          ...cookieHeader(bobsCookie),
+        });
         expect(statusAndBody(badBearer)).toEqual(WEBHOOK_REFUSAL);
         const me = await request(app.http).get('/me').set(bearer(alice.token)).set(cookieHeader(bobsCookie));
         expect(me.body.id).toBe(alice.id);
@@ -127,7 +125,7 @@ describe('the session cookie', () => {
       expect(deletions.map(({ name, value, maxAge }) => ({ name, value, maxAge }))).toEqual(
         expect.arrayContaining([{ name: SESSION_COOKIE, value: '', maxAge: 0 }]),
       );
-      expect(statusAndBody(await webhookWith(app, 'GET', cookieHeader(cookie)))).toEqual(WEBHOOK_REFUSAL);
+      expect(statusAndBody(await webhookWithHeaders(app, 'GET', cookieHeader(cookie)))).toEqual(WEBHOOK_REFUSAL);
     });
   });
 });
@@ -142,7 +140,7 @@ describe('the session cookie over HTTPS', () => {
       const cookie = sessionCookieOf(await logIn(app, user.username).set(overHttps));
       expect(cookie).toMatchObject({ name: `__Host-${SESSION_COOKIE}`, secure: true, path: '/', httpOnly: true });
       expect(cookie.domain).toBeUndefined();
-      const hook = await webhookWith(app, 'GET', cookieHeader(cookie));
+      const hook = await webhookWithHeaders(app, 'GET', cookieHeader(cookie));
       expect(hook.body['X-Hasura-User-Id']).toBe(String(user.id));
     } finally {
       await app.close();
