@@ -127,6 +127,24 @@ describe('the session cookie', () => {
       );
       expect(statusAndBody(await webhookWithHeaders(app, 'GET', cookieHeader(cookie)))).toEqual(WEBHOOK_REFUSAL);
     });
+
+    it('DELETE /sessions/:id deletes the cookie when it ends the session the cookie holds, and only then', async () => {
+      const user = await signUp(app);
+      const cookie = sessionCookieOf(await logIn(app, user.username));
+      const json = { 'Content-Type': 'application/json' };
+      const own = (await request(app.http).get('/me').set(cookieHeader(cookie))).body.session.id;
+      const other = (await request(app.http).get('/me').set(bearer(user.token))).body.session.id;
+
+      const endOther = await request(app.http).delete(`/sessions/${other}`).set(cookieHeader(cookie)).set(json);
+      expect(endOther.status).toBe(204);
+      expect(setCookiesOf(endOther)).toEqual([]);
+      const endOwn = await request(app.http).delete(`/sessions/${own}`).set(cookieHeader(cookie)).set(json);
+      expect(endOwn.status).toBe(204);
+      expect(setCookiesOf(endOwn).map(({ name, maxAge }) => ({ name, maxAge }))).toContainEqual({
+        name: SESSION_COOKIE,
+        maxAge: 0,
+      });
+    });
   });
 });
 

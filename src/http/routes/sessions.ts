@@ -35,7 +35,10 @@ export function sessionsRouter(services: Services, passport: Authenticator, cook
     const params = sessionIdParams.safeParse(req.params);
     // A malformed id names no session, exactly as an unknown one does.
     if (!params.success) throw new AppError('NOT_FOUND', { message: 'No such session.' });
-    await sessions.invalidateOwnSession(currentSession(res).user.id, params.data.id);
+    const { user, session } = currentSession(res);
+    await sessions.invalidateOwnSession(user.id, params.data.id);
+    // Ending the very session the request came with is a logout.
+    if (params.data.id === session.id) res.append('Set-Cookie', cookies.clear(req.secure));
     res.status(204).end();
   });
 
