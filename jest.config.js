@@ -1,3 +1,5 @@
+const fs = require('node:fs');
+
 // Every database-facing suite runs once on embedded PGlite and, when TEST_DATABASE_URL is set,
 // once more on PostgreSQL: the same files, in two Jest projects.
 const shared = {
@@ -27,6 +29,25 @@ if (process.env.TEST_DATABASE_URL) {
     globalSetup: '<rootDir>/tests/support/postgres-global-setup.ts',
     globalTeardown: '<rootDir>/tests/support/postgres-global-teardown.ts',
   });
+}
+
+// The browser suite drives Debian's Chromium (apt-get install chromium), never a downloaded build.
+// CI installs it, and there the suite must run: with CI set it is never left out, so a missing
+// browser fails the run instead of skipping the suite.
+const CHROMIUM_PATH = '/usr/bin/chromium';
+const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
+if (fs.existsSync(CHROMIUM_PATH) || inCi) {
+  projects.push({
+    ...shared,
+    displayName: 'browser',
+    testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'],
+    globals: { TEST_DATABASE_KIND: 'pglite', CHROMIUM_PATH },
+    globalSetup: '<rootDir>/tests/support/pglite-global-setup.ts',
+  });
+} else {
+  console.log(
+    `browser suite left out: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, then npm run test:e2e)`,
+  );
 }
 
 module.exports = {

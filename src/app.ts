@@ -1,8 +1,10 @@
 import type { RequestListener } from 'node:http';
+import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import type { Services } from './services';
+import { createCsrfDefence } from './http/csrf';
 import { errorHandler, notFoundHandler, setCommonHeaders } from './http/error-handler';
 import { createPassport } from './http/passport';
 import { requestLogging } from './http/request-logging';
@@ -11,6 +13,7 @@ import { adminRouter } from './http/routes/admin';
 import { healthRouter } from './http/routes/health';
 import { openApiRouter } from './http/routes/openapi';
 import { sessionsRouter } from './http/routes/sessions';
+import { createSessionCookies } from './http/session-cookie';
 import { createWebhookHandler } from './http/webhook';
 
 export interface AppDeps {
@@ -24,9 +27,13 @@ export interface AppDeps {
 /** Every route but the webhook: the API of docs/api.md. */
 export function createExpressApp({ config, logger, services, isDraining = () => false }: AppDeps): Express {
   const passport = createPassport(services.accounts, services.sessions);
+  const cookies = createSessionCookies(config.cookie);
+  const csrf = createCsrfDefence(config.corsOrigins);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Decides req.ip and req.secure (and so whether the session cookie is Secure).
+  app.set('trust proxy', config.trustProxy);
 
   app.use(requestLogging(logger));
   app.use((_req, res, next) => {
@@ -36,9 +43,22 @@ export function createExpressApp({ config, logger, services, isDraining = () => 
 
   app.use(healthRouter(services, isDraining));
   app.use(openApiRouter());
+  // The webhook is not served here: browsers call this service's own endpoints, while only
+  // Hasura calls the webhook. An explicit list, never the request's own Origin reflected back.
+  if (config.corsOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: [...config.corsOrigins],
+        credentials: true,
+        allowedHeaders: ['Content-Type', 'Authorization'],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use(csrf.forCookieSessions);
   app.use(express.json({ limit: config.jsonBodyLimitBytes }));
-  app.use(accountsRouter(services, passport));
-  app.use(sessionsRouter(services, passport));
+  app.use(accountsRouter(services, passport, { cookies, csrf }));
+  app.use(sessionsRouter(services, passport, cookies));
   app.use('/admin', adminRouter(services, passport, config.admin.secret));
 
   app.use(notFoundHandler);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ROLE_NAME_PATTERN } from './domain/model';
@@ -14,6 +15,38 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** A comma-separated list, empty items dropped. */
+const list = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((each) => each.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+
+// Express's own names for address ranges, besides addresses and CIDR subnets.
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const proxyAddress = z.string().refine((value) => {
+  if (PROXY_RANGE_NAMES.includes(value)) return true;
+  const [address, prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}, 'must be an IP address, a CIDR subnet, or loopback, linklocal or uniquelocal');
+
+/** `https://app.example.com` exactly as a browser sends it in `Origin`: scheme, host, port if not the default. */
+const origin = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}, 'must be an origin such as https://app.example.com (scheme, host and port only, no path, no "*")');
 
 const roleName = z.string().regex(ROLE_NAME_PATTERN, 'must be 1-63 characters of a-z, 0-9, "_" and "-"');
 
@@ -50,6 +83,28 @@ const envSchema = z.object({
   ANONYMOUS_ROLE: z
     .union([z.literal(''), roleName.refine((role) => role !== 'user' && role !== 'admin', 'must not be user or admin')])
     .default('anonymous'),
+
+  // How many proxies in front of the service are believed about the client (X-Forwarded-For, and
+  // X-Forwarded-Proto, which decides whether a cookie is Secure): a hop count, or the proxies'
+  // addresses and subnets. Unset: none, and the connection itself is the client.
+  TRUST_PROXY: z.union([z.string().regex(/^\d+$/).transform(Number), list(proxyAddress)]).optional(),
+
+  // Browsers hold their session in a cookie. SameSite=None lets it travel cross-site and so needs Secure.
+  COOKIE_SAME_SITE: z
+    .string()
+    .transform((value) => value.toLowerCase())
+    .pipe(z.enum(['lax', 'strict', 'none']))
+    .default('lax'),
+  // False: Secure only when the request came over HTTPS. True: always.
+  COOKIE_SECURE: boolean.default(false),
+  // Unset: the cookie is sent back to this host only. Set (`example.com`): to its subdomains too,
+  // Hasura's among them.
+  COOKIE_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i, 'must be a domain such as example.com')
+    .optional(),
+  // The browser origins allowed to call this service with the session cookie. Never a wildcard.
+  CORS_ORIGINS: list(origin).default([]),
 
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_USERNAME: z.string().optional(),
@@ -97,6 +152,13 @@ function toConfig(env: z.output<typeof envSchema>) {
       cache: { ttlSeconds: env.WEBHOOK_CACHE_TTL_SECONDS, maxEntries: env.WEBHOOK_CACHE_MAX_ENTRIES },
     },
     jsonBodyLimitBytes: env.JSON_BODY_LIMIT_BYTES,
+    trustProxy: env.TRUST_PROXY ?? false,
+    cookie: {
+      sameSite: env.COOKIE_SAME_SITE,
+      alwaysSecure: env.COOKIE_SECURE,
+      domain: env.COOKIE_DOMAIN ?? null,
+    },
+    corsOrigins: env.CORS_ORIGINS,
     admin: {
       secret: env.ADMIN_SECRET ?? null,
       bootstrap:
@@ -127,6 +189,12 @@ function contradictions(env: z.output<typeof envSchema>): string[] {
     problems.push(
       `SESSION_TOUCH_INTERVAL_SECONDS (${env.SESSION_TOUCH_INTERVAL_SECONDS}) must be less than ` +
         `SESSION_IDLE_TIMEOUT_SECONDS (${env.SESSION_IDLE_TIMEOUT_SECONDS}), or sessions in use would end at the idle timeout`,
+    );
+  }
+  if (env.COOKIE_SAME_SITE === 'none' && !env.COOKIE_SECURE) {
+    // Browsers drop a SameSite=None cookie that is not Secure: every login would silently fail.
+    problems.push(
+      'COOKIE_SAME_SITE=None needs COOKIE_SECURE=true: browsers refuse a SameSite=None cookie without Secure',
     );
   }
   if (env.ADMIN_PASSWORD) {

@@ -14,6 +14,7 @@ export const errorCatalogue = {
   INVALID_CREDENTIALS: { status: 401, message: 'The username or password is incorrect.' },
   UNAUTHORIZED: { status: 401, message: 'A valid session is required.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  CSRF_REJECTED: { status: 403, message: 'This request may have been forged by another site, and was refused.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   USERNAME_TAKEN: { status: 409, message: 'That username is taken.' },
   ROLE_EXISTS: { status: 409, message: 'That role already exists.' },

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { AuthenticatedSession, Session, UserId } from '../domain/model';
+import type { Session, UserId, ValidatedSession } from '../domain/model';
 import type { Liveness, SessionStore } from '../domain/ports';
 import { isForeignKeyViolation, withClassifiedFailures } from './database-errors';
 import { toUser, userColumns, type UserRow } from './users-repository';
@@ -78,7 +78,7 @@ export function createSessionsRepository(db: Knex): SessionStore {
      * The webhook's hot path: one indexed query that returns the live session and its user.
      * The lookup is by SHA-256 of the token, so the index compares hashes, never tokens.
      */
-    async findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<AuthenticatedSession | undefined> {
+    async findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<ValidatedSession | undefined> {
       const row = await db('sessions as s')
         .join('users as u', 'u.id', 's.user_id')
         .select([...sessionColumns, ...userColumns(db), db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)])])

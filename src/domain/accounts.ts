@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { SIGNED_IN_ROLE, type Clock, type Session, type User, type UserId } from './model';
+import { SIGNED_IN_ROLE, type Clock, type NewSession, type User, type UserId } from './model';
 import type { UserStore } from './ports';
 import type { PasswordHasher } from './passwords';
 import type { SessionManager } from './sessions';
@@ -58,7 +58,7 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
     async changePassword(
       userId: UserId,
       change: { currentPassword: string; newPassword: string; userAgent: string | undefined },
-    ): Promise<{ token: string; session: Session }> {
+    ): Promise<NewSession> {
       const matches = await passwords.verify(change.currentPassword, await users.findPasswordHash(userId));
       if (!matches) throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
       passwords.assertAcceptable(change.newPassword);

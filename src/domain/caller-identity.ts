@@ -7,12 +7,15 @@ import type { SessionManager } from './sessions';
  * render the same Identity as claims.
  */
 
+/** Where a session token travelled: a bearer token, or a browser's cookie. */
+export type CredentialSource = 'authorization-header' | 'cookie';
+
 /** What the caller presented to prove who they are, as the HTTP layer read it from the request. */
 export type SessionCredential =
   /** Nothing at all: an anonymous caller. */
   | { kind: 'none' }
   /** Something offered as a session token. It may still be malformed, unknown or dead. */
-  | { kind: 'session-token'; token: string }
+  | { kind: 'session-token'; token: string; source: CredentialSource }
   /** A credential in a form this service does not accept (another auth scheme, say). */
   | { kind: 'unreadable' };
 
@@ -29,6 +32,11 @@ export interface Identity {
   sessionVariables: Readonly<Record<string, string>>;
   /** How long the answer may be reused; null where nothing ends it (an anonymous caller). */
   maxAgeSeconds: number | null;
+  /**
+   * Set when this call moved the session's idle deadline forward (once per touch interval):
+   * what carried the token and the session's new remaining life, so that a cookie can follow.
+   */
+  renewal: { credentialSource: CredentialSource; remainingLifetimeSeconds: number } | null;
 }
 
 export type Refusal =
@@ -73,6 +81,7 @@ export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeco
           allowedRoles: [anonymousRole],
           sessionVariables: {},
           maxAgeSeconds: null,
+          renewal: null,
         });
       }
       if (credential.kind === 'unreadable') return refused('invalid-credential');
@@ -90,6 +99,9 @@ export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeco
         allowedRoles: user.roles,
         sessionVariables: user.sessionVariables,
         maxAgeSeconds: Math.min(maxAgeSeconds, sessions.remainingLifetimeSeconds(auth)),
+        renewal: auth.renewed
+          ? { credentialSource: credential.source, remainingLifetimeSeconds: sessions.remainingLifetimeSeconds(auth) }
+          : null,
       });
     },
   };

@@ -35,6 +35,18 @@ export interface AuthenticatedSession {
   user: User;
   /** When the session ends unless it is used again: its absolute end or its idle deadline. */
   endsAt: Date;
+  /** True when this validation recorded the use and so moved the idle deadline: once per touch interval. */
+  renewed: boolean;
+}
+
+/** A live session as the store answers it (and the webhook's cache keeps it), before its use is recorded. */
+export type ValidatedSession = Omit<AuthenticatedSession, 'renewed'>;
+
+/** A session just started: its token, shown this once, and when it ends unless it is used. */
+export interface NewSession {
+  token: string;
+  session: Session;
+  endsAt: Date;
 }
 
 export interface Clock {

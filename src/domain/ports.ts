@@ -1,4 +1,4 @@
-import type { AuthenticatedSession, Session, User, UserId } from './model';
+import type { Session, User, UserId, ValidatedSession } from './model';
 
 /**
  * What the domain needs from storage, in the domain's words. The repositories in src/db
@@ -20,7 +20,7 @@ export interface SessionStore {
    * answers whether it did. A credential check that raced a change to the user fails here.
    */
   insertSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean>;
-  findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<AuthenticatedSession | undefined>;
+  findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<ValidatedSession | undefined>;
   /**
    * Records use at `liveness.now`, unless use was already recorded after `staleBefore`.
    * Answers the session's new end when it wrote.

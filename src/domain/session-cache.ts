@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { AuthenticatedSession, UserId } from './model';
+import type { UserId, ValidatedSession } from './model';
 
 export interface SessionCacheOptions {
   /** How many validated sessions are kept; the least recently used go first. */
@@ -8,7 +8,7 @@ export interface SessionCacheOptions {
   ttlSeconds: number;
 }
 
-type Lookup = () => Promise<AuthenticatedSession | undefined>;
+type Lookup = () => Promise<ValidatedSession | undefined>;
 
 /**
  * Validated sessions, by token hash, for the webhook's hot path. Only sessions the database
@@ -20,19 +20,16 @@ type Lookup = () => Promise<AuthenticatedSession | undefined>;
  * invalidation was about.
  */
 export class SessionCache {
-  private readonly entries: LRUCache<string, AuthenticatedSession>;
+  private readonly entries: LRUCache<string, ValidatedSession>;
   private readonly tokenOfSession = new Map<string, string>();
   private readonly tokensOfUser = new Map<UserId, Set<string>>();
   // Concurrent lookups of one token share one query, as long as no invalidation came between.
-  private readonly inflight = new Map<
-    string,
-    { generation: number; lookup: Promise<AuthenticatedSession | undefined> }
-  >();
+  private readonly inflight = new Map<string, { generation: number; lookup: Promise<ValidatedSession | undefined> }>();
   private generation = 0;
   private enabled = false;
 
   constructor({ maxEntries, ttlSeconds }: SessionCacheOptions) {
-    this.entries = new LRUCache<string, AuthenticatedSession>({
+    this.entries = new LRUCache<string, ValidatedSession>({
       max: Math.max(1, maxEntries),
       ttl: ttlSeconds * 1000,
       dispose: (auth, tokenHash) => this.unindex(tokenHash, auth),
@@ -40,7 +37,7 @@ export class SessionCache {
   }
 
   /** The session this token hash stands for: from memory when trusted, else from `lookup`. */
-  async recall(tokenHash: string, lookup: Lookup): Promise<AuthenticatedSession | undefined> {
+  async recall(tokenHash: string, lookup: Lookup): Promise<ValidatedSession | undefined> {
     if (!this.enabled) return lookup();
     const cached = this.entries.get(tokenHash);
     if (cached) return cached;
@@ -64,7 +61,7 @@ export class SessionCache {
   }
 
   /** Keeps a newer view of a session (after its use was recorded), if the cache is trusted. */
-  remember(tokenHash: string, auth: AuthenticatedSession): void {
+  remember(tokenHash: string, auth: ValidatedSession): void {
     if (!this.enabled) return;
     this.entries.set(tokenHash, auth);
     this.tokenOfSession.set(auth.session.id, tokenHash);
@@ -110,7 +107,7 @@ export class SessionCache {
     return this.entries.size;
   }
 
-  private unindex(tokenHash: string, auth: AuthenticatedSession): void {
+  private unindex(tokenHash: string, auth: ValidatedSession): void {
     if (this.tokenOfSession.get(auth.session.id) === tokenHash) this.tokenOfSession.delete(auth.session.id);
     const tokens = this.tokensOfUser.get(auth.user.id);
     tokens?.delete(tokenHash);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors';
-import type { AuthenticatedSession, Clock, Session, User, UserId } from './model';
+import type { AuthenticatedSession, Clock, NewSession, Session, User, UserId, ValidatedSession } from './model';
 import type { Liveness, SessionStore } from './ports';
 import type { SessionCache } from './session-cache';
 import { hashSessionToken, type SessionTokens } from './tokens';
@@ -39,19 +39,19 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
    * now stands, or undefined when the write found it already recorded by someone else (whose view
    * of the session is then newer than this one).
    */
-  async function recordUse(found: AuthenticatedSession, now: Date): Promise<AuthenticatedSession | undefined> {
+  async function recordUse(found: ValidatedSession, now: Date): Promise<AuthenticatedSession | undefined> {
     const staleBefore = new Date(now.getTime() - policy.touchIntervalSeconds * 1000);
-    if (found.session.lastUsedAt > staleBefore) return found;
+    if (found.session.lastUsedAt > staleBefore) return { ...found, renewed: false };
     const endsAt = await store.touchSession(found.session.id, livenessAt(now), staleBefore);
     if (endsAt === undefined) return undefined;
-    return { ...found, session: { ...found.session, lastUsedAt: now }, endsAt };
+    return { ...found, session: { ...found.session, lastUsedAt: now }, endsAt, renewed: true };
   }
 
   async function validateFromDatabase(tokenHash: string): Promise<AuthenticatedSession | undefined> {
     const found = await findLive(tokenHash);
     if (!found) return undefined;
     // Undefined: another request recorded a use meanwhile, so the end read above still stands.
-    return (await recordUse(found, clock.now())) ?? found;
+    return (await recordUse(found, clock.now())) ?? { ...found, renewed: false };
   }
 
   async function validateFromCache(activeCache: SessionCache, tokenHash: string) {
@@ -69,7 +69,7 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
       activeCache.forgetToken(tokenHash);
       return validateFromDatabase(tokenHash);
     }
-    if (used !== recalled) activeCache.remember(tokenHash, used);
+    if (used.renewed) activeCache.remember(tokenHash, { session: used.session, user: used.user, endsAt: used.endsAt });
     return used;
   }
 
@@ -83,7 +83,7 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
     async createSession(
       { id: userId, sessionEpoch }: Pick<User, 'id' | 'sessionEpoch'>,
       userAgent: string | undefined,
-    ): Promise<{ token: string; session: Session }> {
+    ): Promise<NewSession> {
       const now = clock.now();
       const token = tokens.generate();
       const session: Session = {
@@ -97,7 +97,9 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
       if (!(await store.insertSession({ ...session, tokenHash: hashSessionToken(token), userEpoch: sessionEpoch }))) {
         throw new AppError('INVALID_CREDENTIALS');
       }
-      return { token, session };
+      // Unused yet, a new session ends at its idle deadline unless the absolute end comes first.
+      const endsAt = new Date(Math.min(session.expiresAt.getTime(), now.getTime() + policy.idleTimeoutSeconds * 1000));
+      return { token, session, endsAt };
     },
 
     /**
@@ -115,7 +117,7 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
     },
 
     /** Whole seconds until the session ends, unless it is used again. */
-    remainingLifetimeSeconds({ endsAt }: AuthenticatedSession): number {
+    remainingLifetimeSeconds({ endsAt }: Pick<AuthenticatedSession, 'endsAt'>): number {
       return Math.max(0, Math.floor((endsAt.getTime() - clock.now().getTime()) / 1000));
     },
 

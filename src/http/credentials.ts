@@ -1,18 +1,25 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SessionCredential } from '../domain/caller-identity';
+import { readSessionCookie } from './session-cookie';
 
 /**
  * Reads the session credential a request carries. This is the only place that knows where
- * credentials travel (today the Authorization header); the passport strategy, the webhook and
- * every other caller ask here.
+ * credentials travel (the Authorization header, or a browser's session cookie); the passport
+ * strategy, the webhook and every other caller ask here.
  *
+ * Authorization wins over the cookie whatever it holds: a client that sends one chose it.
  * Tokens are never read from the query string or the body: URLs end up in proxy and access logs.
  */
 export function readSessionCredential(headers: IncomingHttpHeaders): SessionCredential {
   const authorization = headers.authorization;
-  if (authorization === undefined) return { kind: 'none' };
+  if (authorization === undefined) {
+    const cookie = readSessionCookie(headers.cookie);
+    return cookie === undefined ? { kind: 'none' } : { kind: 'session-token', token: cookie.token, source: 'cookie' };
+  }
   // RFC 6750: `Bearer <token>`, the scheme in any case, exactly one space.
   const parts = authorization.split(' ');
-  if (parts.length === 2 && /^bearer$/i.test(parts[0])) return { kind: 'session-token', token: parts[1] };
+  if (parts.length === 2 && /^bearer$/i.test(parts[0])) {
+    return { kind: 'session-token', token: parts[1], source: 'authorization-header' };
+  }
   return { kind: 'unreadable' };
 }

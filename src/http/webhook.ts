@@ -7,6 +7,7 @@ import type { Logger } from '../logger';
 import { readSessionCredential } from './credentials';
 import { sendError, sendJson, setCommonHeaders } from './error-handler';
 import { describeRequest, requestIdOf } from './request-logging';
+import { createSessionCookies } from './session-cookie';
 import { webhookPostBody } from './schemas';
 import { parseRequest } from './validation';
 
@@ -85,6 +86,8 @@ export interface WebhookDeps {
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function createWebhookHandler({ config, logger, callers }: WebhookDeps): WebhookHandler {
+  const cookies = createSessionCookies(config.cookie);
+
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const headers =
       req.method === 'POST'
@@ -94,8 +97,16 @@ export function createWebhookHandler({ config, logger, callers }: WebhookDeps): 
         : req.headers;
     const decision = await callers.identifyCaller(readSessionCredential(headers), requestedRole(headers));
     // A refusal is Hasura's protocol answer, not an error: 401 with an empty object.
-    if (decision.outcome === 'refused') sendJson(res, 401, {});
-    else sendJson(res, 200, toHasuraSessionVariables(decision.identity));
+    if (decision.outcome === 'refused') {
+      sendJson(res, 401, {});
+      return;
+    }
+    // Hasura copies the webhook's Set-Cookie onto its own answer: the browser's cookie follows
+    // the session's new idle deadline, once per touch interval. Hasura's own call says nothing of
+    // how the browser reached Hasura, so only COOKIE_SECURE or a __Host- cookie make it Secure.
+    const renewal = cookies.renewal(headers, decision.identity, false);
+    if (renewal !== undefined) res.setHeader('Set-Cookie', renewal);
+    sendJson(res, 200, toHasuraSessionVariables(decision.identity));
   }
 
   return (req, res) => {

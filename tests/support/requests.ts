@@ -45,6 +45,17 @@ export function webhookPost(target: HttpTarget, token?: string, options: Webhook
     .send({ headers: forwardedHeaders(token, options), request: null });
 }
 
+/** The webhook in either mode with exactly these client headers, as Hasura forwards them. */
+export function webhookWithHeaders(
+  target: HttpTarget,
+  mode: 'GET' | 'POST',
+  headers: Record<string, string>,
+): request.Test {
+  return mode === 'GET'
+    ? request(target.http).get('/webhook').set(headers)
+    : request(target.http).post('/webhook').send({ headers, request: null });
+}
+
 /** Both webhook modes, for `it.each`/`describe.each`: `['GET', webhookGet]` and `['POST', webhookPost]`. */
 export const WEBHOOK_MODES = [
   ['GET', webhookGet],

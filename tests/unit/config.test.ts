@@ -178,6 +178,49 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('browser sessions', () => {
+    it('defaults to a Lax cookie, Secure only over HTTPS, host-only, no CORS origin and no trusted proxy', () => {
+      const config = loadConfig({});
+      expect(config.cookie).toEqual({ sameSite: 'lax', alwaysSecure: false, domain: null });
+      expect(config.corsOrigins).toEqual([]);
+      expect(config.trustProxy).toBe(false);
+    });
+
+    it('refuses COOKIE_SAME_SITE=None without COOKIE_SECURE=true, and accepts it with', () => {
+      expect(configErrorFor({ COOKIE_SAME_SITE: 'None' }).problems).toEqual([
+        expect.stringMatching(/^COOKIE_SAME_SITE=None needs COOKIE_SECURE=true/),
+      ]);
+      expect(loadConfig({ COOKIE_SAME_SITE: 'None', COOKIE_SECURE: 'true' }).cookie.sameSite).toBe('none');
+    });
+
+    it('reads CORS_ORIGINS as a list of exact origins', () => {
+      expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://127.0.0.1:5173' }).corsOrigins).toEqual([
+        'https://app.example.com',
+        'http://127.0.0.1:5173',
+      ]);
+    });
+
+    it.each(['*', 'https://app.example.com/', 'https://app.example.com/path', 'app.example.com', 'ftp://example.com'])(
+      'refuses CORS_ORIGINS=%s',
+      (value) => {
+        expect(configErrorFor({ CORS_ORIGINS: value }).problems).toEqual([expect.stringMatching(/^CORS_ORIGINS\.0: /)]);
+      },
+    );
+
+    it('reads TRUST_PROXY as a hop count or a list of addresses and subnets', () => {
+      expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+      expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, loopback, ::1' }).trustProxy).toEqual([
+        '10.0.0.0/8',
+        'loopback',
+        '::1',
+      ]);
+    });
+
+    it.each(['true', '10.0.0.0/33', 'proxy.example.com'])('refuses TRUST_PROXY=%s', (value) => {
+      expect(configErrorFor({ TRUST_PROXY: value }).problems).toEqual([expect.stringMatching(/^TRUST_PROXY/)]);
+    });
+  });
+
   describe('parsing', () => {
     it('reads numbers from strings', () => {
       const config = loadConfig({ PORT: '8080', BCRYPT_COST: '10', SESSION_TOUCH_INTERVAL_SECONDS: '0' });

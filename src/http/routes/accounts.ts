@@ -1,30 +1,49 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
+import type { NewSession } from '../../domain/model';
 import { AppError } from '../../errors';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
+import type { CsrfDefence } from '../csrf';
 import { authenticateWithPassword, type Authenticator } from '../passport';
 import { presentCurrentUser, presentNewSession } from '../presenters';
 import { loginBody, passwordChangeBody, signupBody } from '../schemas';
+import type { SessionCookies } from '../session-cookie';
 import { parseRequest } from '../validation';
 
+export interface BrowserSessions {
+  cookies: SessionCookies;
+  csrf: CsrfDefence;
+}
+
 /** Signing up, logging in, and the signed-in user's own account. */
-export function accountsRouter(services: Services, passport: Authenticator): Router {
+export function accountsRouter(
+  services: Services,
+  passport: Authenticator,
+  { cookies, csrf }: BrowserSessions,
+): Router {
   const { accounts, sessions } = services;
   const router = Router();
   const sessionRequired = requireSession(passport);
 
-  router.post('/signup', async (req, res) => {
+  // The token goes in the body for mobile and server clients, and in the cookie for browsers.
+  const setSessionCookie = (req: Request, res: Response, created: NewSession) => {
+    res.append('Set-Cookie', cookies.issue(created.token, sessions.remainingLifetimeSeconds(created), req.secure));
+  };
+
+  router.post('/signup', csrf.forSessionIssuing, async (req, res) => {
     const body = parseRequest(signupBody, req.body);
     const user = await accounts.registerUser(body);
     const created = await sessions.createSession(user, req.get('user-agent'));
+    setSessionCookie(req, res, created);
     res.status(201).json(presentNewSession(user, created));
   });
 
-  router.post('/login', async (req, res) => {
+  router.post('/login', csrf.forSessionIssuing, async (req, res) => {
     const body = parseRequest(loginBody, req.body);
     const user = await authenticateWithPassword(passport, body);
     if (!user) throw new AppError('INVALID_CREDENTIALS');
     const created = await sessions.createSession(user, req.get('user-agent'));
+    setSessionCookie(req, res, created);
     res.json(presentNewSession(user, created));
   });
 
@@ -36,6 +55,7 @@ export function accountsRouter(services: Services, passport: Authenticator): Rou
     const body = parseRequest(passwordChangeBody, req.body);
     const { user } = currentSession(res);
     const created = await accounts.changePassword(user.id, { ...body, userAgent: req.get('user-agent') });
+    setSessionCookie(req, res, created);
     res.json(presentNewSession(user, created));
   });
 

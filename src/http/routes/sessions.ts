@@ -5,21 +5,22 @@ import { currentSession, requireSession } from '../authentication';
 import type { Authenticator } from '../passport';
 import { presentSession } from '../presenters';
 import { sessionIdParams } from '../schemas';
+import type { SessionCookies } from '../session-cookie';
 
 /** A signed-in user's sessions: ending this one or all of them, listing them, ending one. */
-export function sessionsRouter(services: Services, passport: Authenticator): Router {
+export function sessionsRouter(services: Services, passport: Authenticator, cookies: SessionCookies): Router {
   const { sessions } = services;
   const router = Router();
   const sessionRequired = requireSession(passport);
 
-  router.post('/logout', sessionRequired, async (_req, res) => {
+  router.post('/logout', sessionRequired, async (req, res) => {
     await sessions.invalidateSession(currentSession(res).session.id);
-    res.status(204).end();
+    res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
   });
 
-  router.post('/logout/all', sessionRequired, async (_req, res) => {
+  router.post('/logout/all', sessionRequired, async (req, res) => {
     await sessions.invalidateUserSessions(currentSession(res).user.id);
-    res.status(204).end();
+    res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
   });
 
   router.get('/sessions', sessionRequired, async (_req, res) => {
@@ -32,7 +33,10 @@ export function sessionsRouter(services: Services, passport: Authenticator): Rou
     const params = sessionIdParams.safeParse(req.params);
     // A malformed id names no session, exactly as an unknown one does.
     if (!params.success) throw new AppError('NOT_FOUND', { message: 'No such session.' });
-    await sessions.invalidateOwnSession(currentSession(res).user.id, params.data.id);
+    const { user, session } = currentSession(res);
+    await sessions.invalidateOwnSession(user.id, params.data.id);
+    // Ending the very session the request came with is a logout.
+    if (params.data.id === session.id) res.append('Set-Cookie', cookies.clear(req.secure));
     res.status(204).end();
   });
 
