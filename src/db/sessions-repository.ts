@@ -137,5 +137,14 @@ export function createSessionsRepository(db: Knex): SessionStore {
         .delete()
         .whereNotExists(db('users as u').select(db.raw('1')).whereRaw('u.id = s.user_id').andWhere(isLive(liveness)));
     },
+
+    async countLiveSessions(liveness: Liveness): Promise<number> {
+      const row = await db('sessions as s')
+        .join('users as u', 'u.id', 's.user_id')
+        .where(isLive(liveness))
+        .count<{ count: string | number }>({ count: '*' })
+        .first();
+      return Number(row?.count ?? 0);
+    },
   });
 }

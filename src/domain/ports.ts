@@ -33,6 +33,7 @@ export interface SessionStore {
   /** Ends every session of the user, including any being created at this moment. */
   endUserSessions(userId: UserId): Promise<void>;
   deleteDeadSessions(liveness: Liveness): Promise<number>;
+  countLiveSessions(liveness: Liveness): Promise<number>;
 }
 
 export interface NewUser {

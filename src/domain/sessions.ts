@@ -95,6 +95,11 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
     purgeDeadSessions(): Promise<number> {
       return store.deleteDeadSessions(livenessAt(clock.now()));
     },
+
+    /** How many sessions are live now, across all users. */
+    countLiveSessions(): Promise<number> {
+      return store.countLiveSessions(livenessAt(clock.now()));
+    },
   };
 }
 

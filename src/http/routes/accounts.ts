@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../errors';
+import { accountOutcomeOf, type AccountAction, type Metrics } from '../../metrics';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
 import { authenticateWithPassword, type Authenticator } from '../passport';
@@ -19,36 +20,53 @@ const loginBody = z.object({ username: z.string(), password: z.string() });
 const passwordChangeBody = z.object({ currentPassword: z.string(), newPassword: z.string() });
 
 /** Signing up, logging in, and the signed-in user's own account. */
-export function accountsRouter(services: Services, passport: Authenticator): Router {
+export function accountsRouter(services: Services, passport: Authenticator, metrics: Metrics): Router {
   const { accounts, sessions } = services;
   const router = Router();
   const sessionRequired = requireSession(passport);
 
-  router.post('/signup', async (req, res) => {
-    const body = parseRequest(signupBody, req.body);
-    const user = await accounts.registerUser(body);
-    const created = await sessions.createSession(user, req.get('user-agent'));
-    res.status(201).json(presentNewSession(user, created));
-  });
+  /** Runs the action and counts how it ended: `success` or its catalogue code. */
+  async function counted(action: AccountAction, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+      metrics.countAccountOutcome(action, 'success');
+    } catch (error) {
+      metrics.countAccountOutcome(action, accountOutcomeOf(error));
+      throw error;
+    }
+  }
 
-  router.post('/login', async (req, res) => {
-    const body = parseRequest(loginBody, req.body);
-    const user = await authenticateWithPassword(passport, body);
-    if (!user) throw new AppError('INVALID_CREDENTIALS');
-    const created = await sessions.createSession(user, req.get('user-agent'));
-    res.json(presentNewSession(user, created));
-  });
+  router.post('/signup', (req, res) =>
+    counted('signup', async () => {
+      const body = parseRequest(signupBody, req.body);
+      const user = await accounts.registerUser(body);
+      const created = await sessions.createSession(user, req.get('user-agent'));
+      res.status(201).json(presentNewSession(user, created));
+    }),
+  );
+
+  router.post('/login', (req, res) =>
+    counted('login', async () => {
+      const body = parseRequest(loginBody, req.body);
+      const user = await authenticateWithPassword(passport, body);
+      if (!user) throw new AppError('INVALID_CREDENTIALS');
+      const created = await sessions.createSession(user, req.get('user-agent'));
+      res.json(presentNewSession(user, created));
+    }),
+  );
 
   router.get('/me', sessionRequired, (_req, res) => {
     res.json(presentCurrentUser(currentSession(res)));
   });
 
-  router.post('/password', sessionRequired, async (req, res) => {
-    const body = parseRequest(passwordChangeBody, req.body);
-    const { user } = currentSession(res);
-    const created = await accounts.changePassword(user.id, { ...body, userAgent: req.get('user-agent') });
-    res.json(presentNewSession(user, created));
-  });
+  router.post('/password', sessionRequired, (req, res) =>
+    counted('password_change', async () => {
+      const body = parseRequest(passwordChangeBody, req.body);
+      const { user } = currentSession(res);
+      const created = await accounts.changePassword(user.id, { ...body, userAgent: req.get('user-agent') });
+      res.json(presentNewSession(user, created));
+    }),
+  );
 
   return router;
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import type { CallerIdentification, Identity } from '../../domain/caller-identity';
 import { AppError } from '../../errors';
+import type { Metrics, WebhookOutcome } from '../../metrics';
 import { readSessionCredential } from '../credentials';
 import { parseRequest } from '../validation';
 
@@ -48,22 +49,36 @@ export function toHasuraSessionVariables(identity: Identity): Record<string, str
 }
 
 /** GET /webhook and POST /webhook, as docs/hasura-webhook-contract.md describes. */
-export function webhookRouter(config: Config, callers: CallerIdentification): Router {
+export function webhookRouter(config: Config, callers: CallerIdentification, metrics: Metrics): Router {
   const router = Router();
 
-  async function answer(headers: IncomingHttpHeaders, res: Response): Promise<void> {
+  async function decide(headers: IncomingHttpHeaders, res: Response): Promise<WebhookOutcome> {
     const decision = await callers.identifyCaller(readSessionCredential(headers), requestedRole(headers));
     // A refusal is Hasura's protocol answer, not an error: 401 with an empty object.
-    if (decision.outcome === 'refused') res.status(401).json({});
-    else res.json(toHasuraSessionVariables(decision.identity));
+    if (decision.outcome === 'refused') {
+      res.status(401).json({});
+      return 'refused';
+    }
+    res.json(toHasuraSessionVariables(decision.identity));
+    return decision.identity.userId === null ? 'anonymous' : 'user';
   }
 
-  router.get('/webhook', (req, res) => answer(req.headers, res));
+  /** Answers, and records how and how fast; a request Hasura sent malformed counts as an error. */
+  async function answer(startedAt: number, readHeaders: () => IncomingHttpHeaders, res: Response): Promise<void> {
+    let outcome: WebhookOutcome = 'error';
+    try {
+      outcome = await decide(readHeaders(), res);
+    } finally {
+      metrics.observeWebhook(outcome, (performance.now() - startedAt) / 1000);
+    }
+  }
 
-  router.post('/webhook', express.json({ limit: config.webhook.bodyLimitBytes }), (req, res) => {
-    const body = parseRequest(webhookPostBody, req.body);
-    return answer(lowerCaseHeaderNames(body.headers), res);
-  });
+  router.get('/webhook', (req, res) => answer(performance.now(), () => req.headers, res));
+
+  router.post('/webhook', express.json({ limit: config.webhook.bodyLimitBytes }), (req, res) =>
+    // Timed from here, after the body is read: the clock measures the decision, not the upload.
+    answer(performance.now(), () => lowerCaseHeaderNames(parseRequest(webhookPostBody, req.body).headers), res),
+  );
 
   return router;
 }

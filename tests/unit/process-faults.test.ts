@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { buildService, startServiceProcess, type LogLine, type ServiceBuild } from '../support/service-process';
+
+// The process as a supervisor sees it: what it answers while its database is not there, when it
+// gives up, what it writes, and how it ends. Each test starts `node <build>/src/main.js`.
+
+const DATABASE_PASSWORD = 'a-database-password-never-logged';
+
+/** A port nothing listens on: one the system just handed out and took back. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const isListening = (line: LogLine) => line.msg === 'listening';
+const isRetry = (line: LogLine) => line.msg === 'the database does not answer yet; retrying';
+
+describe('the service process', () => {
+  let build: ServiceBuild;
+  let dataDir: string;
+  beforeAll(() => {
+    build = buildService();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-faults-'));
+  });
+  afterAll(() => {
+    build.dispose();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  describe('with a PostgreSQL server that is not up', () => {
+    let databaseUrl: string;
+    beforeAll(async () => {
+      databaseUrl = `postgres://auth:${DATABASE_PASSWORD}@127.0.0.1:${await closedPort()}/auth`;
+    });
+
+    it('answers /healthz 200 and /readyz, /webhook and /login 503 while it waits', async () => {
+      const service = startServiceProcess(build, { DATABASE_URL: databaseUrl, DATABASE_WAIT_TIMEOUT_SECONDS: '60' });
+      try {
+        const { url } = (await service.waitForLog(isListening)) as LogLine & { url: string };
+        await service.waitForLog(isRetry);
+
+        const health = await request(url).get('/healthz');
+        const readiness = await request(url).get('/readyz');
+        const webhook = await request(url).get('/webhook').set('Authorization', 'Bearer some-token');
+        const login = await request(url).post('/login').send({ username: 'alice', password: 'a password' });
+
+        expect(health.status).toBe(200);
+        expect(health.body).toEqual({ status: 'ok' });
+        expect(readiness.status).toBe(503);
+        expect(readiness.body.error.code).toBe('DATABASE_UNAVAILABLE');
+        expect(readiness.headers['retry-after']).toBe('5');
+        // Never a 401 (which would make clients drop a good token) nor an anonymous 200.
+        expect(webhook.status).toBe(503);
+        expect(login.status).toBe(503);
+      } finally {
+        service.kill('SIGTERM');
+        await service.exited;
+      }
+    });
+
+    it('stops waiting on SIGTERM and exits 0', async () => {
+      const service = startServiceProcess(build, { DATABASE_URL: databaseUrl, DATABASE_WAIT_TIMEOUT_SECONDS: '60' });
+      await service.waitForLog(isRetry);
+
+      service.kill('SIGTERM');
+
+      expect(await service.exited).toBe(0);
+      expect(service.stdoutLines.map((text) => JSON.parse(text) as LogLine).at(-1)?.msg).toBe('shutting down');
+    });
+
+    it('gives up after DATABASE_WAIT_TIMEOUT_SECONDS and exits 1, with one JSON line per attempt and none with the password', async () => {
+      const service = startServiceProcess(build, { DATABASE_URL: databaseUrl, DATABASE_WAIT_TIMEOUT_SECONDS: '2' });
+
+      expect(await service.exited).toBe(1);
+      const lines = service.stdoutLines.map((text) => JSON.parse(text) as LogLine);
+      const retries = lines.filter(isRetry);
+      const last = lines.at(-1)!;
+      expect(service.stderr()).toBe('');
+      expect(retries.length).toBeGreaterThanOrEqual(2);
+      expect(retries.map((line) => line.attempt)).toEqual(retries.map((_, index) => index + 1));
+      expect(retries[0]).toMatchObject({
+        level: 40,
+        database: expect.stringMatching(/^postgres:\/\/auth:redacted@127\.0\.0\.1:\d+\/auth$/),
+        error: { code: 'ECONNREFUSED' },
+      });
+      expect(last).toMatchObject({
+        level: 60,
+        attempts: retries.length + 1,
+        lastError: { code: 'ECONNREFUSED' },
+        msg: expect.stringContaining('Gave up waiting for the database'),
+      });
+      expect(last.msg).toContain('DATABASE_WAIT_TIMEOUT_SECONDS');
+      expect(service.stdoutLines.join('\n')).not.toContain(DATABASE_PASSWORD);
+    });
+  });
+
+  it('writes a bad setting as a JSON fatal line that lists every problem, and exits 1', async () => {
+    const service = startServiceProcess(build, { PORT: 'not-a-port', BCRYPT_COST: '99' });
+
+    expect(await service.exited).toBe(1);
+    expect(service.stderr()).toBe('');
+    expect(service.stdoutLines.map((text) => JSON.parse(text) as LogLine)).toEqual([
+      expect.objectContaining({
+        level: 60,
+        msg: 'invalid configuration',
+        problems: [expect.stringContaining('PORT'), expect.stringContaining('BCRYPT_COST')],
+      }),
+    ]);
+  });
+
+  it('logs a promise rejected outside any request as a JSON fatal line, and exits 1', async () => {
+    // Loaded before the service: after the first request, a timer rejects a promise nobody awaits.
+    const preload = path.resolve(__dirname, '../fixtures/reject-outside-a-request.cjs');
+    const service = startServiceProcess(build, { DATA_DIR: dataDir }, ['--require', preload]);
+    const { url } = (await service.waitForLog((line) => line.msg === 'ready')) as LogLine & { url: string };
+
+    expect((await request(url).get('/healthz')).status).toBe(200);
+    expect(await service.exited).toBe(1);
+    const lines = service.stdoutLines.map((text) => JSON.parse(text) as LogLine);
+    expect(lines.find((line) => line.level === 60)).toMatchObject({
+      msg: 'unhandled promise rejection outside a request; exiting',
+      err: { message: 'rejected outside any request' },
+    });
+    expect(service.stderr()).toBe('');
+  });
+});
