@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import request from 'supertest';
+import { runCli } from '../../src/cli';
 import { buildService, startServiceProcess, type LogLine, type ServiceBuild } from '../support/service-process';
 
 // The process as a supervisor sees it: what it answers while its database is not there, when it
@@ -50,6 +52,7 @@ describe('the service process', () => {
         const readiness = await request(url).get('/readyz');
         const webhook = await request(url).get('/webhook').set('Authorization', 'Bearer some-token');
         const login = await request(url).post('/login').send({ username: 'alice', password: 'a password' });
+        const metrics = await request(url).get('/metrics');
 
         expect(health.status).toBe(200);
         expect(health.body).toEqual({ status: 'ok' });
@@ -59,6 +62,9 @@ describe('the service process', () => {
         // Never a 401 (which would make clients drop a good token) nor an anonymous 200.
         expect(webhook.status).toBe(503);
         expect(login.status).toBe(503);
+        // The process's own figures are worth reading most while it cannot start.
+        expect(metrics.status).toBe(200);
+        expect(metrics.text).toContain('nodejs_eventloop_lag_seconds');
       } finally {
         service.kill('SIGTERM');
         await service.exited;
@@ -129,5 +135,52 @@ describe('the service process', () => {
       err: { message: 'rejected outside any request' },
     });
     expect(service.stderr()).toBe('');
+  });
+});
+
+describe('the operator CLI', () => {
+  async function cli(argv: string[], env: Record<string, string>) {
+    let stderr = '';
+    const code = await runCli(argv, {
+      env,
+      stdin: Readable.from([]),
+      stdout: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      stderr: new Writable({
+        write(chunk, _encoding, done) {
+          stderr += String(chunk);
+          done();
+        },
+      }),
+    });
+    return {
+      code,
+      lines: stderr
+        .trimEnd()
+        .split('\n')
+        .map((text) => JSON.parse(text) as LogLine),
+    };
+  }
+
+  it('writes a bad setting as a JSON fatal line on stderr, and answers exit code 2', async () => {
+    const { code, lines } = await cli(['migrate'], { DATABASE_POOL_MAX: 'many' });
+
+    expect(code).toBe(2);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 60,
+        msg: 'invalid configuration',
+        problems: [expect.stringContaining('DATABASE_POOL_MAX')],
+      }),
+    ]);
+  });
+
+  it('waits for the database as the server does, then gives up with a JSON fatal line and exit code 1', async () => {
+    const databaseUrl = `postgres://auth:${DATABASE_PASSWORD}@127.0.0.1:${await closedPort()}/auth`;
+    const { code, lines } = await cli(['migrate'], { DATABASE_URL: databaseUrl, DATABASE_WAIT_TIMEOUT_SECONDS: '1' });
+
+    expect(code).toBe(1);
+    expect(lines.filter(isRetry).length).toBeGreaterThanOrEqual(1);
+    expect(lines.at(-1)).toMatchObject({ level: 60, msg: expect.stringContaining('Gave up waiting for the database') });
+    expect(JSON.stringify(lines)).not.toContain(DATABASE_PASSWORD);
   });
 });
