@@ -218,7 +218,9 @@ export async function waitForDatabase(db: Database, { database, timeoutSeconds, 
         const waitedSeconds = Math.round((Date.now() - startedAt) / 100) / 10;
         throw new DatabaseWaitTimeoutError({ database, attempts: attempt, waitedSeconds, lastError });
       }
-      const retryInMs = Math.min(FIRST_RETRY_DELAY_MS * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS, remainingMs);
+      const backoffMs = Math.min(FIRST_RETRY_DELAY_MS * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+      // Up to half of it at random, so that instances started together do not retry in step.
+      const retryInMs = Math.min(Math.round(backoffMs * (0.5 + Math.random() / 2)), remainingMs);
       logger.warn({ database, attempt, retryInMs, error: lastError }, 'the database does not answer yet; retrying');
       await sleep(retryInMs, signal);
     }

@@ -1,6 +1,4 @@
-import fs from 'node:fs';
 import { createServer } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import request from 'supertest';
@@ -26,15 +24,10 @@ const isRetry = (line: LogLine) => line.msg === 'the database does not answer ye
 
 describe('the service process', () => {
   let build: ServiceBuild;
-  let dataDir: string;
   beforeAll(() => {
     build = buildService();
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-faults-'));
   });
-  afterAll(() => {
-    build.dispose();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => build.dispose());
 
   describe('with a PostgreSQL server that is not up', () => {
     let databaseUrl: string;
@@ -121,19 +114,25 @@ describe('the service process', () => {
     ]);
   });
 
-  it('logs a promise rejected outside any request as a JSON fatal line, and exits 1', async () => {
-    // Loaded before the service: after the first request, a timer rejects a promise nobody awaits.
-    const preload = path.resolve(__dirname, '../fixtures/reject-outside-a-request.cjs');
-    const service = startServiceProcess(build, { DATA_DIR: dataDir }, ['--require', preload]);
-    const { url } = (await service.waitForLog((line) => line.msg === 'ready')) as LogLine & { url: string };
+  it.each([
+    [
+      'a promise rejected',
+      'rejection',
+      'unhandled promise rejection outside a request; exiting',
+      'rejected outside any request',
+    ],
+    ['an exception thrown', 'exception', 'uncaught exception; exiting', 'thrown outside any request'],
+  ])('logs %s outside any request as a JSON fatal line, and exits 1', async (_what, fault, msg, message) => {
+    // Loaded before the service: after the first request, a timer fails outside any request.
+    const preload = path.resolve(__dirname, '../fixtures/fault-outside-a-request.cjs');
+    const databaseUrl = `postgres://auth:${DATABASE_PASSWORD}@127.0.0.1:${await closedPort()}/auth`;
+    const service = startServiceProcess(build, { DATABASE_URL: databaseUrl, FAULT: fault }, ['--require', preload]);
+    const { url } = (await service.waitForLog(isListening)) as LogLine & { url: string };
 
     expect((await request(url).get('/healthz')).status).toBe(200);
     expect(await service.exited).toBe(1);
     const lines = service.stdoutLines.map((text) => JSON.parse(text) as LogLine);
-    expect(lines.find((line) => line.level === 60)).toMatchObject({
-      msg: 'unhandled promise rejection outside a request; exiting',
-      err: { message: 'rejected outside any request' },
-    });
+    expect(lines.find((line) => line.level === 60)).toMatchObject({ msg, err: { message } });
     expect(service.stderr()).toBe('');
   });
 });
