@@ -17,7 +17,9 @@ export type WebhookOutcome = 'user' | 'anonymous' | 'refused' | 'error';
  * How a signup, a login or a password change ended: `success`, or the catalogue code it failed
  * with, lower-cased (`invalid_credentials`, `weak_password`, `database_unavailable`...). The
  * catalogue bounds the set, and a code added to it (such as a `RATE_LIMITED` for rate limits)
- * becomes an outcome here with no change to this module.
+ * becomes an outcome here with no change to this module. A route's own failures are counted by
+ * the route; a limiter that refuses before the route runs counts its refusal itself, with
+ * `countAccountOutcome(action, 'rate_limited')`.
  */
 export type AccountOutcome = 'success' | Lowercase<ErrorCode>;
 
