@@ -24,6 +24,8 @@ const projects = [
 if (process.env.TEST_DATABASE_URL) {
   projects.push({
     ...databaseSuites,
+    // tests/postgres/ holds suites about a PostgreSQL server itself (one not up yet, say).
+    testMatch: [...databaseSuites.testMatch, '<rootDir>/tests/postgres/*.test.ts'],
     displayName: 'postgres',
     globals: { TEST_DATABASE_KIND: 'postgres' },
     globalSetup: '<rootDir>/tests/support/postgres-global-setup.ts',

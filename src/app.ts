@@ -2,7 +2,9 @@ import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Config } from './config';
+import { AppError } from './errors';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics';
 import type { Services } from './services';
 import { createCsrfDefence } from './http/csrf';
 import { errorHandler, notFoundHandler, setCommonHeaders } from './http/error-handler';
@@ -11,6 +13,7 @@ import { requestLogging } from './http/request-logging';
 import { accountsRouter } from './http/routes/accounts';
 import { adminRouter } from './http/routes/admin';
 import { healthRouter } from './http/routes/health';
+import { metricsRouter } from './http/routes/metrics';
 import { openApiRouter } from './http/routes/openapi';
 import { sessionsRouter } from './http/routes/sessions';
 import { createSessionCookies } from './http/session-cookie';
@@ -20,15 +23,13 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   services: Services;
+  metrics: Metrics;
   /** True once the server has begun to shut down; readiness then fails. */
   isDraining?: () => boolean;
 }
 
-/** Every route but the webhook: the API of docs/api.md. */
-export function createExpressApp({ config, logger, services, isDraining = () => false }: AppDeps): Express {
-  const passport = createPassport(services.accounts, services.sessions);
-  const cookies = createSessionCookies(config.cookie);
-  const csrf = createCsrfDefence(config.corsOrigins);
+/** What every answer shares, whether the service is starting or ready. */
+function createBaseApp(config: Config, logger: Logger): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -40,8 +41,50 @@ export function createExpressApp({ config, logger, services, isDraining = () => 
     setCommonHeaders(res);
     next();
   });
+  return app;
+}
 
-  app.use(healthRouter(services, isDraining));
+/**
+ * The app that answers while start-up waits for the database: alive, not ready, metrics, and
+ * 503 for everything else (never a 401 or an anonymous 200: no decision can be made yet).
+ */
+export function createStartingApp({
+  config,
+  logger,
+  metrics,
+  isDraining = () => false,
+}: Omit<AppDeps, 'services'>): Express {
+  const notReady = () =>
+    isDraining()
+      ? new AppError('SHUTTING_DOWN')
+      : new AppError('DATABASE_UNAVAILABLE', {
+          message: 'This instance is starting: its database does not answer yet. Try again.',
+          headers: { 'Retry-After': '5' },
+        });
+  const app = createBaseApp(config, logger);
+  app.use(healthRouter(() => Promise.reject(notReady())));
+  if (config.metrics) app.use(metricsRouter(metrics, config.metrics.token));
+  app.use(() => {
+    throw notReady();
+  });
+  app.use(errorHandler);
+  return app;
+}
+
+/** Every route but the webhook: the API of docs/api.md. */
+export function createExpressApp({ config, logger, services, metrics, isDraining = () => false }: AppDeps): Express {
+  const passport = createPassport(services.accounts, services.sessions);
+  const cookies = createSessionCookies(config.cookie);
+  const csrf = createCsrfDefence(config.corsOrigins);
+  const app = createBaseApp(config, logger);
+
+  app.use(
+    healthRouter(async () => {
+      if (isDraining()) throw new AppError('SHUTTING_DOWN');
+      await services.database.ping();
+    }),
+  );
+  if (config.metrics) app.use(metricsRouter(metrics, config.metrics.token));
   app.use(openApiRouter());
   // The webhook is not served here: browsers call this service's own endpoints, while only
   // Hasura calls the webhook. An explicit list, never the request's own Origin reflected back.
@@ -57,7 +100,7 @@ export function createExpressApp({ config, logger, services, isDraining = () => 
   }
   app.use(csrf.forCookieSessions);
   app.use(express.json({ limit: config.jsonBodyLimitBytes }));
-  app.use(accountsRouter(services, passport, { cookies, csrf }));
+  app.use(accountsRouter(services, passport, { cookies, csrf, metrics }));
   app.use(sessionsRouter(services, passport, cookies));
   app.use('/admin', adminRouter(services, passport, config.admin.secret));
 
@@ -71,7 +114,12 @@ export function createExpressApp({ config, logger, services, isDraining = () => 
  * Hasura calls on every GraphQL request, is answered before Express sees the request.
  */
 export function createApp(deps: AppDeps): RequestListener {
-  const webhook = createWebhookHandler({ config: deps.config, logger: deps.logger, callers: deps.services.callers });
+  const webhook = createWebhookHandler({
+    config: deps.config,
+    logger: deps.logger,
+    callers: deps.services.callers,
+    metrics: deps.metrics,
+  });
   const api = createExpressApp(deps);
   return (req, res) => {
     if (!webhook(req, res)) api(req, res);

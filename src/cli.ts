@@ -2,12 +2,23 @@ import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { ConfigError, loadConfig } from './config';
-import { migrateToLatest, openDatabase } from './db/database';
+import {
+  DatabaseWaitTimeoutError,
+  describeDatabase,
+  migrateToLatest,
+  openDatabase,
+  waitForDatabase,
+} from './db/database';
 import { ADMIN_ROLE } from './domain/model';
 import { AppError } from './errors';
+import { createLogger } from './logger';
 import { createServices } from './services';
 
-/** Operator commands. Passwords come from ADMIN_PASSWORD or stdin, never from arguments (they show in `ps`). */
+/**
+ * Operator commands. Passwords come from ADMIN_PASSWORD or stdin, never from arguments (they show
+ * in `ps`). What a command reports goes to stdout as text; log lines (a bad setting, waiting for
+ * the database, a failure) go to stderr as JSON, as the server writes them.
+ */
 const usage = `Usage:
   cli migrate                            apply pending migrations
   cli create-admin --username <name>     create a user holding the admin role;
@@ -40,6 +51,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
   }
 
+  let logger = createLogger('info', io.stderr);
   let config;
   try {
     // ADMIN_USERNAME and ADMIN_PASSWORD configure the server's start-up admin; here the
@@ -48,12 +60,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     config = loadConfig(configEnv);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    io.stderr.write(`${error.message}\n`);
+    logger.fatal({ problems: error.problems }, 'invalid configuration');
     return 2;
   }
+  logger = createLogger(config.logLevel, io.stderr);
 
-  const db = openDatabase(config.database);
+  const db = openDatabase(config.database, logger);
   try {
+    // A release step (Heroku's, a compose job) may run while the database is still starting.
+    await waitForDatabase(db, {
+      database: describeDatabase(config.database),
+      timeoutSeconds: config.databaseWaitTimeoutSeconds,
+      logger,
+    });
     const applied = await migrateToLatest(db);
     if (command === 'migrate') {
       io.stdout.write(applied.length > 0 ? `Applied: ${applied.join(', ')}\n` : 'Already up to date.\n');
@@ -83,6 +102,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`${error.code}: ${error.message}\n`);
       return 1;
     }
+    if (error instanceof DatabaseWaitTimeoutError) {
+      logger.fatal(error.details, error.message);
+      return 1;
+    }
     throw error;
   } finally {
     await db.destroy();
@@ -98,7 +121,7 @@ if (require.main === module) {
   }).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      console.error('fatal:', error instanceof Error ? error.message : error);
+      createLogger('info', process.stderr).fatal({ err: error }, 'the command failed');
       process.exit(1);
     },
   );

@@ -58,6 +58,8 @@ const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_SSL: z.enum(['disable', 'no-verify', 'verify-full']).default('disable'),
   DATABASE_POOL_MAX: integer(1, 1000).default(10),
+  // How long start-up keeps retrying a database that does not answer yet before it gives up.
+  DATABASE_WAIT_TIMEOUT_SECONDS: integer(0, 86400).default(60),
   DATA_DIR: z.string().default('./data'),
 
   BCRYPT_COST: integer(4, 15).default(12),
@@ -107,6 +109,10 @@ const envSchema = z.object({
   CORS_ORIGINS: list(origin).default([]),
 
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+
+  METRICS_ENABLED: boolean.default(true),
+  // Unset means the metrics are open to anyone who can reach the port.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
 });
@@ -136,6 +142,7 @@ function toConfig(env: z.output<typeof envSchema>) {
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
     database,
+    databaseWaitTimeoutSeconds: env.DATABASE_WAIT_TIMEOUT_SECONDS,
     passwords: { bcryptCost: env.BCRYPT_COST, minLength: env.PASSWORD_MIN_LENGTH },
     hashing: { threads: env.BCRYPT_THREADS, queueMax: env.BCRYPT_QUEUE_MAX },
     sessions: {
@@ -159,6 +166,7 @@ function toConfig(env: z.output<typeof envSchema>) {
       domain: env.COOKIE_DOMAIN ?? null,
     },
     corsOrigins: env.CORS_ORIGINS,
+    metrics: env.METRICS_ENABLED ? { token: env.METRICS_TOKEN ?? null } : null,
     admin: {
       secret: env.ADMIN_SECRET ?? null,
       bootstrap:

@@ -1,11 +1,12 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app';
+import { createApp, createStartingApp } from './app';
 import type { Config } from './config';
-import { migrateToLatest, openDatabase, type Database } from './db/database';
+import { describeDatabase, migrateToLatest, openDatabase, waitForDatabase, type Database } from './db/database';
 import { listenForInvalidations, type InvalidationListener } from './db/invalidation-listener';
 import type { Clock } from './domain/model';
 import type { Logger } from './logger';
+import { createMetrics } from './metrics';
 import { createServices, type Services } from './services';
 
 // Longer than the idle timeouts of common load balancers (Heroku's router, ALB: 60 s), so that
@@ -38,6 +39,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A server that listens, and answers health checks, while it waits for its database. */
+export interface StartingServer {
+  url: string;
+  port: number;
+  /**
+   * Settles once start-up is over: with the running server once the database answered and is
+   * migrated, or with the reason it gave up (after which everything is closed already).
+   */
+  ready: Promise<RunningServer>;
+  /** As RunningServer.close(); during the wait, it also stops waiting. */
+  close(): Promise<void>;
+}
+
 function listen(server: Server, port: number, host: string | undefined): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -55,28 +69,66 @@ function urlOf({ address, family, port }: AddressInfo): string {
   return family === 'IPv6' ? `http://[${address}]:${port}` : `http://${address}:${port}`;
 }
 
+/** Stops accepting connections, and resolves once requests in flight finished or were cut off. */
+function drain(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const forceClose = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    server.close(() => {
+      clearTimeout(forceClose);
+      resolve();
+    });
+  });
+}
+
 /**
- * Brings the service up: migrates the database, creates the bootstrap admin, starts the purge
- * of dead sessions, and listens. Everything it starts, close() stops.
+ * Listens at once, answering /healthz (200) and /readyz (503) while it waits for the database,
+ * so that a supervisor sees a live process instead of a crash loop. Then it migrates the
+ * database, creates the bootstrap admin, starts the purge of dead sessions, and serves the API.
+ * Everything it starts, close() stops.
  */
-export async function startServer({ config, logger, db: givenDb, clock }: ServerDeps): Promise<RunningServer> {
+export async function launchServer({ config, logger, db: givenDb, clock }: ServerDeps): Promise<StartingServer> {
   const db = givenDb ?? openDatabase(config.database, logger);
   const closeDatabase = () => (givenDb ? Promise.resolve() : db.destroy());
-  let purgeTimer: NodeJS.Timeout | undefined;
-  let services: Services | undefined;
-  let listener: InvalidationListener | undefined;
-  const stopBackgroundWork = async () => {
-    clearInterval(purgeTimer);
-    await listener?.close();
-    await services?.close();
-  };
+  const metrics = createMetrics();
+  let draining = false;
+  const isDraining = () => draining;
+
+  let handleRequest: RequestListener = createStartingApp({ config, logger, metrics, isDraining });
+  const server = createServer((req, res) => handleRequest(req, res));
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // While draining, a keep-alive connection is closed as soon as its last answer is written,
+  // instead of lingering until the keep-alive timeout.
+  server.on('request', (_req, res) => {
+    res.once('finish', () => {
+      if (draining) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+  let address: AddressInfo;
   try {
+    address = await listen(server, config.port, config.host);
+  } catch (error) {
+    await closeDatabase().catch(() => undefined);
+    throw error;
+  }
+  const url = urlOf(address);
+
+  let startedServices: Services | undefined;
+  let listener: InvalidationListener | undefined;
+  const stopWaiting = new AbortController();
+  const preparing = (async () => {
+    await waitForDatabase(db, {
+      database: givenDb ? 'the database given to startServer' : describeDatabase(config.database),
+      timeoutSeconds: config.databaseWaitTimeoutSeconds,
+      logger,
+      signal: stopWaiting.signal,
+    });
+    stopWaiting.signal.throwIfAborted();
     const applied = await migrateToLatest(db);
     logger.info({ database: config.database.kind, migrations: applied }, 'database ready');
 
-    const ready = await createServices({ config, db, clock });
-    services = ready;
-    const cache = ready.sessionCache;
+    const services = await createServices({ config, db, clock });
+    startedServices = services;
+    const cache = services.sessionCache;
     if (cache) {
       // The cache is trusted only while this instance hears of every change, from any instance.
       listener = listenForInvalidations(
@@ -91,53 +143,52 @@ export async function startServer({ config, logger, db: givenDb, clock }: Server
       );
     }
     if (config.admin.bootstrap) {
-      const created = await ready.bootstrapAdmin(config.admin.bootstrap);
+      const created = await services.bootstrapAdmin(config.admin.bootstrap);
       if (created) logger.info({ userId: created.id }, 'created the admin user from ADMIN_USERNAME');
     }
+    return services;
+  })();
 
-    let draining = false;
-    const app = createApp({ config, logger, services: ready, isDraining: () => draining });
-    const server = createServer(app);
-    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    // While draining, a keep-alive connection is closed as soon as its last answer is written,
-    // instead of lingering until the keep-alive timeout.
-    server.on('request', (_req, res) => {
-      res.once('finish', () => {
-        if (draining) setImmediate(() => server.closeIdleConnections());
-      });
+  let purgeTimer: NodeJS.Timeout | undefined;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      stopWaiting.abort(new Error('The server was closed while it waited for the database.'));
+      clearInterval(purgeTimer);
+      // A migration in flight finishes before the database closes under it.
+      await Promise.all([drain(server), preparing.catch(() => undefined)]);
+      await listener?.close();
+      await startedServices?.close();
+      // Closing the database flushes an embedded PGlite to disk.
+      await closeDatabase();
+    })();
+    return closing;
+  };
+
+  const ready = preparing
+    .then((services): RunningServer => {
+      if (draining) throw new Error('The server was closed during start-up.');
+      handleRequest = createApp({ config, logger, services, metrics, isDraining });
+      metrics.watchDatabase(db, () => services.sessions.countLiveSessions(), logger);
+      purgeTimer = setInterval(() => {
+        services
+          .purgeDeadSessions()
+          .then((count) => count > 0 && logger.info({ count }, 'purged dead sessions'))
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not purge dead sessions'));
+      }, config.sessions.purgeIntervalSeconds * 1000);
+      purgeTimer.unref();
+      return { url, port: address.port, services, close };
+    })
+    .catch(async (error: unknown) => {
+      await close();
+      throw error;
     });
-    const address = await listen(server, config.port, config.host);
+  return { url, port: address.port, ready, close };
+}
 
-    purgeTimer = setInterval(() => {
-      ready
-        .purgeDeadSessions()
-        .then((count) => count > 0 && logger.info({ count }, 'purged dead sessions'))
-        .catch((error: unknown) => logger.warn({ err: error }, 'could not purge dead sessions'));
-    }, config.sessions.purgeIntervalSeconds * 1000);
-    purgeTimer.unref();
-
-    let closing: Promise<void> | undefined;
-    const close = () => {
-      closing ??= (async () => {
-        draining = true;
-        clearInterval(purgeTimer);
-        await new Promise<void>((resolve) => {
-          const forceClose = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-          server.close(() => {
-            clearTimeout(forceClose);
-            resolve();
-          });
-        });
-        await stopBackgroundWork();
-        // Closing the database flushes an embedded PGlite to disk.
-        await closeDatabase();
-      })();
-      return closing;
-    };
-    return { url: urlOf(address), port: address.port, services: ready, close };
-  } catch (error) {
-    await stopBackgroundWork().catch(() => undefined);
-    await closeDatabase().catch(() => undefined);
-    throw error;
-  }
+/** Launches the server and resolves once it is ready, for callers that have nothing to do meanwhile. */
+export async function startServer(deps: ServerDeps): Promise<RunningServer> {
+  const starting = await launchServer(deps);
+  return starting.ready;
 }

@@ -1,6 +1,7 @@
 import Ajv2020 from 'ajv/dist/2020';
 import request, { type Response } from 'supertest';
 import { createExpressApp } from '../src/app';
+import { createMetrics } from '../src/metrics';
 import { frameworkFreeRoutes, type ServedRoute } from '../src/http/framework-free-routes';
 import { documentedRoutes } from '../src/http/openapi';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
@@ -65,7 +66,12 @@ describe('the OpenAPI description', () => {
   });
 
   it('names every route that is served, by Express or in front of it, and no other', () => {
-    const express = createExpressApp({ config: app.config, logger: app.logger, services: app.services });
+    const express = createExpressApp({
+      config: app.config,
+      logger: app.logger,
+      services: app.services,
+      metrics: createMetrics(),
+    });
     const served = [...expressRoutes(express.router.stack as RouterLayer[]), ...frameworkFreeRoutes];
     const inDocument = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => ({ method: method as ServedRoute['method'], path })),

@@ -112,7 +112,13 @@ export function openDatabase(target: DatabaseTarget, logger?: Logger): Database 
   // knex otherwise writes its warnings with console.log, outside the structured log.
   if (logger) {
     config.log = {
-      warn: (message: unknown) => logger.warn({ knex: String(message) }, 'database warning'),
+      warn: (message: unknown) => {
+        const text = String(message);
+        // The failure that follows reaches its caller, which logs it once (a retry at start-up,
+        // a 503 in a request); knex's own line about it would only repeat it.
+        if (text.startsWith('Acquire connection error')) logger.debug({ knex: text }, 'database warning');
+        else logger.warn({ knex: text }, 'database warning');
+      },
       error: (message: unknown) => logger.error({ knex: String(message) }, 'database error'),
       deprecate: (method: string, alternative: string) => logger.warn({ method, alternative }, 'knex deprecation'),
       debug: () => undefined,
@@ -128,4 +134,103 @@ export function createDatabaseProbe(db: Database) {
       await db.raw('select 1');
     },
   });
+}
+
+// The first retry comes quickly (a database container often needs a second or two more than
+// its health check says); later ones back off, so that many instances waiting on one server do
+// not hammer it, but never so far that a database which came back waits long to be noticed.
+const FIRST_RETRY_DELAY_MS = 250;
+const MAX_RETRY_DELAY_MS = 5_000;
+
+/** Where the database is, for a log line: a PostgreSQL URL without its password. */
+export function describeDatabase(target: DatabaseConfig): string {
+  if (target.kind === 'pglite') return `embedded PGlite in ${path.resolve(target.dataDir)}`;
+  const url = new URL(target.url);
+  if (url.password) url.password = 'redacted';
+  return url.toString();
+}
+
+/** Start-up gave up: the database did not answer within DATABASE_WAIT_TIMEOUT_SECONDS. */
+export class DatabaseWaitTimeoutError extends Error {
+  constructor(
+    readonly details: { database: string; attempts: number; waitedSeconds: number; lastError: FailureSummary },
+  ) {
+    super(
+      `Gave up waiting for the database after ${details.waitedSeconds} s and ${details.attempts} attempts ` +
+        `(DATABASE_WAIT_TIMEOUT_SECONDS); last error: ${details.lastError.message}`,
+    );
+    this.name = 'DatabaseWaitTimeoutError';
+  }
+}
+
+interface FailureSummary {
+  code?: string;
+  message: string;
+}
+
+/**
+ * What a failed connection attempt says, for the log. The statement is `select 1`, so the
+ * driver's message holds no value from a request; connection strings never appear in it.
+ */
+function summarize(error: unknown): FailureSummary {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  // An AggregateError (every address of a host refused) has an empty message of its own.
+  const message = error.message || (error instanceof AggregateError ? String(error.errors[0]) : error.name);
+  return typeof code === 'string' ? { code, message } : { message };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export interface DatabaseWait {
+  /** Where the database is, for the log lines: never with a password (describeDatabase). */
+  database: string;
+  timeoutSeconds: number;
+  logger: Logger;
+  /** Stops the wait early, as a shutdown during start-up does; the wait rejects with its reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Resolves once the database answers a query, retrying with capped exponential backoff and one
+ * log line per failed attempt. Every failure is retried: a server that is still starting refuses
+ * connections, and one whose init scripts have not run yet lacks the database or the role.
+ * Rejects with a DatabaseWaitTimeoutError once the time is up.
+ */
+export async function waitForDatabase(db: Database, { database, timeoutSeconds, logger, signal }: DatabaseWait) {
+  const startedAt = Date.now();
+  const deadline = startedAt + timeoutSeconds * 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.raw('select 1');
+      if (attempt > 1) logger.info({ database, attempts: attempt }, 'the database answers');
+      return;
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const lastError = summarize(error);
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) {
+        const waitedSeconds = Math.round((Date.now() - startedAt) / 100) / 10;
+        throw new DatabaseWaitTimeoutError({ database, attempts: attempt, waitedSeconds, lastError });
+      }
+      const backoffMs = Math.min(FIRST_RETRY_DELAY_MS * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+      // Up to half of it at random, so that instances started together do not retry in step.
+      const retryInMs = Math.min(Math.round(backoffMs * (0.5 + Math.random() / 2)), remainingMs);
+      logger.warn({ database, attempt, retryInMs, error: lastError }, 'the database does not answer yet; retrying');
+      await sleep(retryInMs, signal);
+    }
+  }
 }

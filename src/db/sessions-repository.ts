@@ -148,5 +148,14 @@ export function createSessionsRepository(db: Knex): SessionStore {
       // Written as the partial index's predicate, so that the index answers.
       return (await db('sessions').select('id').whereRaw('not token_mac').first()) !== undefined;
     },
+
+    async countLiveSessions(liveness: Liveness): Promise<number> {
+      const row = await db('sessions as s')
+        .join('users as u', 'u.id', 's.user_id')
+        .where(isLive(liveness))
+        .count<{ count: string | number }>({ count: '*' })
+        .first();
+      return Number(row?.count ?? 0);
+    },
   });
 }

@@ -35,6 +35,7 @@ export interface SessionStore {
   deleteDeadSessions(liveness: Liveness): Promise<number>;
   /** Whether any session is left from before tokens carried a MAC. */
   hasSessionsWithoutTokenMac(): Promise<boolean>;
+  countLiveSessions(liveness: Liveness): Promise<number>;
 }
 
 export interface NewUser {

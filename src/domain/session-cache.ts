@@ -48,7 +48,7 @@ export class SessionCache {
     const promise = lookup().then(
       (auth) => {
         if (this.inflight.get(tokenHash)?.lookup === promise) this.inflight.delete(tokenHash);
-        if (auth && this.enabled && generation === this.generation) this.remember(tokenHash, auth);
+        if (auth) this.remember(tokenHash, auth, generation);
         return auth;
       },
       (error: unknown) => {
@@ -60,9 +60,17 @@ export class SessionCache {
     return promise;
   }
 
-  /** Keeps a newer view of a session (after its use was recorded), if the cache is trusted. */
-  remember(tokenHash: string, auth: ValidatedSession): void {
-    if (!this.enabled) return;
+  /** Where invalidations stand now; pass it to remember() with a view read after this moment. */
+  get currentGeneration(): number {
+    return this.generation;
+  }
+
+  /**
+   * Keeps a view of a session that was read at `readAtGeneration`, unless an invalidation came
+   * since (it may have been about this session) or the cache is not trusted.
+   */
+  remember(tokenHash: string, auth: ValidatedSession, readAtGeneration: number): void {
+    if (!this.enabled || readAtGeneration !== this.generation) return;
     this.entries.set(tokenHash, auth);
     this.tokenOfSession.set(auth.session.id, tokenHash);
     const tokens = this.tokensOfUser.get(auth.user.id) ?? new Set<string>();

@@ -56,6 +56,7 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
 
   async function validateFromCache(activeCache: SessionCache, tokenHash: string) {
     const now = clock.now();
+    const generation = activeCache.currentGeneration;
     const recalled = await activeCache.recall(tokenHash, () => findLive(tokenHash));
     if (!recalled) return undefined;
     // The cache keeps a session for a while; its end comes when it comes.
@@ -69,7 +70,10 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
       activeCache.forgetToken(tokenHash);
       return validateFromDatabase(tokenHash);
     }
-    if (used.renewed) activeCache.remember(tokenHash, { session: used.session, user: used.user, endsAt: used.endsAt });
+    // A logout that raced the write above must not be undone by keeping what was read before it.
+    if (used.renewed) {
+      activeCache.remember(tokenHash, { session: used.session, user: used.user, endsAt: used.endsAt }, generation);
+    }
     return used;
   }
 
@@ -159,6 +163,11 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
     /** Deletes sessions that have ended; answers how many. */
     purgeDeadSessions(): Promise<number> {
       return store.deleteDeadSessions(livenessAt(clock.now()));
+    },
+
+    /** How many sessions are live now, across all users. */
+    countLiveSessions(): Promise<number> {
+      return store.countLiveSessions(livenessAt(clock.now()));
     },
   };
 }

@@ -31,6 +31,15 @@ function secretsEqual(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+/** Admits only a request with `Authorization: Bearer <secret>`: for a machine, such as a metrics scraper. */
+export function requireBearerSecret(secret: string): RequestHandler {
+  return (req, _res, next) => {
+    const given = /^Bearer +(\S+) *$/i.exec(req.get('authorization') ?? '')?.[1];
+    if (given === undefined || !secretsEqual(given, secret)) throw unauthorized('A valid bearer secret is required.');
+    next();
+  };
+}
+
 /**
  * Admits the admin secret (X-Hasura-Admin-Secret, as Hasura itself names it) or a session of a
  * user holding `admin`. Without ADMIN_SECRET configured the header is ignored. A wrong secret

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { CallerIdentification, Identity } from '../domain/caller-identity';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
+import type { Metrics, WebhookOutcome } from '../metrics';
 import { readSessionCredential } from './credentials';
 import { sendError, sendJson, setCommonHeaders } from './error-handler';
 import { describeRequest, requestIdOf } from './request-logging';
@@ -80,15 +81,16 @@ export interface WebhookDeps {
   config: Config;
   logger: Logger;
   callers: CallerIdentification;
+  metrics: Metrics;
 }
 
 /** Answers whether it took the request; the rest is Express's. */
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-export function createWebhookHandler({ config, logger, callers }: WebhookDeps): WebhookHandler {
+export function createWebhookHandler({ config, logger, callers, metrics }: WebhookDeps): WebhookHandler {
   const cookies = createSessionCookies(config.cookie);
 
-  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<WebhookOutcome> {
     const headers =
       req.method === 'POST'
         ? lowerCaseHeaderNames(
@@ -99,7 +101,7 @@ export function createWebhookHandler({ config, logger, callers }: WebhookDeps): 
     // A refusal is Hasura's protocol answer, not an error: 401 with an empty object.
     if (decision.outcome === 'refused') {
       sendJson(res, 401, {});
-      return;
+      return 'refused';
     }
     // Hasura copies the webhook's Set-Cookie onto its own answer: the browser's cookie follows
     // the session's new idle deadline, once per touch interval. Hasura's own call says nothing of
@@ -107,6 +109,7 @@ export function createWebhookHandler({ config, logger, callers }: WebhookDeps): 
     const renewal = cookies.renewal(headers, decision.identity, false);
     if (renewal !== undefined) res.setHeader('Set-Cookie', renewal);
     sendJson(res, 200, toHasuraSessionVariables(decision.identity));
+    return decision.identity.userId === null ? 'anonymous' : 'user';
   }
 
   return (req, res) => {
@@ -130,9 +133,12 @@ export function createWebhookHandler({ config, logger, callers }: WebhookDeps): 
         'request completed',
       );
     });
-    answer(req, res).catch((error: unknown) => {
-      sendError(res, error, logger.child({ req: describeRequest(req, id) }));
-    });
+    void answer(req, res)
+      .catch((error: unknown): WebhookOutcome => {
+        sendError(res, error, logger.child({ req: describeRequest(req, id) }));
+        return 'error';
+      })
+      .then((outcome) => metrics.observeWebhook(outcome, Number(process.hrtime.bigint() - startedAt) / 1e9));
     return true;
   };
 }

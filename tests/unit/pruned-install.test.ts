@@ -68,7 +68,7 @@ describe('production commands after pruning devDependencies', () => {
     expect(result).toMatchObject({ code: 0, stdout: expect.stringContaining('Created admin root') });
   });
 
-  /** Starts a server command in its own process group; resolves to its URL once it listens. */
+  /** Starts a server command in its own process group; resolves to its URL once it is ready. */
   async function startListening(command: string, args: string[]) {
     const child = spawn(command, args, { cwd: dir, env, detached: true });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -76,8 +76,8 @@ describe('production commands after pruning devDependencies', () => {
       let output = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         output += chunk;
-        const listening = /"url":"(http:\/\/[^"]+)".*"msg":"listening"/.exec(output);
-        if (listening) resolve(listening[1]);
+        const ready = /"url":"(http:\/\/[^"]+)".*"msg":"ready"/.exec(output);
+        if (ready) resolve(ready[1]);
       });
       child.once('exit', () => reject(new Error(`${command} exited: ${output}`)));
     });

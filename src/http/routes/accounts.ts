@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { NewSession } from '../../domain/model';
 import { AppError } from '../../errors';
+import { accountOutcomeOf, type AccountAction, type Metrics } from '../../metrics';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
 import type { CsrfDefence } from '../csrf';
@@ -19,7 +20,7 @@ export interface BrowserSessions {
 export function accountsRouter(
   services: Services,
   passport: Authenticator,
-  { cookies, csrf }: BrowserSessions,
+  { cookies, csrf, metrics }: BrowserSessions & { metrics: Metrics },
 ): Router {
   const { accounts, sessions } = services;
   const router = Router();
@@ -30,34 +31,51 @@ export function accountsRouter(
     res.append('Set-Cookie', cookies.issue(created.token, sessions.remainingLifetimeSeconds(created), req.secure));
   };
 
-  router.post('/signup', csrf.forSessionIssuing, async (req, res) => {
-    const body = parseRequest(signupBody, req.body);
-    const user = await accounts.registerUser(body);
-    const created = await sessions.createSession(user, req.get('user-agent'));
-    setSessionCookie(req, res, created);
-    res.status(201).json(presentNewSession(user, created));
-  });
+  /** Runs the action and counts how it ended: `success` or its catalogue code. */
+  async function counted(action: AccountAction, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+      metrics.countAccountOutcome(action, 'success');
+    } catch (error) {
+      metrics.countAccountOutcome(action, accountOutcomeOf(error));
+      throw error;
+    }
+  }
 
-  router.post('/login', csrf.forSessionIssuing, async (req, res) => {
-    const body = parseRequest(loginBody, req.body);
-    const user = await authenticateWithPassword(passport, body);
-    if (!user) throw new AppError('INVALID_CREDENTIALS');
-    const created = await sessions.createSession(user, req.get('user-agent'));
-    setSessionCookie(req, res, created);
-    res.json(presentNewSession(user, created));
-  });
+  router.post('/signup', csrf.forSessionIssuing, (req, res) =>
+    counted('signup', async () => {
+      const body = parseRequest(signupBody, req.body);
+      const user = await accounts.registerUser(body);
+      const created = await sessions.createSession(user, req.get('user-agent'));
+      setSessionCookie(req, res, created);
+      res.status(201).json(presentNewSession(user, created));
+    }),
+  );
+
+  router.post('/login', csrf.forSessionIssuing, (req, res) =>
+    counted('login', async () => {
+      const body = parseRequest(loginBody, req.body);
+      const user = await authenticateWithPassword(passport, body);
+      if (!user) throw new AppError('INVALID_CREDENTIALS');
+      const created = await sessions.createSession(user, req.get('user-agent'));
+      setSessionCookie(req, res, created);
+      res.json(presentNewSession(user, created));
+    }),
+  );
 
   router.get('/me', sessionRequired, (_req, res) => {
     res.json(presentCurrentUser(currentSession(res)));
   });
 
-  router.post('/password', sessionRequired, async (req, res) => {
-    const body = parseRequest(passwordChangeBody, req.body);
-    const { user } = currentSession(res);
-    const created = await accounts.changePassword(user.id, { ...body, userAgent: req.get('user-agent') });
-    setSessionCookie(req, res, created);
-    res.json(presentNewSession(user, created));
-  });
+  router.post('/password', sessionRequired, (req, res) =>
+    counted('password_change', async () => {
+      const body = parseRequest(passwordChangeBody, req.body);
+      const { user } = currentSession(res);
+      const created = await accounts.changePassword(user.id, { ...body, userAgent: req.get('user-agent') });
+      setSessionCookie(req, res, created);
+      res.json(presentNewSession(user, created));
+    }),
+  );
 
   return router;
 }

@@ -1,12 +1,13 @@
 import { Router } from 'express';
-import { AppError } from '../../errors';
-import type { Services } from '../../services';
 
 /**
- * Liveness and readiness, for load balancers and orchestrators. Readiness fails at once when
- * the instance starts to drain, so that traffic moves elsewhere while requests in flight finish.
+ * Liveness and readiness, for load balancers and orchestrators. Liveness answers as long as the
+ * process serves HTTP, even while it waits for its database: a supervisor must not restart an
+ * instance for an outage that a restart cannot fix. Readiness throws (a 503 from the catalogue)
+ * while the instance should get no traffic: before its database answers, and from the moment it
+ * starts to drain, so that traffic moves elsewhere while requests in flight finish.
  */
-export function healthRouter(services: Services, isDraining: () => boolean): Router {
+export function healthRouter(checkReadiness: () => Promise<void>): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
@@ -14,8 +15,7 @@ export function healthRouter(services: Services, isDraining: () => boolean): Rou
   });
 
   router.get('/readyz', async (_req, res) => {
-    if (isDraining()) throw new AppError('SHUTTING_DOWN');
-    await services.database.ping();
+    await checkReadiness();
     res.json({ status: 'ready' });
   });
 

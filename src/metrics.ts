@@ -1,0 +1,164 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from './db/database';
+import { AppError, type ErrorCode } from './errors';
+import type { Logger } from './logger';
+
+/**
+ * What an operator watches, in Prometheus terms. Each app has a registry of its own, so that two
+ * instances in one process (tests, peers) never count into each other. Every label value comes
+ * from a closed set: no user id, username, token or path ever becomes a label, so the number of
+ * series stays fixed however many users there are.
+ */
+
+/** How the webhook answered: a signed-in user, an anonymous caller, a refusal (401), or a failure. */
+export type WebhookOutcome = 'user' | 'anonymous' | 'refused' | 'error';
+
+/**
+ * How a signup, a login or a password change ended: `success`, or the catalogue code it failed
+ * with, lower-cased (`invalid_credentials`, `weak_password`, `database_unavailable`...). The
+ * catalogue bounds the set, and a code added to it (such as a `RATE_LIMITED` for rate limits)
+ * becomes an outcome here with no change to this module. A route's own failures are counted by
+ * the route; a limiter that refuses before the route runs counts its refusal itself, with
+ * `countAccountOutcome(action, 'rate_limited')`.
+ */
+export type AccountOutcome = 'success' | Lowercase<ErrorCode>;
+
+export type AccountAction = 'signup' | 'login' | 'password_change';
+
+// From a cached answer (well under a millisecond) to the database's statement timeout.
+const WEBHOOK_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
+// Counting live sessions reads the whole sessions table; once per this long is plenty for a
+// gauge, whatever the scrape interval and however many Prometheus servers scrape.
+const LIVE_SESSIONS_MAX_AGE_MS = 30_000;
+
+/** The parts of knex's pool (tarn) that the pool gauges read. */
+interface ConnectionPool {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+  numPendingCreates(): number;
+  max: number;
+}
+
+export function accountOutcomeOf(error: unknown): AccountOutcome {
+  return error instanceof AppError ? (error.code.toLowerCase() as AccountOutcome) : 'internal_error';
+}
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const webhookDuration = new Histogram({
+    name: 'hasura_auth_webhook_duration_seconds',
+    help: 'Time to answer a webhook call, by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: WEBHOOK_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+
+  const accountCounters: Record<AccountAction, Counter<'outcome'>> = {
+    signup: new Counter({
+      name: 'hasura_auth_signups_total',
+      help: 'Signups, by outcome.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    login: new Counter({
+      name: 'hasura_auth_logins_total',
+      help: 'Password logins, by outcome.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    password_change: new Counter({
+      name: 'hasura_auth_password_changes_total',
+      help: 'Password changes, by outcome.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+  };
+  // Series that exist from the start, at zero, so that rate() and alerts see the first event.
+  for (const outcome of ['user', 'anonymous', 'refused', 'error'] as const) webhookDuration.zero({ outcome });
+  for (const counter of Object.values(accountCounters)) counter.inc({ outcome: 'success' }, 0);
+
+  let countLiveSessions: (() => Promise<number>) | undefined;
+  let liveSessionsCountedAt = -Infinity;
+  let liveSessionsCounting = false;
+  let logger: Logger | undefined;
+  new Gauge({
+    name: 'hasura_auth_live_sessions',
+    help: `Sessions that are live, as counted at most every ${LIVE_SESSIONS_MAX_AGE_MS / 1000} s.`,
+    registers: [registry],
+    // A scrape reports the last count and, when that is old, starts a new one in the
+    // background: a scrape never waits for the database, nor holds a connection the webhook needs.
+    collect() {
+      if (!countLiveSessions || liveSessionsCounting) return;
+      if (performance.now() - liveSessionsCountedAt < LIVE_SESSIONS_MAX_AGE_MS) return;
+      liveSessionsCounting = true;
+      countLiveSessions()
+        .then((count) => {
+          this.set(count);
+          liveSessionsCountedAt = performance.now();
+        })
+        .catch((error: unknown) => logger?.warn({ err: error }, 'could not count live sessions'))
+        .finally(() => {
+          liveSessionsCounting = false;
+        });
+    },
+  });
+
+  let pool: () => ConnectionPool | undefined = () => undefined;
+  new Gauge({
+    name: 'hasura_auth_database_pool_connections',
+    help: 'Database connections held by this instance: in use, idle, or being opened.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const current = pool();
+      if (!current) return;
+      this.set({ state: 'in_use' }, current.numUsed());
+      this.set({ state: 'idle' }, current.numFree());
+      this.set({ state: 'opening' }, current.numPendingCreates());
+    },
+  });
+  new Gauge({
+    name: 'hasura_auth_database_pool_waiting',
+    help: 'Queries waiting for a free database connection.',
+    registers: [registry],
+    collect() {
+      const current = pool();
+      if (current) this.set(current.numPendingAcquires());
+    },
+  });
+  new Gauge({
+    name: 'hasura_auth_database_pool_max',
+    help: 'The most database connections this instance opens (DATABASE_POOL_MAX; 1 for embedded PGlite).',
+    registers: [registry],
+    collect() {
+      const current = pool();
+      if (current) this.set(current.max);
+    },
+  });
+
+  return {
+    registry,
+    /** Records one webhook answer and how long it took. */
+    observeWebhook(outcome: WebhookOutcome, seconds: number): void {
+      webhookDuration.observe({ outcome }, seconds);
+    },
+    countAccountOutcome(action: AccountAction, outcome: AccountOutcome): void {
+      accountCounters[action].inc({ outcome });
+    },
+    /** Starts reporting a database's pool and live sessions, once the database is ready. */
+    watchDatabase(db: Database, countSessions: () => Promise<number>, log: Logger): void {
+      pool = () => (db.client as { pool?: ConnectionPool }).pool;
+      countLiveSessions = countSessions;
+      logger = log;
+    },
+    /** The exposition text, as Prometheus scrapes it. */
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

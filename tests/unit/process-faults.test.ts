@@ -1,0 +1,185 @@
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import request from 'supertest';
+import { runCli } from '../../src/cli';
+import { buildService, startServiceProcess, type LogLine, type ServiceBuild } from '../support/service-process';
+
+// The process as a supervisor sees it: what it answers while its database is not there, when it
+// gives up, what it writes, and how it ends. Each test starts `node <build>/src/main.js`.
+
+const DATABASE_PASSWORD = 'a-database-password-never-logged';
+
+/** A port nothing listens on: one the system just handed out and took back. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const isListening = (line: LogLine) => line.msg === 'listening';
+const isRetry = (line: LogLine) => line.msg === 'the database does not answer yet; retrying';
+
+describe('the service process', () => {
+  let build: ServiceBuild;
+  beforeAll(() => {
+    build = buildService();
+  });
+  afterAll(() => build.dispose());
+
+  describe('with a PostgreSQL server that is not up', () => {
+    let databaseUrl: string;
+    beforeAll(async () => {
+      databaseUrl = `postgres://auth:${DATABASE_PASSWORD}@127.0.0.1:${await closedPort()}/auth`;
+    });
+
+    it('answers /healthz 200 and /readyz, /webhook and /login 503 while it waits', async () => {
+      const service = startServiceProcess(build, { DATABASE_URL: databaseUrl, DATABASE_WAIT_TIMEOUT_SECONDS: '60' });
+      try {
+        const { url } = (await service.waitForLog(isListening)) as LogLine & { url: string };
+        await service.waitForLog(isRetry);
+
+        const health = await request(url).get('/healthz');
+        const readiness = await request(url).get('/readyz');
+        const webhook = await request(url).get('/webhook').set('Authorization', 'Bearer some-token');
+        const login = await request(url).post('/login').send({ username: 'alice', password: 'a password' });
+        const metrics = await request(url).get('/metrics');
+
+        expect(health.status).toBe(200);
+        expect(health.body).toEqual({ status: 'ok' });
+        expect(readiness.status).toBe(503);
+        expect(readiness.body.error.code).toBe('DATABASE_UNAVAILABLE');
+        expect(readiness.headers['retry-after']).toBe('5');
+        // Never a 401 (which would make clients drop a good token) nor an anonymous 200.
+        expect(webhook.status).toBe(503);
+        expect(login.status).toBe(503);
+        // The process's own figures are worth reading most while it cannot start.
+        expect(metrics.status).toBe(200);
+        expect(metrics.text).toContain('nodejs_eventloop_lag_seconds');
+      } finally {
+        service.kill('SIGTERM');
+        await service.exited;
+      }
+    });
+
+    it('stops waiting on SIGTERM and exits 0', async () => {
+      const service = startServiceProcess(build, { DATABASE_URL: databaseUrl, DATABASE_WAIT_TIMEOUT_SECONDS: '60' });
+      await service.waitForLog(isRetry);
+
+      service.kill('SIGTERM');
+
+      expect(await service.exited).toBe(0);
+      expect(service.stdoutLines.map((text) => JSON.parse(text) as LogLine).at(-1)?.msg).toBe('shutting down');
+    });
+
+    it('gives up after DATABASE_WAIT_TIMEOUT_SECONDS and exits 1, with one JSON line per attempt and none with the password', async () => {
+      const service = startServiceProcess(build, { DATABASE_URL: databaseUrl, DATABASE_WAIT_TIMEOUT_SECONDS: '2' });
+
+      expect(await service.exited).toBe(1);
+      const lines = service.stdoutLines.map((text) => JSON.parse(text) as LogLine);
+      const retries = lines.filter(isRetry);
+      const last = lines.at(-1)!;
+      expect(service.stderr()).toBe('');
+      expect(retries.length).toBeGreaterThanOrEqual(2);
+      expect(retries.map((line) => line.attempt)).toEqual(retries.map((_, index) => index + 1));
+      expect(retries[0]).toMatchObject({
+        level: 40,
+        database: expect.stringMatching(/^postgres:\/\/auth:redacted@127\.0\.0\.1:\d+\/auth$/),
+        error: { code: 'ECONNREFUSED' },
+      });
+      expect(last).toMatchObject({
+        level: 60,
+        attempts: retries.length + 1,
+        lastError: { code: 'ECONNREFUSED' },
+        msg: expect.stringContaining('Gave up waiting for the database'),
+      });
+      expect(last.msg).toContain('DATABASE_WAIT_TIMEOUT_SECONDS');
+      expect(service.stdoutLines.join('\n')).not.toContain(DATABASE_PASSWORD);
+    });
+  });
+
+  it('writes a bad setting as a JSON fatal line that lists every problem, and exits 1', async () => {
+    const service = startServiceProcess(build, { PORT: 'not-a-port', BCRYPT_COST: '99' });
+
+    expect(await service.exited).toBe(1);
+    expect(service.stderr()).toBe('');
+    expect(service.stdoutLines.map((text) => JSON.parse(text) as LogLine)).toEqual([
+      expect.objectContaining({
+        level: 60,
+        msg: 'invalid configuration',
+        problems: [expect.stringContaining('PORT'), expect.stringContaining('BCRYPT_COST')],
+      }),
+    ]);
+  });
+
+  it.each([
+    [
+      'a promise rejected',
+      'rejection',
+      'unhandled promise rejection outside a request; exiting',
+      'rejected outside any request',
+    ],
+    ['an exception thrown', 'exception', 'uncaught exception; exiting', 'thrown outside any request'],
+  ])('logs %s outside any request as a JSON fatal line, and exits 1', async (_what, fault, msg, message) => {
+    // Loaded before the service: after the first request, a timer fails outside any request.
+    const preload = path.resolve(__dirname, '../fixtures/fault-outside-a-request.cjs');
+    const databaseUrl = `postgres://auth:${DATABASE_PASSWORD}@127.0.0.1:${await closedPort()}/auth`;
+    const service = startServiceProcess(build, { DATABASE_URL: databaseUrl, FAULT: fault }, ['--require', preload]);
+    const { url } = (await service.waitForLog(isListening)) as LogLine & { url: string };
+
+    expect((await request(url).get('/healthz')).status).toBe(200);
+    expect(await service.exited).toBe(1);
+    const lines = service.stdoutLines.map((text) => JSON.parse(text) as LogLine);
+    expect(lines.find((line) => line.level === 60)).toMatchObject({ msg, err: { message } });
+    expect(service.stderr()).toBe('');
+  });
+});
+
+describe('the operator CLI', () => {
+  async function cli(argv: string[], env: Record<string, string>) {
+    let stderr = '';
+    const code = await runCli(argv, {
+      env,
+      stdin: Readable.from([]),
+      stdout: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      stderr: new Writable({
+        write(chunk, _encoding, done) {
+          stderr += String(chunk);
+          done();
+        },
+      }),
+    });
+    return {
+      code,
+      lines: stderr
+        .trimEnd()
+        .split('\n')
+        .map((text) => JSON.parse(text) as LogLine),
+    };
+  }
+
+  it('writes a bad setting as a JSON fatal line on stderr, and answers exit code 2', async () => {
+    const { code, lines } = await cli(['migrate'], { DATABASE_POOL_MAX: 'many' });
+
+    expect(code).toBe(2);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 60,
+        msg: 'invalid configuration',
+        problems: [expect.stringContaining('DATABASE_POOL_MAX')],
+      }),
+    ]);
+  });
+
+  it('waits for the database as the server does, then gives up with a JSON fatal line and exit code 1', async () => {
+    const databaseUrl = `postgres://auth:${DATABASE_PASSWORD}@127.0.0.1:${await closedPort()}/auth`;
+    const { code, lines } = await cli(['migrate'], { DATABASE_URL: databaseUrl, DATABASE_WAIT_TIMEOUT_SECONDS: '1' });
+
+    expect(code).toBe(1);
+    expect(lines.filter(isRetry).length).toBeGreaterThanOrEqual(1);
+    expect(lines.at(-1)).toMatchObject({ level: 60, msg: expect.stringContaining('Gave up waiting for the database') });
+    expect(JSON.stringify(lines)).not.toContain(DATABASE_PASSWORD);
+  });
+});

@@ -1,0 +1,114 @@
+import { SessionCache } from '../../src/domain/session-cache';
+import type { ValidatedSession } from '../../src/domain/model';
+
+// The races of the webhook's cache, which no HTTP test can time: a view of a session read before
+// an invalidation must never be kept after it.
+
+const now = new Date();
+function viewOf(sessionId: string, userId = 1): ValidatedSession {
+  return {
+    session: { id: sessionId, userId, createdAt: now, lastUsedAt: now, expiresAt: now, userAgent: null },
+    user: {
+      id: userId,
+      username: `user-${userId}`,
+      roles: ['user'],
+      defaultRole: 'user',
+      disabled: false,
+      sessionVariables: {},
+      createdAt: now,
+      sessionEpoch: 0,
+    },
+    endsAt: now,
+  };
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
+describe('the session cache', () => {
+  let cache: SessionCache;
+  let lookups: number;
+  const lookup = (view: ValidatedSession | undefined) => () => {
+    lookups += 1;
+    return Promise.resolve(view);
+  };
+  beforeEach(() => {
+    cache = new SessionCache({ maxEntries: 10, ttlSeconds: 60 });
+    cache.enable();
+    lookups = 0;
+  });
+
+  it('answers a remembered session without a lookup, and forgets it with its session', async () => {
+    await cache.recall('token-a', lookup(viewOf('s-a')));
+    expect(await cache.recall('token-a', lookup(undefined))).toEqual(viewOf('s-a'));
+    expect(lookups).toBe(1);
+    cache.forgetSession('s-a');
+    expect(await cache.recall('token-a', lookup(undefined))).toBeUndefined();
+    expect(lookups).toBe(2);
+  });
+
+  it('forgets every session of a user, and only theirs', async () => {
+    await cache.recall('token-a', lookup(viewOf('s-a', 1)));
+    await cache.recall('token-b', lookup(viewOf('s-b', 1)));
+    await cache.recall('token-c', lookup(viewOf('s-c', 2)));
+    cache.forgetUser(1);
+    expect(cache.size).toBe(1);
+    expect(await cache.recall('token-c', lookup(undefined))).toEqual(viewOf('s-c', 2));
+  });
+
+  it('does not keep a lookup that an invalidation overtook, though it answers it', async () => {
+    const read = deferred<ValidatedSession | undefined>();
+    const recalled = cache.recall('token-a', () => read.promise);
+    cache.forgetSession('s-a');
+    read.resolve(viewOf('s-a'));
+    expect(await recalled).toEqual(viewOf('s-a'));
+    expect(cache.size).toBe(0);
+  });
+
+  it('does not share a lookup that started before an invalidation with a caller that came after it', async () => {
+    const before = deferred<ValidatedSession | undefined>();
+    void cache.recall('token-a', () => before.promise);
+    cache.forgetUser(1);
+    const after = cache.recall('token-a', lookup(undefined));
+    before.resolve(viewOf('s-a'));
+    expect(await after).toBeUndefined();
+  });
+
+  it('shares one lookup among concurrent callers', async () => {
+    const read = deferred<ValidatedSession | undefined>();
+    let started = 0;
+    const calls = [1, 2, 3].map(() =>
+      cache.recall('token-a', () => {
+        started += 1;
+        return read.promise;
+      }),
+    );
+    read.resolve(viewOf('s-a'));
+    await Promise.all(calls);
+    expect(started).toBe(1);
+  });
+
+  it('does not keep a newer view read before an invalidation', async () => {
+    await cache.recall('token-a', lookup(viewOf('s-a')));
+    const readAt = cache.currentGeneration;
+    cache.forgetSession('s-a');
+    cache.remember('token-a', viewOf('s-a'), readAt);
+    expect(cache.size).toBe(0);
+  });
+
+  it('keeps nothing and answers every call from its lookup while disabled', async () => {
+    cache.disable();
+    await cache.recall('token-a', lookup(viewOf('s-a')));
+    await cache.recall('token-a', lookup(viewOf('s-a')));
+    expect(lookups).toBe(2);
+    expect(cache.size).toBe(0);
+  });
+
+  it('keeps no miss, so unknown tokens take no room', async () => {
+    for (let index = 0; index < 20; index += 1) await cache.recall(`unknown-${index}`, lookup(undefined));
+    expect(cache.size).toBe(0);
+  });
+});
