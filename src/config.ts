@@ -121,7 +121,11 @@ function contradictions(env: z.output<typeof envSchema>): string[] {
     );
   }
   if (env.ADMIN_PASSWORD) {
-    const problem = passwordProblem(env.ADMIN_PASSWORD, { minLength: env.PASSWORD_MIN_LENGTH });
+    const problem = passwordProblem(
+      env.ADMIN_PASSWORD,
+      { minLength: env.PASSWORD_MIN_LENGTH },
+      { username: env.ADMIN_USERNAME },
+    );
     if (problem) problems.push(`ADMIN_PASSWORD: ${problem} (PASSWORD_MIN_LENGTH is ${env.PASSWORD_MIN_LENGTH})`);
   }
   return problems;

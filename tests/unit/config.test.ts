@@ -176,6 +176,15 @@ describe('loadConfig', () => {
       ]);
       expect(problems.join('\n')).not.toContain('short-pw');
     });
+
+    it.each([
+      ['a common password', 'root', 'password123'],
+      ['a password that contains ADMIN_USERNAME', 'operator', 'the operator password'],
+    ])('refuses %s as ADMIN_PASSWORD', (_label, username, password) => {
+      const problems = configErrorFor({ ADMIN_USERNAME: username, ADMIN_PASSWORD: password }).problems;
+      expect(problems).toEqual([expect.stringMatching(/^ADMIN_PASSWORD: /)]);
+      expect(problems.join('\n')).not.toContain(password);
+    });
   });
 
   describe('parsing', () => {

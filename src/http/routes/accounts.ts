@@ -46,7 +46,7 @@ export function accountsRouter(services: Services, passport: Authenticator): Rou
   router.post('/password', sessionRequired, async (req, res) => {
     const body = parseRequest(passwordChangeBody, req.body);
     const { user } = currentSession(res);
-    const created = await accounts.changePassword(user.id, { ...body, userAgent: req.get('user-agent') });
+    const created = await accounts.changePassword(user, { ...body, userAgent: req.get('user-agent') });
     res.json(presentNewSession(user, created));
   });
 
