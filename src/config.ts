@@ -24,6 +24,10 @@ const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_SSL: z.enum(['disable', 'no-verify', 'verify-full']).default('disable'),
   DATABASE_POOL_MAX: integer(1, 1000).default(10),
+  // Short, so that a stuck database fails a request within seconds (a 503) instead of holding it
+  // until Hasura's own 30 s webhook timeout.
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(10, 10 * 60_000).default(10_000),
+  DATABASE_ACQUIRE_TIMEOUT_MS: integer(10, 10 * 60_000).default(5_000),
   DATA_DIR: z.string().default('./data'),
 
   BCRYPT_COST: integer(4, 15).default(12),
@@ -62,12 +66,27 @@ export class ConfigError extends Error {
 }
 
 export type DatabaseConfig =
-  | { kind: 'postgres'; url: string; ssl: 'disable' | 'no-verify' | 'verify-full'; poolMax: number }
+  | {
+      kind: 'postgres';
+      url: string;
+      ssl: 'disable' | 'no-verify' | 'verify-full';
+      poolMax: number;
+      /** Longest a statement may run (PostgreSQL's statement_timeout), and wait for a pooled connection. */
+      statementTimeoutMs: number;
+      acquireTimeoutMs: number;
+    }
   | { kind: 'pglite'; dataDir: string };
 
 function toConfig(env: z.output<typeof envSchema>) {
   const database: DatabaseConfig = env.DATABASE_URL
-    ? { kind: 'postgres', url: env.DATABASE_URL, ssl: env.DATABASE_SSL, poolMax: env.DATABASE_POOL_MAX }
+    ? {
+        kind: 'postgres',
+        url: env.DATABASE_URL,
+        ssl: env.DATABASE_SSL,
+        poolMax: env.DATABASE_POOL_MAX,
+        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+        acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS,
+      }
     : { kind: 'pglite', dataDir: env.DATA_DIR };
   return {
     port: env.PORT,

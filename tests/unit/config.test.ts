@@ -44,6 +44,8 @@ describe('loadConfig', () => {
         url: 'postgres://app:secret@db.example.com:5432/auth',
         ssl: 'disable',
         poolMax: 10,
+        statementTimeoutMs: 10_000,
+        acquireTimeoutMs: 5_000,
       });
     });
 
@@ -58,6 +60,8 @@ describe('loadConfig', () => {
         url: 'postgresql://db.example.com/auth',
         ssl: 'verify-full',
         poolMax: 25,
+        statementTimeoutMs: 10_000,
+        acquireTimeoutMs: 5_000,
       });
     });
 

@@ -4,7 +4,7 @@ import type { Services } from '../../services';
 import { requireAdmin } from '../authentication';
 import type { Authenticator } from '../passport';
 import { presentUser } from '../presenters';
-import { parseRequest } from '../validation';
+import { parseRequest, queryParameters } from '../validation';
 
 const userIdParams = z.object({
   id: z.coerce
@@ -42,7 +42,7 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
   router.use(requireAdmin(passport, adminSecret));
 
   router.get('/users', async (req, res) => {
-    const { limit, offset } = parseRequest(pagination, req.query);
+    const { limit, offset } = parseRequest(pagination, queryParameters(req));
     const { users, total } = await administration.listUsers(limit, offset);
     res.json({ users: users.map(presentUser), total });
   });
