@@ -29,6 +29,8 @@ export function createApp({ config, logger, services, isDraining = () => false }
   // No route but GET /admin/users reads the query string, and that one parses its own
   // (queryParameters): nothing else can be steered by `?a[b]=` shapes.
   app.set('query parser', false);
+  // req.ip, which the rate limits count by, believes X-Forwarded-For only from these proxies.
+  app.set('trust proxy', config.trustProxy);
 
   app.use(requestLogging(logger));
   app.use(

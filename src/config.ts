@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ROLE_NAME_PATTERN } from './domain/model';
 import { passwordProblem } from './domain/passwords';
@@ -13,6 +14,50 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/**
+ * A rate limit as `<attempts>/<window seconds>` ("10/900": 10 attempts in 15 minutes), or `off`.
+ * The window is fixed: it starts at the first attempt, and the count restarts when it ends.
+ */
+const attemptLimit = z.union([
+  z.literal('off').transform(() => null),
+  z
+    .string()
+    .regex(/^\d{1,9}\/\d{1,9}$/, 'must be "<attempts>/<window seconds>", such as 10/900, or "off"')
+    .transform((value) => value.split('/').map(Number))
+    .refine(
+      ([attempts, windowSeconds]) => attempts >= 1 && windowSeconds >= 1,
+      'attempts and seconds must be at least 1',
+    )
+    .transform(([attempts, windowSeconds]) => ({ attempts, windowSeconds })),
+]);
+
+/**
+ * Which proxies may tell the client's address in X-Forwarded-For: a hop count (Heroku's router
+ * is 1), or addresses and subnets (`10.0.0.0/8, loopback`). Unset trusts nobody, so a client
+ * cannot pick its own address, and so its own rate limit.
+ */
+const trustedProxies = z.union([
+  z
+    .string()
+    .regex(/^\d{1,2}$/)
+    .transform(Number),
+  z
+    .string()
+    .transform((value) => value.split(',').map((each) => each.trim()))
+    .refine(
+      (entries) => entries.every(isProxyAddress),
+      'must be a hop count, or a comma-separated list of IP addresses, CIDR subnets, loopback, linklocal or uniquelocal',
+    ),
+]);
+
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  if (rest.length > 0 || isIP(address) === 0) return false;
+  const maxPrefix = isIP(address) === 4 ? 32 : 128;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
+}
 
 const roleName = z.string().regex(ROLE_NAME_PATTERN, 'must be 1-63 characters of a-z, 0-9, "_" and "-"');
 
@@ -47,6 +92,13 @@ const envSchema = z.object({
   ANONYMOUS_ROLE: z
     .union([z.literal(''), roleName.refine((role) => role !== 'user' && role !== 'admin', 'must not be user or admin')])
     .default('anonymous'),
+
+  TRUST_PROXY: trustedProxies.optional(),
+  RATE_LIMIT_LOGIN_PER_IP: attemptLimit.default({ attempts: 100, windowSeconds: 600 }),
+  RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME: attemptLimit.default({ attempts: 50, windowSeconds: 3600 }),
+  RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME_AND_IP: attemptLimit.default({ attempts: 10, windowSeconds: 900 }),
+  RATE_LIMIT_SIGNUP_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
+  RATE_LIMIT_PASSWORD_CHANGE_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
 
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_USERNAME: z.string().optional(),
@@ -107,6 +159,15 @@ function toConfig(env: z.output<typeof envSchema>) {
       anonymousRole: env.ANONYMOUS_ROLE === '' ? null : env.ANONYMOUS_ROLE,
     },
     jsonBodyLimitBytes: env.JSON_BODY_LIMIT_BYTES,
+    /** Express's `trust proxy`: false trusts no X-Forwarded-For. */
+    trustProxy: env.TRUST_PROXY ?? false,
+    rateLimits: {
+      loginPerIp: env.RATE_LIMIT_LOGIN_PER_IP,
+      loginFailuresPerUsername: env.RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME,
+      loginFailuresPerUsernameAndIp: env.RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME_AND_IP,
+      signupPerIp: env.RATE_LIMIT_SIGNUP_PER_IP,
+      passwordChangePerIp: env.RATE_LIMIT_PASSWORD_CHANGE_PER_IP,
+    },
     admin: {
       secret: env.ADMIN_SECRET ?? null,
       bootstrap:

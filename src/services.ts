@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { createDatabaseProbe } from './db/database';
+import { createAttemptCounterStore } from './db/attempt-counters';
 import { createBootstrapRunsRepository } from './db/bootstrap-runs-repository';
 import { createRolesRepository } from './db/roles-repository';
 import { createSessionsRepository } from './db/sessions-repository';
@@ -11,6 +12,7 @@ import { ensureBootstrapAdmin } from './domain/bootstrap';
 import { createCallerIdentification } from './domain/caller-identity';
 import { systemClock, type Clock } from './domain/model';
 import { createPasswordHasher } from './domain/passwords';
+import { createRateLimits } from './domain/rate-limits';
 import { createSessionManager } from './domain/sessions';
 
 export interface ServiceDeps {
@@ -41,7 +43,9 @@ export function createServices({ config, db, clock = systemClock }: ServiceDeps)
     maxAgeSeconds: config.webhook.maxAgeSeconds,
   });
   const runs = createBootstrapRunsRepository(db);
+  const rateLimits = createRateLimits({ store: createAttemptCounterStore(db), policy: config.rateLimits });
   return {
+    rateLimits,
     sessions,
     accounts,
     administration,

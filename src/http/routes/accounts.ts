@@ -20,12 +20,13 @@ const passwordChangeBody = z.object({ currentPassword: z.string(), newPassword: 
 
 /** Signing up, logging in, and the signed-in user's own account. */
 export function accountsRouter(services: Services, passport: Authenticator): Router {
-  const { accounts, sessions } = services;
+  const { accounts, sessions, rateLimits } = services;
   const router = Router();
   const sessionRequired = requireSession(passport);
 
   router.post('/signup', async (req, res) => {
     const body = parseRequest(signupBody, req.body);
+    await rateLimits.admitSignup(req.ip);
     const user = await accounts.registerUser(body);
     const created = await sessions.createSession(user, req.get('user-agent'));
     res.status(201).json(presentNewSession(user, created));
@@ -33,8 +34,10 @@ export function accountsRouter(services: Services, passport: Authenticator): Rou
 
   router.post('/login', async (req, res) => {
     const body = parseRequest(loginBody, req.body);
+    const attempt = await rateLimits.admitLogin(req.ip, body.username);
     const user = await authenticateWithPassword(passport, body);
     if (!user) throw new AppError('INVALID_CREDENTIALS');
+    await attempt.succeeded();
     const created = await sessions.createSession(user, req.get('user-agent'));
     res.json(presentNewSession(user, created));
   });
@@ -45,6 +48,7 @@ export function accountsRouter(services: Services, passport: Authenticator): Rou
 
   router.post('/password', sessionRequired, async (req, res) => {
     const body = parseRequest(passwordChangeBody, req.body);
+    await rateLimits.admitPasswordChange(req.ip);
     const { user } = currentSession(res);
     const created = await accounts.changePassword(user, { ...body, userAgent: req.get('user-agent') });
     res.json(presentNewSession(user, created));
