@@ -234,6 +234,44 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('rate limits and proxies', () => {
+    it('limits by default, and trusts no proxy', () => {
+      const config = loadConfig({});
+      expect(config.trustProxy).toBe(false);
+      expect(config.rateLimits).toEqual({
+        loginPerIp: { attempts: 100, windowSeconds: 600 },
+        loginFailuresPerUsername: { attempts: 50, windowSeconds: 3600 },
+        loginFailuresPerUsernameAndIp: { attempts: 10, windowSeconds: 900 },
+        signupPerIp: { attempts: 20, windowSeconds: 3600 },
+        passwordChangePerIp: { attempts: 20, windowSeconds: 3600 },
+      });
+    });
+
+    it('reads a limit as attempts/seconds, and off as no limit', () => {
+      const config = loadConfig({ RATE_LIMIT_LOGIN_PER_IP: '5/60', RATE_LIMIT_SIGNUP_PER_IP: 'off' });
+      expect(config.rateLimits.loginPerIp).toEqual({ attempts: 5, windowSeconds: 60 });
+      expect(config.rateLimits.signupPerIp).toBeNull();
+    });
+
+    it.each(['10', '10/', '0/60', '10/0', 'ten/60', '-1/60', 'none'])('refuses the limit %p', (value) => {
+      expect(configErrorFor({ RATE_LIMIT_LOGIN_PER_IP: value }).problems).toEqual([
+        expect.stringMatching(/^RATE_LIMIT_LOGIN_PER_IP/),
+      ]);
+    });
+
+    it.each([
+      ['1', 1],
+      ['10.0.0.0/8, 192.168.1.7', ['10.0.0.0/8', '192.168.1.7']],
+      ['loopback,uniquelocal,fd00::/8', ['loopback', 'uniquelocal', 'fd00::/8']],
+    ])('reads TRUST_PROXY=%p', (value, expected) => {
+      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+    });
+
+    it.each(['true', '*', '10.0.0.0/33', 'proxy.example.com', '1.2.3.4/8/8'])('refuses TRUST_PROXY=%p', (value) => {
+      expect(configErrorFor({ TRUST_PROXY: value }).problems).toEqual([expect.stringMatching(/^TRUST_PROXY/)]);
+    });
+  });
+
   describe('the result', () => {
     it('is frozen, nested objects included', () => {
       const config = loadConfig({ DATABASE_URL: 'postgres://db.example.com/auth' });
