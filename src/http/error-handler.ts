@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors';
+import { recordAuthEvent } from './auth-events';
 
 /** body-parser reports its failures with a `type`; each maps to a catalogue entry. */
 const bodyParserErrors: Record<string, AppError['code']> = {
@@ -38,6 +39,10 @@ export const notFoundHandler: RequestHandler = (_req, _res, next) => next(new Ap
 /** Writes every error response. Bodies carry a stable code and a message, never internals. */
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const appError = toAppError(error);
+  if (appError.code === 'RATE_LIMITED') {
+    const limit = (appError.cause as { limit?: unknown } | undefined)?.limit;
+    recordAuthEvent(req, 'rate_limited', { limit: typeof limit === 'string' ? limit : undefined, path: req.path });
+  }
   if (appError.status >= 500) {
     // The request's own logger (pino-http), so that the line carries the request id.
     req.log.error({ err: appError.cause ?? appError, code: appError.code }, appError.message);

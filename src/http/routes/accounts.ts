@@ -4,6 +4,7 @@ import { AppError } from '../../errors';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
 import { authenticateWithPassword, type Authenticator } from '../passport';
+import { recordAuthEvent } from '../auth-events';
 import { presentCurrentUser, presentNewSession } from '../presenters';
 import { parseRequest } from '../validation';
 
@@ -29,6 +30,7 @@ export function accountsRouter(services: Services, passport: Authenticator): Rou
     await rateLimits.admitSignup(req.ip);
     const user = await accounts.registerUser(body);
     const created = await sessions.createSession(user, req.get('user-agent'));
+    recordAuthEvent(req, 'signup', { userId: user.id });
     res.status(201).json(presentNewSession(user, created));
   });
 
@@ -36,9 +38,13 @@ export function accountsRouter(services: Services, passport: Authenticator): Rou
     const body = parseRequest(loginBody, req.body);
     const attempt = await rateLimits.admitLogin(req.ip, body.username);
     const user = await authenticateWithPassword(passport, body);
-    if (!user) throw new AppError('INVALID_CREDENTIALS');
+    if (!user) {
+      recordAuthEvent(req, 'login.failed');
+      throw new AppError('INVALID_CREDENTIALS');
+    }
     await attempt.succeeded();
     const created = await sessions.createSession(user, req.get('user-agent'));
+    recordAuthEvent(req, 'login.succeeded', { userId: user.id, sessionId: created.session.id });
     res.json(presentNewSession(user, created));
   });
 
@@ -51,6 +57,7 @@ export function accountsRouter(services: Services, passport: Authenticator): Rou
     await rateLimits.admitPasswordChange(req.ip);
     const { user } = currentSession(res);
     const created = await accounts.changePassword(user, { ...body, userAgent: req.get('user-agent') });
+    recordAuthEvent(req, 'password.changed', { userId: user.id, sessionId: created.session.id });
     res.json(presentNewSession(user, created));
   });
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Services } from '../../services';
 import { requireAdmin } from '../authentication';
 import type { Authenticator } from '../passport';
+import { adminActor, recordAuthEvent } from '../auth-events';
 import { presentUser } from '../presenters';
 import { parseRequest, queryParameters } from '../validation';
 
@@ -49,6 +50,7 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
 
   router.post('/users', async (req, res) => {
     const user = await administration.createUser(parseRequest(createUserBody, req.body));
+    recordAuthEvent(req, 'user.created', { userId: user.id, roles: user.roles.join(','), ...adminActor(res) });
     res.status(201).json(presentUser(user));
   });
 
@@ -59,31 +61,43 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
 
   router.patch('/users/:id', async (req, res) => {
     const { id } = parseRequest(userIdParams, req.params);
-    const user = await administration.updateUser(id, parseRequest(updateUserBody, req.body));
+    const changes = parseRequest(updateUserBody, req.body);
+    const user = await administration.updateUser(id, changes);
+    recordAuthEvent(req, 'user.updated', {
+      userId: id,
+      defaultRole: changes.defaultRole,
+      disabled: changes.disabled,
+      sessionVariablesChanged: changes.sessionVariables !== undefined,
+      ...adminActor(res),
+    });
     res.json(presentUser(user));
   });
 
   router.delete('/users/:id', async (req, res) => {
     const { id } = parseRequest(userIdParams, req.params);
     await administration.deleteUser(id);
+    recordAuthEvent(req, 'user.deleted', { userId: id, ...adminActor(res) });
     res.status(204).end();
   });
 
   router.put('/users/:id/roles/:role', async (req, res) => {
     const { id, role } = parseRequest(userRoleParams, req.params);
     await administration.grantRole(id, role);
+    recordAuthEvent(req, 'role.granted', { userId: id, role, ...adminActor(res) });
     res.status(204).end();
   });
 
   router.delete('/users/:id/roles/:role', async (req, res) => {
     const { id, role } = parseRequest(userRoleParams, req.params);
     await administration.revokeRole(id, role);
+    recordAuthEvent(req, 'role.revoked', { userId: id, role, ...adminActor(res) });
     res.status(204).end();
   });
 
   router.delete('/users/:id/sessions', async (req, res) => {
     const { id } = parseRequest(userIdParams, req.params);
     await administration.invalidateUserSessions(id);
+    recordAuthEvent(req, 'user.sessions.revoked', { userId: id, ...adminActor(res) });
     res.status(204).end();
   });
 
@@ -93,11 +107,15 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
 
   router.post('/roles', async (req, res) => {
     const { name } = parseRequest(createRoleBody, req.body);
-    res.status(201).json(await administration.createRole(name));
+    const role = await administration.createRole(name);
+    recordAuthEvent(req, 'role.created', { role: name, ...adminActor(res) });
+    res.status(201).json(role);
   });
 
   router.delete('/roles/:name', async (req, res) => {
-    await administration.deleteRole(String(req.params.name));
+    const name = String(req.params.name);
+    await administration.deleteRole(name);
+    recordAuthEvent(req, 'role.deleted', { role: name, ...adminActor(res) });
     res.status(204).end();
   });
 

@@ -4,6 +4,7 @@ import { AppError } from '../../errors';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
 import type { Authenticator } from '../passport';
+import { recordAuthEvent } from '../auth-events';
 import { presentSession } from '../presenters';
 
 const sessionIdParams = z.object({ id: z.uuid() });
@@ -14,13 +15,17 @@ export function sessionsRouter(services: Services, passport: Authenticator): Rou
   const router = Router();
   const sessionRequired = requireSession(passport);
 
-  router.post('/logout', sessionRequired, async (_req, res) => {
-    await sessions.invalidateSession(currentSession(res).session.id);
+  router.post('/logout', sessionRequired, async (req, res) => {
+    const { user, session } = currentSession(res);
+    await sessions.invalidateSession(session.id);
+    recordAuthEvent(req, 'logout', { userId: user.id, sessionId: session.id });
     res.status(204).end();
   });
 
-  router.post('/logout/all', sessionRequired, async (_req, res) => {
-    await sessions.invalidateUserSessions(currentSession(res).user.id);
+  router.post('/logout/all', sessionRequired, async (req, res) => {
+    const { user } = currentSession(res);
+    await sessions.invalidateUserSessions(user.id);
+    recordAuthEvent(req, 'logout.all', { userId: user.id });
     res.status(204).end();
   });
 
@@ -34,7 +39,9 @@ export function sessionsRouter(services: Services, passport: Authenticator): Rou
     const params = sessionIdParams.safeParse(req.params);
     // A malformed id names no session, exactly as an unknown one does.
     if (!params.success) throw new AppError('NOT_FOUND', { message: 'No such session.' });
-    await sessions.invalidateOwnSession(currentSession(res).user.id, params.data.id);
+    const { user } = currentSession(res);
+    await sessions.invalidateOwnSession(user.id, params.data.id);
+    recordAuthEvent(req, 'session.revoked', { userId: user.id, sessionId: params.data.id });
     res.status(204).end();
   });
 
