@@ -72,7 +72,15 @@ export default defineConfig(
       // Shared assertion helpers (tests/support/responses.ts) count as assertions.
       'jest/expect-expect': [
         'error',
-        { assertFunctionNames: ['expect', 'expectTokenRefused', 'expectCleanErrorBody', 'expectRateLimited'] },
+        {
+          assertFunctionNames: [
+            'expect',
+            'expectTokenRefused',
+            'expectCleanErrorBody',
+            'expectRateLimited',
+            'expectStillServing',
+          ],
+        },
       ],
     },
   },

@@ -11,6 +11,7 @@ import { adminRouter } from './http/routes/admin';
 import { healthRouter } from './http/routes/health';
 import { sessionsRouter } from './http/routes/sessions';
 import { webhookRouter } from './http/routes/webhook';
+import { refuseBodiesThatAreNotJson } from './http/validation';
 
 export interface AppDeps {
   config: Config;
@@ -52,6 +53,7 @@ export function createApp({ config, logger, services, isDraining = () => false }
   // The webhook parses its own, larger bodies: Hasura's POST mode forwards the whole GraphQL request.
   app.use(webhookRouter(config, services.callers));
   app.use(express.json({ limit: config.jsonBodyLimitBytes }));
+  app.use(refuseBodiesThatAreNotJson);
   app.use(accountsRouter(services, passport));
   app.use(sessionsRouter(services, passport));
   app.use('/admin', adminRouter(services, passport, config.admin.secret));

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { z } from 'zod';
 import { AppError } from '../errors';
 
@@ -27,3 +27,19 @@ export function parseRequest<T extends z.ZodType>(schema: T, input: unknown): z.
   }));
   throw new AppError('VALIDATION_FAILED', { details });
 }
+
+/**
+ * A body that the JSON parser left unread (another Content-Type, or none) is refused, rather
+ * than taken for no body at all: a PATCH sent as a form must not answer 200 having changed nothing.
+ */
+export const refuseBodiesThatAreNotJson: RequestHandler = (req, _res, next) => {
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (hasBody && req.body === undefined) {
+    throw new AppError('VALIDATION_FAILED', {
+      message: 'The request body must be JSON, sent with Content-Type: application/json.',
+      details: [{ path: '(body)', message: 'not JSON' }],
+    });
+  }
+  next();
+};
