@@ -94,11 +94,11 @@ const envSchema = z.object({
     .default('anonymous'),
 
   TRUST_PROXY: trustedProxies.optional(),
-  RATE_LIMIT_LOGIN_PER_IP: attemptLimit.default({ attempts: 100, windowSeconds: 600 }),
-  RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME: attemptLimit.default({ attempts: 50, windowSeconds: 3600 }),
-  RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME_AND_IP: attemptLimit.default({ attempts: 10, windowSeconds: 900 }),
-  RATE_LIMIT_SIGNUP_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
-  RATE_LIMIT_PASSWORD_CHANGE_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
+  LOGIN_LIMIT_PER_IP: attemptLimit.default({ attempts: 100, windowSeconds: 600 }),
+  LOGIN_FAILURE_LIMIT_PER_USERNAME: attemptLimit.default({ attempts: 50, windowSeconds: 3600 }),
+  LOGIN_FAILURE_LIMIT_PER_USER_IP: attemptLimit.default({ attempts: 10, windowSeconds: 900 }),
+  SIGNUP_LIMIT_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
+  PASSWORD_CHANGE_LIMIT_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
 
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_USERNAME: z.string().optional(),
@@ -162,11 +162,11 @@ function toConfig(env: z.output<typeof envSchema>) {
     /** Express's `trust proxy`: false trusts no X-Forwarded-For. */
     trustProxy: env.TRUST_PROXY ?? false,
     rateLimits: {
-      loginPerIp: env.RATE_LIMIT_LOGIN_PER_IP,
-      loginFailuresPerUsername: env.RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME,
-      loginFailuresPerUsernameAndIp: env.RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME_AND_IP,
-      signupPerIp: env.RATE_LIMIT_SIGNUP_PER_IP,
-      passwordChangePerIp: env.RATE_LIMIT_PASSWORD_CHANGE_PER_IP,
+      loginPerIp: env.LOGIN_LIMIT_PER_IP,
+      loginFailuresPerUsername: env.LOGIN_FAILURE_LIMIT_PER_USERNAME,
+      loginFailuresPerUsernameAndIp: env.LOGIN_FAILURE_LIMIT_PER_USER_IP,
+      signupPerIp: env.SIGNUP_LIMIT_PER_IP,
+      passwordChangePerIp: env.PASSWORD_CHANGE_LIMIT_PER_IP,
     },
     admin: {
       secret: env.ADMIN_SECRET ?? null,

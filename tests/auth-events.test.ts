@@ -13,7 +13,7 @@ interface AuthEventLine {
 describe('auth events in the log', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ ADMIN_SECRET, RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME_AND_IP: '2/900' });
+    app = await startTestApp({ ADMIN_SECRET, LOGIN_FAILURE_LIMIT_PER_USER_IP: '2/900' });
   });
   afterAll(() => app.close());
 

@@ -15,8 +15,8 @@ describe('sessions never outlive what ended them, against logins in flight', () 
     app = await startTestApp({
       ADMIN_SECRET,
       BCRYPT_COST: '9',
-      RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME: 'off',
-      RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME_AND_IP: 'off',
+      LOGIN_FAILURE_LIMIT_PER_USERNAME: 'off',
+      LOGIN_FAILURE_LIMIT_PER_USER_IP: 'off',
     });
   });
   afterAll(() => app.close());

@@ -99,11 +99,11 @@ describe('fuzzing through HTTP', () => {
     app = await startTestApp({
       ADMIN_SECRET,
       // Thousands of requests from one address: the limits are tested elsewhere.
-      RATE_LIMIT_LOGIN_PER_IP: 'off',
-      RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME: 'off',
-      RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME_AND_IP: 'off',
-      RATE_LIMIT_SIGNUP_PER_IP: 'off',
-      RATE_LIMIT_PASSWORD_CHANGE_PER_IP: 'off',
+      LOGIN_LIMIT_PER_IP: 'off',
+      LOGIN_FAILURE_LIMIT_PER_USERNAME: 'off',
+      LOGIN_FAILURE_LIMIT_PER_USER_IP: 'off',
+      SIGNUP_LIMIT_PER_IP: 'off',
+      PASSWORD_CHANGE_LIMIT_PER_IP: 'off',
     });
     const editor = uniqueRoleName('editor');
     await createRole(app, editor);

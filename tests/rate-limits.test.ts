@@ -30,11 +30,11 @@ function logInFrom(target: { http: string }, address: string, username: string, 
 /** Every limit off unless a test names it: each test is about one. */
 const ALL_OFF: Env = {
   TRUST_PROXY: 'loopback',
-  RATE_LIMIT_LOGIN_PER_IP: 'off',
-  RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME: 'off',
-  RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME_AND_IP: 'off',
-  RATE_LIMIT_SIGNUP_PER_IP: 'off',
-  RATE_LIMIT_PASSWORD_CHANGE_PER_IP: 'off',
+  LOGIN_LIMIT_PER_IP: 'off',
+  LOGIN_FAILURE_LIMIT_PER_USERNAME: 'off',
+  LOGIN_FAILURE_LIMIT_PER_USER_IP: 'off',
+  SIGNUP_LIMIT_PER_IP: 'off',
+  PASSWORD_CHANGE_LIMIT_PER_IP: 'off',
 };
 
 function expectRateLimited(res: request.Response): void {
@@ -50,7 +50,7 @@ describe('rate limits', () => {
   describe('failed logins to one account from one address', () => {
     let app: TestApp;
     beforeAll(async () => {
-      app = await startTestApp({ ...ALL_OFF, RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME_AND_IP: '3/900' });
+      app = await startTestApp({ ...ALL_OFF, LOGIN_FAILURE_LIMIT_PER_USER_IP: '3/900' });
     });
     afterAll(() => app.close());
 
@@ -100,7 +100,7 @@ describe('rate limits', () => {
   describe('failed logins to one account from many addresses', () => {
     let app: TestApp;
     beforeAll(async () => {
-      app = await startTestApp({ ...ALL_OFF, RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME: '4/3600' });
+      app = await startTestApp({ ...ALL_OFF, LOGIN_FAILURE_LIMIT_PER_USERNAME: '4/3600' });
     });
     afterAll(() => app.close());
 
@@ -122,7 +122,7 @@ describe('rate limits', () => {
   describe('logins from one address', () => {
     let app: TestApp;
     beforeAll(async () => {
-      app = await startTestApp({ ...ALL_OFF, RATE_LIMIT_LOGIN_PER_IP: '3/600' });
+      app = await startTestApp({ ...ALL_OFF, LOGIN_LIMIT_PER_IP: '3/600' });
     });
     afterAll(() => app.close());
 
@@ -160,8 +160,8 @@ describe('rate limits', () => {
     beforeAll(async () => {
       app = await startTestApp({
         ...ALL_OFF,
-        RATE_LIMIT_SIGNUP_PER_IP: '2/3600',
-        RATE_LIMIT_PASSWORD_CHANGE_PER_IP: '1/3600',
+        SIGNUP_LIMIT_PER_IP: '2/3600',
+        PASSWORD_CHANGE_LIMIT_PER_IP: '1/3600',
       });
     });
     afterAll(() => app.close());
@@ -214,7 +214,7 @@ describe('rate limits', () => {
 
   describe('the client address', () => {
     it('ignores X-Forwarded-For without TRUST_PROXY: a client cannot pick a fresh address for each attempt', async () => {
-      const app = await startTestApp({ ...ALL_OFF, TRUST_PROXY: undefined, RATE_LIMIT_LOGIN_PER_IP: '3/600' });
+      const app = await startTestApp({ ...ALL_OFF, TRUST_PROXY: undefined, LOGIN_LIMIT_PER_IP: '3/600' });
       try {
         for (let attempt = 0; attempt < 3; attempt++) {
           expect((await logInFrom(app, newAddress(), uniqueUsername(), WRONG)).status).toBe(401);
@@ -226,7 +226,7 @@ describe('rate limits', () => {
     });
 
     it('with TRUST_PROXY=1 takes the address the one proxy saw, not the leftmost that the client wrote', async () => {
-      const app = await startTestApp({ ...ALL_OFF, TRUST_PROXY: '1', RATE_LIMIT_LOGIN_PER_IP: '3/600' });
+      const app = await startTestApp({ ...ALL_OFF, TRUST_PROXY: '1', LOGIN_LIMIT_PER_IP: '3/600' });
       try {
         const real = newAddress();
         const spoofing = () => logInFrom(app, `${newAddress()}, ${real}`, uniqueUsername(), WRONG);
@@ -244,7 +244,7 @@ describe('rate limits', () => {
     describe('on PostgreSQL', () => {
       let app: TestApp;
       beforeEach(async () => {
-        app = await startTestApp({ ...ALL_OFF, RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME_AND_IP: '4/900' });
+        app = await startTestApp({ ...ALL_OFF, LOGIN_FAILURE_LIMIT_PER_USER_IP: '4/900' });
       });
       afterEach(() => app.close());
 

@@ -41,9 +41,9 @@ const testDefaults: Env = {
   PORT: '0',
   // Every test client comes from 127.0.0.1, as no two production clients do: the per-address
   // limits are out of the way, and the suites about them set their own.
-  RATE_LIMIT_LOGIN_PER_IP: '1000000/3600',
-  RATE_LIMIT_SIGNUP_PER_IP: '1000000/3600',
-  RATE_LIMIT_PASSWORD_CHANGE_PER_IP: '1000000/3600',
+  LOGIN_LIMIT_PER_IP: '1000000/3600',
+  SIGNUP_LIMIT_PER_IP: '1000000/3600',
+  PASSWORD_CHANGE_LIMIT_PER_IP: '1000000/3600',
 };
 
 /** Starts the real server, through startServer, on a fresh database. Tests pass only the settings they are about. */

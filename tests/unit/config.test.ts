@@ -248,14 +248,14 @@ describe('loadConfig', () => {
     });
 
     it('reads a limit as attempts/seconds, and off as no limit', () => {
-      const config = loadConfig({ RATE_LIMIT_LOGIN_PER_IP: '5/60', RATE_LIMIT_SIGNUP_PER_IP: 'off' });
+      const config = loadConfig({ LOGIN_LIMIT_PER_IP: '5/60', SIGNUP_LIMIT_PER_IP: 'off' });
       expect(config.rateLimits.loginPerIp).toEqual({ attempts: 5, windowSeconds: 60 });
       expect(config.rateLimits.signupPerIp).toBeNull();
     });
 
     it.each(['10', '10/', '0/60', '10/0', 'ten/60', '-1/60', 'none'])('refuses the limit %p', (value) => {
-      expect(configErrorFor({ RATE_LIMIT_LOGIN_PER_IP: value }).problems).toEqual([
-        expect.stringMatching(/^RATE_LIMIT_LOGIN_PER_IP/),
+      expect(configErrorFor({ LOGIN_LIMIT_PER_IP: value }).problems).toEqual([
+        expect.stringMatching(/^LOGIN_LIMIT_PER_IP/),
       ]);
     });
 
