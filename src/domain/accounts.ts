@@ -59,17 +59,16 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
       user: Pick<User, 'id' | 'username'>,
       change: { currentPassword: string; newPassword: string; userAgent: string | undefined },
     ): Promise<{ token: string; session: Session }> {
-      const userId = user.id;
-      const matches = await passwords.verify(change.currentPassword, await users.findPasswordHash(userId));
+      const matches = await passwords.verify(change.currentPassword, await users.findPasswordHash(user.id));
       if (!matches) throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
       passwords.assertAcceptable(change.newPassword, user);
       const sessionEpoch = await users.replacePasswordHash(
-        userId,
+        user.id,
         await passwords.hash(change.newPassword),
         clock.now(),
       );
       if (sessionEpoch === undefined) throw new AppError('INVALID_CREDENTIALS');
-      return sessions.createSession({ id: userId, sessionEpoch }, change.userAgent);
+      return sessions.createSession({ id: user.id, sessionEpoch }, change.userAgent);
     },
   };
 }
