@@ -79,6 +79,8 @@ export default defineConfig(
             'expectCleanErrorBody',
             'expectAnswer',
             'expectDocumentedAnswer',
+            'expectRateLimited',
+            'expectStillServing',
           ],
         },
       ],

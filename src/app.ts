@@ -1,6 +1,7 @@
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import type { Config } from './config';
 import { AppError } from './errors';
 import type { Logger } from './logger';
@@ -18,6 +19,7 @@ import { openApiRouter } from './http/routes/openapi';
 import { sessionsRouter } from './http/routes/sessions';
 import { createSessionCookies } from './http/session-cookie';
 import { createWebhookHandler } from './http/webhook';
+import { refuseBodiesThatAreNotJson } from './http/validation';
 
 export interface AppDeps {
   config: Config;
@@ -33,10 +35,23 @@ function createBaseApp(config: Config, logger: Logger): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  // Decides req.ip and req.secure (and so whether the session cookie is Secure).
+  // No route but GET /admin/users reads the query string, and that one parses its own
+  // (queryParameters): nothing else can be steered by `?a[b]=` shapes.
+  app.set('query parser', false);
+  // Decides req.ip (which the rate limits count by) and req.secure (and so whether the session
+  // cookie is Secure): X-Forwarded-For is believed only from these proxies.
   app.set('trust proxy', config.trustProxy);
 
   app.use(requestLogging(logger));
+  app.use(
+    helmet({
+      // A JSON API loads nothing and is framed by nobody: a browser that renders one of its
+      // answers as a page runs no script, loads no resource and shows it in no frame.
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      strictTransportSecurity: { maxAge: 365 * 86400, includeSubDomains: true },
+      xFrameOptions: { action: 'deny' },
+    }),
+  );
   app.use((_req, res, next) => {
     setCommonHeaders(res);
     next();
@@ -99,8 +114,11 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
     );
   }
   app.use(csrf.forCookieSessions);
+  // Before the body checks, so that a forged form post is told CSRF_REJECTED, whatever its body.
+  app.use(['/signup', '/login'], csrf.forSessionIssuing);
   app.use(express.json({ limit: config.jsonBodyLimitBytes }));
-  app.use(accountsRouter(services, passport, { cookies, csrf, metrics }));
+  app.use(refuseBodiesThatAreNotJson);
+  app.use(accountsRouter(services, passport, { cookies, metrics }));
   app.use(sessionsRouter(services, passport, cookies));
   app.use('/admin', adminRouter(services, passport, config.admin.secret));
 

@@ -48,6 +48,23 @@ const origin = z.string().refine((value) => {
   }
 }, 'must be an origin such as https://app.example.com (scheme, host and port only, no path, no "*")');
 
+/**
+ * A rate limit as `<attempts>/<window seconds>` ("10/900": 10 attempts in 15 minutes), or `off`.
+ * The window is fixed: it starts at the first attempt, and the count restarts when it ends.
+ */
+const attemptLimit = z.union([
+  z.literal('off').transform(() => null),
+  z
+    .string()
+    .regex(/^\d{1,9}\/\d{1,9}$/, 'must be "<attempts>/<window seconds>", such as 10/900, or "off"')
+    .transform((value) => value.split('/').map(Number))
+    .refine(
+      ([attempts, windowSeconds]) => attempts >= 1 && windowSeconds >= 1,
+      'attempts and seconds must be at least 1',
+    )
+    .transform(([attempts, windowSeconds]) => ({ attempts, windowSeconds })),
+]);
+
 const roleName = z.string().regex(ROLE_NAME_PATTERN, 'must be 1-63 characters of a-z, 0-9, "_" and "-"');
 
 const envSchema = z.object({
@@ -60,6 +77,10 @@ const envSchema = z.object({
   DATABASE_POOL_MAX: integer(1, 1000).default(10),
   // How long start-up keeps retrying a database that does not answer yet before it gives up.
   DATABASE_WAIT_TIMEOUT_SECONDS: integer(0, 86400).default(60),
+  // Short, so that a stuck database fails a request within seconds (a 503) instead of holding it
+  // until Hasura's own 30 s webhook timeout.
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(10, 10 * 60_000).default(10_000),
+  DATABASE_ACQUIRE_TIMEOUT_MS: integer(10, 10 * 60_000).default(5_000),
   DATA_DIR: z.string().default('./data'),
 
   BCRYPT_COST: integer(4, 15).default(12),
@@ -108,6 +129,12 @@ const envSchema = z.object({
   // The browser origins allowed to call this service with the session cookie. Never a wildcard.
   CORS_ORIGINS: list(origin).default([]),
 
+  LOGIN_LIMIT_PER_IP: attemptLimit.default({ attempts: 100, windowSeconds: 600 }),
+  LOGIN_FAILURE_LIMIT_PER_USERNAME: attemptLimit.default({ attempts: 50, windowSeconds: 3600 }),
+  LOGIN_FAILURE_LIMIT_PER_USER_IP: attemptLimit.default({ attempts: 10, windowSeconds: 900 }),
+  SIGNUP_LIMIT_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
+  PASSWORD_CHANGE_LIMIT_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
+
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 
   METRICS_ENABLED: boolean.default(true),
@@ -130,12 +157,27 @@ export class ConfigError extends Error {
 }
 
 export type DatabaseConfig =
-  | { kind: 'postgres'; url: string; ssl: 'disable' | 'no-verify' | 'verify-full'; poolMax: number }
+  | {
+      kind: 'postgres';
+      url: string;
+      ssl: 'disable' | 'no-verify' | 'verify-full';
+      poolMax: number;
+      /** Longest a statement may run (PostgreSQL's statement_timeout), and wait for a pooled connection. */
+      statementTimeoutMs: number;
+      acquireTimeoutMs: number;
+    }
   | { kind: 'pglite'; dataDir: string };
 
 function toConfig(env: z.output<typeof envSchema>) {
   const database: DatabaseConfig = env.DATABASE_URL
-    ? { kind: 'postgres', url: env.DATABASE_URL, ssl: env.DATABASE_SSL, poolMax: env.DATABASE_POOL_MAX }
+    ? {
+        kind: 'postgres',
+        url: env.DATABASE_URL,
+        ssl: env.DATABASE_SSL,
+        poolMax: env.DATABASE_POOL_MAX,
+        statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+        acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS,
+      }
     : { kind: 'pglite', dataDir: env.DATA_DIR };
   return {
     port: env.PORT,
@@ -167,6 +209,13 @@ function toConfig(env: z.output<typeof envSchema>) {
     },
     corsOrigins: env.CORS_ORIGINS,
     metrics: env.METRICS_ENABLED ? { token: env.METRICS_TOKEN ?? null } : null,
+    rateLimits: {
+      loginPerIp: env.LOGIN_LIMIT_PER_IP,
+      loginFailuresPerUsername: env.LOGIN_FAILURE_LIMIT_PER_USERNAME,
+      loginFailuresPerUsernameAndIp: env.LOGIN_FAILURE_LIMIT_PER_USER_IP,
+      signupPerIp: env.SIGNUP_LIMIT_PER_IP,
+      passwordChangePerIp: env.PASSWORD_CHANGE_LIMIT_PER_IP,
+    },
     admin: {
       secret: env.ADMIN_SECRET ?? null,
       bootstrap:
@@ -206,7 +255,11 @@ function contradictions(env: z.output<typeof envSchema>): string[] {
     );
   }
   if (env.ADMIN_PASSWORD) {
-    const problem = passwordProblem(env.ADMIN_PASSWORD, { minLength: env.PASSWORD_MIN_LENGTH });
+    const problem = passwordProblem(
+      env.ADMIN_PASSWORD,
+      { minLength: env.PASSWORD_MIN_LENGTH },
+      { username: env.ADMIN_USERNAME },
+    );
     if (problem) problems.push(`ADMIN_PASSWORD: ${problem} (PASSWORD_MIN_LENGTH is ${env.PASSWORD_MIN_LENGTH})`);
   }
   return problems;

@@ -21,6 +21,7 @@ export const errorCatalogue = {
   ROLE_BUILT_IN: { status: 409, message: 'Built-in roles cannot be changed.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body encoding is not supported.' },
+  RATE_LIMITED: { status: 429, message: 'Too many attempts. Try again later.' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable. Try again.' },
   SHUTTING_DOWN: { status: 503, message: 'This instance is shutting down.' },

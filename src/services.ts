@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { createDatabaseProbe } from './db/database';
+import { createAttemptCounterStore } from './db/attempt-counters';
 import { createBootstrapRunsRepository } from './db/bootstrap-runs-repository';
 import { createRolesRepository } from './db/roles-repository';
 import { createServerSecretsRepository } from './db/server-secrets-repository';
@@ -13,6 +14,7 @@ import { createCallerIdentification } from './domain/caller-identity';
 import { systemClock, type Clock } from './domain/model';
 import { createPasswordHasher } from './domain/passwords';
 import { SessionCache } from './domain/session-cache';
+import { createRateLimits } from './domain/rate-limits';
 import { createSessionManager } from './domain/sessions';
 import { createSessionTokens, generateSessionTokenKey } from './domain/tokens';
 
@@ -61,7 +63,9 @@ export async function createServices({ config, db, clock = systemClock }: Servic
     maxAgeSeconds: config.webhook.maxAgeSeconds,
   });
   const runs = createBootstrapRunsRepository(db);
+  const rateLimits = createRateLimits({ store: createAttemptCounterStore(db), policy: config.rateLimits });
   return {
+    rateLimits,
     sessions,
     accounts,
     administration,

@@ -1,4 +1,11 @@
+import { Writable } from 'node:stream';
+import { Client } from 'pg';
 import request from 'supertest';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { startServer, type RunningServer } from '../src/server';
+import { ADMIN_SECRET, withAdminSecret } from './support/admin';
+import { createTestDatabase, type TestDatabase } from './support/database';
 import { WEBHOOK_MODES, logIn } from './support/requests';
 import { expectCleanErrorBody } from './support/responses';
 import {
@@ -77,3 +84,60 @@ describe('during a database outage', () => {
     expectCleanErrorBody(res, 'VALIDATION_FAILED');
   });
 });
+
+// PostgreSQL only: embedded PGlite runs in this process, one query at a time, and has no
+// statement timeout to test.
+if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+  describe('when the database is stuck', () => {
+    let database: TestDatabase;
+    let server: RunningServer;
+    let lockHolder: Client;
+    const logLines: string[] = [];
+    beforeAll(async () => {
+      database = await createTestDatabase(createLogger('silent'));
+      const config = loadConfig({
+        DATABASE_URL: database.env.DATABASE_URL,
+        DATABASE_POOL_MAX: '1',
+        DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+        DATABASE_ACQUIRE_TIMEOUT_MS: '100',
+        ADMIN_SECRET,
+        BCRYPT_COST: '4',
+        HOST: '127.0.0.1',
+        PORT: '0',
+      });
+      const logger = createLogger(
+        'error',
+        new Writable({
+          write(chunk, _encoding, callback) {
+            logLines.push(String(chunk));
+            callback();
+          },
+        }),
+      );
+      server = await startServer({ config, logger });
+      // A transaction that never ends holds a lock that every read of users waits for.
+      lockHolder = new Client({ connectionString: database.env.DATABASE_URL });
+      await lockHolder.connect();
+      await lockHolder.query('begin');
+      await lockHolder.query('lock table auth.users in access exclusive mode');
+    });
+    afterAll(async () => {
+      await lockHolder.end();
+      await server.close();
+      await database.dispose();
+    });
+
+    it('answers 503 DATABASE_UNAVAILABLE once the statement timeout cancels the query, and again to a request that waited for the only pooled connection', async () => {
+      const [waitingOnTheLock, waitingForAConnection] = await Promise.all([
+        request(server.url).get('/admin/users/1').set(withAdminSecret),
+        request(server.url).get('/admin/users/1').set(withAdminSecret),
+      ]);
+      expect(waitingOnTheLock.status).toBe(503);
+      expectCleanErrorBody(waitingOnTheLock, 'DATABASE_UNAVAILABLE');
+      expect(waitingForAConnection.status).toBe(503);
+      expectCleanErrorBody(waitingForAConnection, 'DATABASE_UNAVAILABLE');
+      // PostgreSQL cancelled the statement itself (SQLSTATE 57014, query_canceled).
+      expect(logLines.join('')).toContain('SQLSTATE 57014');
+    });
+  });
+}

@@ -21,7 +21,9 @@ describe('request logging', () => {
 
   /** The request log line for the request sent with this x-request-id. */
   function logLineFor(id: string): RequestLogLine | undefined {
-    return app.logLines.map((line) => JSON.parse(line) as RequestLogLine).find((line) => line.req?.id === id);
+    return app.logLines
+      .map((line) => JSON.parse(line) as RequestLogLine)
+      .find((line) => line.req?.id === id && line.res !== undefined);
   }
 
   it('writes no password, token, bearer header or cookie value, and one line per request with method and path', async () => {

@@ -7,7 +7,7 @@ import { migrateToLatest, openDatabase, type Database } from '../src/db/database
 import { createLogger } from '../src/logger';
 import { startServer } from '../src/server';
 import { up as createFirstRelease } from '../migrations/20261122000000_create_roles_users_sessions';
-import { TEST_DATABASE_PREFIX, testDatabaseUrl, withAdminClient } from './support/postgres';
+import { TEST_DATABASE_PREFIX, testDatabaseTarget, withAdminClient } from './support/postgres';
 import { PASSWORD } from './support/test-app';
 
 /** A database with nothing in it, of this project's kind. */
@@ -19,7 +19,7 @@ async function emptyDatabase(): Promise<{ db: Database; dispose: () => Promise<v
   }
   const name = `${TEST_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
   await withAdminClient((client) => client.query(`create database "${name}" template template0`));
-  const db = openDatabase({ kind: 'postgres', url: testDatabaseUrl(name), ssl: 'disable', poolMax: 2 });
+  const db = openDatabase(testDatabaseTarget(name, 2));
   return {
     db,
     dispose: async () => {

@@ -9,7 +9,7 @@ import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } 
 
 interface OpenApiDocument {
   openapi: string;
-  paths: Record<string, Record<string, { responses: Record<string, { content?: unknown }> }>>;
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>;
 }
 
 /** The slice of Express 5's router that lists what it serves. */
@@ -99,6 +99,11 @@ describe('the OpenAPI description', () => {
         expect(res.text).toBe('');
         return;
       }
+      if (documented.content['text/plain'] !== undefined) {
+        expect(res.headers['content-type']).toMatch(/^text\/plain/);
+        expect(res.text.length).toBeGreaterThan(0);
+        return;
+      }
       const pointer = ['paths', path, method.toLowerCase(), 'responses', String(status), 'content', 'application/json']
         .map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1'))
         .join('/');
@@ -161,6 +166,7 @@ describe('the OpenAPI description', () => {
 
       expectDocumentedAnswer(await http().get('/healthz'), 'GET /healthz', 200);
       expectDocumentedAnswer(await http().get('/readyz'), 'GET /readyz', 200);
+      expectDocumentedAnswer(await http().get('/metrics'), 'GET /metrics', 200);
       expectDocumentedAnswer(await http().get('/openapi.json'), 'GET /openapi.json', 200);
 
       expectDocumentedAnswer(await http().get('/admin/users').set(bearer(token)), 'GET /admin/users', 403);

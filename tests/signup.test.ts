@@ -213,7 +213,7 @@ describe('POST /signup', () => {
     });
 
     it('accepts a password of exactly PASSWORD_MIN_LENGTH characters', async () => {
-      const res = await signup({ username: uniqueUsername(), password: '12345678' });
+      const res = await signup({ username: uniqueUsername(), password: 'tq8#vz2k' });
       expect(res.status).toBe(201);
     });
 

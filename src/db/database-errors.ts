@@ -21,8 +21,10 @@ const unavailableNodeCodes = new Set([
 ]);
 
 // SQLSTATE: 08 connection exception, 53 insufficient resources, 57P admin/crash shutdown,
-// 3D000 database missing, 28 authentication failure, 55000 database not accepting connections.
-const unavailableSqlState = /^(08|53|57P|3D000|28|55000)/;
+// 3D000 database missing, 28 authentication failure, 55000 database not accepting connections,
+// 57014 a statement cancelled by statement_timeout (the database is stuck, as far as the client
+// can tell), 55P03 a lock not obtained within lock_timeout.
+const unavailableSqlState = /^(08|53|57P|57014|55P03|3D000|28|55000)/;
 
 const unavailableMessages = [
   'Unable to acquire a connection',

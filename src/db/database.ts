@@ -64,10 +64,9 @@ const pgliteClient = PgliteClient as unknown as typeof ClientPgLite;
 /** Where the database lives: the configured target, or (for tests and embedding) a live PGlite. */
 export type DatabaseTarget = DatabaseConfig | { kind: 'pglite-instance'; pglite: PGlite };
 
-// Short limits so that an unreachable database fails a request within seconds (as a 503)
-// instead of holding it until Hasura's own 30 s webhook timeout.
-const CONNECT_TIMEOUT_MS = 5_000;
-const STATEMENT_TIMEOUT_MS = 10_000;
+// Embedded PGlite runs in this process and has no statement timeout; a connection is still
+// waited for no longer than this (one query runs at a time).
+const PGLITE_ACQUIRE_TIMEOUT_MS = 5_000;
 
 export function knexConfigFor(target: DatabaseTarget): Knex.Config {
   switch (target.kind) {
@@ -77,11 +76,14 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
         connection: {
           connectionString: target.url,
           ssl: target.ssl === 'disable' ? false : { rejectUnauthorized: target.ssl === 'verify-full' },
-          connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-          statement_timeout: STATEMENT_TIMEOUT_MS,
+          connectionTimeoutMillis: target.acquireTimeoutMs,
+          // Sent at connection start-up, so it bounds every statement on every pooled connection,
+          // including a wait for a lock that a stuck transaction holds.
+          statement_timeout: target.statementTimeoutMs,
         },
         pool: { min: 0, max: target.poolMax },
-        acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
+        // Covers both the wait for a free pooled connection and the connection's start-up.
+        acquireConnectionTimeout: target.acquireTimeoutMs,
         searchPath: [AUTH_SCHEMA],
         migrations: migrationsConfig,
       };
@@ -90,7 +92,7 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
         client: pgliteClient,
         dialect: 'postgres',
         connection: { filename: path.resolve(target.dataDir) },
-        acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
+        acquireConnectionTimeout: PGLITE_ACQUIRE_TIMEOUT_MS,
         searchPath: [AUTH_SCHEMA],
         migrations: migrationsConfig,
       };
@@ -99,7 +101,7 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
         client: pgliteClient,
         dialect: 'postgres',
         connection: () => ({ pglite: target.pglite }) as object,
-        acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
+        acquireConnectionTimeout: PGLITE_ACQUIRE_TIMEOUT_MS,
         searchPath: [AUTH_SCHEMA],
         migrations: migrationsConfig,
       };

@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { SIGNED_IN_ROLE, type Clock, type NewSession, type User, type UserId } from './model';
+import { SIGNED_IN_ROLE, type Clock, type NewSession, type User } from './model';
 import type { UserStore } from './ports';
 import type { PasswordHasher } from './passwords';
 import type { SessionManager } from './sessions';
@@ -25,7 +25,7 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
     /** Creates a user. Throws VALIDATION_FAILED, WEAK_PASSWORD or USERNAME_TAKEN. */
     async registerUser(registration: Registration): Promise<User> {
       assertValidUsername(registration.username);
-      passwords.assertAcceptable(registration.password);
+      passwords.assertAcceptable(registration.password, { username: registration.username });
       const username = normalizeUsername(registration.username);
       const inserted = await users.insertUser({
         username,
@@ -56,20 +56,20 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
      * starts a fresh one.
      */
     async changePassword(
-      userId: UserId,
+      user: Pick<User, 'id' | 'username'>,
       change: { currentPassword: string; newPassword: string; userAgent: string | undefined },
     ): Promise<NewSession> {
-      const matches = await passwords.verify(change.currentPassword, await users.findPasswordHash(userId));
+      const matches = await passwords.verify(change.currentPassword, await users.findPasswordHash(user.id));
       if (!matches) throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
-      passwords.assertAcceptable(change.newPassword);
+      passwords.assertAcceptable(change.newPassword, user);
       const sessionEpoch = await users.replacePasswordHash(
-        userId,
+        user.id,
         await passwords.hash(change.newPassword),
         clock.now(),
       );
       if (sessionEpoch === undefined) throw new AppError('INVALID_CREDENTIALS');
-      sessions.forgetCachedUser(userId);
-      return sessions.createSession({ id: userId, sessionEpoch }, change.userAgent);
+      sessions.forgetCachedUser(user.id);
+      return sessions.createSession({ id: user.id, sessionEpoch }, change.userAgent);
     },
   };
 }

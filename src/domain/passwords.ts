@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { dictionary } from '@zxcvbn-ts/language-common';
 import { Piscina } from 'piscina';
 import { AppError } from '../errors';
 import type { BcryptTask } from './bcrypt-worker';
+import { usernameKey } from './usernames';
 
 // bcrypt reads at most 72 bytes and silently ignores the rest, so longer passwords are
 // refused rather than truncated.
@@ -35,10 +37,56 @@ function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 
-/** What is wrong with a password that is to be stored, in words a person can act on; undefined if nothing. */
+// Shorter usernames ("al", "x") occur inside too many good passwords to be worth refusing.
+const MIN_USERNAME_LENGTH_TO_SCREEN = 3;
+
+let commonPasswords: ReadonlySet<string> | undefined;
+
+/**
+ * The most common passwords of public breach corpora (zxcvbn-ts' `passwords-common`, about
+ * 49,000 entries ordered by frequency, MIT licence), lower-cased. Built once per process, on
+ * first use: about 40 ms.
+ */
+function commonPasswordSet(): ReadonlySet<string> {
+  commonPasswords ??= new Set(dictionary['passwords-common'].map((entry) => entry.toLowerCase()));
+  return commonPasswords;
+}
+
+/** Builds the common-password list now, so that no request pays for it. */
+export function loadPasswordScreening(): void {
+  commonPasswordSet();
+}
+
+/** Whether the password is one that attackers try first (NIST SP 800-63B 3.1.1.2), in any case. */
+export function isCommonPassword(password: string): boolean {
+  return commonPasswordSet().has(normalizePassword(password).toLowerCase());
+}
+
+/**
+ * The parts of a username that a password must not contain: the username, and the local part
+ * of an email address, both folded as usernames are (NFKC, case-insensitive).
+ */
+function usernameFragments(username: string): string[] {
+  const key = usernameKey(username);
+  const localPart = key.includes('@') ? key.slice(0, key.lastIndexOf('@')) : '';
+  return [key, localPart].filter((fragment) => [...fragment].length >= MIN_USERNAME_LENGTH_TO_SCREEN);
+}
+
+/** Whether the password is the username, or contains it, after the same folding as usernames. */
+export function containsUsername(password: string, username: string): boolean {
+  const folded = usernameKey(normalizePassword(password));
+  return usernameFragments(username).some((fragment) => folded.includes(fragment));
+}
+
+/**
+ * What is wrong with a password that is to be stored, in words a person can act on; undefined
+ * if nothing. Following NIST SP 800-63B there are no composition rules (no "one digit, one
+ * symbol"): only a length, and a screen against passwords that are guessed first.
+ */
 export function passwordProblem(
   password: string,
   { minLength }: Pick<PasswordPolicy, 'minLength'>,
+  owner: { username?: string } = {},
 ): string | undefined {
   const normalized = normalizePassword(password);
   if ([...normalized].length < minLength) return `The password must be at least ${minLength} characters long.`;
@@ -47,6 +95,12 @@ export function passwordProblem(
   }
   // bcrypt's C core stops at a NUL byte; everything after it would be ignored.
   if (normalized.includes('\u0000')) return 'The password must not contain NUL characters.';
+  if (isCommonPassword(normalized)) {
+    return 'This password is one of the most common passwords, which attackers try first. Choose another: a few unrelated words make a strong one.';
+  }
+  if (owner.username !== undefined && containsUsername(normalized, owner.username)) {
+    return 'The password must not contain the username.';
+  }
   return undefined;
 }
 
@@ -80,11 +134,12 @@ export function createPasswordHasher(policy: PasswordPolicy, capacity: HashingCa
     cost: policy.bcryptCost,
   });
   dummyHash.catch(() => undefined);
+  loadPasswordScreening();
 
   return {
-    /** Throws WEAK_PASSWORD unless the password may be stored. */
-    assertAcceptable(password: string): void {
-      const problem = passwordProblem(password, policy);
+    /** Throws WEAK_PASSWORD unless the password may be stored for the user with this username. */
+    assertAcceptable(password: string, owner: { username: string }): void {
+      const problem = passwordProblem(password, policy, owner);
       if (problem) throw new AppError('WEAK_PASSWORD', { message: problem });
     },
 

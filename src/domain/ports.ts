@@ -116,3 +116,29 @@ export interface ServerSecretStore {
   /** The secret with this name; `generate` makes it if no instance has yet. */
   findOrCreateSecret(name: string, generate: () => Buffer): Promise<Buffer>;
 }
+/** How many attempts a rate limit admits in a fixed window that starts at the first attempt. */
+export interface AttemptLimit {
+  attempts: number;
+  windowSeconds: number;
+}
+
+export type AttemptCount = { admitted: true } | { admitted: false; retryAfterSeconds: number };
+
+/**
+ * Attempts counted under keys, per limit. Where the store is the shared database, every instance
+ * sees the same counts. A store that cannot count throws (DATABASE_UNAVAILABLE), and is never
+ * read as "admitted".
+ */
+export interface AttemptCounter {
+  /** Counts one attempt under the key, and answers whether the limit still admits it. */
+  count(key: string): Promise<AttemptCount>;
+  /** Whether anything is counted under the key in its current window. */
+  isCounted(key: string): Promise<boolean>;
+  /** Counts the key as seen, for a whole window from now, however often it was seen before. */
+  markSeen(key: string): Promise<void>;
+  /** Forgets the key's count. */
+  reset(key: string): Promise<void>;
+}
+
+/** Opens the counter of one named limit. */
+export type AttemptCounterStore = (limitName: string, limit: AttemptLimit) => AttemptCounter;

@@ -71,7 +71,7 @@ export function createCsrfDefence(corsOrigins: readonly string[]) {
      */
     forSessionIssuing: ((req, _res, next) => {
       const fromBrowser = req.get('origin') !== undefined || req.get('sec-fetch-site') !== undefined;
-      if (fromBrowser || isCookieAuthenticated(req)) refuseForgeable(req);
+      if (!SAFE_METHODS.has(req.method) && (fromBrowser || isCookieAuthenticated(req))) refuseForgeable(req);
       next();
     }) satisfies RequestHandler,
   };

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
+import { recordAuthEvent } from './auth-events';
 
 /** body-parser (and raw-body under it) reports its failures with a `type`; each maps to a catalogue entry. */
 const bodyParserErrors: Record<string, AppError['code']> = {
@@ -71,5 +72,9 @@ export const notFoundHandler: RequestHandler = (_req, _res, next) => next(new Ap
 
 /** Express's error handler: every error response of the Express routes is written here. */
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  if (error instanceof AppError && error.code === 'RATE_LIMITED') {
+    const limit = (error.cause as { limit?: unknown } | undefined)?.limit;
+    recordAuthEvent(req, 'rate_limited', { limit: typeof limit === 'string' ? limit : undefined, path: req.path });
+  }
   sendError(res, error, req.log);
 };

@@ -33,6 +33,8 @@ interface Answer {
   status: number;
   description: string;
   body?: NamedSchema;
+  /** The body's media type, when it is not JSON. */
+  mediaType?: string;
 }
 
 interface Operation extends ServedRoute {
@@ -107,6 +109,26 @@ const operations: Operation[] = [
     answers: [{ status: 200, description: 'Ready for traffic.', body: named('Readiness', schemas.readinessResponse) }],
     errors: ['SHUTTING_DOWN'],
     usesDatabase: true,
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics: webhook latency by outcome, account outcomes, sessions, the pool, the process',
+    description:
+      'With METRICS_TOKEN set, it needs `Authorization: Bearer <METRICS_TOKEN>`; with METRICS_ENABLED=false it is 404.',
+    tag: 'operations',
+    access: 'public',
+    answers: [
+      {
+        status: 200,
+        description: 'The Prometheus text exposition format.',
+        body: named('PrometheusText', z.string()),
+        mediaType: 'text/plain',
+      },
+    ],
+    errors: ['UNAUTHORIZED'],
+    usesDatabase: false,
   },
   {
     method: 'get',
@@ -468,7 +490,9 @@ function operationObject(operation: Operation): JsonSchema {
   for (const answer of operation.answers) {
     answers[String(answer.status)] = {
       description: answer.description,
-      ...(answer.body && { content: jsonContent(componentRef(answer.body.name)) }),
+      ...(answer.body && {
+        content: { [answer.mediaType ?? 'application/json']: { schema: componentRef(answer.body.name) } },
+      }),
     };
   }
   return {

@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { openDatabase, type Database } from '../../src/db/database';
 import type { Logger } from '../../src/logger';
-import { TEMPLATE_DATABASE, TEST_DATABASE_PREFIX, testDatabaseUrl, withAdminClient } from './postgres';
+import {
+  TEMPLATE_DATABASE,
+  TEST_DATABASE_PREFIX,
+  testDatabaseTarget,
+  testDatabaseUrl,
+  withAdminClient,
+} from './postgres';
 
 declare global {
   // Set per Jest project in jest.config.js.
@@ -48,8 +54,7 @@ function createPgliteDatabase(logger: Logger): TestDatabase {
 async function createPostgresDatabase(logger: Logger): Promise<TestDatabase> {
   const name = `${TEST_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
   await withAdminClient((client) => client.query(`create database "${name}" template "${TEMPLATE_DATABASE}"`));
-  const connect = () =>
-    openDatabase({ kind: 'postgres', url: testDatabaseUrl(name), ssl: 'disable', poolMax: 10 }, logger);
+  const connect = () => openDatabase(testDatabaseTarget(name, 10), logger);
   const db = connect();
   const peers: Database[] = [];
   return {

@@ -3,7 +3,7 @@ import {
   TEMPLATE_DATABASE,
   TEST_DATABASE_PREFIX,
   dropTestDatabases,
-  testDatabaseUrl,
+  testDatabaseTarget,
   withAdminClient,
 } from './postgres';
 
@@ -13,7 +13,7 @@ export default async function setUpPostgresTemplate(): Promise<void> {
     await dropTestDatabases(client, TEST_DATABASE_PREFIX);
     await client.query(`create database "${TEMPLATE_DATABASE}"`);
   });
-  const db = openDatabase({ kind: 'postgres', url: testDatabaseUrl(TEMPLATE_DATABASE), ssl: 'disable', poolMax: 1 });
+  const db = openDatabase(testDatabaseTarget(TEMPLATE_DATABASE, 1));
   try {
     await migrateToLatest(db);
   } finally {

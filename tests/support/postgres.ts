@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
+import { loadConfig, type DatabaseConfig } from '../../src/config';
 
 /**
  * Every database the suites create starts with this, so stale ones are easy to find and drop.
@@ -14,6 +15,11 @@ export function testDatabaseUrl(database?: string): string {
   const url = new URL(process.env.TEST_DATABASE_URL!);
   if (database) url.pathname = `/${database}`;
   return url.toString();
+}
+
+/** The database settings the service would read for this database, with its defaults for the rest. */
+export function testDatabaseTarget(database: string, poolMax: number): DatabaseConfig {
+  return loadConfig({ DATABASE_URL: testDatabaseUrl(database), DATABASE_POOL_MAX: String(poolMax) }).database;
 }
 
 /** Runs statements on the server that TEST_DATABASE_URL names, as its maintenance connection. */

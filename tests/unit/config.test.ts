@@ -44,6 +44,8 @@ describe('loadConfig', () => {
         url: 'postgres://app:secret@db.example.com:5432/auth',
         ssl: 'disable',
         poolMax: 10,
+        statementTimeoutMs: 10_000,
+        acquireTimeoutMs: 5_000,
       });
     });
 
@@ -58,6 +60,8 @@ describe('loadConfig', () => {
         url: 'postgresql://db.example.com/auth',
         ssl: 'verify-full',
         poolMax: 25,
+        statementTimeoutMs: 10_000,
+        acquireTimeoutMs: 5_000,
       });
     });
 
@@ -176,6 +180,15 @@ describe('loadConfig', () => {
       ]);
       expect(problems.join('\n')).not.toContain('short-pw');
     });
+
+    it.each([
+      ['a common password', 'root', 'password123'],
+      ['a password that contains ADMIN_USERNAME', 'operator', 'the operator password'],
+    ])('refuses %s as ADMIN_PASSWORD', (_label, username, password) => {
+      const problems = configErrorFor({ ADMIN_USERNAME: username, ADMIN_PASSWORD: password }).problems;
+      expect(problems).toEqual([expect.stringMatching(/^ADMIN_PASSWORD: /)]);
+      expect(problems.join('\n')).not.toContain(password);
+    });
   });
 
   describe('browser sessions', () => {
@@ -261,6 +274,44 @@ describe('loadConfig', () => {
       expect(configErrorFor({ SESSIONS_EXPIRE_ON_ROLE_CHANGE: value }).problems).toEqual([
         expect.stringMatching(/^SESSIONS_EXPIRE_ON_ROLE_CHANGE/),
       ]);
+    });
+  });
+
+  describe('rate limits and proxies', () => {
+    it('limits by default, and trusts no proxy', () => {
+      const config = loadConfig({});
+      expect(config.trustProxy).toBe(false);
+      expect(config.rateLimits).toEqual({
+        loginPerIp: { attempts: 100, windowSeconds: 600 },
+        loginFailuresPerUsername: { attempts: 50, windowSeconds: 3600 },
+        loginFailuresPerUsernameAndIp: { attempts: 10, windowSeconds: 900 },
+        signupPerIp: { attempts: 20, windowSeconds: 3600 },
+        passwordChangePerIp: { attempts: 20, windowSeconds: 3600 },
+      });
+    });
+
+    it('reads a limit as attempts/seconds, and off as no limit', () => {
+      const config = loadConfig({ LOGIN_LIMIT_PER_IP: '5/60', SIGNUP_LIMIT_PER_IP: 'off' });
+      expect(config.rateLimits.loginPerIp).toEqual({ attempts: 5, windowSeconds: 60 });
+      expect(config.rateLimits.signupPerIp).toBeNull();
+    });
+
+    it.each(['10', '10/', '0/60', '10/0', 'ten/60', '-1/60', 'none'])('refuses the limit %p', (value) => {
+      expect(configErrorFor({ LOGIN_LIMIT_PER_IP: value }).problems).toEqual([
+        expect.stringMatching(/^LOGIN_LIMIT_PER_IP/),
+      ]);
+    });
+
+    it.each([
+      ['1', 1],
+      ['10.0.0.0/8, 192.168.1.7', ['10.0.0.0/8', '192.168.1.7']],
+      ['loopback,uniquelocal,fd00::/8', ['loopback', 'uniquelocal', 'fd00::/8']],
+    ])('reads TRUST_PROXY=%p', (value, expected) => {
+      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+    });
+
+    it.each(['true', '*', '10.0.0.0/33', 'proxy.example.com', '1.2.3.4/8/8'])('refuses TRUST_PROXY=%p', (value) => {
+      expect(configErrorFor({ TRUST_PROXY: value }).problems).toEqual([expect.stringMatching(/^TRUST_PROXY/)]);
     });
   });
 

@@ -259,9 +259,10 @@ describe('app.json', () => {
     expect(() => loadConfig(env)).not.toThrow();
   });
 
-  it("offers the service's own defaults, except the TLS mode Heroku Postgres needs", () => {
+  it("offers the service's own defaults, except what Heroku needs: Heroku Postgres' TLS mode, and its router as the one trusted proxy", () => {
+    const herokuSettings = ['DATABASE_SSL', 'TRUST_PROXY'];
     const env = Object.fromEntries(
-      entries.filter(([key]) => key !== 'DATABASE_SSL').map(([key, entry]) => [key, entry.value]),
+      entries.filter(([key]) => !herokuSettings.includes(key)).map(([key, entry]) => [key, entry.value]),
     );
 
     expect(loadConfig(env)).toEqual(loadConfig({}));

@@ -4,25 +4,25 @@ import { AppError } from '../../errors';
 import { accountOutcomeOf, type AccountAction, type Metrics } from '../../metrics';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
-import type { CsrfDefence } from '../csrf';
 import { authenticateWithPassword, type Authenticator } from '../passport';
+import { recordAuthEvent } from '../auth-events';
 import { presentCurrentUser, presentNewSession } from '../presenters';
 import { loginBody, passwordChangeBody, signupBody } from '../schemas';
 import type { SessionCookies } from '../session-cookie';
 import { parseRequest } from '../validation';
 
-export interface BrowserSessions {
+export interface AccountsRouterDeps {
   cookies: SessionCookies;
-  csrf: CsrfDefence;
+  metrics: Metrics;
 }
 
 /** Signing up, logging in, and the signed-in user's own account. */
 export function accountsRouter(
   services: Services,
   passport: Authenticator,
-  { cookies, csrf, metrics }: BrowserSessions & { metrics: Metrics },
+  { cookies, metrics }: AccountsRouterDeps,
 ): Router {
-  const { accounts, sessions } = services;
+  const { accounts, sessions, rateLimits } = services;
   const router = Router();
   const sessionRequired = requireSession(passport);
 
@@ -31,7 +31,7 @@ export function accountsRouter(
     res.append('Set-Cookie', cookies.issue(created.token, sessions.remainingLifetimeSeconds(created), req.secure));
   };
 
-  /** Runs the action and counts how it ended: `success` or its catalogue code. */
+  /** Runs the action and counts how it ended: `success` or its catalogue code (`rate_limited` too). */
   async function counted(action: AccountAction, work: () => Promise<void>): Promise<void> {
     try {
       await work();
@@ -42,22 +42,30 @@ export function accountsRouter(
     }
   }
 
-  router.post('/signup', csrf.forSessionIssuing, (req, res) =>
+  router.post('/signup', (req, res) =>
     counted('signup', async () => {
       const body = parseRequest(signupBody, req.body);
+      await rateLimits.admitSignup(req.ip);
       const user = await accounts.registerUser(body);
       const created = await sessions.createSession(user, req.get('user-agent'));
+      recordAuthEvent(req, 'signup', { userId: user.id });
       setSessionCookie(req, res, created);
       res.status(201).json(presentNewSession(user, created));
     }),
   );
 
-  router.post('/login', csrf.forSessionIssuing, (req, res) =>
+  router.post('/login', (req, res) =>
     counted('login', async () => {
       const body = parseRequest(loginBody, req.body);
+      const attempt = await rateLimits.admitLogin(req.ip, body.username);
       const user = await authenticateWithPassword(passport, body);
-      if (!user) throw new AppError('INVALID_CREDENTIALS');
+      if (!user) {
+        recordAuthEvent(req, 'login.failed');
+        throw new AppError('INVALID_CREDENTIALS');
+      }
+      await attempt.succeeded();
       const created = await sessions.createSession(user, req.get('user-agent'));
+      recordAuthEvent(req, 'login.succeeded', { userId: user.id, sessionId: created.session.id });
       setSessionCookie(req, res, created);
       res.json(presentNewSession(user, created));
     }),
@@ -70,8 +78,10 @@ export function accountsRouter(
   router.post('/password', sessionRequired, (req, res) =>
     counted('password_change', async () => {
       const body = parseRequest(passwordChangeBody, req.body);
+      await rateLimits.admitPasswordChange(req.ip);
       const { user } = currentSession(res);
-      const created = await accounts.changePassword(user.id, { ...body, userAgent: req.get('user-agent') });
+      const created = await accounts.changePassword(user, { ...body, userAgent: req.get('user-agent') });
+      recordAuthEvent(req, 'password.changed', { userId: user.id, sessionId: created.session.id });
       setSessionCookie(req, res, created);
       res.json(presentNewSession(user, created));
     }),

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Services } from '../../services';
 import { requireAdmin } from '../authentication';
 import type { Authenticator } from '../passport';
+import { adminActor, recordAuthEvent } from '../auth-events';
 import { presentUser } from '../presenters';
 import {
   createRoleBody,
@@ -12,7 +13,7 @@ import {
   userListQuery,
   userRoleParams,
 } from '../schemas';
-import { parseRequest } from '../validation';
+import { parseRequest, queryParameters } from '../validation';
 
 /** The admin API of api.md. Every route needs an admin session or the admin secret. */
 export function adminRouter(services: Services, passport: Authenticator, adminSecret: string | null): Router {
@@ -21,13 +22,14 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
   router.use(requireAdmin(passport, adminSecret));
 
   router.get('/users', async (req, res) => {
-    const { limit, offset } = parseRequest(userListQuery, req.query);
+    const { limit, offset } = parseRequest(userListQuery, queryParameters(req));
     const { users, total } = await administration.listUsers(limit, offset);
     res.json({ users: users.map(presentUser), total });
   });
 
   router.post('/users', async (req, res) => {
     const user = await administration.createUser(parseRequest(createUserBody, req.body));
+    recordAuthEvent(req, 'user.created', { userId: user.id, roles: user.roles.join(','), ...adminActor(res) });
     res.status(201).json(presentUser(user));
   });
 
@@ -38,31 +40,43 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
 
   router.patch('/users/:id', async (req, res) => {
     const { id } = parseRequest(userIdParams, req.params);
-    const user = await administration.updateUser(id, parseRequest(updateUserBody, req.body));
+    const changes = parseRequest(updateUserBody, req.body);
+    const user = await administration.updateUser(id, changes);
+    recordAuthEvent(req, 'user.updated', {
+      userId: id,
+      defaultRole: changes.defaultRole,
+      disabled: changes.disabled,
+      sessionVariablesChanged: changes.sessionVariables !== undefined,
+      ...adminActor(res),
+    });
     res.json(presentUser(user));
   });
 
   router.delete('/users/:id', async (req, res) => {
     const { id } = parseRequest(userIdParams, req.params);
     await administration.deleteUser(id);
+    recordAuthEvent(req, 'user.deleted', { userId: id, ...adminActor(res) });
     res.status(204).end();
   });
 
   router.put('/users/:id/roles/:role', async (req, res) => {
     const { id, role } = parseRequest(userRoleParams, req.params);
     await administration.grantRole(id, role);
+    recordAuthEvent(req, 'role.granted', { userId: id, role, ...adminActor(res) });
     res.status(204).end();
   });
 
   router.delete('/users/:id/roles/:role', async (req, res) => {
     const { id, role } = parseRequest(userRoleParams, req.params);
     await administration.revokeRole(id, role);
+    recordAuthEvent(req, 'role.revoked', { userId: id, role, ...adminActor(res) });
     res.status(204).end();
   });
 
   router.delete('/users/:id/sessions', async (req, res) => {
     const { id } = parseRequest(userIdParams, req.params);
     await administration.invalidateUserSessions(id);
+    recordAuthEvent(req, 'user.sessions.revoked', { userId: id, ...adminActor(res) });
     res.status(204).end();
   });
 
@@ -72,12 +86,15 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
 
   router.post('/roles', async (req, res) => {
     const { name } = parseRequest(createRoleBody, req.body);
-    res.status(201).json(await administration.createRole(name));
+    const role = await administration.createRole(name);
+    recordAuthEvent(req, 'role.created', { role: name, ...adminActor(res) });
+    res.status(201).json(role);
   });
 
   router.delete('/roles/:name', async (req, res) => {
     const { name } = parseRequest(roleNameParams, req.params);
     await administration.deleteRole(name);
+    recordAuthEvent(req, 'role.deleted', { role: name, ...adminActor(res) });
     res.status(204).end();
   });
 

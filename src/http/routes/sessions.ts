@@ -3,6 +3,7 @@ import { AppError } from '../../errors';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
 import type { Authenticator } from '../passport';
+import { recordAuthEvent } from '../auth-events';
 import { presentSession } from '../presenters';
 import { sessionIdParams } from '../schemas';
 import type { SessionCookies } from '../session-cookie';
@@ -14,12 +15,16 @@ export function sessionsRouter(services: Services, passport: Authenticator, cook
   const sessionRequired = requireSession(passport);
 
   router.post('/logout', sessionRequired, async (req, res) => {
-    await sessions.invalidateSession(currentSession(res).session.id);
+    const { user, session } = currentSession(res);
+    await sessions.invalidateSession(session.id);
+    recordAuthEvent(req, 'logout', { userId: user.id, sessionId: session.id });
     res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
   });
 
   router.post('/logout/all', sessionRequired, async (req, res) => {
-    await sessions.invalidateUserSessions(currentSession(res).user.id);
+    const { user } = currentSession(res);
+    await sessions.invalidateUserSessions(user.id);
+    recordAuthEvent(req, 'logout.all', { userId: user.id });
     res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
   });
 
@@ -35,6 +40,7 @@ export function sessionsRouter(services: Services, passport: Authenticator, cook
     if (!params.success) throw new AppError('NOT_FOUND', { message: 'No such session.' });
     const { user, session } = currentSession(res);
     await sessions.invalidateOwnSession(user.id, params.data.id);
+    recordAuthEvent(req, 'session.revoked', { userId: user.id, sessionId: params.data.id });
     // Ending the very session the request came with is a logout.
     if (params.data.id === session.id) res.append('Set-Cookie', cookies.clear(req.secure));
     res.status(204).end();

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import { AppError } from '../errors';
+import type { AttemptCounter, AttemptCounterStore, AttemptLimit } from './ports';
+import { usernameKey } from './usernames';
+
+/** Each limit, or null where it is off. */
+export interface RateLimitPolicy {
+  /** Every login attempt from one address: a flood from one address stops. */
+  loginPerIp: AttemptLimit | null;
+  /** Failed logins to one account from anywhere: slow guessing from many addresses slows down. */
+  loginFailuresPerUsername: AttemptLimit | null;
+  /** Failed logins to one account from one address: guessing from one address stops. */
+  loginFailuresPerUsernameAndIp: AttemptLimit | null;
+  signupPerIp: AttemptLimit | null;
+  passwordChangePerIp: AttemptLimit | null;
+}
+
+/**
+ * An address that logged in to an account is remembered this long, and keeps its access to the
+ * account while the account's own limit is exceeded: an attacker spread over many addresses
+ * cannot lock the owner out of their usual address (OWASP's credential stuffing guidance).
+ */
+// Under 24.8 days: the in-memory store expires keys with setTimeout, which holds no longer.
+const KNOWN_ADDRESS_SECONDS = 14 * 86400;
+
+/**
+ * The key for a client address. An IPv6 client usually holds a whole /64, so it counts as its
+ * /64; an IPv4 address mapped into IPv6 (::ffff:192.0.2.1) counts as the IPv4 address.
+ */
+export function clientAddressKey(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped && isIPv4(mapped[1])) return mapped[1];
+  if (!isIPv6(address)) return address;
+  const [head, tail = ''] = address.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  const groups = [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/** An account's key: a hash of its username key, so that no counter holds a username. */
+function accountKey(username: string): string {
+  return createHash('sha256').update(usernameKey(username)).digest('base64url');
+}
+
+function rateLimited(message: string, retryAfterSeconds: number, limit: string): AppError {
+  return new AppError('RATE_LIMITED', {
+    message: `${message} Try again in ${retryAfterSeconds} seconds.`,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+    // For the log line of the refusal: which limit refused it.
+    cause: { limit },
+  });
+}
+
+/** What a login does once the password has been checked. */
+export interface LoginAttempt {
+  succeeded(): Promise<void>;
+}
+
+/**
+ * The rate limits of the endpoints that check passwords or create accounts. Every check runs
+ * before any bcrypt work, so a refusal is cheap; each throws RATE_LIMITED with Retry-After.
+ */
+export function createRateLimits({ store, policy }: { store: AttemptCounterStore; policy: RateLimitPolicy }) {
+  const open = (name: string, limit: AttemptLimit | null): AttemptCounter | null => (limit ? store(name, limit) : null);
+  const loginPerIp = open('login-ip', policy.loginPerIp);
+  const loginPerAccount = open('login-account', policy.loginFailuresPerUsername);
+  const loginPerAccountAndIp = open('login-account-ip', policy.loginFailuresPerUsernameAndIp);
+  const knownAddresses = loginPerAccount
+    ? store('login-known-address', { attempts: 1, windowSeconds: KNOWN_ADDRESS_SECONDS })
+    : null;
+  const signupPerIp = open('signup-ip', policy.signupPerIp);
+  const passwordChangePerIp = open('password-change-ip', policy.passwordChangePerIp);
+
+  async function admitAddress(counter: AttemptCounter | null, address: string, message: string, limit: string) {
+    const count = counter ? await counter.count(address) : { admitted: true as const };
+    if (!count.admitted) throw rateLimited(message, count.retryAfterSeconds, limit);
+  }
+
+  return {
+    /**
+     * Counts a login attempt before its password is checked. Attempts count against the
+     * account until one succeeds, which forgets them: only failures add up, and the owner
+     * logging in is never slowed by their own successes.
+     */
+    async admitLogin(clientAddress: string | undefined, username: string): Promise<LoginAttempt> {
+      const address = clientAddressKey(clientAddress);
+      await admitAddress(loginPerIp, address, 'Too many login attempts from this address.', 'login-per-ip');
+      const account = accountKey(username);
+      const accountAtAddress = `${account}@${address}`;
+      const [fromAddress, fromAnywhere] = await Promise.all([
+        loginPerAccountAndIp ? loginPerAccountAndIp.count(accountAtAddress) : ({ admitted: true } as const),
+        loginPerAccount ? loginPerAccount.count(account) : ({ admitted: true } as const),
+      ]);
+      const failedLoginsMessage = 'Too many failed logins to this account.';
+      if (!fromAddress.admitted) {
+        throw rateLimited(failedLoginsMessage, fromAddress.retryAfterSeconds, 'login-failures-per-username-and-ip');
+      }
+      if (!fromAnywhere.admitted && !(await knownAddresses?.isCounted(accountAtAddress))) {
+        throw rateLimited(failedLoginsMessage, fromAnywhere.retryAfterSeconds, 'login-failures-per-username');
+      }
+      return {
+        async succeeded() {
+          await Promise.all([
+            loginPerAccountAndIp?.reset(accountAtAddress),
+            loginPerAccount?.reset(account),
+            knownAddresses?.markSeen(accountAtAddress),
+          ]);
+        },
+      };
+    },
+
+    admitSignup: (clientAddress: string | undefined) =>
+      admitAddress(
+        signupPerIp,
+        clientAddressKey(clientAddress),
+        'Too many signups from this address.',
+        'signup-per-ip',
+      ),
+
+    admitPasswordChange: (clientAddress: string | undefined) =>
+      admitAddress(
+        passwordChangePerIp,
+        clientAddressKey(clientAddress),
+        'Too many password changes from this address.',
+        'password-change-per-ip',
+      ),
+  };
+}
+
+export type RateLimits = ReturnType<typeof createRateLimits>;

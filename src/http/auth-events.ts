@@ -1,0 +1,38 @@
+import type { Request, Response } from 'express';
+import type { AuthenticatedSession } from '../domain/model';
+
+/**
+ * What an operator watches for in an auth service, each as a log line of its own with an
+ * `authEvent` field. The lines name users by id: never by a username typed at a failed login
+ * (people type their password there by mistake), never with a password or a token.
+ */
+export type AuthEvent =
+  | 'signup'
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'logout'
+  | 'logout.all'
+  | 'password.changed'
+  | 'session.revoked'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.deleted'
+  | 'user.sessions.revoked'
+  | 'role.granted'
+  | 'role.revoked'
+  | 'role.created'
+  | 'role.deleted'
+  | 'rate_limited';
+
+type EventFields = Record<string, string | number | boolean | undefined>;
+
+/** Logs the event through the request's own logger, so that the line carries the request id. */
+export function recordAuthEvent(req: Request, authEvent: AuthEvent, fields: EventFields = {}): void {
+  req.log.info({ authEvent, ip: req.ip, ...fields }, `auth event: ${authEvent}`);
+}
+
+/** Who did an admin's deed: the admin's user id, or the admin secret. */
+export function adminActor(res: Response): EventFields {
+  const auth = res.locals.auth as AuthenticatedSession | undefined;
+  return auth ? { actorUserId: auth.user.id } : { actor: 'admin-secret' };
+}

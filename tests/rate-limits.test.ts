@@ -1,0 +1,272 @@
+import request from 'supertest';
+import type { Env } from '../src/config';
+import { webhookGet } from './support/requests';
+import { expectCleanErrorBody, statusAndCode } from './support/responses';
+import {
+  PASSWORD,
+  bearer,
+  signUp,
+  startPeerInstance,
+  startTestApp,
+  uniqueUsername,
+  type TestApp,
+} from './support/test-app';
+
+const WRONG = 'not the password at all';
+
+let addressCounter = 0;
+/** A client address of its own (TEST-NET-3), sent through the trusted loopback proxy. */
+function newAddress(): string {
+  addressCounter += 1;
+  return `203.0.113.${addressCounter}`;
+}
+
+const from = (address: string) => ({ 'X-Forwarded-For': address });
+
+function logInFrom(target: { http: string }, address: string, username: string, password: string) {
+  return request(target.http).post('/login').set(from(address)).send({ username, password });
+}
+
+/** Every limit off unless a test names it: each test is about one. */
+const ALL_OFF: Env = {
+  TRUST_PROXY: 'loopback',
+  LOGIN_LIMIT_PER_IP: 'off',
+  LOGIN_FAILURE_LIMIT_PER_USERNAME: 'off',
+  LOGIN_FAILURE_LIMIT_PER_USER_IP: 'off',
+  SIGNUP_LIMIT_PER_IP: 'off',
+  PASSWORD_CHANGE_LIMIT_PER_IP: 'off',
+};
+
+function expectRateLimited(res: request.Response): void {
+  expect(statusAndCode(res)).toEqual({ status: 429, code: 'RATE_LIMITED' });
+  expectCleanErrorBody(res, 'RATE_LIMITED');
+  const retryAfter = Number(res.headers['retry-after']);
+  expect(Number.isInteger(retryAfter)).toBe(true);
+  expect(retryAfter).toBeGreaterThan(0);
+  expect(res.body.error.message).toContain(`Try again in ${retryAfter} seconds.`);
+}
+
+describe('rate limits', () => {
+  describe('failed logins to one account from one address', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp({ ...ALL_OFF, LOGIN_FAILURE_LIMIT_PER_USER_IP: '3/900' });
+    });
+    afterAll(() => app.close());
+
+    it('answers 429 RATE_LIMITED with Retry-After once the limit is used up, even to the right password', async () => {
+      const user = await signUp(app);
+      const attacker = newAddress();
+      for (let attempt = 0; attempt < 3; attempt++) {
+        expect((await logInFrom(app, attacker, user.username, WRONG)).status).toBe(401);
+      }
+      expectRateLimited(await logInFrom(app, attacker, user.username, WRONG));
+      expectRateLimited(await logInFrom(app, attacker, user.username, PASSWORD));
+    });
+
+    it('does not lock the owner out from another address', async () => {
+      const user = await signUp(app);
+      const attacker = newAddress();
+      for (let attempt = 0; attempt < 4; attempt++) await logInFrom(app, attacker, user.username, WRONG);
+      expect((await logInFrom(app, newAddress(), user.username, PASSWORD)).status).toBe(200);
+    });
+
+    it('counts the username as usernames are compared: in any case', async () => {
+      const user = await signUp(app);
+      const attacker = newAddress();
+      for (const username of [user.username, user.username.toUpperCase(), user.username]) {
+        expect((await logInFrom(app, attacker, username, WRONG)).status).toBe(401);
+      }
+      expectRateLimited(await logInFrom(app, attacker, user.username.toUpperCase(), WRONG));
+    });
+
+    it('forgets the failures once a login succeeds', async () => {
+      const user = await signUp(app);
+      const owner = newAddress();
+      for (const password of [WRONG, WRONG, PASSWORD, WRONG, WRONG, PASSWORD]) {
+        const res = await logInFrom(app, owner, user.username, password);
+        expect(res.status).toBe(password === PASSWORD ? 200 : 401);
+      }
+    });
+
+    it('counts unknown usernames too, so a 429 tells nothing about which accounts exist', async () => {
+      const attacker = newAddress();
+      const username = uniqueUsername('nobody');
+      for (let attempt = 0; attempt < 3; attempt++) await logInFrom(app, attacker, username, WRONG);
+      expectRateLimited(await logInFrom(app, attacker, username, WRONG));
+    });
+  });
+
+  describe('failed logins to one account from many addresses', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp({ ...ALL_OFF, LOGIN_FAILURE_LIMIT_PER_USERNAME: '4/3600' });
+    });
+    afterAll(() => app.close());
+
+    it('refuses new addresses once the account limit is used up, but still admits the owner from an address that logged in before', async () => {
+      const user = await signUp(app);
+      const usual = newAddress();
+      expect((await logInFrom(app, usual, user.username, PASSWORD)).status).toBe(200);
+      for (let attempt = 0; attempt < 4; attempt++) {
+        expect((await logInFrom(app, newAddress(), user.username, WRONG)).status).toBe(401);
+      }
+      expectRateLimited(await logInFrom(app, newAddress(), user.username, WRONG));
+      expectRateLimited(await logInFrom(app, newAddress(), user.username, PASSWORD));
+      expect((await logInFrom(app, usual, user.username, PASSWORD)).status).toBe(200);
+      // That success forgot the account's failures: every address may try again.
+      expect((await logInFrom(app, newAddress(), user.username, PASSWORD)).status).toBe(200);
+    });
+  });
+
+  describe('logins from one address', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp({ ...ALL_OFF, LOGIN_LIMIT_PER_IP: '3/600' });
+    });
+    afterAll(() => app.close());
+
+    it('counts every attempt, to any account, successful or not, and leaves other addresses alone', async () => {
+      const user = await signUp(app);
+      const flooder = newAddress();
+      expect((await logInFrom(app, flooder, user.username, PASSWORD)).status).toBe(200);
+      expect((await logInFrom(app, flooder, uniqueUsername(), WRONG)).status).toBe(401);
+      expect((await logInFrom(app, flooder, uniqueUsername(), WRONG)).status).toBe(401);
+      expectRateLimited(await logInFrom(app, flooder, user.username, PASSWORD));
+      expect((await logInFrom(app, newAddress(), user.username, PASSWORD)).status).toBe(200);
+    });
+
+    it('counts an IPv6 client by its /64', async () => {
+      const user = await signUp(app);
+      for (const host of ['1', '2', '3']) {
+        expect((await logInFrom(app, `2001:db8:1:1::${host}`, user.username, PASSWORD)).status).toBe(200);
+      }
+      expectRateLimited(await logInFrom(app, '2001:db8:1:1:ffff::4', user.username, PASSWORD));
+      expect((await logInFrom(app, '2001:db8:1:2::1', user.username, PASSWORD)).status).toBe(200);
+    });
+
+    it('never limits the webhook', async () => {
+      const user = await signUp(app);
+      const address = newAddress();
+      for (let attempt = 0; attempt < 3; attempt++) await logInFrom(app, address, user.username, WRONG);
+      for (let call = 0; call < 10; call++) {
+        expect((await webhookGet(app, user.token, { headers: from(address) })).status).toBe(200);
+      }
+    });
+  });
+
+  describe('signups and password changes from one address', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp({
+        ...ALL_OFF,
+        SIGNUP_LIMIT_PER_IP: '2/3600',
+        PASSWORD_CHANGE_LIMIT_PER_IP: '1/3600',
+      });
+    });
+    afterAll(() => app.close());
+
+    it('refuses the signup over the limit with 429, and creates nobody', async () => {
+      const address = newAddress();
+      const signup = (username: string) =>
+        request(app.http).post('/signup').set(from(address)).send({ username, password: PASSWORD });
+      expect((await signup(uniqueUsername())).status).toBe(201);
+      expect((await signup(uniqueUsername())).status).toBe(201);
+      const refused = uniqueUsername();
+      expectRateLimited(await signup(refused));
+      expect((await logInFrom(app, newAddress(), refused, PASSWORD)).status).toBe(401);
+    });
+
+    it('refuses the password change over the limit with 429, and keeps the password', async () => {
+      const user = await request(app.http)
+        .post('/signup')
+        .set(from(newAddress()))
+        .send({ username: uniqueUsername(), password: PASSWORD });
+      const address = newAddress();
+      const change = (token: string, currentPassword: string, newPassword: string) =>
+        request(app.http)
+          .post('/password')
+          .set(from(address))
+          .set(bearer(token))
+          .send({ currentPassword, newPassword });
+      const first = await change(user.body.token, PASSWORD, 'the second password');
+      expect(first.status).toBe(200);
+      expectRateLimited(await change(first.body.token, 'the second password', 'the third password'));
+      expect((await logInFrom(app, newAddress(), user.body.username, 'the second password')).status).toBe(200);
+    });
+  });
+
+  describe('turned off', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp(ALL_OFF);
+    });
+    afterAll(() => app.close());
+
+    it('answers every failed login with 401', async () => {
+      const user = await signUp(app);
+      const address = newAddress();
+      for (let attempt = 0; attempt < 15; attempt++) {
+        expect((await logInFrom(app, address, user.username, WRONG)).status).toBe(401);
+      }
+    });
+  });
+
+  describe('the client address', () => {
+    it('ignores X-Forwarded-For without TRUST_PROXY: a client cannot pick a fresh address for each attempt', async () => {
+      const app = await startTestApp({ ...ALL_OFF, TRUST_PROXY: undefined, LOGIN_LIMIT_PER_IP: '3/600' });
+      try {
+        for (let attempt = 0; attempt < 3; attempt++) {
+          expect((await logInFrom(app, newAddress(), uniqueUsername(), WRONG)).status).toBe(401);
+        }
+        expectRateLimited(await logInFrom(app, newAddress(), uniqueUsername(), WRONG));
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('with TRUST_PROXY=1 takes the address the one proxy saw, not the leftmost that the client wrote', async () => {
+      const app = await startTestApp({ ...ALL_OFF, TRUST_PROXY: '1', LOGIN_LIMIT_PER_IP: '3/600' });
+      try {
+        const real = newAddress();
+        const spoofing = () => logInFrom(app, `${newAddress()}, ${real}`, uniqueUsername(), WRONG);
+        for (let attempt = 0; attempt < 3; attempt++) expect((await spoofing()).status).toBe(401);
+        expectRateLimited(await spoofing());
+        expect((await logInFrom(app, newAddress(), uniqueUsername(), WRONG)).status).toBe(401);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
+  // Embedded PGlite is one process's database, and keeps its counters in that process's memory.
+  if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+    describe('on PostgreSQL', () => {
+      let app: TestApp;
+      beforeEach(async () => {
+        app = await startTestApp({ ...ALL_OFF, LOGIN_FAILURE_LIMIT_PER_USER_IP: '4/900' });
+      });
+      afterEach(() => app.close());
+
+      it('shares the counts between two instances on one database', async () => {
+        const peer = { http: await startPeerInstance(app) };
+        const user = await signUp(app);
+        const attacker = newAddress();
+        for (const instance of [app, peer, app, peer]) {
+          expect((await logInFrom(instance, attacker, user.username, WRONG)).status).toBe(401);
+        }
+        expectRateLimited(await logInFrom(app, attacker, user.username, WRONG));
+        expectRateLimited(await logInFrom(peer, attacker, user.username, WRONG));
+      });
+
+      it('refuses with 503 DATABASE_UNAVAILABLE, not 500 and not unlimited, when the counters cannot be stored', async () => {
+        const user = await signUp(app);
+        await app.database.db.raw('drop table auth.rate_limit_counters');
+        const res = await logInFrom(app, newAddress(), user.username, PASSWORD);
+        expect(res.status).toBe(503);
+        expectCleanErrorBody(res, 'DATABASE_UNAVAILABLE');
+        expect(res.body.token).toBeUndefined();
+      });
+    });
+  }
+});
