@@ -9,6 +9,7 @@ import { accountsRouter } from './http/routes/accounts';
 import { adminRouter } from './http/routes/admin';
 import { healthRouter } from './http/routes/health';
 import { sessionsRouter } from './http/routes/sessions';
+import { tokensRouter } from './http/routes/tokens';
 import { webhookRouter } from './http/routes/webhook';
 
 export interface AppDeps {
@@ -40,6 +41,7 @@ export function createApp({ config, logger, services, isDraining = () => false }
   app.use(express.json({ limit: config.jsonBodyLimitBytes }));
   app.use(accountsRouter(services, passport));
   app.use(sessionsRouter(services, passport));
+  app.use(tokensRouter(config, services, passport));
   app.use('/admin', adminRouter(services, passport, config.admin.secret));
 
   app.use(notFoundHandler);

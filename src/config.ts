@@ -14,6 +14,11 @@ const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+// Hasura refuses an iss or aud that holds a ':' and is not a URI (docs/hasura-jwt-contract.md §2.4).
+const jwtStringOrUri = z
+  .string()
+  .refine((value) => !value.includes(':') || URL.canParse(value), 'must be a URI when it contains ":"');
+
 const roleName = z.string().regex(ROLE_NAME_PATTERN, 'must be 1-63 characters of a-z, 0-9, "_" and "-"');
 
 const envSchema = z.object({
@@ -43,6 +48,20 @@ const envSchema = z.object({
   ANONYMOUS_ROLE: z
     .union([z.literal(''), roleName.refine((role) => role !== 'user' && role !== 'admin', 'must not be user or admin')])
     .default('anonymous'),
+
+  JWT_ALGORITHM: z.enum(['ES256', 'RS256', 'HS256']).default('ES256'),
+  // Hasura takes an HS256 key as raw UTF-8 bytes and refuses one shorter than 32 bytes.
+  JWT_SECRET: z
+    .string()
+    .refine((value) => Buffer.byteLength(value, 'utf8') >= 32, 'must be at least 32 bytes')
+    .optional(),
+  JWT_ISSUER: jwtStringOrUri.default('hasura-auth-webhook'),
+  JWT_AUDIENCE: jwtStringOrUri.default('hasura'),
+  JWT_CLAIMS_NAMESPACE: z.string().min(1).default('https://hasura.io/jwt/claims'),
+  JWT_CLAIMS_FORMAT: z.enum(['json', 'stringified_json']).default('json'),
+  ACCESS_TOKEN_LIFETIME_SECONDS: integer(10, 86400).default(15 * 60),
+  REFRESH_TOKEN_REUSE_GRACE_SECONDS: integer(0, 60).default(10),
+  JWKS_MAX_AGE_SECONDS: integer(0, 86400).default(300),
 
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_USERNAME: z.string().optional(),
@@ -88,6 +107,17 @@ function toConfig(env: z.output<typeof envSchema>) {
       anonymousRole: env.ANONYMOUS_ROLE === '' ? null : env.ANONYMOUS_ROLE,
     },
     jsonBodyLimitBytes: env.JSON_BODY_LIMIT_BYTES,
+    jwt: {
+      algorithm: env.JWT_ALGORITHM,
+      secret: env.JWT_SECRET ?? null,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      claimsNamespace: env.JWT_CLAIMS_NAMESPACE,
+      claimsFormat: env.JWT_CLAIMS_FORMAT,
+      accessTokenLifetimeSeconds: env.ACCESS_TOKEN_LIFETIME_SECONDS,
+      refreshTokenReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
+      jwksMaxAgeSeconds: env.JWKS_MAX_AGE_SECONDS,
+    },
     admin: {
       secret: env.ADMIN_SECRET ?? null,
       bootstrap:
@@ -118,6 +148,13 @@ function contradictions(env: z.output<typeof envSchema>): string[] {
     problems.push(
       `SESSION_TOUCH_INTERVAL_SECONDS (${env.SESSION_TOUCH_INTERVAL_SECONDS}) must be less than ` +
         `SESSION_IDLE_TIMEOUT_SECONDS (${env.SESSION_IDLE_TIMEOUT_SECONDS}), or sessions in use would end at the idle timeout`,
+    );
+  }
+  if ((env.JWT_ALGORITHM === 'HS256') !== (env.JWT_SECRET !== undefined)) {
+    problems.push(
+      env.JWT_SECRET === undefined
+        ? 'JWT_SECRET: required when JWT_ALGORITHM is HS256'
+        : `JWT_SECRET: only HS256 uses a shared secret; ${env.JWT_ALGORITHM} keys are generated and kept in the database`,
     );
   }
   if (env.ADMIN_PASSWORD) {

@@ -67,6 +67,13 @@ export async function startServer({ config, logger, db: givenDb, clock }: Server
     logger.info({ database: config.database.kind, migrations: applied }, 'database ready');
 
     const services = createServices({ config, db, clock });
+    const generatedKey = await services.signingKeys.ensureSigningKey();
+    if (generatedKey) {
+      logger.info(
+        { kid: generatedKey.kid, algorithm: generatedKey.algorithm, signsFrom: generatedKey.signsFrom.toISOString() },
+        'generated a JWT signing key',
+      );
+    }
     if (config.admin.bootstrap) {
       const created = await services.bootstrapAdmin(config.admin.bootstrap);
       if (created) logger.info({ userId: created.id }, 'created the admin user from ADMIN_USERNAME');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors';
-import type { AuthenticatedSession, Clock, Session, User, UserId } from './model';
+import type { AuthenticatedSession, Clock, Session, SessionKind, User, UserId } from './model';
 import type { Liveness, SessionStore } from './ports';
 import { generateSessionToken, hashSessionToken, isWellFormedSessionToken } from './tokens';
 
@@ -12,6 +12,25 @@ export interface SessionPolicy {
 }
 
 const MAX_USER_AGENT_LENGTH = 512;
+
+/** A session as it starts, of either kind: the one place where its lifetime is decided. */
+export function startingSession(
+  kind: SessionKind,
+  userId: UserId,
+  userAgent: string | undefined,
+  now: Date,
+  policy: Pick<SessionPolicy, 'absoluteTimeoutSeconds'>,
+): Session {
+  return {
+    id: randomUUID(),
+    kind,
+    userId,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: new Date(now.getTime() + policy.absoluteTimeoutSeconds * 1000),
+    userAgent: userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+  };
+}
 
 export interface SessionManagerDeps {
   store: SessionStore;
@@ -33,16 +52,8 @@ export function createSessionManager({ store, clock, policy }: SessionManagerDep
       { id: userId, sessionEpoch }: Pick<User, 'id' | 'sessionEpoch'>,
       userAgent: string | undefined,
     ): Promise<{ token: string; session: Session }> {
-      const now = clock.now();
       const token = generateSessionToken();
-      const session: Session = {
-        id: randomUUID(),
-        userId,
-        createdAt: now,
-        lastUsedAt: now,
-        expiresAt: new Date(now.getTime() + policy.absoluteTimeoutSeconds * 1000),
-        userAgent: userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
-      };
+      const session = startingSession('bearer', userId, userAgent, clock.now(), policy);
       if (!(await store.insertSession({ ...session, tokenHash: hashSessionToken(token), userEpoch: sessionEpoch }))) {
         throw new AppError('INVALID_CREDENTIALS');
       }
