@@ -14,10 +14,13 @@ const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-// Hasura refuses an iss or aud that holds a ':' and is not a URI (docs/hasura-jwt-contract.md §2.4).
+// Hasura refuses an iss or aud that holds a ':' and is not a URI (docs/hasura-jwt-contract.md §2.4):
+// a scheme, then only the characters RFC 3986 allows.
+const RFC_3986_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]*$/;
 const jwtStringOrUri = z
   .string()
-  .refine((value) => !value.includes(':') || URL.canParse(value), 'must be a URI when it contains ":"');
+  .min(1)
+  .refine((value) => !value.includes(':') || RFC_3986_URI.test(value), 'must be a URI when it contains ":"');
 
 const roleName = z.string().regex(ROLE_NAME_PATTERN, 'must be 1-63 characters of a-z, 0-9, "_" and "-"');
 

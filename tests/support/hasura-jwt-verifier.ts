@@ -43,8 +43,9 @@ function decodeSegment(segment: string): unknown {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** hs-jose's StringOrURI: a string holding ':' must parse as a URI. */
-const isStringOrUri = (value: unknown) => typeof value === 'string' && (!value.includes(':') || URL.canParse(value));
+/** hs-jose's StringOrURI: a string holding ':' must parse as an RFC 3986 URI. */
+const URI = /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]*$/;
+const isStringOrUri = (value: unknown) => typeof value === 'string' && (!value.includes(':') || URI.test(value));
 
 function claimTypeProblem(payload: Record<string, unknown>): string | undefined {
   for (const name of ['exp', 'nbf', 'iat']) {
