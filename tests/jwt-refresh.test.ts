@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
-import { obtainTokens, payloadOf, refreshTokens, verifyIssued, type TokenPairBody } from './support/jwt';
-import { statusAndCode } from './support/responses';
+import { obtainTokens, payloadOf, refreshTokens, requestTokens, verifyIssued, type TokenPairBody } from './support/jwt';
+import { expectCleanErrorBody, statusAndCode } from './support/responses';
 import { PASSWORD, bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 import { generateSessionToken } from '../src/domain/tokens';
 
@@ -253,5 +253,34 @@ describe('JWT mode: the access token never outlives its session', () => {
     const pair = await obtainTokens(app, user.username);
     expect(pair.accessTokenExpiresIn).toBe(600);
     expect(payloadOf(pair.accessToken).exp).toBe(Math.floor(new Date(pair.refreshTokenExpiresAt).getTime() / 1000));
+  });
+});
+
+describe('JWT mode while the database is down', () => {
+  let app: TestApp;
+  let pair: TokenPairBody;
+  let username: string;
+  beforeAll(async () => {
+    app = await startTestApp();
+    ({ username } = await signUp(app));
+    pair = await obtainTokens(app, username);
+    await app.database.simulateOutage();
+  });
+  afterAll(() => app.close());
+
+  it('answers a refresh with 503 DATABASE_UNAVAILABLE, never 401: the client keeps its refresh token', async () => {
+    const res = await refreshTokens(app, pair.refreshToken);
+    expect(res.status).toBe(503);
+    expectCleanErrorBody(res, 'DATABASE_UNAVAILABLE');
+  });
+
+  it('answers POST /token with 503 DATABASE_UNAVAILABLE, not 401', async () => {
+    const res = await requestTokens(app, username);
+    expect(statusAndCode(res)).toEqual({ status: 503, code: 'DATABASE_UNAVAILABLE' });
+  });
+
+  it('answers the JWKS with 503 DATABASE_UNAVAILABLE, which Hasura retries while keeping its keys', async () => {
+    const res = await request(app.http).get('/.well-known/jwks.json');
+    expect(statusAndCode(res)).toEqual({ status: 503, code: 'DATABASE_UNAVAILABLE' });
   });
 });
