@@ -228,6 +228,16 @@ describe('JWT mode: POST /token and the access token', () => {
       });
     });
 
+    it('is accepted by a Hasura whose clock is 4 s behind, and refused as issued in the future by one 6 s behind', async () => {
+      const now = nowSecondsOf(app);
+      expect(await verifyIssued(app, accessToken, { nowSeconds: now - 4 })).toMatchObject({ ok: true });
+      expect(await verifyIssued(app, accessToken, { nowSeconds: now - 6 })).toEqual({
+        ok: false,
+        code: 'invalid-jwt',
+        message: 'Could not verify JWT: JWTIssuedAtFuture',
+      });
+    });
+
     it('refuses a Hasura configured for another audience: JWTNotInAudience', async () => {
       expect(await verifyIssued(app, accessToken, { secret: { audience: 'another-api' } })).toEqual({
         ok: false,
