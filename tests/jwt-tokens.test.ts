@@ -15,7 +15,7 @@ import {
   nowSecondsOf,
   fetchJwks,
 } from './support/jwt';
-import { bearer, signUp, startTestApp, type TestApp } from './support/test-app';
+import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
 
 describe('JWT mode: POST /token and the access token', () => {
   let app: TestApp;
@@ -119,14 +119,11 @@ describe('JWT mode: POST /token and the access token', () => {
   );
 
   it.each([
-    ['a wrong password', 'not the password'],
-    ['an unknown username', undefined],
-  ])('refuses %s with 401 INVALID_CREDENTIALS', async (_label, password) => {
+    ['a wrong password', '', 'not the password'],
+    ['an unknown username', '-unknown', PASSWORD],
+  ])('refuses %s with 401 INVALID_CREDENTIALS', async (_label, usernameSuffix, password) => {
     const user = await signUp(app);
-    const res =
-      password === undefined
-        ? await requestTokens(app, `${user.username}-unknown`)
-        : await requestTokens(app, user.username, password);
+    const res = await requestTokens(app, `${user.username}${usernameSuffix}`, password);
     expect(statusAndCode(res)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
     expectCleanErrorBody(res, 'INVALID_CREDENTIALS');
   });
@@ -311,7 +308,7 @@ describe('JWT mode: POST /token and the access token', () => {
     );
   });
 
-  it('a token from a login of a webhook session is unaffected by JWT logins of the same user', async () => {
+  it('keeps the user’s webhook session working when they also log in for tokens', async () => {
     const user = await signUp(app);
     const token = await logInToken(app, user.username);
     await obtainTokens(app, user.username);
