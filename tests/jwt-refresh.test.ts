@@ -147,11 +147,28 @@ describe('JWT mode: POST /token/refresh', () => {
       return { user, pair };
     }
 
-    it('after POST /token/logout with any of its tokens', async () => {
-      const { pair } = await jwtSession();
+    it('after POST /token/logout, which ends no other session of the user', async () => {
+      const { user, pair } = await jwtSession();
+      const other = await obtainTokens(app, user.username);
       const res = await request(app.http).post('/token/logout').send({ refreshToken: pair.refreshToken });
       expect(res.status).toBe(204);
       expect(statusAndCode(await refreshTokens(app, pair.refreshToken))).toEqual(REFUSED);
+      expect((await refreshTokens(app, other.refreshToken)).status).toBe(200);
+      expect((await request(app.http).get('/me').set(bearer(user.token))).status).toBe(200);
+    });
+
+    it('after POST /token/logout with a token the session has since rotated', async () => {
+      const { pair } = await jwtSession();
+      const next = await refreshed(pair.refreshToken);
+      expect((await request(app.http).post('/token/logout').send({ refreshToken: pair.refreshToken })).status).toBe(
+        204,
+      );
+      expect(statusAndCode(await refreshTokens(app, next.refreshToken))).toEqual(REFUSED);
+    });
+
+    it('answers POST /token/logout with 204 for a token that was never issued', async () => {
+      const res = await request(app.http).post('/token/logout').send({ refreshToken: generateSessionToken() });
+      expect(res.status).toBe(204);
     });
 
     it('after POST /logout/all from another session of the user', async () => {
