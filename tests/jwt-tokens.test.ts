@@ -1,7 +1,7 @@
 import { SignJWT, generateKeyPair } from 'jose';
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
-import { logInToken } from './support/requests';
+import { logInToken, webhookGet } from './support/requests';
 import { expectCleanErrorBody, expectTokenRefused, statusAndCode } from './support/responses';
 import { verifyAsHasura } from './support/hasura-jwt-verifier';
 import {
@@ -90,6 +90,33 @@ describe('JWT mode: POST /token and the access token', () => {
       ok: true,
       role,
       sessionVariables: { 'x-hasura-role': role, 'x-hasura-user-id': String(user.id), 'x-hasura-org-id': '42' },
+    });
+  });
+
+  it.each([
+    ['at the default role', undefined],
+    ['at a requested role', 'requested'],
+  ])('gives Hasura the same identity as the webhook does, %s', async (_label, ask) => {
+    const [defaultRole, other] = [uniqueRoleName(), uniqueRoleName()];
+    await createRole(app, defaultRole);
+    await createRole(app, other);
+    const user = await createUserAsAdmin(app, { roles: [defaultRole, other], defaultRole });
+    await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ sessionVariables: { 'x-hasura-org-id': '42', 'x-hasura-team': 'blue' } });
+    const role = ask === undefined ? undefined : other;
+    const webhook = await webhookGet(app, await logInToken(app, user.username), { role });
+    expect(webhook.status).toBe(200);
+    const { 'Cache-Control': _maxAge, ...webhookVariables } = webhook.body as Record<string, string>;
+    const lowerCased = Object.fromEntries(
+      Object.entries(webhookVariables).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    const { accessToken } = await obtainTokens(app, user.username);
+    expect(await verifyIssued(app, accessToken, { role })).toEqual({
+      ok: true,
+      role: role ?? defaultRole,
+      sessionVariables: lowerCased,
     });
   });
 
