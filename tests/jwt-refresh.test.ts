@@ -236,6 +236,20 @@ describe('JWT mode: POST /token/refresh', () => {
       expect(statusAndCode(await refreshTokens(app, pair.refreshToken))).toEqual(REFUSED);
     });
 
+    it('refreshes racing POST /logout/all answer 200 or 401, never an error, and no token survives it', async () => {
+      const { user, pair } = await jwtSession();
+      const peer = { http: await startPeerInstance(app) };
+      const refreshes = [app, peer, app, peer, app, peer].map((target) => refreshTokens(target, pair.refreshToken));
+      const logoutAll = request(peer.http).post('/logout/all').set(bearer(user.token));
+      const [ended, ...answers] = await Promise.all([logoutAll, ...refreshes]);
+      expect(ended.status).toBe(204);
+      for (const res of answers) expect([200, 401]).toContain(res.status);
+      const survivors = answers.filter((res) => res.status === 200).map((res) => res.body.refreshToken as string);
+      for (const token of [pair.refreshToken, ...survivors]) {
+        expect(statusAndCode(await refreshTokens(app, token))).toEqual(REFUSED);
+      }
+    });
+
     it('after the idle timeout without a refresh', async () => {
       const { pair } = await jwtSession();
       app.clock.advanceSeconds(app.config.sessions.idleTimeoutSeconds);

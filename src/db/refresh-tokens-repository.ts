@@ -54,12 +54,28 @@ export function createRefreshTokensRepository(db: Knex): RefreshSessionStore {
       { liveness, reuseGraceStartsAt }: { liveness: Liveness; reuseGraceStartsAt: Date },
     ): Promise<RefreshTokenRotation> {
       return db.transaction(async (trx): Promise<RefreshTokenRotation> => {
-        // The row lock makes refreshes with the same token take turns, on every instance; the
-        // second one reads the rotation the first one committed.
+        const owner = await trx('refresh_tokens as rt')
+          .join('sessions as s', 's.id', 'rt.session_id')
+          .select<{ session_id: string; user_id: number }>('rt.session_id', 's.user_id')
+          .where('rt.token_hash', presentedHash)
+          .first();
+        if (!owner) return { outcome: 'unknown' };
+        // Locks are taken in the order in which deletes cascade (users, sessions, refresh_tokens),
+        // so a refresh never deadlocks with logout-all, a user's deletion or a session's.
+        // FOR SHARE of the user: a change that ends the user's sessions (a new epoch) either
+        // commits before this reads the user, and the session is dead, or waits for this refresh.
+        await trx('users').select('id').where({ id: owner.user_id }).forShare();
+        // The session's row lock makes refreshes of one session take turns, on every instance;
+        // the second of two with the same token reads the rotation the first one committed.
+        const locked = await trx<{ id: string }>('sessions')
+          .select('id')
+          .where({ id: owner.session_id })
+          .forUpdate()
+          .first();
+        if (!locked) return { outcome: 'unknown' };
         const token = await trx<RefreshTokenRow>('refresh_tokens')
           .select('session_id', 'rotated_at')
           .where({ token_hash: presentedHash })
-          .forUpdate()
           .first();
         if (!token) return { outcome: 'unknown' };
         if (token.rotated_at !== null && token.rotated_at <= reuseGraceStartsAt) {
@@ -68,14 +84,11 @@ export function createRefreshTokensRepository(db: Knex): RefreshSessionStore {
           await trx('sessions').delete().where({ id: token.session_id });
           return { outcome: 'reused' };
         }
-        // FOR SHARE of the user: a change that ends the user's sessions (a new epoch) either
-        // commits before this reads the user, and the session is dead, or waits for this refresh.
         const row = await trx('sessions as s')
           .join('users as u', 'u.id', 's.user_id')
           .select([...sessionColumns, ...userColumns(trx)])
           .where('s.id', token.session_id)
           .andWhere(isLive(liveness))
-          .forShare('u')
           .first<Omit<SessionLookupRow, 'ends_at'> | undefined>();
         if (!row) return { outcome: 'unknown' };
 
