@@ -17,6 +17,7 @@ import { healthRouter } from './http/routes/health';
 import { metricsRouter } from './http/routes/metrics';
 import { openApiRouter } from './http/routes/openapi';
 import { sessionsRouter } from './http/routes/sessions';
+import { tokensRouter } from './http/routes/tokens';
 import { createSessionCookies } from './http/session-cookie';
 import { createWebhookHandler } from './http/webhook';
 import { refuseBodiesThatAreNotJson } from './http/validation';
@@ -120,6 +121,7 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
   app.use(refuseBodiesThatAreNotJson);
   app.use(accountsRouter(services, passport, { cookies, metrics }));
   app.use(sessionsRouter(services, passport, cookies));
+  app.use(tokensRouter(config, services, passport));
   app.use('/admin', adminRouter(services, passport, config.admin.secret));
 
   app.use(notFoundHandler);

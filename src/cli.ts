@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
 import {
   DatabaseWaitTimeoutError,
   describeDatabase,
@@ -10,6 +10,7 @@ import {
   waitForDatabase,
 } from './db/database';
 import { ADMIN_ROLE } from './domain/model';
+import { KeyRotationRefused } from './domain/signing-keys';
 import { AppError } from './errors';
 import { createLogger } from './logger';
 import { createServices } from './services';
@@ -23,7 +24,33 @@ const usage = `Usage:
   cli migrate                            apply pending migrations
   cli create-admin --username <name>     create a user holding the admin role;
                                          the password is read from ADMIN_PASSWORD, or else stdin
+  cli hasura-jwt-config [--jwks-url <url>]
+                                         print the value of Hasura's HASURA_GRAPHQL_JWT_SECRET;
+                                         --jwks-url is where Hasura reaches this service's JWKS
+                                         (default http://auth:<PORT>/.well-known/jwks.json)
+  cli rotate-jwt-key                     publish a new signing key, which signs once every
+                                         Hasura has fetched it; remove keys no token needs
 `;
+
+const COMMANDS = new Set(['migrate', 'create-admin', 'hasura-jwt-config', 'rotate-jwt-key']);
+
+/**
+ * HASURA_GRAPHQL_JWT_SECRET for this configuration (docs/hasura-jwt-contract.md §1): where the
+ * keys are, and the same namespace, format, audience and issuer the tokens carry. For HS256 it
+ * holds the shared secret itself, which Hasura needs; it is printed only on this request.
+ */
+export function hasuraJwtSecret(config: Config, jwksUrl: string): Record<string, string> {
+  const { jwt } = config;
+  const keySource: Record<string, string> =
+    jwt.algorithm === 'HS256' ? { type: 'HS256', key: jwt.secret! } : { jwk_url: jwksUrl };
+  return {
+    ...keySource,
+    claims_namespace: jwt.claimsNamespace,
+    claims_format: jwt.claimsFormat,
+    audience: jwt.audience,
+    issuer: jwt.issuer,
+  };
+}
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -46,7 +73,7 @@ async function readPassword(io: CliIo): Promise<string> {
 /** Runs one command and answers the process exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== 'migrate' && command !== 'create-admin') {
+  if (command === undefined || !COMMANDS.has(command)) {
     io.stderr.write(usage);
     return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
   }
@@ -65,6 +92,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   logger = createLogger(config.logLevel, io.stderr);
 
+  if (command === 'hasura-jwt-config') {
+    const { values } = parseArgs({ args: rest, options: { 'jwks-url': { type: 'string' } } });
+    const jwksUrl = values['jwks-url'] ?? `http://auth:${config.port}/.well-known/jwks.json`;
+    io.stdout.write(`${JSON.stringify(hasuraJwtSecret(config, jwksUrl))}\n`);
+    return 0;
+  }
+
   const db = openDatabase(config.database, logger);
   try {
     // A release step (Heroku's, a compose job) may run while the database is still starting.
@@ -74,6 +108,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       logger,
     });
     const applied = await migrateToLatest(db);
+    if (command === 'rotate-jwt-key') {
+      const services = await createServices({ config, db });
+      try {
+        const { signingKeys } = services;
+        // A database with no key yet gets its first one, as a start would, before it is rotated.
+        await signingKeys.ensureSigningKey();
+        const rotation = await signingKeys.rotateSigningKey();
+        io.stdout.write(
+          `Published key ${rotation.kid} (${rotation.algorithm}); it signs from ${rotation.signsFrom.toISOString()}.\n` +
+            `The key it replaces stays published for ${signingKeys.retentionSeconds} s after that.\n` +
+            (rotation.removedKids.length > 0 ? `Removed expired keys: ${rotation.removedKids.join(', ')}.\n` : ''),
+        );
+        return 0;
+      } finally {
+        await services.close();
+      }
+    }
     if (command === 'migrate') {
       io.stdout.write(applied.length > 0 ? `Applied: ${applied.join(', ')}\n` : 'Already up to date.\n');
       return 0;
@@ -98,6 +149,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       await services.close();
     }
   } catch (error) {
+    if (error instanceof KeyRotationRefused) {
+      io.stderr.write(`${error.message}\n`);
+      return 1;
+    }
     if (error instanceof AppError && error.status < 500) {
       io.stderr.write(`${error.code}: ${error.message}\n`);
       return 1;

@@ -64,6 +64,13 @@ const attemptLimit = z.union([
     )
     .transform(([attempts, windowSeconds]) => ({ attempts, windowSeconds })),
 ]);
+// Hasura refuses an iss or aud that holds a ':' and is not a URI (docs/hasura-jwt-contract.md §2.4):
+// a scheme, then only the characters RFC 3986 allows.
+const RFC_3986_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]*$/;
+const jwtStringOrUri = z
+  .string()
+  .min(1)
+  .refine((value) => !value.includes(':') || RFC_3986_URI.test(value), 'must be a URI when it contains ":"');
 
 const roleName = z.string().regex(ROLE_NAME_PATTERN, 'must be 1-63 characters of a-z, 0-9, "_" and "-"');
 
@@ -134,6 +141,19 @@ const envSchema = z.object({
   LOGIN_FAILURE_LIMIT_PER_USER_IP: attemptLimit.default({ attempts: 10, windowSeconds: 900 }),
   SIGNUP_LIMIT_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
   PASSWORD_CHANGE_LIMIT_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
+  JWT_ALGORITHM: z.enum(['ES256', 'RS256', 'HS256']).default('ES256'),
+  // Hasura takes an HS256 key as raw UTF-8 bytes and refuses one shorter than 32 bytes.
+  JWT_SECRET: z
+    .string()
+    .refine((value) => Buffer.byteLength(value, 'utf8') >= 32, 'must be at least 32 bytes')
+    .optional(),
+  JWT_ISSUER: jwtStringOrUri.default('hasura-auth-webhook'),
+  JWT_AUDIENCE: jwtStringOrUri.default('hasura'),
+  JWT_CLAIMS_NAMESPACE: z.string().min(1).default('https://hasura.io/jwt/claims'),
+  JWT_CLAIMS_FORMAT: z.enum(['json', 'stringified_json']).default('json'),
+  ACCESS_TOKEN_LIFETIME_SECONDS: integer(10, 86400).default(15 * 60),
+  REFRESH_TOKEN_REUSE_GRACE_SECONDS: integer(0, 60).default(10),
+  JWKS_MAX_AGE_SECONDS: integer(0, 86400).default(300),
 
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 
@@ -216,6 +236,17 @@ function toConfig(env: z.output<typeof envSchema>) {
       signupPerIp: env.SIGNUP_LIMIT_PER_IP,
       passwordChangePerIp: env.PASSWORD_CHANGE_LIMIT_PER_IP,
     },
+    jwt: {
+      algorithm: env.JWT_ALGORITHM,
+      secret: env.JWT_SECRET ?? null,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      claimsNamespace: env.JWT_CLAIMS_NAMESPACE,
+      claimsFormat: env.JWT_CLAIMS_FORMAT,
+      accessTokenLifetimeSeconds: env.ACCESS_TOKEN_LIFETIME_SECONDS,
+      refreshTokenReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
+      jwksMaxAgeSeconds: env.JWKS_MAX_AGE_SECONDS,
+    },
     admin: {
       secret: env.ADMIN_SECRET ?? null,
       bootstrap:
@@ -252,6 +283,13 @@ function contradictions(env: z.output<typeof envSchema>): string[] {
     // Browsers drop a SameSite=None cookie that is not Secure: every login would silently fail.
     problems.push(
       'COOKIE_SAME_SITE=None needs COOKIE_SECURE=true: browsers refuse a SameSite=None cookie without Secure',
+    );
+  }
+  if ((env.JWT_ALGORITHM === 'HS256') !== (env.JWT_SECRET !== undefined)) {
+    problems.push(
+      env.JWT_SECRET === undefined
+        ? 'JWT_SECRET: required when JWT_ALGORITHM is HS256'
+        : `JWT_SECRET: only HS256 uses a shared secret; ${env.JWT_ALGORITHM} keys are generated and kept in the database`,
     );
   }
   if (env.ADMIN_PASSWORD) {

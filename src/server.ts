@@ -128,6 +128,13 @@ export async function launchServer({ config, logger, db: givenDb, clock }: Serve
 
     const services = await createServices({ config, db, clock });
     startedServices = services;
+    const generatedKey = await services.signingKeys.ensureSigningKey();
+    if (generatedKey) {
+      logger.info(
+        { kid: generatedKey.kid, algorithm: generatedKey.algorithm, signsFrom: generatedKey.signsFrom.toISOString() },
+        'generated a JWT signing key',
+      );
+    }
     const cache = services.sessionCache;
     if (cache) {
       // The cache is trusted only while this instance hears of every change, from any instance.

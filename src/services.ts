@@ -3,20 +3,25 @@ import type { Database } from './db/database';
 import { createDatabaseProbe } from './db/database';
 import { createAttemptCounterStore } from './db/attempt-counters';
 import { createBootstrapRunsRepository } from './db/bootstrap-runs-repository';
+import { createRefreshTokensRepository } from './db/refresh-tokens-repository';
+import { createSigningKeysRepository } from './db/signing-keys-repository';
 import { createRolesRepository } from './db/roles-repository';
 import { createServerSecretsRepository } from './db/server-secrets-repository';
 import { createSessionsRepository } from './db/sessions-repository';
 import { createUsersRepository } from './db/users-repository';
+import { createAccessTokens } from './domain/access-tokens';
 import { createAccounts } from './domain/accounts';
 import { createAdministration } from './domain/administration';
 import { ensureBootstrapAdmin } from './domain/bootstrap';
 import { createCallerIdentification } from './domain/caller-identity';
+import { createJwtSessions } from './domain/jwt-sessions';
 import { systemClock, type Clock } from './domain/model';
 import { createPasswordHasher } from './domain/passwords';
 import { SessionCache } from './domain/session-cache';
 import { createRateLimits } from './domain/rate-limits';
 import { createSessionManager } from './domain/sessions';
 import { createSessionTokens, generateSessionTokenKey } from './domain/tokens';
+import { createSigningKeys } from './domain/signing-keys';
 
 export interface ServiceDeps {
   config: Config;
@@ -62,11 +67,43 @@ export async function createServices({ config, db, clock = systemClock }: Servic
     anonymousRole: config.webhook.anonymousRole,
     maxAgeSeconds: config.webhook.maxAgeSeconds,
   });
+  const { jwt } = config;
+  const signingKeys = createSigningKeys({
+    store: createSigningKeysRepository(db),
+    clock,
+    source:
+      jwt.algorithm === 'HS256'
+        ? { kind: 'shared-secret', secret: jwt.secret! }
+        : { kind: 'generated', algorithm: jwt.algorithm },
+    jwksMaxAgeSeconds: jwt.jwksMaxAgeSeconds,
+    accessTokenLifetimeSeconds: jwt.accessTokenLifetimeSeconds,
+  });
+  const jwtSessions = createJwtSessions({
+    store: createRefreshTokensRepository(db),
+    tokens,
+    callers,
+    accessTokens: createAccessTokens({
+      keys: signingKeys,
+      clock,
+      policy: {
+        lifetimeSeconds: jwt.accessTokenLifetimeSeconds,
+        issuer: jwt.issuer,
+        audience: jwt.audience,
+        claimsNamespace: jwt.claimsNamespace,
+        claimsFormat: jwt.claimsFormat,
+      },
+    }),
+    clock,
+    policy: config.sessions,
+    reuseGraceSeconds: jwt.refreshTokenReuseGraceSeconds,
+  });
   const runs = createBootstrapRunsRepository(db);
   const rateLimits = createRateLimits({ store: createAttemptCounterStore(db), policy: config.rateLimits });
   return {
     rateLimits,
     sessions,
+    jwtSessions,
+    signingKeys,
     accounts,
     administration,
     callers,

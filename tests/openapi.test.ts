@@ -124,6 +124,22 @@ describe('the OpenAPI description', () => {
       expectDocumentedAnswer(await http().post('/signup').send({ username: 1 }), 'POST /signup', 400);
       expectDocumentedAnswer(await http().post('/login').send({ username, password: PASSWORD }), 'POST /login', 200);
       expectDocumentedAnswer(await http().post('/login').send({ username, password: 'wrong' }), 'POST /login', 401);
+      const pair = await http().post('/token').send({ username, password: PASSWORD });
+      expectDocumentedAnswer(pair, 'POST /token', 200);
+      expectDocumentedAnswer(await http().post('/token').send({ username, password: 'wrong' }), 'POST /token', 401);
+      const refreshed = await http().post('/token/refresh').send({ refreshToken: pair.body.refreshToken });
+      expectDocumentedAnswer(refreshed, 'POST /token/refresh', 200);
+      expectDocumentedAnswer(
+        await http().post('/token/refresh').send({ refreshToken: 'not-a-token' }),
+        'POST /token/refresh',
+        401,
+      );
+      expectDocumentedAnswer(
+        await http().post('/token/logout').send({ refreshToken: refreshed.body.refreshToken }),
+        'POST /token/logout',
+        204,
+      );
+      expectDocumentedAnswer(await http().get('/.well-known/jwks.json'), 'GET /.well-known/jwks.json', 200);
       expectDocumentedAnswer(await http().get('/me').set(bearer(token)), 'GET /me', 200);
       expectDocumentedAnswer(await http().get('/me'), 'GET /me', 401);
 

@@ -31,8 +31,14 @@ describe('a user’s own sessions', () => {
       expect(res.body.sessions).toHaveLength(2);
       expect(res.body.sessions).toEqual(
         expect.arrayContaining([
-          { id: await sessionIdOf(user.token), ...times, userAgent: null, current: false },
-          { id: await sessionIdOf(second.body.token), ...times, userAgent: 'session-list-test/1.0', current: true },
+          { id: await sessionIdOf(user.token), kind: 'bearer', ...times, userAgent: null, current: false },
+          {
+            id: await sessionIdOf(second.body.token),
+            kind: 'bearer',
+            ...times,
+            userAgent: 'session-list-test/1.0',
+            current: true,
+          },
         ]),
       );
     });

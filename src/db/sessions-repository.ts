@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
-import type { Session, UserId, ValidatedSession } from '../domain/model';
+import type { Session, SessionKind, UserId, ValidatedSession } from '../domain/model';
 import type { Liveness, SessionStore } from '../domain/ports';
 import { isForeignKeyViolation, withClassifiedFailures } from './database-errors';
 import { toUser, userColumns, type UserRow } from './users-repository';
 
-interface SessionRow {
+export interface SessionRow {
   id: string;
+  kind: SessionKind;
   user_id: number;
   created_at: Date;
   last_used_at: Date;
@@ -13,11 +14,12 @@ interface SessionRow {
   user_agent: string | null;
 }
 
-type SessionLookupRow = UserRow &
+export type SessionLookupRow = UserRow &
   Omit<SessionRow, 'id' | 'created_at'> & { session_id: string; session_created_at: Date; ends_at: Date };
 
-const sessionColumns = [
+export const sessionColumns = [
   's.id as session_id',
+  's.kind',
   's.user_id',
   's.created_at as session_created_at',
   's.last_used_at',
@@ -25,9 +27,10 @@ const sessionColumns = [
   's.user_agent',
 ];
 
-function toSession(row: SessionRow): Session {
+export function toSession(row: SessionRow): Session {
   return {
     id: row.id,
+    kind: row.kind,
     userId: row.user_id,
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
@@ -36,16 +39,22 @@ function toSession(row: SessionRow): Session {
   };
 }
 
-export function createSessionsRepository(db: Knex): SessionStore {
-  /**
-   * The one definition of a live session, over `sessions as s` joined to `users as u`: it carries
-   * its user's current epoch, its user is enabled, and it has not ended. It ends at its absolute
-   * end or once it has been idle for the idle timeout, whichever comes first (`endsAt`).
-   */
+/**
+ * The one definition of a live session, over `sessions as s` joined to `users as u`: it carries
+ * its user's current epoch, its user is enabled, and it has not ended. It ends at its absolute
+ * end or once it has been idle for the idle timeout, whichever comes first (`endsAt`). Bearer and
+ * refresh sessions live by the same rule.
+ */
+export function liveSessionRule(db: Knex) {
   const endsAt = (idleTimeoutSeconds: number) =>
     db.raw('least(s.expires_at, s.last_used_at + make_interval(secs => ?))', [idleTimeoutSeconds]);
   const isLive = ({ now, idleTimeoutSeconds }: Liveness) =>
     db.raw('s.user_epoch = u.session_epoch and not u.disabled and ? > ?', [endsAt(idleTimeoutSeconds), now]);
+  return { endsAt, isLive };
+}
+
+export function createSessionsRepository(db: Knex): SessionStore {
+  const { endsAt, isLive } = liveSessionRule(db);
 
   return withClassifiedFailures<SessionStore>({
     async insertSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean> {
@@ -146,7 +155,9 @@ export function createSessionsRepository(db: Knex): SessionStore {
 
     async hasSessionsWithoutTokenMac(): Promise<boolean> {
       // Written as the partial index's predicate, so that the index answers.
-      return (await db('sessions').select('id').whereRaw('not token_mac').first()) !== undefined;
+      return (
+        (await db('sessions').select('id').whereRaw('not token_mac and token_hash is not null').first()) !== undefined
+      );
     },
 
     async countLiveSessions(liveness: Liveness): Promise<number> {

@@ -1,4 +1,4 @@
-import type { UserId } from './model';
+import type { AuthenticatedSession, UserId } from './model';
 import type { SessionManager } from './sessions';
 
 /**
@@ -63,6 +63,29 @@ const refused = (refusal: Refusal): CallerDecision => ({ outcome: 'refused', ref
 const identified = (identity: Identity): CallerDecision => ({ outcome: 'identified', identity });
 
 export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeconds }: CallerIdentificationDeps) {
+  function identifySession(
+    auth: AuthenticatedSession,
+    requestedRole?: string,
+    credentialSource?: CredentialSource,
+  ): CallerDecision {
+    const { user, session } = auth;
+    const role = requestedRole ?? user.defaultRole;
+    // The anonymous role is never answered with a user id, even if a user came to hold it.
+    if (!user.roles.includes(role) || role === anonymousRole) return refused('role-not-held');
+    return identified({
+      userId: user.id,
+      sessionId: session.id,
+      role,
+      allowedRoles: user.roles.filter((held) => held !== anonymousRole),
+      sessionVariables: user.sessionVariables,
+      maxAgeSeconds: Math.min(maxAgeSeconds, sessions.remainingLifetimeSeconds(auth)),
+      renewal:
+        auth.renewed && credentialSource
+          ? { credentialSource, remainingLifetimeSeconds: sessions.remainingLifetimeSeconds(auth) }
+          : null,
+    });
+  }
+
   return {
     /**
      * Decides who the caller is. Only a caller with no credential at all is anonymous; a bad
@@ -88,22 +111,14 @@ export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeco
 
       const auth = await sessions.validateSessionToken(credential.token, 'cache');
       if (!auth) return refused('invalid-credential');
-      const { user, session } = auth;
-      const role = requestedRole ?? user.defaultRole;
-      // The anonymous role is never answered with a user id, even if a user came to hold it.
-      if (!user.roles.includes(role) || role === anonymousRole) return refused('role-not-held');
-      return identified({
-        userId: user.id,
-        sessionId: session.id,
-        role,
-        allowedRoles: user.roles,
-        sessionVariables: user.sessionVariables,
-        maxAgeSeconds: Math.min(maxAgeSeconds, sessions.remainingLifetimeSeconds(auth)),
-        renewal: auth.renewed
-          ? { credentialSource: credential.source, remainingLifetimeSeconds: sessions.remainingLifetimeSeconds(auth) }
-          : null,
-      });
+      return identifySession(auth, requestedRole, credential.source);
     },
+
+    /**
+     * Who a live session's user is, at the requested role or else their default role. JWT mode
+     * renders this same decision as the claims of an access token.
+     */
+    identifySession,
   };
 }
 

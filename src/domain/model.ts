@@ -19,8 +19,15 @@ export interface User {
   sessionEpoch: number;
 }
 
+/**
+ * `bearer`: its token is presented to the webhook and the API. `refresh`: a session of JWT mode,
+ * whose refresh tokens are accepted by /token/refresh only, and which Hasura never sees.
+ */
+export type SessionKind = 'bearer' | 'refresh';
+
 export interface Session {
   id: string;
+  kind: SessionKind;
   userId: UserId;
   createdAt: Date;
   lastUsedAt: Date;

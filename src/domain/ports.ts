@@ -38,6 +38,60 @@ export interface SessionStore {
   countLiveSessions(liveness: Liveness): Promise<number>;
 }
 
+export type RefreshTokenRotation =
+  /** The token was current, or rotated within the grace window: the replacement is now current too. */
+  | { outcome: 'rotated'; auth: ValidatedSession }
+  /** No such token, or its session has ended. */
+  | { outcome: 'unknown' }
+  /** The token was rotated before the grace window: its session has been ended. */
+  | { outcome: 'reused' };
+
+/** The refresh tokens of JWT mode's sessions, which live in the sessions table. */
+export interface RefreshSessionStore {
+  /**
+   * Inserts a refresh session with its first token, under the same condition as
+   * SessionStore.insertSession; answers whether it did.
+   */
+  insertRefreshSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean>;
+  /**
+   * Decides, once across every instance, what a presented refresh token is worth: a current
+   * token, or one rotated after `reuseGraceStartsAt`, is marked rotated and `replacementHash`
+   * becomes a current token of its session, whose use is recorded at `liveness.now`; a token
+   * rotated before that ends its session.
+   */
+  rotateRefreshToken(
+    presentedHash: string,
+    replacementHash: string,
+    options: { liveness: Liveness; reuseGraceStartsAt: Date },
+  ): Promise<RefreshTokenRotation>;
+  /** Ends the session that this token, current or rotated, belongs to. */
+  endSessionOfRefreshToken(tokenHash: string): Promise<void>;
+}
+
+export type SigningAlgorithm = 'ES256' | 'RS256';
+
+/** An asymmetric key pair that signs access tokens, as JWKs. */
+export interface SigningKeyRecord {
+  kid: string;
+  algorithm: SigningAlgorithm;
+  publicJwk: Record<string, unknown>;
+  privateJwk: Record<string, unknown>;
+  createdAt: Date;
+  /** From when it signs; before that it is only published. */
+  signsFrom: Date;
+}
+
+export interface SigningKeyStore {
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  insertSigningKey(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Inserts the key unless one of its algorithm exists, deciding across instances that start
+   * together; answers whether it did.
+   */
+  insertSigningKeyUnlessAlgorithmExists(key: SigningKeyRecord): Promise<boolean>;
+  deleteSigningKeys(kids: string[]): Promise<number>;
+}
+
 export interface NewUser {
   username: string;
   usernameKey: string;

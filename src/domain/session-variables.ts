@@ -6,8 +6,14 @@ import { AppError, type ErrorDetail } from '../errors';
  */
 
 const SESSION_VARIABLE_NAME = /^x-hasura-[a-z0-9_-]+$/;
-// Hasura's own, and answered by the service itself from the session.
-const RESERVED_SESSION_VARIABLES = new Set(['x-hasura-role', 'x-hasura-user-id']);
+// Hasura's own, and answered by the service itself from the session: the webhook's role and
+// user id, and the role claims of JWT mode's access tokens.
+const RESERVED_SESSION_VARIABLES = new Set([
+  'x-hasura-role',
+  'x-hasura-user-id',
+  'x-hasura-allowed-roles',
+  'x-hasura-default-role',
+]);
 const MAX_SESSION_VARIABLE_LENGTH = 4096;
 
 /** Validates and lower-cases admin-provided session variables. Throws VALIDATION_FAILED. */

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors';
-import type { AuthenticatedSession, Clock, NewSession, Session, User, UserId, ValidatedSession } from './model';
+import type {
+  AuthenticatedSession,
+  Clock,
+  NewSession,
+  Session,
+  SessionKind,
+  User,
+  UserId,
+  ValidatedSession,
+} from './model';
 import type { Liveness, SessionStore } from './ports';
 import type { SessionCache } from './session-cache';
 import { hashSessionToken, type SessionTokens } from './tokens';
@@ -13,6 +22,25 @@ export interface SessionPolicy {
 }
 
 const MAX_USER_AGENT_LENGTH = 512;
+
+/** A session as it starts, of either kind: the one place where its lifetime is decided. */
+export function startingSession(
+  kind: SessionKind,
+  userId: UserId,
+  userAgent: string | undefined,
+  now: Date,
+  policy: Pick<SessionPolicy, 'absoluteTimeoutSeconds'>,
+): Session {
+  return {
+    id: randomUUID(),
+    kind,
+    userId,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: new Date(now.getTime() + policy.absoluteTimeoutSeconds * 1000),
+    userAgent: userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+  };
+}
 
 /**
  * Where a validation may read from. `database`: the store, always (the API, where every answer
@@ -90,14 +118,7 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
     ): Promise<NewSession> {
       const now = clock.now();
       const token = tokens.generate();
-      const session: Session = {
-        id: randomUUID(),
-        userId,
-        createdAt: now,
-        lastUsedAt: now,
-        expiresAt: new Date(now.getTime() + policy.absoluteTimeoutSeconds * 1000),
-        userAgent: userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
-      };
+      const session = startingSession('bearer', userId, userAgent, now, policy);
       if (!(await store.insertSession({ ...session, tokenHash: hashSessionToken(token), userEpoch: sessionEpoch }))) {
         throw new AppError('INVALID_CREDENTIALS');
       }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { TokenPair } from '../domain/jwt-sessions';
 import type { AuthenticatedSession, Session, User } from '../domain/model';
 import type { currentUserResponse, newSessionResponse, sessionResponse, userResponse } from './schemas';
 
@@ -31,9 +32,26 @@ export function presentNewSession(
   };
 }
 
+/** POST /token and /token/refresh: a new access token, and the refresh token that replaces the last one. */
+export function presentTokenPair(pair: TokenPair) {
+  return {
+    accessToken: pair.accessToken,
+    accessTokenExpiresIn: pair.accessTokenExpiresInSeconds,
+    refreshToken: pair.refreshToken,
+    refreshTokenExpiresAt: pair.session.expiresAt.toISOString(),
+    user: {
+      id: pair.user.id,
+      username: pair.user.username,
+      roles: pair.user.roles,
+      defaultRole: pair.user.defaultRole,
+    },
+  };
+}
+
 export function presentSession(session: Session, currentSessionId: string): z.input<typeof sessionResponse> {
   return {
     id: session.id,
+    kind: session.kind,
     createdAt: session.createdAt.toISOString(),
     lastUsedAt: session.lastUsedAt.toISOString(),
     expiresAt: session.expiresAt.toISOString(),

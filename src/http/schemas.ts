@@ -23,6 +23,8 @@ export const signupBody = z
 
 export const loginBody = z.object({ username: z.string(), password: z.string() });
 
+export const refreshTokenBody = z.object({ refreshToken: z.string() });
+
 export const passwordChangeBody = z.object({ currentPassword: z.string(), newPassword: z.string() });
 
 export const sessionIdParams = z.object({ id: z.uuid() });
@@ -112,6 +114,9 @@ export const sessionResponse = z.object({
   expiresAt: timestamp,
   userAgent: z.string().nullable(),
   current: z.boolean().describe('Whether this is the session the request came with.'),
+  kind: z
+    .enum(['bearer', 'refresh'])
+    .describe('bearer: a token from /login or /signup; refresh: a JWT-mode session from /token.'),
 });
 
 export const sessionListResponse = z.object({ sessions: z.array(sessionResponse) });
@@ -152,3 +157,15 @@ export function errorResponse(codes: readonly ErrorCode[] = Object.keys(errorCat
     }),
   });
 }
+
+export const tokenPairResponse = z.object({
+  accessToken: z.string().describe('A JWT for Hasura, in `Authorization: Bearer`.'),
+  accessTokenExpiresIn: z.int().describe('Seconds until the access token expires.'),
+  refreshToken: z.string().describe('Shown this once; POST /token/refresh takes it, and it is replaced each time.'),
+  refreshTokenExpiresAt: timestamp,
+  user: z.object({ id: z.int(), username: z.string(), roles: z.array(z.string()), defaultRole: z.string() }),
+});
+
+export const jwksResponse = z.object({
+  keys: z.array(z.object({ kty: z.string(), kid: z.string(), use: z.literal('sig'), alg: z.string() }).loose()),
+});

@@ -338,4 +338,57 @@ describe('loadConfig', () => {
       expect(env).toEqual({ PORT: '', ANONYMOUS_ROLE: '' });
     });
   });
+  describe('JWT mode', () => {
+    it('defaults to ES256, 15-minute access tokens, a 10 s reuse grace and a JWKS max-age of 300 s', () => {
+      expect(loadConfig({}).jwt).toEqual({
+        algorithm: 'ES256',
+        secret: null,
+        issuer: 'hasura-auth-webhook',
+        audience: 'hasura',
+        claimsNamespace: 'https://hasura.io/jwt/claims',
+        claimsFormat: 'json',
+        accessTokenLifetimeSeconds: 900,
+        refreshTokenReuseGraceSeconds: 10,
+        jwksMaxAgeSeconds: 300,
+      });
+    });
+
+    it('takes an HS256 secret of 32 bytes', () => {
+      const secret = 'x'.repeat(32);
+      expect(loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: secret }).jwt).toMatchObject({
+        algorithm: 'HS256',
+        secret,
+      });
+    });
+
+    it('refuses an HS256 secret of 31 bytes, as Hasura would, without repeating it', () => {
+      const secret = 'y'.repeat(31);
+      const error = configErrorFor({ JWT_ALGORITHM: 'HS256', JWT_SECRET: secret });
+      expect(error.problems).toEqual(['JWT_SECRET: must be at least 32 bytes']);
+      expect(error.message).not.toContain(secret);
+    });
+
+    it('refuses HS256 without a secret, and a secret beside an asymmetric algorithm', () => {
+      expect(configErrorFor({ JWT_ALGORITHM: 'HS256' }).problems).toEqual([
+        'JWT_SECRET: required when JWT_ALGORITHM is HS256',
+      ]);
+      expect(configErrorFor({ JWT_SECRET: 'z'.repeat(40) }).problems).toEqual([
+        expect.stringMatching(/^JWT_SECRET: only HS256 uses a shared secret/),
+      ]);
+    });
+
+    it.each(['JWT_ISSUER', 'JWT_AUDIENCE'])(
+      'refuses a %s with a colon that is not a URI, which Hasura would refuse',
+      (key) => {
+        expect(configErrorFor({ [key]: 'not:a uri' }).problems).toEqual([expect.stringMatching(new RegExp(`^${key}`))]);
+        expect(() => loadConfig({ [key]: 'https://auth.example.com' })).not.toThrow();
+      },
+    );
+
+    it('refuses a reuse grace window longer than a minute', () => {
+      expect(configErrorFor({ REFRESH_TOKEN_REUSE_GRACE_SECONDS: '61' }).problems).toEqual([
+        expect.stringMatching(/^REFRESH_TOKEN_REUSE_GRACE_SECONDS/),
+      ]);
+    });
+  });
 });

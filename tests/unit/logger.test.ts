@@ -27,6 +27,9 @@ describe('the logger', () => {
     ['a Cookie header', { req: { headers: { cookie: 'session=hunter2-secret' } } }],
     ['a Set-Cookie header', { res: { headers: { 'set-cookie': 'session=hunter2-secret' } } }],
     ['the admin secret header', { req: { headers: { 'x-hasura-admin-secret': 'hunter2-secret' } } }],
+    ['a refresh token', { body: { refreshToken: 'hunter2-secret' } }],
+    ['an access token', { pair: { accessToken: 'hunter2-secret' } }],
+    ['a private signing key', { key: { privateJwk: { d: 'hunter2-secret' } } }],
   ])('redacts %s', (_label, fields) => {
     const { logger, lines } = capturingLogger();
     logger.info(fields, 'something happened');

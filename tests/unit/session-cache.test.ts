@@ -7,7 +7,15 @@ import type { ValidatedSession } from '../../src/domain/model';
 const now = new Date();
 function viewOf(sessionId: string, userId = 1): ValidatedSession {
   return {
-    session: { id: sessionId, userId, createdAt: now, lastUsedAt: now, expiresAt: now, userAgent: null },
+    session: {
+      id: sessionId,
+      kind: 'bearer',
+      userId,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: now,
+      userAgent: null,
+    },
     user: {
       id: userId,
       username: `user-${userId}`,

@@ -1,0 +1,88 @@
+import { SignJWT } from 'jose';
+import type { Identity } from './caller-identity';
+import type { Clock } from './model';
+import type { SigningKeys } from './signing-keys';
+
+/**
+ * JWT mode's access token: the same Identity the webhook answers, rendered as the claims Hasura
+ * reads from a JWT (docs/hasura-jwt-contract.md §2 and §6).
+ */
+
+export interface AccessTokenPolicy {
+  lifetimeSeconds: number;
+  issuer: string;
+  audience: string;
+  claimsNamespace: string;
+  claimsFormat: 'json' | 'stringified_json';
+}
+
+// Hasura refuses a token issued "in the future" (default skew 0): a clock here a little ahead of
+// Hasura's must not make every fresh token fail.
+const ISSUED_AT_BACKDATE_SECONDS = 5;
+
+/**
+ * An identity as Hasura's JWT claims: allowed-roles a list that holds the default role, every
+ * other value a string. The built-in claims are written last, so no session variable replaces them.
+ */
+export function renderHasuraClaims(identity: Identity): Record<string, string | string[]> {
+  if (identity.userId === null) throw new Error('Access tokens are issued to users only');
+  const allowedRoles = identity.allowedRoles.includes(identity.role)
+    ? [...identity.allowedRoles]
+    : [...identity.allowedRoles, identity.role];
+  return {
+    ...identity.sessionVariables,
+    'x-hasura-allowed-roles': allowedRoles,
+    'x-hasura-default-role': identity.role,
+    'x-hasura-user-id': String(identity.userId),
+  };
+}
+
+export interface IssuedAccessToken {
+  accessToken: string;
+  /** Seconds from now until it expires. */
+  expiresInSeconds: number;
+}
+
+export interface AccessTokensDeps {
+  keys: SigningKeys;
+  clock: Clock;
+  policy: AccessTokenPolicy;
+}
+
+export function createAccessTokens({ keys, clock, policy }: AccessTokensDeps) {
+  return {
+    /**
+     * Signs an access token for the identity of a live session. It expires after the configured
+     * lifetime, or with the session if that comes first, and always carries exp: without it,
+     * Hasura never closes the WebSocket it authenticated.
+     */
+    async issueAccessToken(identity: Identity, sessionExpiresAt: Date): Promise<IssuedAccessToken> {
+      if (identity.sessionId === null) throw new Error('Access tokens are issued for sessions only');
+      const nowSeconds = Math.floor(clock.now().getTime() / 1000);
+      const expiresAt = Math.max(
+        nowSeconds + 1,
+        Math.min(nowSeconds + policy.lifetimeSeconds, Math.floor(sessionExpiresAt.getTime() / 1000)),
+      );
+      const claims = renderHasuraClaims(identity);
+      const signing = await keys.currentSigningKey();
+      const accessToken = await new SignJWT({
+        sid: identity.sessionId,
+        [policy.claimsNamespace]: policy.claimsFormat === 'json' ? claims : JSON.stringify(claims),
+      })
+        .setProtectedHeader({
+          alg: signing.alg,
+          typ: 'JWT',
+          ...(signing.kid === undefined ? {} : { kid: signing.kid }),
+        })
+        .setSubject(String(identity.userId))
+        .setIssuer(policy.issuer)
+        .setAudience(policy.audience)
+        .setIssuedAt(nowSeconds - ISSUED_AT_BACKDATE_SECONDS)
+        .setExpirationTime(expiresAt)
+        .sign(signing.key);
+      return { accessToken, expiresInSeconds: expiresAt - nowSeconds };
+    },
+  };
+}
+
+export type AccessTokens = ReturnType<typeof createAccessTokens>;

@@ -1,0 +1,113 @@
+import { AppError } from '../errors';
+import type { AccessTokens } from './access-tokens';
+import type { CallerIdentification } from './caller-identity';
+import type { Clock, Session, User, ValidatedSession } from './model';
+import type { Liveness, RefreshSessionStore } from './ports';
+import { startingSession, type SessionPolicy } from './sessions';
+import { hashSessionToken, type SessionTokens } from './tokens';
+
+/**
+ * JWT mode: a refresh token is a session of the sessions table, under the same limits, epoch
+ * and endings as a webhook session, and every refresh answers a new access token rendered from
+ * the same identity the webhook would answer.
+ *
+ * Every refresh rotates the token. The session keeps the hash of every token it was given (see
+ * RefreshSessionStore), which is what tells a replayed token from a forged one: a token rotated
+ * less than the grace window ago still refreshes (two tabs refreshing at once, each then holding
+ * a token that keeps working), one rotated earlier ends the session. A wrong token is looked up
+ * by its hash and found nowhere, so it can never end anyone's session.
+ */
+
+export interface TokenPair {
+  user: User;
+  session: Session;
+  accessToken: string;
+  accessTokenExpiresInSeconds: number;
+  refreshToken: string;
+}
+
+export interface JwtSessionsDeps {
+  store: RefreshSessionStore;
+  tokens: SessionTokens;
+  callers: CallerIdentification;
+  accessTokens: AccessTokens;
+  clock: Clock;
+  policy: Pick<SessionPolicy, 'absoluteTimeoutSeconds' | 'idleTimeoutSeconds'>;
+  /** How long after its rotation a refresh token still refreshes instead of counting as reused. */
+  reuseGraceSeconds: number;
+}
+
+const invalidRefreshToken = () => new AppError('INVALID_REFRESH_TOKEN');
+
+export function createJwtSessions({
+  store,
+  tokens,
+  callers,
+  accessTokens,
+  clock,
+  policy,
+  reuseGraceSeconds,
+}: JwtSessionsDeps) {
+  const livenessAt = (now: Date): Liveness => ({ now, idleTimeoutSeconds: policy.idleTimeoutSeconds });
+
+  async function tokenPair(auth: ValidatedSession, refreshToken: string): Promise<TokenPair> {
+    // No cookie follows a JWT session: its use is the refresh itself.
+    const decision = callers.identifySession({ ...auth, renewed: false });
+    // A user whose default role is the anonymous one could only be answered without a user id.
+    if (decision.outcome === 'refused')
+      throw new AppError('FORBIDDEN', { message: 'This account has no usable role.' });
+    const issued = await accessTokens.issueAccessToken(decision.identity, auth.session.expiresAt);
+    return {
+      user: auth.user,
+      session: auth.session,
+      accessToken: issued.accessToken,
+      accessTokenExpiresInSeconds: issued.expiresInSeconds,
+      refreshToken,
+    };
+  }
+
+  return {
+    /**
+     * Starts a refresh session for a user whose credentials were just checked. Throws
+     * INVALID_CREDENTIALS when the user changed since (see SessionManager.createSession).
+     */
+    async startJwtSession(user: User, userAgent: string | undefined): Promise<TokenPair> {
+      const now = clock.now();
+      const refreshToken = tokens.generate();
+      const session = startingSession('refresh', user.id, userAgent, now, policy);
+      if (
+        !(await store.insertRefreshSession({
+          ...session,
+          tokenHash: hashSessionToken(refreshToken),
+          userEpoch: user.sessionEpoch,
+        }))
+      ) {
+        throw new AppError('INVALID_CREDENTIALS');
+      }
+      const idleEnd = new Date(now.getTime() + policy.idleTimeoutSeconds * 1000);
+      const endsAt = idleEnd < session.expiresAt ? idleEnd : session.expiresAt;
+      return tokenPair({ session, user, endsAt }, refreshToken);
+    },
+
+    /** Rotates the refresh token and answers a new pair. Throws INVALID_REFRESH_TOKEN. */
+    async refreshJwtSession(refreshToken: string): Promise<TokenPair> {
+      if (!tokens.isGenuine(refreshToken)) throw invalidRefreshToken();
+      const now = clock.now();
+      const replacement = tokens.generate();
+      const rotation = await store.rotateRefreshToken(hashSessionToken(refreshToken), hashSessionToken(replacement), {
+        liveness: livenessAt(now),
+        reuseGraceStartsAt: new Date(now.getTime() - reuseGraceSeconds * 1000),
+      });
+      if (rotation.outcome !== 'rotated') throw invalidRefreshToken();
+      return tokenPair(rotation.auth, replacement);
+    },
+
+    /** Ends the session this refresh token belongs to; any token it was ever given will do. */
+    async endJwtSession(refreshToken: string): Promise<void> {
+      if (!tokens.isGenuine(refreshToken)) return;
+      await store.endSessionOfRefreshToken(hashSessionToken(refreshToken));
+    },
+  };
+}
+
+export type JwtSessions = ReturnType<typeof createJwtSessions>;

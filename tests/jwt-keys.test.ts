@@ -1,0 +1,212 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { SignJWT } from 'jose';
+import request from 'supertest';
+import { runCli } from '../src/cli';
+import { loadConfig, type Env } from '../src/config';
+import { KEY_ROTATION_MARGIN_SECONDS } from '../src/domain/signing-keys';
+import { createLogger } from '../src/logger';
+import { startServer } from '../src/server';
+import { createTestDatabase } from './support/database';
+import { verifyAsHasura } from './support/hasura-jwt-verifier';
+import {
+  fetchJwks,
+  hasuraSecretOf,
+  headerOf,
+  nowSecondsOf,
+  obtainTokens,
+  payloadOf,
+  verifyIssued,
+} from './support/jwt';
+import { signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
+
+const kidsOf = (jwks: { keys: { kid?: string }[] }) => jwks.keys.map((key) => key.kid);
+
+describe('JWT signing keys', () => {
+  describe('generated ES256 keys, kept in the database', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp();
+    });
+    afterAll(() => app.close());
+
+    it('are shared by every instance on the database: one key, generated once', async () => {
+      const peer = { http: await startPeerInstance(app) };
+      const jwks = await fetchJwks(app);
+      expect(jwks.keys).toHaveLength(1);
+      expect(await fetchJwks(peer)).toEqual(jwks);
+      const user = await signUp(app);
+      const { accessToken } = await obtainTokens(peer, user.username);
+      expect(await verifyIssued(app, accessToken, { jwks })).toMatchObject({ ok: true });
+    });
+
+    it('rotate: the new key is published a max-age and a margin before it signs, and the old one stays until its tokens expire', async () => {
+      const { jwksMaxAgeSeconds, accessTokenLifetimeSeconds } = app.config.jwt;
+      const user = await signUp(app);
+      // What a Hasura holds: its last fetch, taken just before the rotation.
+      const cachedByHasura = await fetchJwks(app);
+      const [oldKid] = kidsOf(cachedByHasura);
+      const rotation = await app.services.signingKeys.rotateSigningKey();
+      expect(rotation.signsFrom.getTime() - app.clock.now().getTime()).toBe(
+        (jwksMaxAgeSeconds + KEY_ROTATION_MARGIN_SECONDS) * 1000,
+      );
+      expect(kidsOf(await fetchJwks(app))).toEqual([oldKid, rotation.kid]);
+
+      // Until Hasura's copy expires, tokens are still signed with the key it holds.
+      app.clock.advanceSeconds(jwksMaxAgeSeconds);
+      const beforeSwitch = await obtainTokens(app, user.username);
+      expect(headerOf(beforeSwitch.accessToken).kid).toBe(oldKid);
+      expect(await verifyIssued(app, beforeSwitch.accessToken, { jwks: cachedByHasura })).toMatchObject({ ok: true });
+      const refetchedByHasura = await fetchJwks(app);
+
+      app.clock.advanceSeconds(KEY_ROTATION_MARGIN_SECONDS);
+      const afterSwitch = await obtainTokens(app, user.username);
+      expect(headerOf(afterSwitch.accessToken).kid).toBe(rotation.kid);
+      expect(await verifyIssued(app, afterSwitch.accessToken, { jwks: refetchedByHasura })).toMatchObject({ ok: true });
+
+      // The old key's last token is still valid, and so still verifiable, until it expires.
+      const lastOldToken = payloadOf(beforeSwitch.accessToken).exp as number;
+      expect(kidsOf(await fetchJwks(app))).toEqual([oldKid, rotation.kid]);
+      app.clock.advanceSeconds(accessTokenLifetimeSeconds + KEY_ROTATION_MARGIN_SECONDS);
+      expect(nowSecondsOf(app)).toBeGreaterThan(lastOldToken);
+      expect(kidsOf(await fetchJwks(app))).toEqual([rotation.kid]);
+    });
+
+    it('refuses a second rotation while one is waiting to sign', async () => {
+      await app.services.signingKeys.rotateSigningKey();
+      await expect(app.services.signingKeys.rotateSigningKey()).rejects.toThrow(/already waiting to sign/);
+    });
+
+    it('switching to RS256 publishes an RS256 key first, and ES256 signs until Hasura has fetched it', async () => {
+      const config = loadConfig({ BCRYPT_COST: '4', HOST: '127.0.0.1', PORT: '0', JWT_ALGORITHM: 'RS256' });
+      const switched = await startServer({
+        config,
+        logger: createLogger('silent'),
+        db: app.database.connectPeer(),
+        clock: app.clock,
+      });
+      app.peers.push(switched);
+      const user = await signUp(app);
+      const jwks = await fetchJwks({ http: switched.url });
+      expect(jwks.keys.map((key: { alg: string }) => key.alg)).toContain('RS256');
+      const { accessToken } = await obtainTokens({ http: switched.url }, user.username);
+      expect(headerOf(accessToken).alg).toBe('ES256');
+    });
+  });
+
+  describe('RS256, claims as stringified JSON', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp({ JWT_ALGORITHM: 'RS256', JWT_CLAIMS_FORMAT: 'stringified_json' });
+    });
+    afterAll(() => app.close());
+
+    it('publishes an RSA key with kty, n, e, kid, use and alg only', async () => {
+      const jwks = await fetchJwks(app);
+      expect(jwks.keys).toEqual([
+        { kty: 'RSA', n: expect.any(String), e: 'AQAB', kid: expect.any(String), use: 'sig', alg: 'RS256' },
+      ]);
+    });
+
+    it('issues tokens that a Hasura configured the same way accepts, with the claims as a string', async () => {
+      const user = await signUp(app);
+      const { accessToken } = await obtainTokens(app, user.username);
+      expect(headerOf(accessToken).alg).toBe('RS256');
+      expect(typeof payloadOf(accessToken)['https://hasura.io/jwt/claims']).toBe('string');
+      expect(await verifyIssued(app, accessToken)).toEqual({
+        ok: true,
+        role: 'user',
+        sessionVariables: { 'x-hasura-role': 'user', 'x-hasura-user-id': String(user.id) },
+      });
+    });
+
+    it('is refused by a Hasura that expects the claims as an object', async () => {
+      const user = await signUp(app);
+      const { accessToken } = await obtainTokens(app, user.username);
+      expect(await verifyIssued(app, accessToken, { secret: { claims_format: 'json' } })).toMatchObject({
+        ok: false,
+        code: 'jwt-invalid-claims',
+      });
+    });
+  });
+
+  describe('HS256 with a shared secret', () => {
+    const JWT_SECRET = 'a shared secret of 32 bytes, or more';
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp({ JWT_ALGORITHM: 'HS256', JWT_SECRET });
+    });
+    afterAll(() => app.close());
+
+    it('publishes no key', async () => {
+      const res = await request(app.http).get('/.well-known/jwks.json');
+      expect(res.body).toEqual({ keys: [] });
+    });
+
+    it('issues tokens that Hasura accepts with the key hasura-jwt-config prints', async () => {
+      expect(hasuraSecretOf(app)).toMatchObject({ type: 'HS256', key: JWT_SECRET });
+      const user = await signUp(app);
+      const { accessToken } = await obtainTokens(app, user.username);
+      expect(headerOf(accessToken)).toEqual({ alg: 'HS256', typ: 'JWT' });
+      expect(await verifyIssued(app, accessToken)).toMatchObject({ ok: true, role: 'user' });
+    });
+
+    it('a token signed with another secret is refused: JWSInvalidSignature', async () => {
+      const user = await signUp(app);
+      const { accessToken } = await obtainTokens(app, user.username);
+      const forged = await new SignJWT(payloadOf(accessToken))
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode('another secret of at least 32 bytes'));
+      expect(
+        await verifyAsHasura(hasuraSecretOf(app), {
+          headers: { authorization: `Bearer ${forged}` },
+          nowSeconds: nowSecondsOf(app),
+        }),
+      ).toEqual({ ok: false, code: 'invalid-jwt', message: 'Could not verify JWT: JWSError JWSInvalidSignature' });
+    });
+
+    it('refuses to rotate: the secret is changed in the environment and in Hasura together', async () => {
+      await expect(app.services.signingKeys.rotateSigningKey()).rejects.toThrow(/JWT_SECRET/);
+    });
+  });
+});
+
+describe('npm run cli -- rotate-jwt-key', () => {
+  let env: Env;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => {
+    if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+      const database = await createTestDatabase(createLogger('silent'));
+      env = { DATABASE_URL: database.env.DATABASE_URL };
+      dispose = () => database.dispose();
+    } else {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-jwt-keys-'));
+      env = { DATA_DIR: dataDir };
+      dispose = () => fs.promises.rm(dataDir, { recursive: true, force: true });
+    }
+  });
+  afterAll(() => dispose());
+
+  async function cli(argv: string[]) {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let stdout = '';
+    let stderr = '';
+    out.on('data', (chunk) => (stdout += String(chunk)));
+    err.on('data', (chunk) => (stderr += String(chunk)));
+    const code = await runCli(argv, { env, stdin: Readable.from([]), stdout: out, stderr: err });
+    return { code, stdout, stderr };
+  }
+
+  it('publishes a new key, says when it signs, and refuses a second rotation while it waits', async () => {
+    const first = await cli(['rotate-jwt-key']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^Published key [\w-]+ \(ES256\); it signs from \d{4}-\d\d-\d\dT[\d:.]+Z\.\n/);
+    const second = await cli(['rotate-jwt-key']);
+    expect(second).toMatchObject({ code: 1, stdout: '' });
+    expect(second.stderr).toMatch(/already waiting to sign/);
+    expect(`${first.stdout}${second.stderr}`).not.toMatch(/"d"|privateJwk|PRIVATE KEY/);
+  });
+});

@@ -1,0 +1,61 @@
+import { PassThrough, Readable } from 'node:stream';
+import { runCli } from '../../src/cli';
+
+async function cli(argv: string[], env: Record<string, string> = {}) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (chunk) => (stdout += String(chunk)));
+  err.on('data', (chunk) => (stderr += String(chunk)));
+  const code = await runCli(argv, { env, stdin: Readable.from([]), stdout: out, stderr: err });
+  return { code, stdout, stderr };
+}
+
+// No database is opened: the value depends on configuration only.
+describe('npm run cli -- hasura-jwt-config', () => {
+  it('prints the HASURA_GRAPHQL_JWT_SECRET for the default ES256 keys, with the JWKS URL given', async () => {
+    const { code, stdout } = await cli([
+      'hasura-jwt-config',
+      '--jwks-url',
+      'https://auth.example.com/.well-known/jwks.json',
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      '{"jwk_url":"https://auth.example.com/.well-known/jwks.json","claims_namespace":"https://hasura.io/jwt/claims",' +
+        '"claims_format":"json","audience":"hasura","issuer":"hasura-auth-webhook"}\n',
+    );
+  });
+
+  it('points at the compose service by default, on the configured port', async () => {
+    const { stdout } = await cli(['hasura-jwt-config'], { PORT: '4000' });
+    expect(JSON.parse(stdout)).toMatchObject({ jwk_url: 'http://auth:4000/.well-known/jwks.json' });
+  });
+
+  it('prints the type and the key for HS256, with the configured namespace, format, audience and issuer', async () => {
+    const secret = 'a shared secret of 32 bytes, or more';
+    const { code, stdout } = await cli(['hasura-jwt-config'], {
+      JWT_ALGORITHM: 'HS256',
+      JWT_SECRET: secret,
+      JWT_CLAIMS_NAMESPACE: 'https://example.com/claims',
+      JWT_CLAIMS_FORMAT: 'stringified_json',
+      JWT_AUDIENCE: 'my-api',
+      JWT_ISSUER: 'https://auth.example.com',
+    });
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({
+      type: 'HS256',
+      key: secret,
+      claims_namespace: 'https://example.com/claims',
+      claims_format: 'stringified_json',
+      audience: 'my-api',
+      issuer: 'https://auth.example.com',
+    });
+  });
+
+  it('refuses a configuration Hasura would refuse, with exit code 2', async () => {
+    const { code, stderr, stdout } = await cli(['hasura-jwt-config'], { JWT_ALGORITHM: 'HS256', JWT_SECRET: 'short' });
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toContain('JWT_SECRET: must be at least 32 bytes');
+  });
+});
