@@ -19,6 +19,7 @@ interface KnexPgliteClient {
   _driver(): void;
   destroyRawConnection(connection: unknown): Promise<void>;
   processResponse(obj: { method?: string }, runner: unknown): unknown;
+  acquireConnection(): Promise<unknown>;
 }
 type KnexClientClass = new (config: Knex.Config) => KnexPgliteClient;
 
@@ -51,6 +52,14 @@ class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
     await super.destroyRawConnection(connection);
     const dataDir = dataDirOf(this.config.connection);
     if (dataDir !== undefined) releaseDataDir(dataDir);
+  }
+
+  // PGlite starts (and, on a new data directory, runs initdb) inside the process, which can take
+  // seconds on a loaded machine: that wait is no database that failed to answer, so it does not
+  // count against the acquire timeout, which is for the one connection's queue.
+  override async acquireConnection(): Promise<unknown> {
+    await this.pglite.waitReady;
+    return super.acquireConnection();
   }
 
   // knex-pglite derives the command from knex's method name, which for a delete is `del`, so

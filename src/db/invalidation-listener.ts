@@ -3,7 +3,7 @@ import { Client, type ClientConfig } from 'pg';
 import type { Logger } from '../logger';
 import type { Database } from './database';
 
-/** The channel the triggers of migration 20261201000000 notify on. */
+/** The channel the triggers of migration 20261201000200 notify on. */
 const CHANNEL = 'auth_cache_invalidation';
 // How often the listening connection is checked. A connection that died without a word (a
 // half-open TCP connection) is noticed within this, plus the probe's own timeout.
