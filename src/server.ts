@@ -143,7 +143,7 @@ export async function launchServer({ config, logger, db: givenDb, clock }: Serve
         {
           sessionChanged: (sessionId) => cache.forgetSession(sessionId),
           userChanged: (userId) => cache.forgetUser(userId),
-          listening: () => cache.enable(),
+          listening: (lossless) => cache.enable({ lossless }),
           deaf: () => cache.disable(),
         },
         logger,

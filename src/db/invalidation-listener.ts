@@ -17,8 +17,11 @@ export interface InvalidationHandlers {
   sessionChanged(sessionId: string): void;
   /** Something about a user that the webhook answers changed: their sessions, roles, variables, status. */
   userChanged(userId: number): void;
-  /** From now on every change is heard; anything before may have been missed. */
-  listening(): void;
+  /**
+   * From now on every change is heard; anything before may have been missed. `lossless`: no
+   * notice can be lost while this lasts (the database is in this process).
+   */
+  listening(lossless: boolean): void;
   /** From now on changes may go unheard. */
   deaf(): void;
 }
@@ -61,7 +64,7 @@ function listenOnPglite(pglite: PGlite, handlers: InvalidationHandlers): Invalid
     .listen(CHANNEL, (payload) => dispatch(payload, handlers))
     .then((stop) => {
       listening = true;
-      handlers.listening();
+      handlers.listening(true);
       return stop;
     });
   const heartbeat = setInterval(() => {
@@ -131,7 +134,7 @@ function listenOnPostgres(
       client.query('select 1').catch((error: unknown) => lose(client, error));
     }, HEARTBEAT_MS);
     heartbeat.unref();
-    handlers.listening();
+    handlers.listening(false);
   }
 
   void connect();

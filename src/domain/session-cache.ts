@@ -27,11 +27,16 @@ export class SessionCache {
   private readonly inflight = new Map<string, { generation: number; lookup: Promise<ValidatedSession | undefined> }>();
   private generation = 0;
   private enabled = false;
+  private readonly ttlMs: number;
+  // Zero while the invalidations cannot be lost (an embedded database in this very process).
+  private entryTtlMs: number;
 
   constructor({ maxEntries, ttlSeconds }: SessionCacheOptions) {
+    this.ttlMs = ttlSeconds * 1000;
+    this.entryTtlMs = this.ttlMs;
     this.entries = new LRUCache<string, ValidatedSession>({
       max: Math.max(1, maxEntries),
-      ttl: ttlSeconds * 1000,
+      ttl: this.ttlMs,
       dispose: (auth, tokenHash) => this.unindex(tokenHash, auth),
     });
   }
@@ -71,7 +76,10 @@ export class SessionCache {
    */
   remember(tokenHash: string, auth: ValidatedSession, readAtGeneration: number): void {
     if (!this.enabled || readAtGeneration !== this.generation) return;
-    this.entries.set(tokenHash, auth);
+    // Spread over the last quarter of the TTL, so that sessions cached together are not all
+    // looked up again in the same instant.
+    const ttl = this.entryTtlMs === 0 ? 0 : Math.round(this.entryTtlMs * (0.75 + Math.random() * 0.25));
+    this.entries.set(tokenHash, auth, { ttl });
     this.tokenOfSession.set(auth.session.id, tokenHash);
     const tokens = this.tokensOfUser.get(auth.user.id) ?? new Set<string>();
     tokens.add(tokenHash);
@@ -99,9 +107,13 @@ export class SessionCache {
     this.entries.clear();
   }
 
-  /** Starts trusting the cache: the caller now hears of every change. */
-  enable(): void {
+  /**
+   * Starts trusting the cache: the caller now hears of every change. `lossless`: no change can go
+   * unheard (the database lives in this process), so the TTL, a backstop for lost notices, is off.
+   */
+  enable({ lossless = false }: { lossless?: boolean } = {}): void {
     this.forgetEverything();
+    this.entryTtlMs = lossless ? 0 : this.ttlMs;
     this.enabled = true;
   }
 
