@@ -37,6 +37,7 @@ describe('database failures as the database layer lets them out', () => {
     const error = await failing.store().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('VALIDATION_FAILED');
+    expect((error as AppError).message).toBe('The request holds a character that cannot be stored.');
   });
 });
 
