@@ -11,7 +11,8 @@ import tseslint from 'typescript-eslint';
 
 export default defineConfig(
   // node_modules/ and .git/ are ignored by ESLint itself.
-  globalIgnores(['dist/', 'coverage/', 'data/']),
+  // Stryker's sandboxes (.stryker-tmp/) are copies of the tree, with mutants in them, while a run lasts.
+  globalIgnores(['dist/', 'coverage/', 'data/', '.stryker-tmp/', 'reports/']),
 
   {
     name: 'project/javascript',

@@ -1,8 +1,11 @@
 import pino from 'pino';
+import request from 'supertest';
 import { withClassifiedFailures } from '../src/db/database-errors';
 import { AppError } from '../src/errors';
 import { createLogger } from '../src/logger';
 import { createTestDatabase, type TestDatabase } from './support/database';
+import { expectCleanErrorBody } from './support/responses';
+import { PASSWORD, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 describe('database failures as the database layer lets them out', () => {
   let database: TestDatabase;
@@ -34,5 +37,41 @@ describe('database failures as the database layer lets them out', () => {
     const error = await failing.store().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('VALIDATION_FAILED');
+    expect((error as AppError).message).toBe('The request holds a character that cannot be stored.');
+  });
+});
+
+describe('an unforeseen database failure behind a request', () => {
+  const CONSTRAINT = 'username_not_reserved';
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+    // An operator's constraint the service knows nothing of: its failure is nobody's 4xx.
+    await app.database.db.raw(`alter table users add constraint ${CONSTRAINT} check (username not like 'reserved-%')`);
+  });
+  afterAll(() => app.close());
+
+  it('answers 500 INTERNAL_ERROR and logs the statement, SQLSTATE, table and constraint, with stack frames and without the values', async () => {
+    const username = uniqueUsername('reserved');
+    const res = await request(app.http).post('/signup').send({ username, password: PASSWORD });
+    expect(res.status).toBe(500);
+    expectCleanErrorBody(res, 'INTERNAL_ERROR');
+
+    const logged = app.logLines
+      .map(
+        (line) =>
+          JSON.parse(line) as { code?: string; err?: { type: string; message: string; stack: string; code: string } },
+      )
+      .find((line) => line.code === 'INTERNAL_ERROR');
+    expect(logged?.err).toMatchObject({ type: 'DatabaseError', code: '23514' });
+    const { message, stack } = logged!.err!;
+    expect(message).toMatch(
+      new RegExp(`^insert into "users" .* - SQLSTATE 23514 - table users - constraint ${CONSTRAINT}$`),
+    );
+    const [first, ...frames] = stack.split('\n');
+    expect(first).toBe(`DatabaseError: ${message}`);
+    expect(frames.length).toBeGreaterThan(0);
+    for (const frame of frames) expect(frame).toMatch(/^ {4}at /);
+    expect(app.logLines.join('\n')).not.toContain(username);
   });
 });

@@ -14,6 +14,7 @@ import { PASSWORD } from './support/test-app';
 async function emptyDatabase(): Promise<{ db: Database; dispose: () => Promise<void> }> {
   if (globalThis.TEST_DATABASE_KIND === 'pglite') {
     const pglite = new PGlite();
+    await pglite.waitReady;
     const db = openDatabase({ kind: 'pglite-instance', pglite });
     return { db, dispose: () => db.destroy() };
   }

@@ -89,6 +89,20 @@ describe('creating the first admin without a database shell', () => {
         expect(login.body.error.code).toBe('INVALID_CREDENTIALS');
       });
     });
+
+    it('starts when the name is already taken, and gives the user who took it no admin role', async () => {
+      const username = uniqueUsername('root');
+      const ownPassword = 'the first owner’s password';
+      await withService(database.env, async (url) => {
+        expect((await request(url).post('/signup').send({ username, password: ownPassword })).status).toBe(201);
+      });
+      await withService({ ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD }, async (url) => {
+        const login = await request(url).post('/login').send({ username, password: ownPassword });
+        expect(login.status).toBe(200);
+        expect(login.body.roles).toEqual(['user']);
+        expect((await request(url).post('/login').send({ username, password: ADMIN_PASSWORD })).status).toBe(401);
+      });
+    });
   });
 
   describe('npm run cli -- create-admin', () => {

@@ -100,6 +100,22 @@ describe('session lifecycle', () => {
       expect((await webhookGet(app, user.token)).status).toBe(200);
     });
 
+    it('leaves sessions alone when nothing changes: revoking a role the user does not hold', async () => {
+      const role = uniqueRoleName();
+      await createRole(app, role);
+      const user = await signUp(app);
+      expect(
+        (await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status,
+      ).toBe(204);
+      expect((await webhookGet(app, user.token)).status).toBe(200);
+    });
+
+    it('leaves sessions alone when nothing changes: granting the user role, which everyone holds', async () => {
+      const user = await signUp(app);
+      expect((await request(app.http).put(`/admin/users/${user.id}/roles/user`).set(withAdminSecret)).status).toBe(204);
+      expect((await webhookGet(app, user.token)).status).toBe(200);
+    });
+
     it('ends the holders’ sessions when a role is deleted, and no one else’s', async () => {
       const role = uniqueRoleName();
       await createRole(app, role);

@@ -35,9 +35,11 @@ export async function createTestDatabase(logger: Logger): Promise<TestDatabase> 
   return globalThis.TEST_DATABASE_KIND === 'postgres' ? createPostgresDatabase(logger) : createPgliteDatabase(logger);
 }
 
-function createPgliteDatabase(logger: Logger): TestDatabase {
+async function createPgliteDatabase(logger: Logger): Promise<TestDatabase> {
   const dump = new Blob([fs.readFileSync(process.env.PGLITE_TEMPLATE_DUMP!)]);
   const pglite = new PGlite({ loadDataDir: dump });
+  // Loaded before the first query, so that a starved CPU does not spend knex's acquire timeout.
+  await pglite.waitReady;
   const db = openDatabase({ kind: 'pglite-instance', pglite }, logger);
   return {
     db,

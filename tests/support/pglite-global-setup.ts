@@ -10,6 +10,9 @@ import { migrateToLatest, openDatabase } from '../../src/db/database';
  */
 export default async function setUpPgliteTemplate(): Promise<void> {
   const pglite = new PGlite();
+  // Started before knex asks for a connection: on a starved CPU, starting PGlite can take longer
+  // than the service's 5 s acquire timeout, which is meant for a database that does not answer.
+  await pglite.waitReady;
   const db = openDatabase({ kind: 'pglite-instance', pglite });
   await migrateToLatest(db);
   const dump = await pglite.dumpDataDir('none');
