@@ -66,4 +66,7 @@ module.exports = {
   // clock is injected); this bounds how long a hung database or a starved CPU may take before a
   // test is reported as failed instead of hanging CI.
   testTimeout: 60_000,
+  // Jest's default is one worker fewer than the cores, so one on a 2-core CI machine; most suites
+  // wait on a database or a socket as much as they compute, so two overlap well.
+  maxWorkers: 2,
 };
