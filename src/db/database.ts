@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { knex, type Knex } from 'knex';
@@ -34,7 +35,32 @@ function dataDirOf(connection: unknown): string | undefined {
 // small buffer pool costs little and saves about 100 MB of resident memory.
 const PGLITE_SETTINGS = ['shared_buffers = 16MB'];
 
+/**
+ * Runs initdb for a new data directory in a short-lived process of its own. initdb inside this
+ * process would leave its peak in the resident memory for good (about 760 MB measured here,
+ * where a server opening an existing directory holds about 180 MB): WebAssembly memory only grows.
+ */
+function initialiseDataDir(dataDir: string): Promise<void> {
+  const script = `
+    const [modulePath, dataDir, settings] = process.argv.slice(1);
+    const { PGlite } = require(modulePath);
+    const db = new PGlite(dataDir, { postgresqlconf: JSON.parse(settings) });
+    db.waitReady.then(() => db.close()).catch((error) => { console.error(String(error)); process.exitCode = 1; });`;
+  const args = ['-e', script, require.resolve('@electric-sql/pglite'), dataDir, JSON.stringify(PGLITE_SETTINGS)];
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { env: {} }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`initdb of ${dataDir} failed: ${stderr.trim() || error.message}`));
+      else resolve();
+    });
+  });
+}
+
 class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
+  // Settles once this.pglite is open: after initdb for a new data directory, and absent when it
+  // opened at once. `declare`, because knex calls _driver() from its constructor, before an
+  // initialised field would be set, and the initialiser would then overwrite it.
+  declare private opened: Promise<void> | undefined;
+
   // knex-pglite opens PGlite here, when knex is constructed: the data directory is claimed at
   // that moment, by whoever opens it (the service, the CLI, the knex CLI through knexfile.ts).
   override _driver(): void {
@@ -45,7 +71,21 @@ class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
     }
     fs.mkdirSync(dataDir, { recursive: true });
     claimDataDir(dataDir);
-    this.pglite = new PGlite(dataDir, { postgresqlconf: PGLITE_SETTINGS });
+    const open = () => {
+      this.pglite = new PGlite(dataDir, { postgresqlconf: PGLITE_SETTINGS });
+    };
+    if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) open();
+    else {
+      this.opened = initialiseDataDir(dataDir).then(open);
+      // Reported to every query, which awaits it; not an unhandled rejection meanwhile.
+      this.opened.catch(() => undefined);
+    }
+  }
+
+  /** The embedded database, once it is open. */
+  async embedded(): Promise<PGlite> {
+    await this.opened;
+    return this.pglite;
   }
 
   override async destroyRawConnection(connection: unknown): Promise<void> {
@@ -58,7 +98,7 @@ class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
   // seconds on a loaded machine: that wait is no database that failed to answer, so it does not
   // count against the acquire timeout, which is for the one connection's queue.
   override async acquireConnection(): Promise<unknown> {
-    await this.pglite.waitReady;
+    await (await this.embedded()).waitReady;
     return super.acquireConnection();
   }
 
@@ -69,6 +109,11 @@ class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
   }
 }
 const pgliteClient = PgliteClient as unknown as typeof ClientPgLite;
+
+/** The PGlite a database runs on, once it is open; undefined for PostgreSQL. */
+export function embeddedPglite(db: Database): Promise<PGlite> | undefined {
+  return db.client instanceof PgliteClient ? db.client.embedded() : undefined;
+}
 
 /** Where the database lives: the configured target, or (for tests and embedding) a live PGlite. */
 export type DatabaseTarget = DatabaseConfig | { kind: 'pglite-instance'; pglite: PGlite };

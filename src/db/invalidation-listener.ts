@@ -1,7 +1,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { Client, type ClientConfig } from 'pg';
 import type { Logger } from '../logger';
-import type { Database } from './database';
+import { embeddedPglite, type Database } from './database';
 
 /** The channel the triggers of migration 20261201000200 notify on. */
 const CHANNEL = 'auth_cache_invalidation';
@@ -38,7 +38,6 @@ function dispatch(payload: string | undefined, handlers: InvalidationHandlers): 
 
 interface KnexClientInternals {
   config: { connection?: unknown };
-  pglite?: PGlite;
 }
 
 /**
@@ -51,24 +50,25 @@ export function listenForInvalidations(
   handlers: InvalidationHandlers,
   logger: Logger,
 ): InvalidationListener {
-  const client = db.client as KnexClientInternals;
-  return client.pglite
-    ? listenOnPglite(client.pglite, handlers)
-    : listenOnPostgres(client.config.connection as ClientConfig, handlers, logger);
+  const pglite = embeddedPglite(db);
+  return pglite
+    ? listenOnPglite(pglite, handlers)
+    : listenOnPostgres((db.client as KnexClientInternals).config.connection as ClientConfig, handlers, logger);
 }
 
 /** PGlite is in this process: its notices cannot be lost, only ended by its closing. */
-function listenOnPglite(pglite: PGlite, handlers: InvalidationHandlers): InvalidationListener {
+function listenOnPglite(opening: Promise<PGlite>, handlers: InvalidationHandlers): InvalidationListener {
   let listening = false;
-  const unsubscribe = pglite
-    .listen(CHANNEL, (payload) => dispatch(payload, handlers))
-    .then((stop) => {
-      listening = true;
-      handlers.listening(true);
-      return stop;
-    });
+  let pglite: PGlite | undefined;
+  const unsubscribe = opening.then(async (opened) => {
+    pglite = opened;
+    const stop = await opened.listen(CHANNEL, (payload) => dispatch(payload, handlers));
+    listening = true;
+    handlers.listening(true);
+    return stop;
+  });
   const heartbeat = setInterval(() => {
-    if (listening && pglite.closed) {
+    if (listening && pglite?.closed) {
       listening = false;
       handlers.deaf();
     }
@@ -79,7 +79,7 @@ function listenOnPglite(pglite: PGlite, handlers: InvalidationHandlers): Invalid
       clearInterval(heartbeat);
       handlers.deaf();
       const stop = await unsubscribe.catch(() => undefined);
-      if (stop && !pglite.closed) await stop().catch(() => undefined);
+      if (stop && !pglite?.closed) await stop().catch(() => undefined);
     },
   };
 }
