@@ -9,6 +9,10 @@ import { migrateToLatest, openDatabase } from '../../src/db/database';
  * dump, which is several times faster than starting and migrating a fresh instance.
  */
 export default async function setUpPgliteTemplate(): Promise<void> {
+  // A process that runs Jest again and again (Stryker's runner, once per mutant) keeps the dump
+  // it made the first time: a fresh PGlite per run would cost more than most mutants' tests.
+  const made = process.env.PGLITE_TEMPLATE_DUMP;
+  if (made !== undefined && fs.existsSync(made)) return;
   const pglite = new PGlite();
   // Started before knex asks for a connection: on a starved CPU, starting PGlite can take longer
   // than the service's 5 s acquire timeout, which is meant for a database that does not answer.
