@@ -343,6 +343,8 @@ describe('loadConfig', () => {
       expect(loadConfig({}).jwt).toEqual({
         algorithm: 'ES256',
         secret: null,
+        privateKey: null,
+        nextPrivateKey: null,
         issuer: 'hasura-auth-webhook',
         audience: 'hasura',
         claimsNamespace: 'https://hasura.io/jwt/claims',
