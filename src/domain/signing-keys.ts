@@ -283,7 +283,6 @@ export function createSigningKeys({
       const published = new Set(publishedAt([...keys, key], now).map((each) => each.kid));
       const removedKids = keys.filter((each) => !published.has(each.kid)).map((each) => each.kid);
       await store.deleteSigningKeys(removedKids);
-      removedKids.push(...(await store.deleteEnvironmentKeysRetiredBefore(new Date(now.getTime() - retentionMs))));
       return { kid: key.kid, algorithm: key.algorithm, publishedAt: now, signsFrom, removedKids };
     },
 
