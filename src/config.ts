@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
@@ -325,14 +325,14 @@ function toConfig(env: z.output<typeof envSchema>) {
   };
 }
 
-// A KeyObject is immutable already, and freezing one breaks it (it caches details on itself).
+// A KeyObject is immutable already; mapped over, its methods would lose their call signatures.
 type DeepReadonly<T> = {
   readonly [K in keyof T]: T[K] extends KeyObject ? T[K] : T[K] extends object ? DeepReadonly<T[K]> : T[K];
 };
 export type Config = DeepReadonly<ReturnType<typeof toConfig>>;
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !(value instanceof KeyObject)) {
+  if (value && typeof value === 'object') {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);
   }
