@@ -138,8 +138,8 @@ export async function launchServer({ config, logger, db: givenDb, clock }: Serve
     if (signsBeforeFetched) {
       logger.warn(
         { kid: signsBeforeFetched.kid, fetchedBy: signsBeforeFetched.fetchedBy.toISOString() },
-        'JWT_PRIVATE_KEY signs although it was published just now: a Hasura that has not fetched the JWKS since ' +
-          'may refuse its tokens for up to JWKS_MAX_AGE_SECONDS (until fetchedBy). ' +
+        'JWT_PRIVATE_KEY signs although it was published less than JWKS_MAX_AGE_SECONDS + 30 s ago: a Hasura ' +
+          'that has not fetched the JWKS since may refuse its tokens until fetchedBy. ' +
           'JWT_NEXT_PRIVATE_KEY is the safe way to rotate: it signs only once every Hasura has fetched it',
       );
     }
