@@ -120,11 +120,11 @@ describe('JWT signing keys from the environment', () => {
       const user = await signUp(app);
       const cachedByHasura = await fetchJwks(app);
       const withNext: Env = { JWT_PRIVATE_KEY: pkcs8(current), JWT_NEXT_PRIVATE_KEY: pkcs8(next) };
-      // The restart with the next key added: two instances, each on its own connection.
-      const instances = [
-        { http: await startPeerInstance(app, withNext) },
-        { http: await startPeerInstance(app, withNext) },
-      ];
+      // The restart with the next key added: two instances, each on its own connection, starting
+      // together; the first to record the next key sets its publication time for both.
+      const instances = (await Promise.all([startPeerInstance(app, withNext), startPeerInstance(app, withNext)])).map(
+        (http) => ({ http }),
+      );
       const bothKids = [thumbprintOf(current), thumbprintOf(next)];
       // Also the instance that has not restarted yet, as in a rolling restart.
       for (const instance of [app, ...instances]) expect(kidsOf(await fetchJwks(instance))).toEqual(bothKids);
