@@ -112,6 +112,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const services = await createServices({ config, db });
       try {
         const { signingKeys } = services;
+        // Keys from the environment are rotated there; refused before anything is recorded.
+        signingKeys.assertRotatable();
         // A database with no key yet gets its first one, as a start would, before it is rotated.
         await signingKeys.ensureSigningKey();
         const rotation = await signingKeys.rotateSigningKey();

@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
@@ -71,6 +72,66 @@ const jwtStringOrUri = z
   .string()
   .min(1)
   .refine((value) => !value.includes(':') || RFC_3986_URI.test(value), 'must be a URI when it contains ":"');
+
+/**
+ * A private signing key as JWT_PRIVATE_KEY takes it: PKCS#8 PEM, with real newlines or with
+ * literal "\n" (some environment editors take one line only), or a private JWK as JSON. A
+ * problem is described without a word of the value: it is a secret.
+ */
+function parsePrivateKey(text: string): KeyObject | string {
+  const value = text.trim();
+  let key: KeyObject;
+  if (value.startsWith('{')) {
+    let jwk: unknown;
+    try {
+      jwk = JSON.parse(value);
+    } catch {
+      return 'is not valid JSON (a private JWK), nor a PEM';
+    }
+    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return 'must be a JSON object (a private JWK)';
+    if (!('d' in jwk)) return 'is a public key: give the private key (a JWK with "d")';
+    try {
+      key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    } catch {
+      return 'is not a usable private JWK';
+    }
+  } else {
+    const pem = value.replace(/\\n/g, '\n');
+    const label = /^-----BEGIN ([A-Z0-9 ]{1,40})-----/.exec(pem)?.[1];
+    if (label === undefined) {
+      return 'must be a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----) or a private JWK (a JSON object)';
+    }
+    if (label.endsWith('PUBLIC KEY') || label === 'CERTIFICATE') return 'is a public key: give the private key';
+    if (label !== 'PRIVATE KEY') {
+      return `must be PKCS#8 (-----BEGIN PRIVATE KEY-----), not ${label}: convert it with openssl pkcs8 -topk8 -nocrypt`;
+    }
+    try {
+      key = createPrivateKey({ key: pem, format: 'pem' });
+    } catch {
+      return 'is not a readable PKCS#8 private key';
+    }
+  }
+  const details = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'rsa') {
+    if ((details?.modulusLength ?? 0) < 2048)
+      return `is an RSA key of ${details?.modulusLength} bits: use 2048 or more`;
+  } else if (!(key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1')) {
+    return 'must be an EC P-256 key (ES256) or an RSA key (RS256)';
+  }
+  return key;
+}
+
+/** The JWT algorithm a key parsed by parsePrivateKey signs with. */
+const algorithmOfKey = (key: KeyObject) => (key.asymmetricKeyType === 'rsa' ? 'RS256' : 'ES256');
+
+const privateKey = z.string().transform((text, ctx) => {
+  const parsed = parsePrivateKey(text);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
 
 const roleName = z.string().regex(ROLE_NAME_PATTERN, 'must be 1-63 characters of a-z, 0-9, "_" and "-"');
 
@@ -147,6 +208,10 @@ const envSchema = z.object({
     .string()
     .refine((value) => Buffer.byteLength(value, 'utf8') >= 32, 'must be at least 32 bytes')
     .optional(),
+  // ES256 or RS256 keys given here sign instead of keys generated in the database. NEXT is
+  // published at once and takes over once every Hasura has fetched it: how keys are rotated.
+  JWT_PRIVATE_KEY: privateKey.optional(),
+  JWT_NEXT_PRIVATE_KEY: privateKey.optional(),
   JWT_ISSUER: jwtStringOrUri.default('hasura-auth-webhook'),
   JWT_AUDIENCE: jwtStringOrUri.default('hasura'),
   JWT_CLAIMS_NAMESPACE: z.string().min(1).default('https://hasura.io/jwt/claims'),
@@ -239,6 +304,9 @@ function toConfig(env: z.output<typeof envSchema>) {
     jwt: {
       algorithm: env.JWT_ALGORITHM,
       secret: env.JWT_SECRET ?? null,
+      /** Unset: ES256 and RS256 keys are generated and kept in the database. */
+      privateKey: env.JWT_PRIVATE_KEY ?? null,
+      nextPrivateKey: env.JWT_NEXT_PRIVATE_KEY ?? null,
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       claimsNamespace: env.JWT_CLAIMS_NAMESPACE,
@@ -257,7 +325,10 @@ function toConfig(env: z.output<typeof envSchema>) {
   };
 }
 
-type DeepReadonly<T> = { readonly [K in keyof T]: T[K] extends object ? DeepReadonly<T[K]> : T[K] };
+// A KeyObject is immutable already; mapped over, its methods would lose their call signatures.
+type DeepReadonly<T> = {
+  readonly [K in keyof T]: T[K] extends KeyObject ? T[K] : T[K] extends object ? DeepReadonly<T[K]> : T[K];
+};
 export type Config = DeepReadonly<ReturnType<typeof toConfig>>;
 
 function deepFreeze<T>(value: T): T {
@@ -266,6 +337,33 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** JWT_PRIVATE_KEY and JWT_NEXT_PRIVATE_KEY against the algorithm and each other. Never quotes a key. */
+function signingKeyContradictions(env: z.output<typeof envSchema>): string[] {
+  const { JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: current, JWT_NEXT_PRIVATE_KEY: next } = env;
+  const keys = { JWT_PRIVATE_KEY: current, JWT_NEXT_PRIVATE_KEY: next };
+  const problems: string[] = [];
+  for (const [name, key] of Object.entries(keys)) {
+    if (key === undefined) continue;
+    if (algorithm === 'HS256') {
+      problems.push(`${name}: HS256 signs with JWT_SECRET; a private key is for JWT_ALGORITHM ES256 or RS256`);
+    } else if (algorithmOfKey(key) !== algorithm) {
+      problems.push(
+        `${name}: is a key for ${algorithmOfKey(key)} (${key.asymmetricKeyType === 'rsa' ? 'RSA' : 'EC P-256'}), ` +
+          `but JWT_ALGORITHM is ${algorithm}`,
+      );
+    }
+  }
+  if (next && !current) {
+    problems.push('JWT_NEXT_PRIVATE_KEY: needs JWT_PRIVATE_KEY, the key that signs until the next one takes over');
+  }
+  const spki = (key: KeyObject) => createPublicKey(key).export({ type: 'spki', format: 'der' });
+  // The same public key is the same thumbprint, so the same kid: there would be nothing to rotate to.
+  if (current && next && spki(current).equals(spki(next))) {
+    problems.push('JWT_NEXT_PRIVATE_KEY: is the same key as JWT_PRIVATE_KEY; give the new key to rotate to');
+  }
+  return problems;
 }
 
 /** Settings that are each valid but together would break the service. */
@@ -289,9 +387,10 @@ function contradictions(env: z.output<typeof envSchema>): string[] {
     problems.push(
       env.JWT_SECRET === undefined
         ? 'JWT_SECRET: required when JWT_ALGORITHM is HS256'
-        : `JWT_SECRET: only HS256 uses a shared secret; ${env.JWT_ALGORITHM} keys are generated and kept in the database`,
+        : `JWT_SECRET: only HS256 uses a shared secret; ${env.JWT_ALGORITHM} signs with a key pair (generated, or JWT_PRIVATE_KEY)`,
     );
   }
+  problems.push(...signingKeyContradictions(env));
   if (env.ADMIN_PASSWORD) {
     const problem = passwordProblem(
       env.ADMIN_PASSWORD,

@@ -128,11 +128,19 @@ export async function launchServer({ config, logger, db: givenDb, clock }: Serve
 
     const services = await createServices({ config, db, clock });
     startedServices = services;
-    const generatedKey = await services.signingKeys.ensureSigningKey();
-    if (generatedKey) {
+    const { generated, signsBeforeFetched } = await services.signingKeys.ensureSigningKey();
+    if (generated) {
       logger.info(
-        { kid: generatedKey.kid, algorithm: generatedKey.algorithm, signsFrom: generatedKey.signsFrom.toISOString() },
+        { kid: generated.kid, algorithm: generated.algorithm, signsFrom: generated.signsFrom.toISOString() },
         'generated a JWT signing key',
+      );
+    }
+    if (signsBeforeFetched) {
+      logger.warn(
+        { kid: signsBeforeFetched.kid, fetchedBy: signsBeforeFetched.fetchedBy.toISOString() },
+        'JWT_PRIVATE_KEY signs although it was published less than JWKS_MAX_AGE_SECONDS + 30 s ago: a Hasura ' +
+          'that has not fetched the JWKS since may refuse its tokens until fetchedBy. ' +
+          'JWT_NEXT_PRIVATE_KEY is the safe way to rotate: it signs only once every Hasura has fetched it',
       );
     }
     const cache = services.sessionCache;

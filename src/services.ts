@@ -74,7 +74,14 @@ export async function createServices({ config, db, clock = systemClock }: Servic
     source:
       jwt.algorithm === 'HS256'
         ? { kind: 'shared-secret', secret: jwt.secret! }
-        : { kind: 'generated', algorithm: jwt.algorithm },
+        : jwt.privateKey
+          ? {
+              kind: 'environment',
+              algorithm: jwt.algorithm,
+              privateKey: jwt.privateKey,
+              nextPrivateKey: jwt.nextPrivateKey,
+            }
+          : { kind: 'generated', algorithm: jwt.algorithm },
     jwksMaxAgeSeconds: jwt.jwksMaxAgeSeconds,
     accessTokenLifetimeSeconds: jwt.accessTokenLifetimeSeconds,
   });

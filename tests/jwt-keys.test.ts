@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import { SignJWT } from 'jose';
 import request from 'supertest';
 import { runCli } from '../src/cli';
 import { loadConfig, type Env } from '../src/config';
+import { openDatabase } from '../src/db/database';
 import { KEY_ROTATION_MARGIN_SECONDS } from '../src/domain/signing-keys';
 import { createLogger } from '../src/logger';
 import { startServer } from '../src/server';
@@ -189,14 +191,19 @@ describe('npm run cli -- rotate-jwt-key', () => {
   });
   afterAll(() => dispose());
 
-  async function cli(argv: string[]) {
+  async function cli(argv: string[], extraEnv: Env = {}) {
     const out = new PassThrough();
     const err = new PassThrough();
     let stdout = '';
     let stderr = '';
     out.on('data', (chunk) => (stdout += String(chunk)));
     err.on('data', (chunk) => (stderr += String(chunk)));
-    const code = await runCli(argv, { env, stdin: Readable.from([]), stdout: out, stderr: err });
+    const code = await runCli(argv, {
+      env: { ...env, ...extraEnv },
+      stdin: Readable.from([]),
+      stdout: out,
+      stderr: err,
+    });
     return { code, stdout, stderr };
   }
 
@@ -208,5 +215,25 @@ describe('npm run cli -- rotate-jwt-key', () => {
     expect(second).toMatchObject({ code: 1, stdout: '' });
     expect(second.stderr).toMatch(/already waiting to sign/);
     expect(`${first.stdout}${second.stderr}`).not.toMatch(/"d"|privateJwk|PRIVATE KEY/);
+  });
+
+  it('refuses with a key from JWT_PRIVATE_KEY, and says how to rotate it through JWT_NEXT_PRIVATE_KEY', async () => {
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const pem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const refused = await cli(['rotate-jwt-key'], { JWT_PRIVATE_KEY: pem });
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toMatch(
+      /^The signing key comes from JWT_PRIVATE_KEY.*set JWT_NEXT_PRIVATE_KEY to a new key/,
+    );
+    for (const line of pem.split('\n').filter((each) => each.length > 0 && !each.startsWith('-----'))) {
+      expect(refused.stderr).not.toContain(line);
+    }
+    // Refused before anything was recorded: which keys are in use is for the servers' starts to say.
+    const db = openDatabase(loadConfig(env).database);
+    try {
+      expect(await db('signing_keys').select('kid').whereNull('private_jwk').orWhereNotNull('retired_at')).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
   });
 });

@@ -75,20 +75,36 @@ export interface SigningKeyRecord {
   kid: string;
   algorithm: SigningAlgorithm;
   publicJwk: Record<string, unknown>;
-  privateJwk: Record<string, unknown>;
+  /** Null for a key given through the environment, whose private half is never stored. */
+  privateJwk: Record<string, unknown> | null;
+  /** When it was first published. */
   createdAt: Date;
-  /** From when it signs; before that it is only published. */
+  /**
+   * From when it signs; before that it is only published. For a key from the environment: when
+   * every Hasura has fetched it, and from when it may take over as the next key.
+   */
   signsFrom: Date;
+  /** When an instance first started without it configured; null while some instance signs with it. */
+  retiredAt: Date | null;
 }
+
+/** The keys a starting instance signs with: the kids it was given, or every key kept with its private half. */
+export type SigningKeysInUse = { kids: string[] } | { privateKeysInDatabase: true };
 
 export interface SigningKeyStore {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   insertSigningKey(key: SigningKeyRecord): Promise<void>;
   /**
-   * Inserts the key unless one of its algorithm exists, deciding across instances that start
-   * together; answers whether it did.
+   * Inserts the key unless one of its algorithm with a private half in the database exists,
+   * deciding across instances that start together; answers whether it did.
    */
   insertSigningKeyUnlessAlgorithmExists(key: SigningKeyRecord): Promise<boolean>;
+  /** Inserts each key whose kid is not recorded yet: a recorded key keeps its first publication time. */
+  insertSigningKeysUnlessRecorded(keys: SigningKeyRecord[]): Promise<void>;
+  /** Keys in use stop being retired; every other key not retired yet is retired at `now`. */
+  retireSigningKeysNotInUse(inUse: SigningKeysInUse, now: Date): Promise<void>;
+  /** Deletes the keys from the environment retired at or before `cutoff`; answers their kids. */
+  deleteEnvironmentKeysRetiredBefore(cutoff: Date): Promise<string[]>;
   deleteSigningKeys(kids: string[]): Promise<number>;
 }
 

@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Clock } from './model';
 import type { SigningAlgorithm, SigningKeyRecord, SigningKeyStore } from './ports';
@@ -16,13 +17,19 @@ export type SigningKeySource =
   /** ES256 or RS256 key pairs, generated here and kept in the database. */
   | { kind: 'generated'; algorithm: SigningAlgorithm }
   /** HS256 with a secret from the environment, which Hasura holds too; nothing is published. */
-  | { kind: 'shared-secret'; secret: string };
+  | { kind: 'shared-secret'; secret: string }
+  /**
+   * ES256 or RS256 key pairs from the environment: `privateKey` signs until `nextPrivateKey` has
+   * been published long enough for every Hasura to have fetched it. Only their public halves are
+   * recorded in the database.
+   */
+  | { kind: 'environment'; algorithm: SigningAlgorithm; privateKey: KeyObject; nextPrivateKey: KeyObject | null };
 
 export interface ActiveSigningKey {
   alg: 'ES256' | 'RS256' | 'HS256';
   /** Absent for a shared secret, which has no public half to name. */
   kid?: string;
-  key: CryptoKey | Uint8Array;
+  key: CryptoKey | KeyObject | Uint8Array;
 }
 
 export interface SigningKeysDeps {
@@ -43,11 +50,41 @@ export interface KeyRotation {
   removedKids: string[];
 }
 
+/** What start-up did with the keys, for the log. No key material. */
+export interface SigningKeysAtStart {
+  /** The key generated, if any. */
+  generated?: KeyRotation;
+  /**
+   * JWT_PRIVATE_KEY signs although it was published too recently for every Hasura to have
+   * fetched it: a Hasura may refuse its tokens until `fetchedBy`.
+   */
+  signsBeforeFetched?: { kid: string; fetchedBy: Date };
+}
+
 export class KeyRotationRefused extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'KeyRotationRefused';
   }
+}
+
+/** A key from the environment: its name, what is published of it, and the private half that signs. */
+interface EnvironmentKey {
+  kid: string;
+  publicJwk: Record<string, unknown>;
+  privateKey: KeyObject;
+}
+
+const hasPrivateHalf = (key: SigningKeyRecord) => key.privateJwk !== null;
+
+/** A public key as the JWKS publishes it, named by its RFC 7638 thumbprint. */
+async function publishedFormOf(
+  publicKey: CryptoKey | KeyObject,
+  algorithm: SigningAlgorithm,
+): Promise<{ kid: string; publicJwk: Record<string, unknown> }> {
+  const jwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  return { kid, publicJwk: { ...jwk, kid, use: 'sig', alg: algorithm } };
 }
 
 export function createSigningKeys({
@@ -62,13 +99,30 @@ export function createSigningKeys({
   // Imported private keys, by kid; a kid names one key pair forever (it is the key's thumbprint).
   const importedKeys = new Map<string, Promise<CryptoKey>>();
   const sharedSecret = source.kind === 'shared-secret' ? new TextEncoder().encode(source.secret) : undefined;
+  // Named once: a kid is a digest, and the configured keys do not change while the process runs.
+  const environment =
+    source.kind === 'environment'
+      ? {
+          algorithm: source.algorithm,
+          keys: Promise.all(
+            [source.privateKey, ...(source.nextPrivateKey ? [source.nextPrivateKey] : [])].map(
+              async (privateKey): Promise<EnvironmentKey> => ({
+                ...(await publishedFormOf(createPublicKey(privateKey), source.algorithm)),
+                privateKey,
+              }),
+            ),
+          ),
+        }
+      : undefined;
+  // Awaited only when used; a failure surfaces there, not as an unhandled rejection.
+  environment?.keys.catch(() => undefined);
 
   /** The key that signs at `now`: the one that began signing last. */
   function signingKeyAt(keys: SigningKeyRecord[], now: Date): SigningKeyRecord | undefined {
     return keys.filter((key) => key.signsFrom <= now).sort((a, b) => b.signsFrom.getTime() - a.signsFrom.getTime())[0];
   }
 
-  /** Keys that a valid token may have been signed with, or that will sign soon. */
+  /** Generated keys that a valid token may have been signed with, or that will sign soon. */
   function publishedAt(keys: SigningKeyRecord[], now: Date): SigningKeyRecord[] {
     return keys.filter((key) => {
       const successors = keys.filter((other) => other.signsFrom > key.signsFrom && other.signsFrom <= now);
@@ -78,17 +132,22 @@ export function createSigningKeys({
     });
   }
 
+  /** Whether a key is still in use somewhere, or was retired so recently that a token it signed may be valid. */
+  function publishedByRetirement(key: SigningKeyRecord, now: Date): boolean {
+    return key.retiredAt === null || now.getTime() < key.retiredAt.getTime() + retentionMs;
+  }
+
   async function generateKey(algorithm: SigningAlgorithm, now: Date, signsFrom: Date): Promise<SigningKeyRecord> {
     const { publicKey, privateKey } = await generateKeyPair(algorithm, { extractable: true });
-    const publicJwk = await exportJWK(publicKey);
-    const kid = await calculateJwkThumbprint(publicJwk);
+    const { kid, publicJwk } = await publishedFormOf(publicKey, algorithm);
     return {
       kid,
       algorithm,
-      publicJwk: { ...publicJwk, kid, use: 'sig', alg: algorithm },
+      publicJwk,
       privateJwk: { ...(await exportJWK(privateKey)), kid, alg: algorithm },
       createdAt: now,
       signsFrom,
+      retiredAt: null,
     };
   }
 
@@ -101,50 +160,117 @@ export function createSigningKeys({
     return imported;
   }
 
+  /**
+   * Records the configured keys, so that every instance reads the same publication times, and
+   * retires every other key. A key dropped so long ago that it is no longer published is recorded
+   * afresh when it comes back: a Hasura may not hold it any more.
+   */
+  async function recordEnvironmentKeys(algorithm: SigningAlgorithm, configured: EnvironmentKey[], now: Date) {
+    const recordedBefore = await store.listSigningKeys();
+    await store.deleteEnvironmentKeysRetiredBefore(new Date(now.getTime() - retentionMs));
+    const fetchedByAll = new Date(now.getTime() + publishLeadMs);
+    await store.insertSigningKeysUnlessRecorded(
+      configured.map((key, index) => ({
+        kid: key.kid,
+        algorithm,
+        publicJwk: key.publicJwk,
+        privateJwk: null,
+        createdAt: now,
+        // The very first key signs at once (no token exists yet); any other once every Hasura has it.
+        signsFrom: recordedBefore.length === 0 && index === 0 ? now : fetchedByAll,
+        retiredAt: null,
+      })),
+    );
+    await store.retireSigningKeysNotInUse({ kids: configured.map((key) => key.kid) }, now);
+  }
+
+  /** The generated-keys source, or KeyRotationRefused with what to do instead. */
+  function rotatableSource(): { kind: 'generated'; algorithm: SigningAlgorithm } {
+    if (source.kind === 'generated') return source;
+    throw new KeyRotationRefused(
+      source.kind === 'shared-secret'
+        ? 'HS256 uses JWT_SECRET, which Hasura holds too: change both together instead of rotating here.'
+        : 'The signing key comes from JWT_PRIVATE_KEY, so it is rotated in the environment: set JWT_NEXT_PRIVATE_KEY ' +
+            `to a new key, which is published at once and signs JWKS_MAX_AGE_SECONDS + ${KEY_ROTATION_MARGIN_SECONDS} s ` +
+            'later, once every Hasura has fetched it. Then move it to JWT_PRIVATE_KEY and unset JWT_NEXT_PRIVATE_KEY; ' +
+            'the old key stays published until its last token has expired.',
+    );
+  }
+
   return {
     /**
-     * Makes sure a key of the configured algorithm exists, at start. The very first key signs at
-     * once (no token exists yet); a key for a newly configured algorithm waits to be fetched.
-     * Answers the key it generated, if any. Instances starting together generate one key.
+     * At start. Generated keys: makes sure a key of the configured algorithm exists. The very
+     * first key signs at once (no other could sign); a key for a newly configured algorithm waits
+     * to be fetched. Instances starting together generate one key. Keys from the environment:
+     * records them. Either way, every key that no longer signs here starts its retention.
      */
-    async ensureSigningKey(): Promise<KeyRotation | undefined> {
-      if (source.kind !== 'generated') return undefined;
+    async ensureSigningKey(): Promise<SigningKeysAtStart> {
       const now = clock.now();
-      const keys = await store.listSigningKeys();
-      if (keys.some((key) => key.algorithm === source.algorithm)) return undefined;
+      if (source.kind === 'shared-secret') return {};
+      if (environment) {
+        const configured = await environment.keys;
+        await recordEnvironmentKeys(environment.algorithm, configured, now);
+        const current = (await store.listSigningKeys()).find((key) => key.kid === configured[0].kid);
+        return current && current.signsFrom > now
+          ? { signsBeforeFetched: { kid: current.kid, fetchedBy: current.signsFrom } }
+          : {};
+      }
+      await store.retireSigningKeysNotInUse({ privateKeysInDatabase: true }, now);
+      const keys = (await store.listSigningKeys()).filter(hasPrivateHalf);
+      if (keys.some((key) => key.algorithm === source.algorithm)) return {};
       const signsFrom = keys.length === 0 ? now : new Date(now.getTime() + publishLeadMs);
       const key = await generateKey(source.algorithm, now, signsFrom);
-      if (!(await store.insertSigningKeyUnlessAlgorithmExists(key))) return undefined;
-      return { kid: key.kid, algorithm: key.algorithm, publishedAt: now, signsFrom, removedKids: [] };
+      if (!(await store.insertSigningKeyUnlessAlgorithmExists(key))) return {};
+      return { generated: { kid: key.kid, algorithm: key.algorithm, publishedAt: now, signsFrom, removedKids: [] } };
     },
 
-    /** The key to sign with now. Read from the database each time, so every instance switches together. */
+    /**
+     * The key to sign with now. What decides is read from the database each time, so every
+     * instance switches together: from JWT_PRIVATE_KEY to JWT_NEXT_PRIVATE_KEY once the latter's
+     * record says every Hasura has fetched it.
+     */
     async currentSigningKey(): Promise<ActiveSigningKey> {
       if (sharedSecret) return { alg: 'HS256', key: sharedSecret };
-      const key = signingKeyAt(await store.listSigningKeys(), clock.now());
+      if (environment) {
+        const [current, next] = await environment.keys;
+        const nextRecord = next && (await store.listSigningKeys()).find((key) => key.kid === next.kid);
+        const signing = nextRecord && nextRecord.signsFrom <= clock.now() ? next : current;
+        return { alg: environment.algorithm, kid: signing.kid, key: signing.privateKey };
+      }
+      const key = signingKeyAt((await store.listSigningKeys()).filter(hasPrivateHalf), clock.now());
       if (!key) throw new Error('No JWT signing key signs yet');
       return { alg: key.algorithm, kid: key.kid, key: await importPrivateKey(key) };
     },
 
     /** The public keys for GET /.well-known/jwks.json: kty, kid, use, alg and the public parameters only. */
     async publishedKeySet(): Promise<{ keys: Record<string, unknown>[] }> {
-      if (source.kind !== 'generated') return { keys: [] };
-      return { keys: publishedAt(await store.listSigningKeys(), clock.now()).map((key) => key.publicJwk) };
+      if (source.kind === 'shared-secret') return { keys: [] };
+      const now = clock.now();
+      const keys = await store.listSigningKeys();
+      let published: SigningKeyRecord[];
+      if (environment) {
+        const configured = new Set((await environment.keys).map((key) => key.kid));
+        published = keys.filter((key) => configured.has(key.kid) || publishedByRetirement(key, now));
+      } else {
+        // Generated keys stay published by their successors' times, as rotation supersedes them;
+        // keys from the environment by their retirement.
+        const generated = new Set(publishedAt(keys.filter(hasPrivateHalf), now).map((key) => key.kid));
+        published = keys.filter((key) =>
+          hasPrivateHalf(key) ? generated.has(key.kid) : publishedByRetirement(key, now),
+        );
+      }
+      return { keys: published.map((key) => key.publicJwk) };
     },
 
     /**
      * Publishes a new key of the configured algorithm that signs once every Hasura has fetched
      * it, and removes keys that no valid token can have been signed with. Refuses while another
-     * rotation is pending, and for a shared secret, which is rotated in the environment.
+     * rotation is pending, and for keys from the environment, which are rotated there.
      */
     async rotateSigningKey(): Promise<KeyRotation> {
-      if (source.kind !== 'generated') {
-        throw new KeyRotationRefused(
-          'HS256 uses JWT_SECRET, which Hasura holds too: change both together instead of rotating here.',
-        );
-      }
+      const { algorithm } = rotatableSource();
       const now = clock.now();
-      const keys = await store.listSigningKeys();
+      const keys = (await store.listSigningKeys()).filter(hasPrivateHalf);
       const pending = keys.find((key) => key.signsFrom > now);
       if (pending) {
         throw new KeyRotationRefused(
@@ -152,12 +278,17 @@ export function createSigningKeys({
         );
       }
       const signsFrom = new Date(now.getTime() + publishLeadMs);
-      const key = await generateKey(source.algorithm, now, signsFrom);
+      const key = await generateKey(algorithm, now, signsFrom);
       await store.insertSigningKey(key);
       const published = new Set(publishedAt([...keys, key], now).map((each) => each.kid));
       const removedKids = keys.filter((each) => !published.has(each.kid)).map((each) => each.kid);
       await store.deleteSigningKeys(removedKids);
       return { kid: key.kid, algorithm: key.algorithm, publishedAt: now, signsFrom, removedKids };
+    },
+
+    /** Throws KeyRotationRefused, before anything is written, unless the keys are rotated here. */
+    assertRotatable(): void {
+      rotatableSource();
     },
 
     /** How long a key that stops signing now stays published. */

@@ -81,10 +81,14 @@ export async function startTestApp(env: Env = {}): Promise<TestApp> {
   };
 }
 
-/** A second instance of the service on the same database, as another replica behind a load balancer. */
-export async function startPeerInstance(app: TestApp): Promise<string> {
+/**
+ * A second instance of the service on the same database, as another replica behind a load
+ * balancer; with `env`, one started with those settings instead (on the test defaults), as after
+ * a configuration change. It logs into the app's log lines.
+ */
+export async function startPeerInstance(app: TestApp, env?: Env): Promise<string> {
   const peer = await startServer({
-    config: app.config,
+    config: env ? loadConfig({ ...testDefaults, ...env }) : app.config,
     logger: app.logger,
     db: app.database.connectPeer(),
     clock: app.clock,

@@ -1,3 +1,4 @@
+import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config';
 
 /** The ConfigError that loading this environment throws. */
@@ -343,6 +344,8 @@ describe('loadConfig', () => {
       expect(loadConfig({}).jwt).toEqual({
         algorithm: 'ES256',
         secret: null,
+        privateKey: null,
+        nextPrivateKey: null,
         issuer: 'hasura-auth-webhook',
         audience: 'hasura',
         claimsNamespace: 'https://hasura.io/jwt/claims',
@@ -389,6 +392,173 @@ describe('loadConfig', () => {
       expect(configErrorFor({ REFRESH_TOKEN_REUSE_GRACE_SECONDS: '61' }).problems).toEqual([
         expect.stringMatching(/^REFRESH_TOKEN_REUSE_GRACE_SECONDS/),
       ]);
+    });
+  });
+
+  describe('JWT signing keys from the environment', () => {
+    const pkcs8 = (key: KeyObject) => key.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const privateJwk = (key: KeyObject) => JSON.stringify(key.export({ format: 'jwk' }));
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const nextEc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const spkiOf = (key: KeyObject | null | undefined) =>
+      key
+        ? (key.type === 'private' ? createPublicKey(key) : key)
+            .export({ type: 'spki', format: 'der' })
+            .toString('base64')
+        : key;
+
+    /** Every piece of a key's text long enough to matter: its PEM lines, and its JWK's values. */
+    function materialOf(key: KeyObject): string[] {
+      const pemLines = pkcs8(key)
+        .split('\n')
+        .filter((line) => line.length > 0 && !line.startsWith('-----'));
+      const jwkValues = Object.values(key.export({ format: 'jwk' })).filter(
+        (value): value is string => typeof value === 'string' && value.length > 8,
+      );
+      return [...pemLines, ...jwkValues];
+    }
+
+    function expectNoMaterialOf(error: ConfigError, ...keys: KeyObject[]) {
+      const text = `${error.message}\n${error.problems.join('\n')}`;
+      for (const key of keys) for (const piece of materialOf(key)) expect(text).not.toContain(piece);
+    }
+
+    it.each([
+      ['a PKCS#8 PEM', pkcs8(ec.privateKey)],
+      ['a PKCS#8 PEM flattened to one line with literal \\n', pkcs8(ec.privateKey).replace(/\n/g, '\\n')],
+      ['a private JWK', privateJwk(ec.privateKey)],
+    ])('takes JWT_PRIVATE_KEY as %s', (_label, text) => {
+      const { jwt } = loadConfig({ JWT_PRIVATE_KEY: text });
+      expect(spkiOf(jwt.privateKey)).toBe(spkiOf(ec.publicKey));
+      expect(jwt.nextPrivateKey).toBeNull();
+    });
+
+    it('takes an RSA key for RS256, and a next key beside the current one', () => {
+      const next = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const { jwt } = loadConfig({
+        JWT_ALGORITHM: 'RS256',
+        JWT_PRIVATE_KEY: pkcs8(rsa.privateKey),
+        JWT_NEXT_PRIVATE_KEY: privateJwk(next.privateKey),
+      });
+      expect(spkiOf(jwt.privateKey)).toBe(spkiOf(rsa.publicKey));
+      expect(spkiOf(jwt.nextPrivateKey)).toBe(spkiOf(next.publicKey));
+    });
+
+    it('gives the keys in a frozen configuration that can still sign with them', () => {
+      const { jwt } = loadConfig({ JWT_PRIVATE_KEY: pkcs8(ec.privateKey) });
+      const data = Buffer.from('a token');
+      expect(verify('sha256', data, ec.publicKey, sign('sha256', data, jwt.privateKey!))).toBe(true);
+    });
+
+    const ecJwk = ec.privateKey.export({ format: 'jwk' });
+    const { d: _d, ...publicEcJwk } = ecJwk;
+    it.each([
+      ['text that is no key', 'not a key at all', /^JWT_PRIVATE_KEY: must be a PKCS#8 PEM/],
+      [
+        'a PEM whose body does not parse',
+        '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END PRIVATE KEY-----',
+        /^JWT_PRIVATE_KEY: is not a readable PKCS#8 private key$/,
+      ],
+      ['JSON that does not parse', '{"kty":"EC",', /^JWT_PRIVATE_KEY: is not valid JSON/],
+      [
+        'a public PEM',
+        ec.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+        /^JWT_PRIVATE_KEY: is a public key/,
+      ],
+      ['a public JWK', JSON.stringify(publicEcJwk), /^JWT_PRIVATE_KEY: is a public key/],
+      [
+        'a SEC1 PEM, which is not PKCS#8',
+        ec.privateKey.export({ type: 'sec1', format: 'pem' }) as string,
+        /^JWT_PRIVATE_KEY: must be PKCS#8 .*not EC PRIVATE KEY/,
+      ],
+      [
+        'an EC key on P-384',
+        pkcs8(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey),
+        /^JWT_PRIVATE_KEY: must be an EC P-256 key \(ES256\) or an RSA key \(RS256\)$/,
+      ],
+      ['an Ed25519 key', pkcs8(generateKeyPairSync('ed25519').privateKey), /^JWT_PRIVATE_KEY: must be an EC P-256 key/],
+    ])('refuses as JWT_PRIVATE_KEY %s, without quoting it', (_label, text, problem) => {
+      const error = configErrorFor({ JWT_PRIVATE_KEY: text });
+      expect(error.problems).toEqual([expect.stringMatching(problem)]);
+      for (const line of text.split('\n').filter((each) => each.length > 8 && !each.startsWith('-----'))) {
+        expect(error.message).not.toContain(line);
+      }
+      expectNoMaterialOf(error, ec.privateKey);
+    });
+
+    it('refuses an RSA key of fewer than 2048 bits', () => {
+      const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+      const error = configErrorFor({ JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: pkcs8(weak) });
+      expect(error.problems).toEqual(['JWT_PRIVATE_KEY: is an RSA key of 1024 bits: use 2048 or more']);
+      expectNoMaterialOf(error, weak);
+    });
+
+    it.each([
+      [
+        'an RSA key with ES256',
+        'ES256',
+        rsa.privateKey,
+        'JWT_PRIVATE_KEY: is a key for RS256 (RSA), but JWT_ALGORITHM is ES256',
+      ],
+      [
+        'a P-256 key with RS256',
+        'RS256',
+        ec.privateKey,
+        'JWT_PRIVATE_KEY: is a key for ES256 (EC P-256), but JWT_ALGORITHM is RS256',
+      ],
+    ])('refuses %s', (_label, algorithm, key, problem) => {
+      const error = configErrorFor({ JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: pkcs8(key) });
+      expect(error.problems).toEqual([problem]);
+      expectNoMaterialOf(error, key);
+    });
+
+    it('refuses a next key of another algorithm than the current one', () => {
+      const error = configErrorFor({
+        JWT_PRIVATE_KEY: pkcs8(ec.privateKey),
+        JWT_NEXT_PRIVATE_KEY: pkcs8(rsa.privateKey),
+      });
+      expect(error.problems).toEqual(['JWT_NEXT_PRIVATE_KEY: is a key for RS256 (RSA), but JWT_ALGORITHM is ES256']);
+      expectNoMaterialOf(error, ec.privateKey, rsa.privateKey);
+    });
+
+    it('refuses either key with HS256, which signs with JWT_SECRET', () => {
+      const error = configErrorFor({
+        JWT_ALGORITHM: 'HS256',
+        JWT_SECRET: 'a shared secret of 32 bytes, or more',
+        JWT_PRIVATE_KEY: pkcs8(ec.privateKey),
+        JWT_NEXT_PRIVATE_KEY: pkcs8(nextEc.privateKey),
+      });
+      expect(error.problems).toEqual([
+        'JWT_PRIVATE_KEY: HS256 signs with JWT_SECRET; a private key is for JWT_ALGORITHM ES256 or RS256',
+        'JWT_NEXT_PRIVATE_KEY: HS256 signs with JWT_SECRET; a private key is for JWT_ALGORITHM ES256 or RS256',
+      ]);
+      expectNoMaterialOf(error, ec.privateKey, nextEc.privateKey);
+    });
+
+    it('refuses JWT_NEXT_PRIVATE_KEY without JWT_PRIVATE_KEY', () => {
+      const error = configErrorFor({ JWT_NEXT_PRIVATE_KEY: pkcs8(nextEc.privateKey) });
+      expect(error.problems).toEqual([
+        'JWT_NEXT_PRIVATE_KEY: needs JWT_PRIVATE_KEY, the key that signs until the next one takes over',
+      ]);
+      expectNoMaterialOf(error, nextEc.privateKey);
+    });
+
+    it('refuses a next key that is the current one, even written another way', () => {
+      const error = configErrorFor({
+        JWT_PRIVATE_KEY: pkcs8(ec.privateKey),
+        JWT_NEXT_PRIVATE_KEY: privateJwk(ec.privateKey),
+      });
+      expect(error.problems).toEqual([
+        'JWT_NEXT_PRIVATE_KEY: is the same key as JWT_PRIVATE_KEY; give the new key to rotate to',
+      ]);
+      expectNoMaterialOf(error, ec.privateKey);
+    });
+
+    it('refuses a bad next key on its own name', () => {
+      const error = configErrorFor({ JWT_PRIVATE_KEY: pkcs8(ec.privateKey), JWT_NEXT_PRIVATE_KEY: 'not a key' });
+      expect(error.problems).toEqual([expect.stringMatching(/^JWT_NEXT_PRIVATE_KEY: must be a PKCS#8 PEM/)]);
+      expectNoMaterialOf(error, ec.privateKey);
     });
   });
 });

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { runCli } from '../../src/cli';
 
@@ -25,6 +26,18 @@ describe('npm run cli -- hasura-jwt-config', () => {
       '{"jwk_url":"https://auth.example.com/.well-known/jwks.json","claims_namespace":"https://hasura.io/jwt/claims",' +
         '"claims_format":"json","audience":"hasura","issuer":"hasura-auth-webhook"}\n',
     );
+  });
+
+  it('points Hasura at the JWKS for a key from JWT_PRIVATE_KEY too, and prints nothing of the key', async () => {
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
+    const { code, stdout } = await cli(['hasura-jwt-config'], { JWT_PRIVATE_KEY: pem });
+    expect(code).toBe(0);
+    const printed = JSON.parse(stdout) as Record<string, unknown>;
+    expect(printed).toMatchObject({ jwk_url: 'http://auth:3000/.well-known/jwks.json' });
+    expect(Object.keys(printed)).not.toContain('key');
   });
 
   it('points at the compose service by default, on the configured port', async () => {
