@@ -287,9 +287,7 @@ async function main(): Promise<void> {
       const spinner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
       os.setPriority(spinner.pid!, 19);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      run.push(
-        await measure(SPINNER_SCENARIO, service, { connections: 100, headers: valid, expectStatus: 200 }),
-      );
+      run.push(await measure(SPINNER_SCENARIO, service, { connections: 100, headers: valid, expectStatus: 200 }));
       spinner.kill('SIGKILL');
       runs.push(run);
     }
