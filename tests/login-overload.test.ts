@@ -33,3 +33,28 @@ describe('logins beyond the hashing queue', () => {
     expect(statusAndCode(await logIn(app, user.username))).toEqual({ status: 200, code: undefined });
   });
 });
+
+describe('logins refused because the hashing queue is full', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({
+      BCRYPT_COST: '10',
+      BCRYPT_THREADS: '1',
+      BCRYPT_QUEUE_MAX: '2',
+      LOGIN_FAILURE_LIMIT_PER_USER_IP: '12/900',
+      LOGIN_FAILURE_LIMIT_PER_USERNAME: '12/3600',
+    });
+  });
+  afterAll(() => app.close());
+
+  it('count against neither of the account’s failure limits: the owner still logs in after the burst', async () => {
+    const user = await signUp(app);
+    // As many wrong guesses as the limits admit; most never reach bcrypt.
+    const burst = await Promise.all(Array.from({ length: 12 }, () => logIn(app, user.username, 'wrong password')));
+    const statuses = burst.map((res) => statusAndCode(res));
+    expect(statuses).toContainEqual({ status: 503, code: 'OVERLOADED' });
+    expect(statuses.every(({ code }) => code === 'OVERLOADED' || code === 'INVALID_CREDENTIALS')).toBe(true);
+    // Had the refused ones counted, this would be the 13th attempt, beyond both limits.
+    expect(statusAndCode(await logIn(app, user.username))).toEqual({ status: 200, code: undefined });
+  });
+});

@@ -62,6 +62,10 @@ function attemptCounter(limiter: RateLimiterAbstract, limit: AttemptLimit): Atte
       refusingOnFailure(async () => {
         await limiter.delete(key);
       }),
+    uncount: (key) =>
+      refusingOnFailure(async () => {
+        await limiter.reward(key, 1);
+      }),
   };
 }
 

@@ -208,6 +208,8 @@ export interface AttemptCounter {
   markSeen(key: string): Promise<void>;
   /** Forgets the key's count. */
   reset(key: string): Promise<void>;
+  /** Takes back one attempt that count() counted under the key. */
+  uncount(key: string): Promise<void>;
 }
 
 /** Opens the counter of one named limit. */

@@ -57,9 +57,14 @@ function rateLimited(message: string, retryAfterSeconds: number, limit: string):
   });
 }
 
-/** What a login does once the password has been checked. */
+/** What a login does once it knows how its password check ended. */
 export interface LoginAttempt {
   succeeded(): Promise<void>;
+  /**
+   * The password was never checked (the hashing queue was full): the attempt is taken back from
+   * the account's failure counts, so that an overload locks no owner out of their account.
+   */
+  notChecked(): Promise<void>;
 }
 
 /**
@@ -111,6 +116,9 @@ export function createRateLimits({ store, policy }: { store: AttemptCounterStore
             loginPerAccount?.reset(account),
             knownAddresses?.markSeen(accountAtAddress),
           ]);
+        },
+        async notChecked() {
+          await Promise.all([loginPerAccountAndIp?.uncount(accountAtAddress), loginPerAccount?.uncount(account)]);
         },
       };
     },

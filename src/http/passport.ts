@@ -5,7 +5,9 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import { Strategy as BearerStrategy, type VerifyFunction } from 'passport-http-bearer';
 import type { Accounts } from '../domain/accounts';
 import type { AuthenticatedSession, User } from '../domain/model';
+import type { RateLimits } from '../domain/rate-limits';
 import type { SessionManager } from '../domain/sessions';
+import { AppError } from '../errors';
 import { readSessionCredential } from './credentials';
 
 /**
@@ -59,11 +61,34 @@ function runStrategy<T>(passport: Authenticator, strategy: string, req: object):
  * the query string for any body field that is missing or empty, and URLs end up in logs, so
  * the strategy is shown the credentials alone.
  */
-export function authenticateWithPassword(
+function authenticateWithPassword(
   passport: Authenticator,
   credentials: { username: string; password: string },
 ): Promise<User | undefined> {
   return runStrategy<User>(passport, 'local', { body: credentials, query: {} });
+}
+
+/**
+ * The login check of /login and /token: the rate limits, then the password. Answers the user,
+ * or undefined for wrong credentials; throws RATE_LIMITED, or OVERLOADED when the password
+ * could not be checked, which then counts against no account.
+ */
+export async function checkLogin(
+  passport: Authenticator,
+  rateLimits: RateLimits,
+  clientAddress: string | undefined,
+  credentials: { username: string; password: string },
+): Promise<User | undefined> {
+  const attempt = await rateLimits.admitLogin(clientAddress, credentials.username);
+  let user: User | undefined;
+  try {
+    user = await authenticateWithPassword(passport, credentials);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'OVERLOADED') await attempt.notChecked();
+    throw error;
+  }
+  if (user) await attempt.succeeded();
+  return user;
 }
 
 /** Finds the live session that these request headers carry credentials for. */

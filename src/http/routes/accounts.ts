@@ -4,7 +4,7 @@ import { AppError } from '../../errors';
 import { accountOutcomeOf, type AccountAction, type Metrics } from '../../metrics';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
-import { authenticateWithPassword, type Authenticator } from '../passport';
+import { checkLogin, type Authenticator } from '../passport';
 import { recordAuthEvent } from '../auth-events';
 import { presentCurrentUser, presentNewSession } from '../presenters';
 import { loginBody, passwordChangeBody, signupBody } from '../schemas';
@@ -57,13 +57,11 @@ export function accountsRouter(
   router.post('/login', (req, res) =>
     counted('login', async () => {
       const body = parseRequest(loginBody, req.body);
-      const attempt = await rateLimits.admitLogin(req.ip, body.username);
-      const user = await authenticateWithPassword(passport, body);
+      const user = await checkLogin(passport, rateLimits, req.ip, body);
       if (!user) {
         recordAuthEvent(req, 'login.failed');
         throw new AppError('INVALID_CREDENTIALS');
       }
-      await attempt.succeeded();
       const created = await sessions.createSession(user, req.get('user-agent'));
       recordAuthEvent(req, 'login.succeeded', { userId: user.id, sessionId: created.session.id });
       setSessionCookie(req, res, created);

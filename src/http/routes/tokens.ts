@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Config } from '../../config';
 import { AppError } from '../../errors';
 import type { Services } from '../../services';
-import { authenticateWithPassword, type Authenticator } from '../passport';
+import { checkLogin, type Authenticator } from '../passport';
 import { presentTokenPair } from '../presenters';
 import { loginBody, refreshTokenBody } from '../schemas';
 import { parseRequest } from '../validation';
@@ -15,10 +15,8 @@ export function tokensRouter(config: Config, services: Services, passport: Authe
   router.post('/token', async (req, res) => {
     const body = parseRequest(loginBody, req.body);
     // The same limits and credential check as /login, with its equal timing for unknown users.
-    const attempt = await rateLimits.admitLogin(req.ip, body.username);
-    const user = await authenticateWithPassword(passport, body);
+    const user = await checkLogin(passport, rateLimits, req.ip, body);
     if (!user) throw new AppError('INVALID_CREDENTIALS');
-    await attempt.succeeded();
     res.json(presentTokenPair(await jwtSessions.startJwtSession(user, req.get('user-agent'))));
   });
 
