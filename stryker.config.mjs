@@ -45,7 +45,12 @@ export default {
   mutate: ['src/**/*.ts', '!src/main.ts'],
   coverageAnalysis: 'perTest',
   concurrency: 2,
-  timeoutMS: 30_000,
+  // Stryker's timeout is this plus 1.5 × the covering tests' own time, which leaves out loading the
+  // suites and their beforeAll (a PGlite and an app each): for a mutant covered by many suites
+  // that overhead alone exceeded 30 s here, and every such mutant read as a timeout. A hung test
+  // fails on Jest's own testTimeout first, which counts as killed; this catches only a hang Jest
+  // cannot interrupt.
+  timeoutMS: 180_000,
   // The initial run is the whole covering suite with coverage on; Stryker's 5 minutes are too
   // short for it on a loaded 2-core machine.
   dryRunTimeoutMinutes: 30,
