@@ -89,9 +89,9 @@ export function createStartingApp({
 
 /** Every route but the webhook: the API of docs/api.md. */
 export function createExpressApp({ config, logger, services, metrics, isDraining = () => false }: AppDeps): Express {
-  const passport = createPassport(services.accounts, services.sessions);
   const cookies = createSessionCookies(config.cookie);
-  const csrf = createCsrfDefence(config.corsOrigins);
+  const passport = createPassport(services.accounts, services.sessions, cookies);
+  const csrf = createCsrfDefence(config.corsOrigins, cookies);
   const app = createBaseApp(config, logger);
 
   app.use(

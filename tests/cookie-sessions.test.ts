@@ -187,6 +187,30 @@ describe('the session cookie over HTTPS', () => {
     }
   });
 
+  it('is read only under the __Host- name with COOKIE_SECURE and no COOKIE_DOMAIN: a plain one can only be planted', async () => {
+    const app = await startTestApp({ COOKIE_SECURE: 'true' });
+    try {
+      const user = await signUp(app);
+      const cookie = sessionCookieOf(await logIn(app, user.username));
+      expect(cookie).toMatchObject({ name: `__Host-${SESSION_COOKIE}`, secure: true });
+      expect(cookie.domain).toBeUndefined();
+      // A sibling subdomain can set a plain-named cookie for the parent domain (cookie tossing).
+      const tossed = cookieHeader({ name: SESSION_COOKIE, value: cookie.value });
+      for (const mode of WEBHOOK_MODES) {
+        const hook = await webhookWithHeaders(app, mode, tossed);
+        expect(statusAndBody(hook)).toEqual({ status: 200, body: { 'X-Hasura-Role': 'anonymous' } });
+      }
+      expect(statusAndCode(await request(app.http).get('/me').set(tossed))).toEqual({
+        status: 401,
+        code: 'UNAUTHORIZED',
+      });
+      const hook = await webhookWithHeaders(app, 'GET', cookieHeader(cookie));
+      expect(hook.body['X-Hasura-User-Id']).toBe(String(user.id));
+    } finally {
+      await app.close();
+    }
+  });
+
   it('lives only until the absolute end when that comes before the idle deadline', async () => {
     const app = await startTestApp({ SESSION_IDLE_TIMEOUT_SECONDS: '600', SESSION_ABSOLUTE_TIMEOUT_SECONDS: '120' });
     try {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SessionCredential } from '../domain/caller-identity';
-import { readSessionCookie } from './session-cookie';
+import type { SessionCookies } from './session-cookie';
 
 /**
  * Reads the session credential a request carries. This is the only place that knows where
@@ -10,10 +10,13 @@ import { readSessionCookie } from './session-cookie';
  * Authorization wins over the cookie whatever it holds: a client that sends one chose it.
  * Tokens are never read from the query string or the body: URLs end up in proxy and access logs.
  */
-export function readSessionCredential(headers: IncomingHttpHeaders): SessionCredential {
+export function readSessionCredential(
+  headers: IncomingHttpHeaders,
+  cookies: Pick<SessionCookies, 'read'>,
+): SessionCredential {
   const authorization = headers.authorization;
   if (authorization === undefined) {
-    const cookie = readSessionCookie(headers.cookie);
+    const cookie = cookies.read(headers.cookie);
     return cookie === undefined ? { kind: 'none' } : { kind: 'session-token', token: cookie.token, source: 'cookie' };
   }
   // RFC 6750: `Bearer <token>`, the scheme in any case, exactly one space.

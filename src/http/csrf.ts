@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors';
 import { readSessionCredential } from './credentials';
+import type { SessionCookies } from './session-cookie';
 
 /**
  * Cross-site request forgery defence for the requests a browser sends with the session cookie.
@@ -18,8 +19,8 @@ import { readSessionCredential } from './credentials';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function isCookieAuthenticated(req: Request): boolean {
-  const credential = readSessionCredential(req.headers);
+function isCookieAuthenticated(req: Request, cookies: Pick<SessionCookies, 'read'>): boolean {
+  const credential = readSessionCredential(req.headers, cookies);
   return credential.kind === 'session-token' && credential.source === 'cookie';
 }
 
@@ -52,7 +53,7 @@ function forgeryRisk(req: Request, allowedOrigins: ReadonlySet<string>): string 
   return undefined;
 }
 
-export function createCsrfDefence(corsOrigins: readonly string[]) {
+export function createCsrfDefence(corsOrigins: readonly string[], cookies: Pick<SessionCookies, 'read'>) {
   const allowedOrigins = new Set(corsOrigins);
   const refuseForgeable = (req: Request) => {
     const risk = forgeryRisk(req, allowedOrigins);
@@ -61,7 +62,7 @@ export function createCsrfDefence(corsOrigins: readonly string[]) {
   return {
     /** Every state-changing request that the session cookie authenticates (Authorization wins, so not those). */
     forCookieSessions: ((req, _res, next) => {
-      if (!SAFE_METHODS.has(req.method) && isCookieAuthenticated(req)) refuseForgeable(req);
+      if (!SAFE_METHODS.has(req.method) && isCookieAuthenticated(req, cookies)) refuseForgeable(req);
       next();
     }) satisfies RequestHandler,
 
@@ -71,7 +72,7 @@ export function createCsrfDefence(corsOrigins: readonly string[]) {
      */
     forSessionIssuing: ((req, _res, next) => {
       const fromBrowser = req.get('origin') !== undefined || req.get('sec-fetch-site') !== undefined;
-      if (!SAFE_METHODS.has(req.method) && (fromBrowser || isCookieAuthenticated(req))) refuseForgeable(req);
+      if (!SAFE_METHODS.has(req.method) && (fromBrowser || isCookieAuthenticated(req, cookies))) refuseForgeable(req);
       next();
     }) satisfies RequestHandler,
   };

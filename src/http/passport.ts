@@ -9,6 +9,7 @@ import type { RateLimits } from '../domain/rate-limits';
 import type { SessionManager } from '../domain/sessions';
 import { AppError } from '../errors';
 import { readSessionCredential } from './credentials';
+import type { SessionCookies } from './session-cookie';
 
 /**
  * passport-http-bearer would read the Authorization header itself, and also take
@@ -16,8 +17,15 @@ import { readSessionCredential } from './credentials';
  * that readSessionCredential found, wherever the request carried it.
  */
 class SessionTokenStrategy extends BearerStrategy<VerifyFunction> {
+  constructor(
+    private readonly cookies: Pick<SessionCookies, 'read'>,
+    verify: VerifyFunction,
+  ) {
+    super(verify);
+  }
+
   override authenticate(req: Request, options?: object): void {
-    const credential = readSessionCredential(req.headers);
+    const credential = readSessionCredential(req.headers, this.cookies);
     const headers = credential.kind === 'session-token' ? { authorization: `Bearer ${credential.token}` } : {};
     super.authenticate({ headers } as Request, options);
   }
@@ -26,7 +34,11 @@ class SessionTokenStrategy extends BearerStrategy<VerifyFunction> {
 /** An app's own Passport instance. */
 export type Authenticator = InstanceType<typeof Passport>;
 
-export function createPassport(accounts: Accounts, sessions: SessionManager): Authenticator {
+export function createPassport(
+  accounts: Accounts,
+  sessions: SessionManager,
+  cookies: Pick<SessionCookies, 'read'>,
+): Authenticator {
   // A fresh instance per app: the global one would be shared between apps in one process.
   const passport = new Passport();
   passport.use(
@@ -39,7 +51,7 @@ export function createPassport(accounts: Accounts, sessions: SessionManager): Au
     ),
   );
   passport.use(
-    new SessionTokenStrategy((token, done) => {
+    new SessionTokenStrategy(cookies, (token, done) => {
       sessions.validateSessionToken(token).then((auth) => done(null, auth ?? false), done);
     }),
   );

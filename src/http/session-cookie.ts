@@ -20,16 +20,6 @@ export interface SessionCookie {
   hostPrefixed: boolean;
 }
 
-/** The session token a Cookie header carries, if any. The `__Host-` cookie wins over the plain one. */
-export function readSessionCookie(cookieHeader: string | undefined): SessionCookie | undefined {
-  if (cookieHeader === undefined) return undefined;
-  const cookies = parseCookie(cookieHeader);
-  const prefixed = cookies[HOST_PREFIXED_NAME];
-  if (prefixed !== undefined) return { token: prefixed, hostPrefixed: true };
-  const plain = cookies[PLAIN_NAME];
-  return plain === undefined ? undefined : { token: plain, hostPrefixed: false };
-}
-
 export type CookieSettings = Config['cookie'];
 
 /**
@@ -52,7 +42,24 @@ export function createSessionCookies(settings: CookieSettings) {
     return stringifySetCookie(name, token, attributes(secure, maxAgeSeconds));
   }
 
+  // Always Secure and host-only, the cookie is only ever set under the `__Host-` name: one under
+  // the plain name can only have been planted by a sibling subdomain (cookie tossing), to sign
+  // the browser in as someone else, and is not read.
+  const plainNameIssued = !(settings.alwaysSecure && settings.domain === null);
+
+  /** The session token a Cookie header carries, if any. The `__Host-` cookie wins over the plain one. */
+  function read(cookieHeader: string | undefined): SessionCookie | undefined {
+    if (cookieHeader === undefined) return undefined;
+    const cookies = parseCookie(cookieHeader);
+    const prefixed = cookies[HOST_PREFIXED_NAME];
+    if (prefixed !== undefined) return { token: prefixed, hostPrefixed: true };
+    const plain = plainNameIssued ? cookies[PLAIN_NAME] : undefined;
+    return plain === undefined ? undefined : { token: plain, hostPrefixed: false };
+  }
+
   return {
+    read,
+
     /** For a session just started, or renewed: it lives in the browser exactly as long as on the server. */
     issue,
 
@@ -71,7 +78,7 @@ export function createSessionCookies(settings: CookieSettings) {
      */
     renewal(headers: IncomingHttpHeaders, identity: Identity, requestSecure: boolean): string | undefined {
       if (identity.renewal?.credentialSource !== 'cookie') return undefined;
-      const cookie = readSessionCookie(headers.cookie);
+      const cookie = read(headers.cookie);
       if (cookie === undefined) return undefined;
       return issue(cookie.token, identity.renewal.remainingLifetimeSeconds, requestSecure || cookie.hostPrefixed);
     },

@@ -97,7 +97,7 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
             parseRequest(webhookPostBody, await readJsonBody(req, config.webhook.bodyLimitBytes)).headers,
           )
         : req.headers;
-    const decision = await callers.identifyCaller(readSessionCredential(headers), requestedRole(headers));
+    const decision = await callers.identifyCaller(readSessionCredential(headers, cookies), requestedRole(headers));
     // A refusal is Hasura's protocol answer, not an error: 401 with an empty object.
     if (decision.outcome === 'refused') {
       sendJson(res, 401, {});
