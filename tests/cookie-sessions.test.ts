@@ -196,7 +196,7 @@ describe('the session cookie over HTTPS', () => {
       expect(cookie.domain).toBeUndefined();
       // A sibling subdomain can set a plain-named cookie for the parent domain (cookie tossing).
       const tossed = cookieHeader({ name: SESSION_COOKIE, value: cookie.value });
-      for (const mode of WEBHOOK_MODES) {
+      for (const [mode] of WEBHOOK_MODES) {
         const hook = await webhookWithHeaders(app, mode, tossed);
         expect(statusAndBody(hook)).toEqual({ status: 200, body: { 'X-Hasura-Role': 'anonymous' } });
       }

@@ -98,9 +98,8 @@ class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
   // seconds on a loaded machine: that wait is no database that failed to answer, so it does not
   // count against the acquire timeout, which is for the one connection's queue.
   override async acquireConnection(): Promise<unknown> {
-    await (
-      await this.embedded()
-    ).waitReady;
+    const pglite = await this.embedded();
+    await pglite.waitReady;
     return super.acquireConnection();
   }
 

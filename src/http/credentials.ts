@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SessionCredential } from '../domain/caller-identity';
-import type { SessionCookies } from './session-cookie';
+import type { SessionCookieReader } from './session-cookie';
 
 /**
  * Reads the session credential a request carries. This is the only place that knows where
@@ -10,10 +10,7 @@ import type { SessionCookies } from './session-cookie';
  * Authorization wins over the cookie whatever it holds: a client that sends one chose it.
  * Tokens are never read from the query string or the body: URLs end up in proxy and access logs.
  */
-export function readSessionCredential(
-  headers: IncomingHttpHeaders,
-  cookies: Pick<SessionCookies, 'read'>,
-): SessionCredential {
+export function readSessionCredential(headers: IncomingHttpHeaders, cookies: SessionCookieReader): SessionCredential {
   const authorization = headers.authorization;
   if (authorization === undefined) {
     const cookie = cookies.read(headers.cookie);

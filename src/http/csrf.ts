@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors';
 import { readSessionCredential } from './credentials';
-import type { SessionCookies } from './session-cookie';
+import type { SessionCookieReader } from './session-cookie';
 
 /**
  * Cross-site request forgery defence for the requests a browser sends with the session cookie.
@@ -19,7 +19,7 @@ import type { SessionCookies } from './session-cookie';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function isCookieAuthenticated(req: Request, cookies: Pick<SessionCookies, 'read'>): boolean {
+function isCookieAuthenticated(req: Request, cookies: SessionCookieReader): boolean {
   const credential = readSessionCredential(req.headers, cookies);
   return credential.kind === 'session-token' && credential.source === 'cookie';
 }
@@ -53,7 +53,7 @@ function forgeryRisk(req: Request, allowedOrigins: ReadonlySet<string>): string 
   return undefined;
 }
 
-export function createCsrfDefence(corsOrigins: readonly string[], cookies: Pick<SessionCookies, 'read'>) {
+export function createCsrfDefence(corsOrigins: readonly string[], cookies: SessionCookieReader) {
   const allowedOrigins = new Set(corsOrigins);
   const refuseForgeable = (req: Request) => {
     const risk = forgeryRisk(req, allowedOrigins);

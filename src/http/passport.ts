@@ -9,7 +9,7 @@ import type { RateLimits } from '../domain/rate-limits';
 import type { SessionManager } from '../domain/sessions';
 import { AppError } from '../errors';
 import { readSessionCredential } from './credentials';
-import type { SessionCookies } from './session-cookie';
+import type { SessionCookieReader } from './session-cookie';
 
 /**
  * passport-http-bearer would read the Authorization header itself, and also take
@@ -18,7 +18,7 @@ import type { SessionCookies } from './session-cookie';
  */
 class SessionTokenStrategy extends BearerStrategy<VerifyFunction> {
   constructor(
-    private readonly cookies: Pick<SessionCookies, 'read'>,
+    private readonly cookies: SessionCookieReader,
     verify: VerifyFunction,
   ) {
     super(verify);
@@ -37,7 +37,7 @@ export type Authenticator = InstanceType<typeof Passport>;
 export function createPassport(
   accounts: Accounts,
   sessions: SessionManager,
-  cookies: Pick<SessionCookies, 'read'>,
+  cookies: SessionCookieReader,
 ): Authenticator {
   // A fresh instance per app: the global one would be shared between apps in one process.
   const passport = new Passport();

@@ -86,3 +86,6 @@ export function createSessionCookies(settings: CookieSettings) {
 }
 
 export type SessionCookies = ReturnType<typeof createSessionCookies>;
+
+/** What reading a credential needs of the cookie: its name, under these settings. */
+export type SessionCookieReader = Pick<SessionCookies, 'read'>;
