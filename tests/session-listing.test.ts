@@ -81,6 +81,31 @@ describe('a user’s own sessions', () => {
     });
   });
 
+  describe('GET /sessions, at the edges', () => {
+    const currentSession = async (token: string) => {
+      const res = await request(app.http).get('/sessions').set(bearer(token));
+      expect(res.status).toBe(200);
+      return res.body.sessions.find((session: { current: boolean }) => session.current) as {
+        lastUsedAt: string;
+        userAgent: string | null;
+      };
+    };
+
+    it('moves lastUsedAt once exactly SESSION_TOUCH_INTERVAL_SECONDS (60 s) have passed', async () => {
+      const user = await signUp(app);
+      app.clock.advanceSeconds(60);
+      expect((await webhookGet(app, user.token)).status).toBe(200);
+      expect((await currentSession(user.token)).lastUsedAt).toBe(app.clock.now().toISOString());
+    });
+
+    it('keeps the first 512 characters of a longer user agent', async () => {
+      const user = await signUp(app);
+      const userAgent = `long-agent/${'x'.repeat(1000)}`;
+      const token = (await logIn(app, user.username).set('User-Agent', userAgent)).body.token as string;
+      expect((await currentSession(token)).userAgent).toBe(userAgent.slice(0, 512));
+    });
+  });
+
   describe('DELETE /sessions/:id', () => {
     it('ends another of the user’s own sessions with 204, and the calling one stays live', async () => {
       const user = await signUp(app);
@@ -102,6 +127,7 @@ describe('a user’s own sessions', () => {
         .delete(`/sessions/${await sessionIdOf(owner.token)}`)
         .set(bearer(intruder.token));
       expect(statusAndCode(res)).toEqual({ status: 404, code: 'NOT_FOUND' });
+      expect(res.body.error.message).toBe('No such session.');
       expect((await request(app.http).get('/me').set(bearer(owner.token))).status).toBe(200);
       expect((await webhookGet(app, owner.token)).status).toBe(200);
     });

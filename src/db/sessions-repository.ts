@@ -110,7 +110,7 @@ export function createSessionsRepository(db: Knex): SessionStore {
       const rows: { ends_at: Date }[] = await db('sessions as s')
         .update({ last_used_at: now })
         .where('s.id', id)
-        .andWhere('s.last_used_at', '<', staleBefore)
+        .andWhere('s.last_used_at', '<=', staleBefore)
         // knex's types take column names only; a raw expression is valid SQL for RETURNING.
         .returning(db.raw('? as ends_at', [endsAt(idleTimeoutSeconds)]) as unknown as 'ends_at');
       return rows[0]?.ends_at;
