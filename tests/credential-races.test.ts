@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
 import { logIn, webhookGet } from './support/requests';
+import { statusAndCode } from './support/responses';
 import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
 
 // Each race below is a rule that ends sessions meeting a login already in flight: the password
@@ -100,5 +101,33 @@ describe('sessions never outlive what ended them, against logins in flight', () 
       const after = await request(app.http).get(`/admin/users/${user.id}`).set(withAdminSecret);
       expect(after.body.roles).toContain(after.body.defaultRole);
     }
+  });
+});
+
+describe('a login whose user is deleted while its password is being checked', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // One hashing thread, kept busy by other logins: the login under test has read its user's
+    // password hash and waits its turn at bcrypt while the deletion lands.
+    app = await startTestApp({
+      ADMIN_SECRET,
+      BCRYPT_COST: '10',
+      BCRYPT_THREADS: '1',
+      LOGIN_FAILURE_LIMIT_PER_USERNAME: 'off',
+      LOGIN_FAILURE_LIMIT_PER_USER_IP: 'off',
+    });
+  });
+  afterAll(() => app.close());
+
+  it('is refused with 401 INVALID_CREDENTIALS, never 200 with a session that was never stored', async () => {
+    const user = await signUp(app);
+    const bystander = await signUp(app);
+    const busy = Array.from({ length: 4 }, () => logIn(app, bystander.username, 'wrong password').then((res) => res));
+    await new Promise((resolve) => setImmediate(resolve));
+    const login = logIn(app, user.username).then((res) => res);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(204);
+    expect(statusAndCode(await login)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    await Promise.all(busy);
   });
 });
