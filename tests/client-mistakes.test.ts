@@ -1,5 +1,7 @@
+import { decodeJwt } from 'jose';
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, withAdminSecret } from './support/admin';
+import { obtainTokens } from './support/jwt';
 import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
 
 // A client's mistake is a 4xx with a stable code, and never an error-level log line.
@@ -101,6 +103,18 @@ describe('the anonymous role, when ANONYMOUS_ROLE names another', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
     expect(res.body.error.details).toEqual([{ path: 'roles.0', message: expect.any(String) }]);
+  });
+
+  it('is never answered with a user id, nor offered as a JWT role, to a user who came to hold it outside the API', async () => {
+    // An operator's SQL, or ANONYMOUS_ROLE changed to a role granted before: the admin API refuses it.
+    const user = await signUp(app);
+    await app.database.db('user_roles').insert({ user_id: user.id, role: 'guest' });
+    const hook = await request(app.http)
+      .get('/webhook')
+      .set({ ...bearer(user.token), 'X-Hasura-Role': 'guest' });
+    expect({ status: hook.status, body: hook.body }).toEqual({ status: 401, body: {} });
+    const claims = decodeJwt((await obtainTokens(app, user.username)).accessToken)['https://hasura.io/jwt/claims'];
+    expect(claims).toMatchObject({ 'x-hasura-allowed-roles': ['user'], 'x-hasura-default-role': 'user' });
   });
 
   it('answers a request without credentials with it', async () => {
