@@ -119,4 +119,66 @@ describe('the session cache', () => {
     for (let index = 0; index < 20; index += 1) await cache.recall(`unknown-${index}`, lookup(undefined));
     expect(cache.size).toBe(0);
   });
+
+  it('shares the newest lookup after an invalidation, though an older one settles after it started', async () => {
+    const older = deferred<ValidatedSession | undefined>();
+    const newer = deferred<ValidatedSession | undefined>();
+    let started = 0;
+    const startingWith = (read: Promise<ValidatedSession | undefined>) => () => {
+      started += 1;
+      return read;
+    };
+    const first = cache.recall('token-a', startingWith(older.promise));
+    cache.forgetSession('s-a');
+    const second = cache.recall('token-a', startingWith(newer.promise));
+    older.resolve(viewOf('s-a'));
+    await first;
+    const third = cache.recall('token-a', startingWith(Promise.resolve(undefined)));
+    newer.resolve(viewOf('s-a'));
+    expect(await Promise.all([second, third])).toEqual([viewOf('s-a'), viewOf('s-a')]);
+    expect(started).toBe(2);
+  });
+
+  it('shares no failed lookup: the next caller asks again', async () => {
+    await expect(cache.recall('token-a', () => Promise.reject(new Error('database down')))).rejects.toThrow(
+      'database down',
+    );
+    expect(await cache.recall('token-a', lookup(viewOf('s-a')))).toEqual(viewOf('s-a'));
+    expect(lookups).toBe(1);
+  });
+
+  it('keeps nothing read before it was enabled', () => {
+    const disabled = new SessionCache({ maxEntries: 10, ttlSeconds: 60 });
+    const readAt = disabled.currentGeneration;
+    disabled.enable();
+    disabled.remember('token-a', viewOf('s-a'), readAt);
+    expect(disabled.size).toBe(0);
+    disabled.remember('token-a', viewOf('s-a'), disabled.currentGeneration);
+    expect(disabled.size).toBe(1);
+  });
+
+  it('holds at most maxEntries sessions, dropping the least recently used', async () => {
+    const small = new SessionCache({ maxEntries: 2, ttlSeconds: 60 });
+    small.enable();
+    await small.recall('token-a', lookup(viewOf('s-a', 1)));
+    await small.recall('token-b', lookup(viewOf('s-b', 2)));
+    await small.recall('token-a', lookup(undefined));
+    await small.recall('token-c', lookup(viewOf('s-c', 3)));
+    expect(small.size).toBe(2);
+    expect(await small.recall('token-a', lookup(undefined))).toEqual(viewOf('s-a', 1));
+    expect(await small.recall('token-b', lookup(undefined))).toBeUndefined();
+  });
+
+  it('trusts an entry no longer than its TTL, and without a TTL once invalidations cannot be lost', async () => {
+    const ttlSeconds = 0.05;
+    const expiring = new SessionCache({ maxEntries: 10, ttlSeconds });
+    expiring.enable();
+    const lossless = new SessionCache({ maxEntries: 10, ttlSeconds });
+    lossless.enable({ lossless: true });
+    await expiring.recall('token-a', lookup(viewOf('s-a')));
+    await lossless.recall('token-a', lookup(viewOf('s-a')));
+    await new Promise((resolve) => setTimeout(resolve, ttlSeconds * 1000 * 3));
+    expect(await expiring.recall('token-a', lookup(undefined))).toBeUndefined();
+    expect(await lossless.recall('token-a', lookup(undefined))).toEqual(viewOf('s-a'));
+  });
 });
