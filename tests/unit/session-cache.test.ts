@@ -181,4 +181,42 @@ describe('the session cache', () => {
     expect(await expiring.recall('token-a', lookup(undefined))).toBeUndefined();
     expect(await lossless.recall('token-a', lookup(undefined))).toEqual(viewOf('s-a'));
   });
+
+  it('keeps nothing before it is first enabled', () => {
+    const fresh = new SessionCache({ maxEntries: 10, ttlSeconds: 60 });
+    fresh.remember('token-a', viewOf('s-a'), fresh.currentGeneration);
+    expect(fresh.size).toBe(0);
+  });
+
+  it.each([
+    [
+      'a token, then everything',
+      (c: SessionCache) => {
+        c.forgetToken('token-x');
+        c.forgetEverything();
+      },
+    ],
+    [
+      'a session, then a user',
+      (c: SessionCache) => {
+        c.forgetSession('s-x');
+        c.forgetUser(9);
+      },
+    ],
+  ])('does not keep a view read before two invalidations: %s', (_label, invalidateTwice) => {
+    const readAt = cache.currentGeneration;
+    invalidateTwice(cache);
+    cache.remember('token-a', viewOf('s-a'), readAt);
+    expect(cache.size).toBe(0);
+  });
+
+  it.each([
+    ['its token', (c: SessionCache) => c.forgetToken('token-a')],
+    ['everything', (c: SessionCache) => c.forgetEverything()],
+  ])('looks a session up again once told to forget %s', async (_label, forget) => {
+    await cache.recall('token-a', lookup(viewOf('s-a')));
+    forget(cache);
+    expect(await cache.recall('token-a', lookup(undefined))).toBeUndefined();
+    expect(lookups).toBe(2);
+  });
 });
