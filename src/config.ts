@@ -383,6 +383,14 @@ function contradictions(env: z.output<typeof envSchema>): string[] {
       'COOKIE_SAME_SITE=None needs COOKIE_SECURE=true: browsers refuse a SameSite=None cookie without Secure',
     );
   }
+  if (env.COOKIE_DOMAIN !== undefined && !env.COOKIE_SECURE) {
+    // The webhook renews the cookie on Hasura's behalf and cannot see whether the browser used
+    // HTTPS: without COOKIE_SECURE a renewal would drop Secure from a cookie that every sibling
+    // subdomain receives.
+    problems.push(
+      'COOKIE_DOMAIN needs COOKIE_SECURE=true: a cookie shared with every subdomain must never travel over plain HTTP',
+    );
+  }
   if ((env.JWT_ALGORITHM === 'HS256') !== (env.JWT_SECRET !== undefined)) {
     problems.push(
       env.JWT_SECRET === undefined

@@ -207,6 +207,13 @@ describe('loadConfig', () => {
       expect(loadConfig({ COOKIE_SAME_SITE: 'None', COOKIE_SECURE: 'true' }).cookie.sameSite).toBe('none');
     });
 
+    it('refuses COOKIE_DOMAIN without COOKIE_SECURE=true, and accepts it with', () => {
+      expect(configErrorFor({ COOKIE_DOMAIN: 'example.com' }).problems).toEqual([
+        expect.stringMatching(/^COOKIE_DOMAIN needs COOKIE_SECURE=true/),
+      ]);
+      expect(loadConfig({ COOKIE_DOMAIN: 'example.com', COOKIE_SECURE: 'true' }).cookie.domain).toBe('example.com');
+    });
+
     it('reads CORS_ORIGINS as a list of exact origins', () => {
       expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://127.0.0.1:5173' }).corsOrigins).toEqual([
         'https://app.example.com',
