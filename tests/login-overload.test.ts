@@ -2,15 +2,15 @@ import { logIn } from './support/requests';
 import { expectCleanErrorBody, statusAndCode } from './support/responses';
 import { signUp, startTestApp, type TestApp } from './support/test-app';
 
+// One bcrypt thread and room for two more hashes: a burst of logins overflows it.
+const SMALL_HASHING_QUEUE = { BCRYPT_COST: '10', BCRYPT_THREADS: '1', BCRYPT_QUEUE_MAX: '2' };
+
 describe('logins beyond the hashing queue', () => {
   let app: TestApp;
   beforeAll(async () => {
-    // One bcrypt thread and room for two more hashes: a burst of logins overflows it. The burst
-    // counts as attempts on one account before any succeeds, so the per-account limits are off.
+    // The burst counts as attempts on one account before any succeeds, so the per-account limits are off.
     app = await startTestApp({
-      BCRYPT_COST: '10',
-      BCRYPT_THREADS: '1',
-      BCRYPT_QUEUE_MAX: '2',
+      ...SMALL_HASHING_QUEUE,
       LOGIN_FAILURE_LIMIT_PER_USER_IP: 'off',
       LOGIN_FAILURE_LIMIT_PER_USERNAME: 'off',
     });
@@ -38,9 +38,7 @@ describe('logins refused because the hashing queue is full', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({
-      BCRYPT_COST: '10',
-      BCRYPT_THREADS: '1',
-      BCRYPT_QUEUE_MAX: '2',
+      ...SMALL_HASHING_QUEUE,
       LOGIN_FAILURE_LIMIT_PER_USER_IP: '12/900',
       LOGIN_FAILURE_LIMIT_PER_USERNAME: '12/3600',
     });
