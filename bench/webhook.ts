@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick]`: the webhook's throughput and latency as ratios against a bare
  * Express app and a bare node:http server answering the same JSON, measured in the same run, so
  * that the figures compare across machines. Each server runs in a process of its own
- * (bench/server.ts); the load comes from this process, through autocannon.
+ * (bench/server.js); the load comes from this process, through autocannon.
  *
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench npm run bench
  *
@@ -44,8 +44,9 @@ interface Server {
 }
 
 async function startServerProcess(name: string, kind: string, options: object = {}): Promise<Server> {
-  const child = fork(path.join(__dirname, 'server.ts'), [kind, JSON.stringify(options)], {
-    execArgv: ['-r', 'sucrase/register/ts'],
+  // No TypeScript loader in the server's process: it runs as production runs, with what it holds.
+  const child = fork(path.join(__dirname, 'server.js'), [kind, JSON.stringify(options)], {
+    execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = <T>(type: string) =>

@@ -1,35 +1,53 @@
+// @ts-check
 /**
  * One server under test, in a process of its own, started by bench/webhook.ts:
  *
- *   node -r sucrase/register/ts bench/server.ts <node|express|service> [options as JSON]
+ *   node bench/server.js <node|express|service> [options as JSON]
  *
  * It reports over IPC: `{url, tokens}` once listening, and its CPU time and peak RSS on request,
  * so that the figures are this process's alone, apart from the load generator's.
+ *
+ * Plain JavaScript (type-checked through JSDoc), so that the process holds only what production
+ * holds: a TypeScript loader here would add its own 10 MB to the service's measured RSS.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import bcrypt from 'bcrypt';
-import express from 'express';
-import pino from 'pino';
+const { createServer } = require('node:http');
+const path = require('node:path');
 
-interface ServiceOptions {
-  databaseUrl?: string;
-  dataDir: string;
-  sessions: number;
-  tokenCount: number;
-  bcryptCost: number;
-}
+/**
+ * A module of the compiled service. The path is computed so that the type checker does not take
+ * its types from the emitted JavaScript: each caller names the TypeScript source in its @type.
+ * @param {string} name
+ * @returns {any}
+ */
+const compiled = (name) => require(path.join(__dirname, '..', 'dist', 'src', name));
+
+/**
+ * @typedef {object} ServiceOptions
+ * @property {string} [databaseUrl]
+ * @property {string} dataDir
+ * @property {number} sessions
+ * @property {number} tokenCount
+ * @property {number} bcryptCost
+ */
 
 // The same answer the service gives a signed-in user.
 const ANSWER = { 'X-Hasura-Role': 'user', 'X-Hasura-User-Id': '1', 'Cache-Control': 'max-age=60' };
 
-function listen(server: Server): Promise<string> {
+/**
+ * @param {import('node:http').Server} server
+ * @returns {Promise<string>}
+ */
+function listen(server) {
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+      resolve(`http://127.0.0.1:${port}`);
+    });
   });
 }
 
-async function startBareNode(): Promise<{ url: string }> {
+/** @returns {Promise<{url: string}>} */
+async function startBareNode() {
   const body = JSON.stringify(ANSWER);
   const server = createServer((_req, res) => {
     res.writeHead(200, {
@@ -41,21 +59,31 @@ async function startBareNode(): Promise<{ url: string }> {
   return { url: await listen(server) };
 }
 
-async function startBareExpress(): Promise<{ url: string }> {
+/** @returns {Promise<{url: string}>} */
+async function startBareExpress() {
+  const express = require('express');
   const app = express();
   app.disable('x-powered-by');
   app.get('/webhook', (_req, res) => void res.json(ANSWER));
   return { url: await listen(createServer(app)) };
 }
 
-/** The compiled service, through startServer, with sessions seeded by SQL rather than by bcrypt. */
-async function startService(options: ServiceOptions): Promise<{ url: string; tokens: string[]; hashMs: number }> {
-  /* eslint-disable @typescript-eslint/no-require-imports -- the compiled service, as production runs it */
-  const { loadConfig } = require('../dist/src/config') as typeof import('../src/config');
-  const { createLogger } = require('../dist/src/logger') as typeof import('../src/logger');
-  const { startServer } = require('../dist/src/server') as typeof import('../src/server');
-  const { openDatabase } = require('../dist/src/db/database') as typeof import('../src/db/database');
-  /* eslint-enable @typescript-eslint/no-require-imports */
+/**
+ * The compiled service, through startServer, with sessions seeded by SQL rather than by bcrypt.
+ * @param {ServiceOptions} options
+ * @returns {Promise<{url: string, tokens: string[], hashMs: number}>}
+ */
+async function startService(options) {
+  // The compiled service, as production runs it.
+  /** @type {typeof import('../src/config')} */
+  const { loadConfig } = compiled('config');
+  /** @type {typeof import('../src/logger')} */
+  const { createLogger } = compiled('logger');
+  /** @type {typeof import('../src/server')} */
+  const { startServer } = compiled('server');
+  /** @type {typeof import('../src/db/database')} */
+  const { openDatabase } = compiled('db/database');
+  const pino = require('pino');
   const config = loadConfig({
     ...process.env,
     HOST: '127.0.0.1',
@@ -83,15 +111,16 @@ async function startService(options: ServiceOptions): Promise<{ url: string; tok
 /**
  * `sessions` live sessions in all, of which `tokenCount` have tokens the load uses (one user
  * each); the rest fill the table. Tokens are made with the key the service made.
+ * @param {import('../src/db/database').Database} db
+ * @param {ServiceOptions} options
+ * @returns {Promise<string[]>}
  */
-async function seedSessions(db: import('../src/db/database').Database, options: ServiceOptions): Promise<string[]> {
-  const { createSessionTokens, hashSessionToken } =
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled service's own
-    require('../dist/src/domain/tokens') as typeof import('../src/domain/tokens');
-  const row = await db('server_secrets')
-    .select('secret')
-    .where({ name: 'session-token-mac' })
-    .first<{ secret: Uint8Array }>();
+async function seedSessions(db, options) {
+  /** @type {typeof import('../src/domain/tokens')} */
+  const { createSessionTokens, hashSessionToken } = compiled('domain/tokens');
+  const bcrypt = require('bcrypt');
+  /** @type {{secret: Uint8Array}} */
+  const row = await db('server_secrets').select('secret').where({ name: 'session-token-mac' }).first();
   const tokens = createSessionTokens({ key: Buffer.from(row.secret), legacyTokensMayExist: () => false });
   const expires = new Date(Date.now() + 86400_000);
   // A real hash at the real cost, so that a login against these users costs what it costs.
@@ -101,6 +130,7 @@ async function seedSessions(db: import('../src/db/database').Database, options: 
      select 'load-' || n, 'load-' || n, ? from generate_series(1, ?) as n`,
     [passwordHash, options.tokenCount],
   );
+  /** @type {{id: number}[]} */
   const users = await db('users').select('id').where('username', 'like', 'load-%').orderBy('id');
   const issued = users.map(() => tokens.generate());
   for (let start = 0; start < issued.length; start += 500) {
@@ -108,7 +138,7 @@ async function seedSessions(db: import('../src/db/database').Database, options: 
       issued.slice(start, start + 500).map((token, index) => ({
         id: db.raw('gen_random_uuid()'),
         token_hash: hashSessionToken(token),
-        user_id: (users[start + index] as { id: number }).id,
+        user_id: users[start + index].id,
         created_at: new Date(),
         last_used_at: new Date(),
         expires_at: expires,
@@ -122,7 +152,7 @@ async function seedSessions(db: import('../src/db/database').Database, options: 
       `insert into sessions (id, token_hash, user_id, created_at, last_used_at, expires_at, token_mac)
        select gen_random_uuid(), md5(n::text || random()::text) || md5(random()::text), ?, now(), now(), ?, true
        from generate_series(1, ?) as n`,
-      [(users[0] as { id: number }).id, expires, filler],
+      [users[0].id, expires, filler],
     );
   }
   await db.raw('analyze sessions');
@@ -133,25 +163,26 @@ let peakRss = 0;
 const sample = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
 sample.unref();
 
-async function main(): Promise<void> {
+async function main() {
   const [kind, optionsJson] = process.argv.slice(2);
   const started =
     kind === 'node'
       ? await startBareNode()
       : kind === 'express'
         ? await startBareExpress()
-        : await startService(JSON.parse(optionsJson) as ServiceOptions);
-  process.on('message', (message: { type: string }) => {
+        : await startService(/** @type {ServiceOptions} */ (JSON.parse(optionsJson)));
+  const send = /** @type {NonNullable<typeof process.send>} */ (process.send).bind(process);
+  process.on('message', (/** @type {{type: string}} */ message) => {
     if (message.type === 'reset') peakRss = process.memoryUsage.rss();
     if (message.type === 'stats') {
       const cpu = process.cpuUsage();
-      process.send!({ type: 'stats', cpuMicros: cpu.user + cpu.system, peakRss });
+      send({ type: 'stats', cpuMicros: cpu.user + cpu.system, peakRss });
     }
   });
-  process.send!({ type: 'ready', ...started });
+  send({ type: 'ready', ...started });
 }
 
-main().catch((error: unknown) => {
+main().catch((/** @type {unknown} */ error) => {
   console.error(error);
   process.exit(1);
 });
