@@ -15,7 +15,7 @@ const path = require('node:path');
 
 /**
  * A module of the compiled service. The path is computed so that the type checker does not take
- * its types from the emitted JavaScript: each caller names the TypeScript source in its @type.
+ * its types from the emitted JavaScript: each caller names the TypeScript source in a type annotation.
  * @param {string} name
  * @returns {any}
  */
