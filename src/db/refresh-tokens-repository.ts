@@ -1,8 +1,15 @@
 import type { Knex } from 'knex';
-import type { Session } from '../domain/model';
 import type { Liveness, RefreshSessionStore, RefreshTokenRotation } from '../domain/ports';
-import { isForeignKeyViolation, withClassifiedFailures } from './database-errors';
-import { liveSessionRule, sessionColumns, toSession, type SessionLookupRow } from './sessions-repository';
+import { withClassifiedFailures } from './database-errors';
+import {
+  insertedUnlessUserGone,
+  insertSessionForCurrentUser,
+  liveSessionRule,
+  sessionColumns,
+  toSession,
+  type NewSession,
+  type SessionLookupRow,
+} from './sessions-repository';
 import { toUser, userColumns } from './users-repository';
 
 interface RefreshTokenRow {
@@ -16,36 +23,18 @@ export function createRefreshTokensRepository(db: Knex): RefreshSessionStore {
   const { endsAt, isLive } = liveSessionRule(db);
 
   return withClassifiedFailures<RefreshSessionStore>({
-    async insertRefreshSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean> {
-      try {
-        // One statement: the session exists only with its first token, and only for a user who
-        // is still as they were when their credentials were checked.
-        const inserted = await db.raw<{ rows: unknown[] }>(
-          `with created as (
-             insert into sessions (id, kind, token_hash, user_id, created_at, last_used_at, expires_at, user_agent, user_epoch)
-             select ?, 'refresh', null, u.id, ?, ?, ?, ?, u.session_epoch from users u
-             where u.id = ? and u.session_epoch = ? and not u.disabled
-             returning id, created_at)
+    insertRefreshSession(session: NewSession): Promise<boolean> {
+      // One statement: the session exists only with its first token.
+      const created = insertSessionForCurrentUser(session, { kind: 'refresh', tokenHash: null });
+      return insertedUnlessUserGone(
+        db.raw(
+          `with created as (${created.sql} returning id, created_at)
            insert into refresh_tokens (token_hash, session_id, issued_at)
            select ?, id, created_at from created
            returning session_id`,
-          [
-            session.id,
-            session.createdAt,
-            session.lastUsedAt,
-            session.expiresAt,
-            session.userAgent,
-            session.userId,
-            session.userEpoch,
-            session.tokenHash,
-          ],
-        );
-        return inserted.rows.length > 0;
-      } catch (error) {
-        // The user was deleted between the credential check and the foreign key's.
-        if (isForeignKeyViolation(error)) return false;
-        throw error;
-      }
+          [...created.bindings, session.tokenHash],
+        ),
+      );
     },
 
     async rotateRefreshToken(

@@ -53,34 +53,56 @@ export function liveSessionRule(db: Knex) {
   return { endsAt, isLive };
 }
 
+/** A session to store, with what the credential check saw: the user's epoch at that moment. */
+export type NewSession = Session & { tokenHash: string; userEpoch: number };
+
+/**
+ * The one way a session is created: an `insert … select` that stores it only while its user is
+ * still as they were when their credentials were checked (same epoch, enabled), so that a
+ * password change, disable or role change that commits during bcrypt leaves no session behind.
+ * `tokenHash` is null for a refresh session, whose tokens live in refresh_tokens. The caller
+ * appends its `returning` (and may wrap the statement); no row back means no session.
+ */
+export function insertSessionForCurrentUser(
+  session: NewSession,
+  { kind, tokenHash }: { kind: SessionKind; tokenHash: string | null },
+): { sql: string; bindings: Knex.RawBinding[] } {
+  return {
+    sql: `insert into sessions (id, kind, token_hash, user_id, created_at, last_used_at, expires_at, user_agent, user_epoch, token_mac)
+          select ?, ?, ?, u.id, ?, ?, ?, ?, u.session_epoch, ? from users u
+          where u.id = ? and u.session_epoch = ? and not u.disabled`,
+    bindings: [
+      session.id,
+      kind,
+      tokenHash,
+      session.createdAt,
+      session.lastUsedAt,
+      session.expiresAt,
+      session.userAgent,
+      tokenHash !== null,
+      session.userId,
+      session.userEpoch,
+    ],
+  };
+}
+
+/** Whether the insert stored a row; false too when the user was deleted between the check and the foreign key's. */
+export async function insertedUnlessUserGone(insert: Promise<{ rows: unknown[] }>): Promise<boolean> {
+  try {
+    return (await insert).rows.length > 0;
+  } catch (error) {
+    if (isForeignKeyViolation(error)) return false;
+    throw error;
+  }
+}
+
 export function createSessionsRepository(db: Knex): SessionStore {
   const { endsAt, isLive } = liveSessionRule(db);
 
   return withClassifiedFailures<SessionStore>({
-    async insertSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean> {
-      try {
-        const inserted = await db.raw<{ rows: unknown[] }>(
-          `insert into sessions (id, token_hash, user_id, created_at, last_used_at, expires_at, user_agent, user_epoch, token_mac)
-           select ?, ?, u.id, ?, ?, ?, ?, u.session_epoch, true from users u
-           where u.id = ? and u.session_epoch = ? and not u.disabled
-           returning id`,
-          [
-            session.id,
-            session.tokenHash,
-            session.createdAt,
-            session.lastUsedAt,
-            session.expiresAt,
-            session.userAgent,
-            session.userId,
-            session.userEpoch,
-          ],
-        );
-        return inserted.rows.length > 0;
-      } catch (error) {
-        // The user was deleted between the check above and the foreign key's.
-        if (isForeignKeyViolation(error)) return false;
-        throw error;
-      }
+    insertSession(session: NewSession): Promise<boolean> {
+      const { sql, bindings } = insertSessionForCurrentUser(session, { kind: 'bearer', tokenHash: session.tokenHash });
+      return insertedUnlessUserGone(db.raw(`${sql} returning id`, bindings));
     },
 
     /**
