@@ -101,7 +101,7 @@ async function startService(options) {
   const db = openDatabase(config.database);
   // Logging stays on at the production level, but goes nowhere.
   const service = await startServer({ config, logger: createLogger('info', pino.destination('/dev/null')), db });
-  const tokens = await seedSessions(db, options);
+  const tokens = await seedSessions(db, options, config.sessions.touchIntervalSeconds);
   const started = process.hrtime.bigint();
   await service.services.accounts.registerUser({ username: `bench-${Date.now()}`, password: 'bench password 1' });
   const hashMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -111,11 +111,17 @@ async function startService(options) {
 /**
  * `sessions` live sessions in all, of which `tokenCount` have tokens the load uses (one user
  * each); the rest fill the table. Tokens are made with the key the service made.
+ *
+ * Each was last used at a random moment of the past touch interval, as under steady traffic, so
+ * that their uses come due for recording evenly over time. Seeded all at one instant, they would
+ * come due together once a minute, and that wave of updates would land in whichever scenario
+ * happened to be running (on PGlite it blocks the event loop).
  * @param {import('../src/db/database').Database} db
  * @param {ServiceOptions} options
+ * @param {number} touchIntervalSeconds
  * @returns {Promise<string[]>}
  */
-async function seedSessions(db, options) {
+async function seedSessions(db, options, touchIntervalSeconds) {
   /** @type {typeof import('../src/domain/tokens')} */
   const { createSessionTokens, hashSessionToken } = compiled('domain/tokens');
   const bcrypt = require('bcrypt');
@@ -140,7 +146,7 @@ async function seedSessions(db, options) {
         token_hash: hashSessionToken(token),
         user_id: users[start + index].id,
         created_at: new Date(),
-        last_used_at: new Date(),
+        last_used_at: new Date(Date.now() - Math.random() * touchIntervalSeconds * 1000),
         expires_at: expires,
         token_mac: true,
       })),
