@@ -25,6 +25,8 @@ export interface ServerDeps {
    */
   db?: Database;
   clock?: Clock;
+  /** How the webhook cache hears of changes made anywhere; tests pass one whose notices come late. */
+  listenForInvalidations?: typeof listenForInvalidations;
 }
 
 export interface RunningServer {
@@ -86,7 +88,13 @@ function drain(server: Server): Promise<void> {
  * database, creates the bootstrap admin, starts the purge of dead sessions, and serves the API.
  * Everything it starts, close() stops.
  */
-export async function launchServer({ config, logger, db: givenDb, clock }: ServerDeps): Promise<StartingServer> {
+export async function launchServer({
+  config,
+  logger,
+  db: givenDb,
+  clock,
+  listenForInvalidations: listenForChanges = listenForInvalidations,
+}: ServerDeps): Promise<StartingServer> {
   const db = givenDb ?? openDatabase(config.database, logger);
   const closeDatabase = () => (givenDb ? Promise.resolve() : db.destroy());
   const metrics = createMetrics();
@@ -146,7 +154,7 @@ export async function launchServer({ config, logger, db: givenDb, clock }: Serve
     const cache = services.sessionCache;
     if (cache) {
       // The cache is trusted only while this instance hears of every change, from any instance.
-      listener = listenForInvalidations(
+      listener = listenForChanges(
         db,
         {
           sessionChanged: (sessionId) => cache.forgetSession(sessionId),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
+import { listenForInvalidations, type InvalidationHandlers } from '../src/db/invalidation-listener';
 import { hashSessionToken } from '../src/domain/tokens';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
 import { eventually } from './support/eventually';
@@ -162,6 +163,61 @@ describe('the webhook cache', () => {
     expect(queries).toBe(0);
     expect(app.services.sessionCache!.size).toBe(cachedBefore);
     expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+  });
+});
+
+/**
+ * The real listener, except that every notice of a change is held until `release()`, as from a
+ * database whose notices are slow to come: only what the instance itself does about its own
+ * changes can show them.
+ */
+function heldNotices() {
+  const held: (() => void)[] = [];
+  const listen: typeof listenForInvalidations = (db, handlers, logger) => {
+    const holding: InvalidationHandlers = {
+      ...handlers,
+      sessionChanged: (sessionId) => void held.push(() => handlers.sessionChanged(sessionId)),
+      userChanged: (userId) => void held.push(() => handlers.userChanged(userId)),
+    };
+    return listenForInvalidations(db, holding, logger);
+  };
+  return {
+    listen,
+    held: () => held.length,
+    release: () => held.splice(0).forEach((deliver) => deliver()),
+  };
+}
+
+describe('the webhook cache of the instance that made a change, before any notice of it arrives', () => {
+  const notices = heldNotices();
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET }, { listenForInvalidations: notices.listen });
+  });
+  afterAll(() => app.close());
+  afterEach(() => notices.release());
+
+  /** A subject cached after every notice so far was delivered: what the change does is all that is held. */
+  async function subjectCachedWithNothingHeld(): Promise<Subject> {
+    const subject = await cachedSubject(app);
+    notices.release();
+    expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+    return subject;
+  }
+
+  it.each(changes)('shows %s on the very next call', async (_change, change, expectAnswer) => {
+    const subject = await subjectCachedWithNothingHeld();
+    await change(app, subject);
+    expect(notices.held()).toBeGreaterThan(0);
+    expectAnswer(await webhookGet(app, subject.token, { role: subject.role }));
+  });
+
+  it('shows a change of default role on the very next call', async () => {
+    const subject = await subjectCachedWithNothingHeld();
+    expect((await webhookGet(app, subject.token)).body['X-Hasura-Role']).toBe('user');
+    expect((await admin(app).patch(subject.id, { defaultRole: subject.role })).status).toBe(200);
+    expect(notices.held()).toBeGreaterThan(0);
+    expect((await webhookGet(app, subject.token)).body['X-Hasura-Role']).toBe(subject.role);
   });
 });
 

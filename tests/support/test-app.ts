@@ -4,7 +4,7 @@ import request from 'supertest';
 import { loadConfig, type Config, type Env } from '../../src/config';
 import type { Clock } from '../../src/domain/model';
 import { createLogger, type Logger } from '../../src/logger';
-import { startServer, type RunningServer } from '../../src/server';
+import { startServer, type RunningServer, type ServerDeps } from '../../src/server';
 import type { Services } from '../../src/services';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -48,8 +48,14 @@ const testDefaults: Env = {
   PASSWORD_CHANGE_LIMIT_PER_IP: '1000000/3600',
 };
 
-/** Starts the real server, through startServer, on a fresh database. Tests pass only the settings they are about. */
-export async function startTestApp(env: Env = {}): Promise<TestApp> {
+/**
+ * Starts the real server, through startServer, on a fresh database. Tests pass only the settings
+ * they are about, and a replacement for how the server hears of changes if that is their subject.
+ */
+export async function startTestApp(
+  env: Env = {},
+  deps: Pick<ServerDeps, 'listenForInvalidations'> = {},
+): Promise<TestApp> {
   const config = loadConfig({ ...testDefaults, ...env });
   const clock = new TestClock();
   const logLines: string[] = [];
@@ -63,7 +69,7 @@ export async function startTestApp(env: Env = {}): Promise<TestApp> {
     }),
   );
   const database = await createTestDatabase(logger);
-  const server = await startServer({ config, logger, db: database.db, clock });
+  const server = await startServer({ config, logger, db: database.db, clock, ...deps });
   const peers: RunningServer[] = [];
   return {
     http: server.url,
