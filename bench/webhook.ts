@@ -316,7 +316,8 @@ async function main(): Promise<void> {
       // Vacuumed and checkpointed now, so that neither autovacuum nor the writing out of the new
       // rows takes a core or the disk from the measurement that follows.
       await client.query('vacuum analyze auth.sessions');
-      await client.query('checkpoint');
+      // CHECKPOINT needs a superuser or pg_checkpoint; without either, the run goes on without it.
+      await client.query('checkpoint').catch(() => undefined);
       await client.end();
       const scaleRuns: Row[][] = [];
       for (let repeat = 0; repeat < REPEATS; repeat += 1) {
