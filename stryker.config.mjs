@@ -33,7 +33,11 @@ export default {
       testMatch: onlyTestFiles
         ? onlyTestFiles.map((file) => `<rootDir>/${file.trim()}`)
         : [...project('unit').testMatch, ...pglite.testMatch],
-      testTimeout: jestConfig.testTimeout,
+      // A mutant that makes a request hang fails its test at this, and counts as killed. The
+      // slowest test (a password change behind 64 queued logins) takes about 17 s on a loaded
+      // machine; npm test's 60 s made every hanging mutant cost minutes, and a few such tests in
+      // one suite reached Stryker's own timeout, which also restarts Jest.
+      testTimeout: 30_000,
       // The pruned-install suite builds and prunes a copy of the repository: slow, and it tests
       // the deploy commands, not the code Stryker mutates.
       testPathIgnorePatterns: ['/node_modules/', '/tests/unit/pruned-install.test.ts'],
