@@ -86,8 +86,14 @@ export class SessionCache {
     this.tokensOfUser.set(auth.user.id, tokens);
   }
 
-  forgetToken(tokenHash: string): void {
-    this.generation += 1;
+  /**
+   * Drops an entry that is out of date but revokes nothing: its session ended by time, or another
+   * request recorded a newer use of it. Unlike an invalidation it moves no generation on, so
+   * lookups in flight are still kept: after a quiet spell, when many sessions come due together,
+   * each lost race to record a use would otherwise discard every lookup in flight, and the
+   * lookups those brought on, until nothing stayed cached.
+   */
+  dropOutdated(tokenHash: string): void {
     this.entries.delete(tokenHash);
   }
 

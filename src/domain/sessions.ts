@@ -89,13 +89,13 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
     if (!recalled) return undefined;
     // The cache keeps a session for a while; its end comes when it comes.
     if (recalled.endsAt <= now) {
-      activeCache.forgetToken(tokenHash);
+      activeCache.dropOutdated(tokenHash);
       return validateFromDatabase(tokenHash);
     }
     const used = await recordUse(recalled, now);
     if (used === undefined) {
       // Another instance recorded a use: this view is older than the database's.
-      activeCache.forgetToken(tokenHash);
+      activeCache.dropOutdated(tokenHash);
       return validateFromDatabase(tokenHash);
     }
     // A logout that raced the write above must not be undone by keeping what was read before it.

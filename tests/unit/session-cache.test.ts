@@ -190,9 +190,9 @@ describe('the session cache', () => {
 
   it.each([
     [
-      'a token, then everything',
+      'a session, then everything',
       (c: SessionCache) => {
-        c.forgetToken('token-x');
+        c.forgetSession('s-x');
         c.forgetEverything();
       },
     ],
@@ -211,12 +211,23 @@ describe('the session cache', () => {
   });
 
   it.each([
-    ['its token', (c: SessionCache) => c.forgetToken('token-a')],
+    ['its token, as out of date', (c: SessionCache) => c.dropOutdated('token-a')],
     ['everything', (c: SessionCache) => c.forgetEverything()],
   ])('looks a session up again once told to forget %s', async (_label, forget) => {
     await cache.recall('token-a', lookup(viewOf('s-a')));
     forget(cache);
     expect(await cache.recall('token-a', lookup(undefined))).toBeUndefined();
     expect(lookups).toBe(2);
+  });
+
+  it('still keeps lookups in flight, of any token, after dropping an out-of-date entry', async () => {
+    await cache.recall('token-a', lookup(viewOf('s-a')));
+    const read = deferred<ValidatedSession | undefined>();
+    const recalled = cache.recall('token-b', () => read.promise);
+    cache.dropOutdated('token-a');
+    read.resolve(viewOf('s-b'));
+    expect(await recalled).toEqual(viewOf('s-b'));
+    expect(cache.size).toBe(1);
+    expect(await cache.recall('token-b', lookup(undefined))).toEqual(viewOf('s-b'));
   });
 });
