@@ -161,8 +161,12 @@ export function createPasswordHasher(policy: PasswordPolicy, capacity: HashingCa
       return matches && storable && storedHash !== undefined;
     },
 
-    /** Stops the hashing threads. */
-    close: () => pool.destroy(),
+    /**
+     * Stops the hashing threads once the hashes they are running are done; queued ones are
+     * refused. Terminating a thread in the middle of bcrypt's native call aborted the whole
+     * process (seen once in CI as SIGABRT, "terminate called after throwing Napi::Error").
+     */
+    close: () => pool.close({ force: true }),
   };
 }
 
