@@ -2,6 +2,8 @@
 // Mutation testing: `npm run test:mutation`. Stryker changes src/ one small step at a time and
 // runs the tests that cover each change; a change that no test notices is a gap in the suite.
 // It runs the unit and PGlite projects only (PostgreSQL adds time, not coverage of src/).
+import os from 'node:os';
+import path from 'node:path';
 import jestConfig from './jest.config.js';
 
 // Stryker's Jest runner finds no tests through `projects`: it gets one flat configuration, the
@@ -14,6 +16,10 @@ const pglite = project('pglite');
 // `tests/signup.test.ts,tests/login.test.ts`) narrows a run to the suites that cover the files
 // it mutates, which on a busy machine is the difference between minutes and hours.
 const onlyTestFiles = process.env.MUTATION_TEST_FILES?.split(',').filter((file) => file.trim() !== '');
+
+// Where the dry run records each test's file, so that a mutant's run loads only the files that
+// hold its covering tests (tests/support/mutation/). One file per Stryker run.
+const testFilesMap = path.join(os.tmpdir(), `hasura-auth-mutation-tests-${process.pid}.jsonl`);
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -30,6 +36,9 @@ export default {
       ...pglite,
       // Stryker lays this over jest.config.js, whose projects would otherwise still apply.
       projects: undefined,
+      globals: { ...pglite.globals, MUTATION_TEST_FILES_MAP: testFilesMap },
+      setupFilesAfterEnv: ['<rootDir>/tests/support/mutation/record-test-files.js'],
+      testSequencer: '<rootDir>/tests/support/mutation/test-sequencer.js',
       testMatch: onlyTestFiles
         ? onlyTestFiles.map((file) => `<rootDir>/${file.trim()}`)
         : [...project('unit').testMatch, ...pglite.testMatch],
@@ -59,7 +68,8 @@ export default {
   // short for it on a loaded 2-core machine.
   dryRunTimeoutMinutes: 30,
   ignorePatterns: ['dist', 'coverage', 'data', 'reports', '.stryker-tmp'],
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  plugins: ['@stryker-mutator/*', './tests/support/mutation/stream-reporter.mjs'],
+  reporters: ['clear-text', 'progress', 'html', 'json', 'mutant-stream'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 85, break: null },

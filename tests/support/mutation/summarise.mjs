@@ -1,0 +1,48 @@
+// @ts-check
+// Scores what a mutation run has written so far (stream-reporter.mjs), per folder and per file, as
+// Stryker does: detected (killed or timed out) over detected and undetected (survived or not
+// covered). Mutants that did not compile or were ignored do not count.
+// `node tests/support/mutation/summarise.mjs [--survivors]`
+import fs from 'node:fs';
+import path from 'node:path';
+import { MUTANTS_FILE } from './stream-reporter.mjs';
+
+const DETECTED = new Set(['Killed', 'Timeout']);
+const UNDETECTED = new Set(['Survived', 'NoCoverage']);
+
+const results = fs
+  .readFileSync(MUTANTS_FILE, 'utf8')
+  .split('\n')
+  .filter((line) => line !== '')
+  .map((line) => JSON.parse(line));
+
+/** @type {Map<string, { detected: number, undetected: number, other: number }>} */
+const tallies = new Map();
+for (const result of results) {
+  for (const key of [path.dirname(result.file), result.file]) {
+    const tally = tallies.get(key) ?? { detected: 0, undetected: 0, other: 0 };
+    if (DETECTED.has(result.status)) tally.detected += 1;
+    else if (UNDETECTED.has(result.status)) tally.undetected += 1;
+    else tally.other += 1;
+    tallies.set(key, tally);
+  }
+}
+
+console.log('score    detected  undetected  not counted  where');
+for (const [where, { detected, undetected, other }] of [...tallies].sort(([a], [b]) => a.localeCompare(b))) {
+  const valid = detected + undetected;
+  const score = valid === 0 ? '   -  ' : `${((100 * detected) / valid).toFixed(1).padStart(5)}%`;
+  const isFolder = !where.endsWith('.ts');
+  console.log(
+    `${score}  ${String(detected).padStart(8)}  ${String(undetected).padStart(10)}  ${String(other).padStart(11)}  ${isFolder ? `${where}/` : `  ${where}`}`,
+  );
+}
+
+if (process.argv.includes('--survivors')) {
+  for (const result of results.filter((each) => UNDETECTED.has(each.status))) {
+    const { line, column } = result.location.start;
+    console.log(
+      `\n${result.status} ${result.mutatorName} ${result.file}:${line}:${column + 1}\n  ${result.replacement}`,
+    );
+  }
+}
