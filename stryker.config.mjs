@@ -34,11 +34,15 @@ export default {
     enableFindRelatedTests: false,
     config: {
       ...pglite,
-      // Stryker lays this over jest.config.js, whose projects would otherwise still apply.
-      projects: undefined,
+      // Stryker lays this over jest.config.js, whose projects would otherwise still apply. An empty
+      // list, not undefined: Stryker passes its options to its workers as JSON, which drops an
+      // undefined, and with the projects left in, Jest ran every test twice.
+      projects: [],
       globals: { ...pglite.globals, MUTATION_TEST_FILES_MAP: testFilesMap },
       setupFilesAfterEnv: ['<rootDir>/tests/support/mutation/record-test-files.js'],
       testSequencer: '<rootDir>/tests/support/mutation/test-sequencer.js',
+      // A path, not <rootDir>: Stryker's coverage environment requires it before Jest reads it.
+      testEnvironment: path.resolve(import.meta.dirname, 'tests/support/mutation/bail-environment.js'),
       testMatch: onlyTestFiles
         ? onlyTestFiles.map((file) => `<rootDir>/${file.trim()}`)
         : [...project('unit').testMatch, ...pglite.testMatch],
