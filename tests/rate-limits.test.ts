@@ -145,6 +145,15 @@ describe('rate limits', () => {
       expect((await logInFrom(app, '2001:db8:1:2::1', user.username, PASSWORD)).status).toBe(200);
     });
 
+    it('counts an IPv6 address that begins or ends with :: by its /64, however it is written', async () => {
+      const user = await signUp(app);
+      // All four in ::/64, the first four groups zero.
+      for (const address of ['::1', '::2:3', '0:0:0:0:4::']) {
+        expect((await logInFrom(app, address, user.username, PASSWORD)).status).toBe(200);
+      }
+      expectRateLimited(await logInFrom(app, '0000::5', user.username, PASSWORD));
+    });
+
     it('never limits the webhook', async () => {
       const user = await signUp(app);
       const address = newAddress();
