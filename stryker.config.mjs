@@ -43,6 +43,7 @@ export default {
       testSequencer: '<rootDir>/tests/support/mutation/test-sequencer.js',
       // A path, not <rootDir>: Stryker's coverage environment requires it before Jest reads it.
       testEnvironment: path.resolve(import.meta.dirname, 'tests/support/mutation/bail-environment.js'),
+      runner: path.resolve(import.meta.dirname, 'tests/support/mutation/bailing-runner.js'),
       testMatch: onlyTestFiles
         ? onlyTestFiles.map((file) => `<rootDir>/${file.trim()}`)
         : [...project('unit').testMatch, ...pglite.testMatch],

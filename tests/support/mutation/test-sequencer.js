@@ -2,7 +2,8 @@
 // Stryker runs each mutant as a Jest run with a test-name pattern of the tests that cover it. Jest
 // still loads every test file to see which of its tests match, which with ~90 suites costs far
 // more than the few tests that run. This sequencer leaves out the files that hold none of those
-// tests, by the map the dry run recorded (record-test-files.js). Jest runs what `sort` returns.
+// tests, by the map the dry run recorded (record-test-files.js). Jest runs what `sort` returns, in
+// that order.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -39,14 +40,17 @@ class MutationTestSequencer {
     if (!inMutantRun || !this.testNamePattern || !this.mapFile || !fs.existsSync(this.mapFile)) return tests;
     // Matched as Jest matches it: the same pattern, case-insensitive, against each full name.
     const pattern = new RegExp(this.testNamePattern, 'i');
-    const files = new Set(
-      readRecordedTests(this.mapFile)
-        .filter((test) => pattern.test(test.name))
-        .map((test) => test.file),
-    );
+    /** @type {Map<string, number>} How many of the mutant's covering tests each file holds. */
+    const coveringTests = new Map();
+    for (const test of readRecordedTests(this.mapFile)) {
+      if (pattern.test(test.name)) coveringTests.set(test.file, (coveringTests.get(test.file) ?? 0) + 1);
+    }
     // A name the dry run never recorded: run every file, as Jest would without this sequencer.
-    if (files.size === 0) return tests;
-    return tests.filter((test) => files.has(path.relative(process.cwd(), test.path)));
+    if (coveringTests.size === 0) return tests;
+    const count = (/** @type {T} */ test) => coveringTests.get(path.relative(process.cwd(), test.path)) ?? 0;
+    // The file with the most covering tests first: the likeliest to fail, which ends the run
+    // (bailing-runner.js).
+    return tests.filter((test) => count(test) > 0).sort((a, b) => count(b) - count(a));
   }
 
   cacheResults() {}
