@@ -26,12 +26,10 @@ const ISSUED_AT_BACKDATE_SECONDS = 5;
  */
 export function renderHasuraClaims(identity: Identity): Record<string, string | string[]> {
   if (identity.userId === null) throw new Error('Access tokens are issued to users only');
-  const allowedRoles = identity.allowedRoles.includes(identity.role)
-    ? [...identity.allowedRoles]
-    : [...identity.allowedRoles, identity.role];
   return {
     ...identity.sessionVariables,
-    'x-hasura-allowed-roles': allowedRoles,
+    // A user's identity answers only a role the user holds, so its allowed roles include it.
+    'x-hasura-allowed-roles': [...identity.allowedRoles],
     'x-hasura-default-role': identity.role,
     'x-hasura-user-id': String(identity.userId),
   };
