@@ -73,6 +73,35 @@ describe('client mistakes', () => {
       expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
     },
   );
+
+  // Header names are case-insensitive, so `Authorization` and `authorization` are one header: with
+  // two values, either reading would be a guess about whose request it is.
+  it('refuses a POST-mode header spelled twice with different values with 400 VALIDATION_FAILED', async () => {
+    const [owner, other] = [await signUp(app), await signUp(app)];
+    const res = await request(app.http)
+      .post('/webhook')
+      .send({
+        headers: { Authorization: `Bearer ${owner.token}`, authorization: `Bearer ${other.token}` },
+        request: null,
+      });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toEqual({
+      code: 'VALIDATION_FAILED',
+      message: 'The header authorization is given twice with different values.',
+    });
+  });
+
+  it('reads a POST-mode header spelled twice with one value as that header', async () => {
+    const user = await signUp(app);
+    const res = await request(app.http)
+      .post('/webhook')
+      .send({
+        headers: { Authorization: `Bearer ${user.token}`, AUTHORIZATION: `Bearer ${user.token}` },
+        request: null,
+      });
+    expect(res.status).toBe(200);
+    expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
+  });
 });
 
 describe('the anonymous role, when ANONYMOUS_ROLE names another', () => {
