@@ -145,6 +145,15 @@ describe('rate limits', () => {
       expect((await logInFrom(app, '2001:db8:1:2::1', user.username, PASSWORD)).status).toBe(200);
     });
 
+    it('counts an IPv4 address mapped into IPv6 (::ffff:a.b.c.d) as that IPv4 address', async () => {
+      const user = await signUp(app);
+      const address = newAddress();
+      for (const written of [address, `::ffff:${address}`, `::FFFF:${address}`]) {
+        expect((await logInFrom(app, written, user.username, PASSWORD)).status).toBe(200);
+      }
+      expectRateLimited(await logInFrom(app, address, user.username, PASSWORD));
+    });
+
     it('counts an IPv6 address that begins or ends with :: by its /64, however it is written', async () => {
       const user = await signUp(app);
       // All four in ::/64, the first four groups zero.
