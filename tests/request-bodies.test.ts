@@ -83,6 +83,59 @@ describe('request bodies', () => {
     expectCleanErrorBody(res, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
+  describe('the webhook POST body, which the webhook reads without Express', () => {
+    const postWebhook = (token: string, contentType: string, contentEncoding?: string) => {
+      const sent = request(app.http).post('/webhook').set('Content-Type', contentType);
+      if (contentEncoding !== undefined) sent.set('Content-Encoding', contentEncoding);
+      return sent.send(JSON.stringify({ headers: { Authorization: `Bearer ${token}` }, request: null }));
+    };
+
+    it.each([
+      'application/json',
+      'application/json; charset=utf-8',
+      'Application/JSON; Charset=UTF-8',
+      'application/json; charset="utf-8"',
+      'application/json;charset=utf-8',
+    ])('reads Content-Type: %s', async (contentType) => {
+      const user = await signUp(app);
+      const res = await postWebhook(user.token, contentType);
+      expect(res.status).toBe(200);
+      expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
+    });
+
+    it.each([
+      'text/plain',
+      'application/json; charset=latin1',
+      'application/json; charset=utf-8x',
+      'application/jsonx',
+    ])('answers Content-Type: %s with 415 UNSUPPORTED_MEDIA_TYPE', async (contentType) => {
+      const user = await signUp(app);
+      const res = await postWebhook(user.token, contentType);
+      expect(res.status).toBe(415);
+      expect(res.body.error).toEqual({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'The webhook takes application/json in UTF-8.',
+      });
+    });
+
+    it.each(['identity', 'Identity'])('reads a body with Content-Encoding: %s', async (contentEncoding) => {
+      const user = await signUp(app);
+      const res = await postWebhook(user.token, 'application/json', contentEncoding);
+      expect(res.status).toBe(200);
+      expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
+    });
+
+    it('answers a body with Content-Encoding: gzip with 415 UNSUPPORTED_MEDIA_TYPE: Hasura never compresses', async () => {
+      const user = await signUp(app);
+      const res = await postWebhook(user.token, 'application/json', 'gzip');
+      expect(res.status).toBe(415);
+      expect(res.body.error).toEqual({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'The webhook takes no Content-Encoding.',
+      });
+    });
+  });
+
   it.each([
     ['without headers', { request: null }],
     ['with headers that are not an object', { headers: 'Authorization: Bearer x' }],
