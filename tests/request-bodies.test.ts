@@ -107,6 +107,7 @@ describe('request bodies', () => {
       'text/plain',
       'application/json; charset=latin1',
       'application/json; charset=utf-8x',
+      'application/json; charset=not-utf-8',
       'application/jsonx',
     ])('answers Content-Type: %s with 415 UNSUPPORTED_MEDIA_TYPE', async (contentType) => {
       const user = await signUp(app);
