@@ -146,6 +146,15 @@ describe('the anonymous role, when ANONYMOUS_ROLE names another', () => {
     expect(claims).toMatchObject({ 'x-hasura-allowed-roles': ['user'], 'x-hasura-default-role': 'user' });
   });
 
+  it('leaves a user whose default role it became outside the API no JWT: 403 FORBIDDEN', async () => {
+    const user = await signUp(app);
+    await app.database.db('user_roles').insert({ user_id: user.id, role: 'guest' });
+    await app.database.db('users').where({ id: user.id }).update({ default_role: 'guest' });
+    const res = await request(app.http).post('/token').send({ username: user.username, password: PASSWORD });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toEqual({ code: 'FORBIDDEN', message: 'This account has no usable role.' });
+  });
+
   it('answers a request without credentials with it', async () => {
     const res = await request(app.http).get('/webhook');
     expect(res.status).toBe(200);
