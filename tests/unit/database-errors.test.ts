@@ -39,6 +39,8 @@ describe('database failures that mean the database is unavailable', () => {
     const error = await classified(withCode(code));
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('DATABASE_UNAVAILABLE');
+    // For the log line of the 503: what failed, without the statement's values.
+    expect((error as AppError).cause).toMatchObject({ name: 'DatabaseError', code, message: `SQLSTATE ${code}` });
   });
 
   it.each([
