@@ -152,6 +152,8 @@ describe('rate limits', () => {
         expect((await logInFrom(app, written, user.username, PASSWORD)).status).toBe(200);
       }
       expectRateLimited(await logInFrom(app, address, user.username, PASSWORD));
+      // Only ::ffff:0:0/96 maps IPv4: the same digits after another IPv6 prefix are another client.
+      expect((await logInFrom(app, `2001:db8::ffff:${address}`, user.username, PASSWORD)).status).toBe(200);
     });
 
     it('counts an IPv6 address that begins or ends with :: by its /64, however it is written', async () => {
