@@ -91,6 +91,16 @@ describe('client mistakes', () => {
     });
   });
 
+  it('reads a POST-mode X-Hasura-Role with spaces around it as that role, and a blank one as none', async () => {
+    const user = await signUp(app);
+    const asking = (role: string) =>
+      request(app.http)
+        .post('/webhook')
+        .send({ headers: { Authorization: `Bearer ${user.token}`, 'X-Hasura-Role': role }, request: null });
+    expect((await asking('  user  ')).body['X-Hasura-Role']).toBe('user');
+    expect((await asking('   ')).body['X-Hasura-Role']).toBe('user');
+  });
+
   it('reads a POST-mode header spelled twice with one value as that header', async () => {
     const user = await signUp(app);
     const res = await request(app.http)
