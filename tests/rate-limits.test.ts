@@ -145,6 +145,26 @@ describe('rate limits', () => {
       expect((await logInFrom(app, '2001:db8:1:2::1', user.username, PASSWORD)).status).toBe(200);
     });
 
+    it('counts every spelling of one IPv6 /64 as one client', async () => {
+      const user = await signUp(app);
+      // 2001:db8:0:7::/64: with leading zeros, in capitals, and with :: compressing a group of the prefix.
+      for (const address of ['2001:db8::7:0:0:0:1', '2001:0db8:0000:0007::2', '2001:db8:0:7::3']) {
+        expect((await logInFrom(app, address, user.username, PASSWORD)).status).toBe(200);
+      }
+      expectRateLimited(await logInFrom(app, '2001:DB8:0:7:ffff::4', user.username, PASSWORD));
+    });
+
+    it('tells apart IPv6 /64s whose groups differ only in zeros or in where they split', async () => {
+      const user = await signUp(app);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        expect((await logInFrom(app, '2001:db8:a000:bc::1', user.username, PASSWORD)).status).toBe(200);
+      }
+      expectRateLimited(await logInFrom(app, '2001:db8:a000:bc::1', user.username, PASSWORD));
+      for (const other of ['2001:db8:a0:bc::1', '2001:db8:a000:b::c', '2001:db8:a00:0bc::1']) {
+        expect((await logInFrom(app, other, user.username, PASSWORD)).status).toBe(200);
+      }
+    });
+
     it('counts an IPv4 address mapped into IPv6 (::ffff:a.b.c.d) as that IPv4 address', async () => {
       const user = await signUp(app);
       // Every part more than one digit long (TEST-NET-2, not used elsewhere here).
