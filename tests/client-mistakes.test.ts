@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, withAdminSecret } from './support/admin';
 import { obtainTokens } from './support/jwt';
+import { webhookWithHeaders } from './support/requests';
 import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
 
 // A client's mistake is a 4xx with a stable code, and never an error-level log line.
@@ -66,9 +67,7 @@ describe('client mistakes', () => {
     'reads a POST-mode client header named %s as an ordinary header',
     async (name) => {
       const user = await signUp(app);
-      const res = await request(app.http)
-        .post('/webhook')
-        .send({ headers: { [name]: 'x', Authorization: `Bearer ${user.token}` }, request: null });
+      const res = await webhookWithHeaders(app, 'POST', { [name]: 'x', Authorization: `Bearer ${user.token}` });
       expect(res.status).toBe(200);
       expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
     },
@@ -78,12 +77,10 @@ describe('client mistakes', () => {
   // two values, either reading would be a guess about whose request it is.
   it('refuses a POST-mode header spelled twice with different values with 400 VALIDATION_FAILED', async () => {
     const [owner, other] = [await signUp(app), await signUp(app)];
-    const res = await request(app.http)
-      .post('/webhook')
-      .send({
-        headers: { Authorization: `Bearer ${owner.token}`, authorization: `Bearer ${other.token}` },
-        request: null,
-      });
+    const res = await webhookWithHeaders(app, 'POST', {
+      Authorization: `Bearer ${owner.token}`,
+      authorization: `Bearer ${other.token}`,
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toEqual({
       code: 'VALIDATION_FAILED',
@@ -94,21 +91,17 @@ describe('client mistakes', () => {
   it('reads a POST-mode X-Hasura-Role with spaces around it as that role, and a blank one as none', async () => {
     const user = await signUp(app);
     const asking = (role: string) =>
-      request(app.http)
-        .post('/webhook')
-        .send({ headers: { Authorization: `Bearer ${user.token}`, 'X-Hasura-Role': role }, request: null });
+      webhookWithHeaders(app, 'POST', { Authorization: `Bearer ${user.token}`, 'X-Hasura-Role': role });
     expect((await asking('  user  ')).body['X-Hasura-Role']).toBe('user');
     expect((await asking('   ')).body['X-Hasura-Role']).toBe('user');
   });
 
   it('reads a POST-mode header spelled twice with one value as that header', async () => {
     const user = await signUp(app);
-    const res = await request(app.http)
-      .post('/webhook')
-      .send({
-        headers: { Authorization: `Bearer ${user.token}`, AUTHORIZATION: `Bearer ${user.token}` },
-        request: null,
-      });
+    const res = await webhookWithHeaders(app, 'POST', {
+      Authorization: `Bearer ${user.token}`,
+      AUTHORIZATION: `Bearer ${user.token}`,
+    });
     expect(res.status).toBe(200);
     expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
   });
