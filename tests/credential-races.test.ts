@@ -102,6 +102,21 @@ describe('sessions never outlive what ended them, against logins in flight', () 
       expect(after.body.roles).toContain(after.body.defaultRole);
     }
   });
+
+  it('answers one of several deletions of a role at once with 204, and the others with 404 NOT_FOUND', async () => {
+    const role = uniqueRoleName('deleted-twice');
+    await createRole(app, role);
+    // Several find the role before the first deletes it, so the delete itself must say whether it
+    // deleted it. On PostgreSQL they do; PGlite, one query at a time, seldom interleaves them.
+    const deletions = await Promise.all(
+      Array.from({ length: 8 }, () => request(app.http).delete(`/admin/roles/${role}`).set(withAdminSecret)),
+    );
+    const answers = deletions.map(statusAndCode);
+    expect(answers.filter((answer) => answer.status === 204)).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status !== 204)).toEqual(
+      Array(7).fill({ status: 404, code: 'NOT_FOUND' }),
+    );
+  });
 });
 
 describe('a login whose user is deleted while its password is being checked', () => {
