@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { webhookGet, webhookPost } from './support/requests';
-import { WEBHOOK_REFUSAL, statusAndBody } from './support/responses';
+import { WEBHOOK_REFUSAL, statusAndBody, statusAndCode } from './support/responses';
 import { signUp, startTestApp, type TestApp } from './support/test-app';
 
 // The conformance cases of docs/hasura-webhook-contract.md, numbered as there. Cases tested where
@@ -43,6 +43,39 @@ describe('Hasura webhook contract', () => {
     expect(post.body).toEqual(get.body);
     expect(post.body['X-Hasura-User-Id']).toBe(String(user.id));
   });
+
+  it('answers GET and POST at the webhook URL with a query string, which Hasura sends as configured', async () => {
+    const user = await signUp(app);
+    const get = await request(app.http).get('/webhook?tenant=acme&x=1').set('Authorization', `Bearer ${user.token}`);
+    const post = await request(app.http)
+      .post('/webhook?tenant=acme')
+      .send({ headers: { Authorization: `Bearer ${user.token}` } });
+    for (const res of [get, post]) {
+      expect(res.status).toBe(200);
+      expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
+    }
+    // Only the path itself is the webhook's.
+    expect(
+      (await request(app.http).get('/webhookx?tenant=acme').set('Authorization', `Bearer ${user.token}`)).status,
+    ).toBe(404);
+  });
+
+  it('answers HEAD as GET, without a body', async () => {
+    const user = await signUp(app);
+    const res = await request(app.http).head('/webhook').set('Authorization', `Bearer ${user.token}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.text).toBeUndefined();
+  });
+
+  it.each(['put', 'patch', 'delete'] as const)(
+    'answers %s /webhook as an unknown route, 404 NOT_FOUND',
+    async (method) => {
+      const user = await signUp(app);
+      const res = await request(app.http)[method]('/webhook').set('Authorization', `Bearer ${user.token}`);
+      expect(statusAndCode(res)).toEqual({ status: 404, code: 'NOT_FOUND' });
+    },
+  );
 
   it.each([
     ['absent', {}],
