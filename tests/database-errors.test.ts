@@ -5,7 +5,8 @@ import { AppError } from '../src/errors';
 import { createLogger } from '../src/logger';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { expectCleanErrorBody } from './support/responses';
-import { PASSWORD, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+import { webhookGet } from './support/requests';
+import { PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 describe('database failures as the database layer lets them out', () => {
   let database: TestDatabase;
@@ -73,5 +74,27 @@ describe('an unforeseen database failure behind a request', () => {
     expect(frames.length).toBeGreaterThan(0);
     for (const frame of frames) expect(frame).toMatch(/^ {4}at /);
     expect(app.logLines.join('\n')).not.toContain(username);
+  });
+});
+
+describe('an unforeseen database failure behind a webhook call', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('answers 500 INTERNAL_ERROR, never 401 or the anonymous role, and logs the request as an error', async () => {
+    const user = await signUp(app);
+    // A schema the lookup cannot run against, as after a botched manual change: SQLSTATE 42883,
+    // no operator text + interval. Not an outage, so not 503 either.
+    await app.database.db.raw('alter table sessions alter column last_used_at type text');
+    const res = await webhookGet(app, user.token).set('x-request-id', 'broken-schema');
+    expect(res.status).toBe(500);
+    expectCleanErrorBody(res, 'INTERNAL_ERROR');
+    const completed = app.logLines
+      .map((line) => JSON.parse(line) as { level: number; req?: { id: string }; res?: { statusCode: number } })
+      .find((line) => line.req?.id === 'broken-schema' && line.res !== undefined);
+    expect(completed).toMatchObject({ level: 50, res: { statusCode: 500 } });
   });
 });
