@@ -8,6 +8,8 @@ interface RequestLogLine {
   level?: number;
   req?: { id?: string; method?: string; path?: string };
   res?: { statusCode?: number };
+  msg?: string;
+  responseTime?: number;
 }
 
 const requestId = () => `log-test-${randomBytes(6).toString('hex')}`;
@@ -90,15 +92,21 @@ describe('request logging', () => {
   it('logs a webhook refusal at info, with method, path and 401, but not a webhook success', async () => {
     const refused = requestId();
     const answered = requestId();
+    const sentAt = performance.now();
     expect((await webhookGet(app, 'not-a-token').set('x-request-id', refused)).status).toBe(401);
+    const elapsedMs = performance.now() - sentAt;
     expect((await webhookGet(app).set('x-request-id', answered)).status).toBe(200);
     expect(logLineFor(refused)).toEqual(
       expect.objectContaining({
         level: 30,
+        msg: 'request completed',
         req: { id: refused, method: 'GET', path: '/webhook' },
         res: { statusCode: 401 },
       }),
     );
+    // In milliseconds, as pino-http writes it for the other routes: within what the test saw.
+    expect(logLineFor(refused)!.responseTime).toBeGreaterThanOrEqual(0);
+    expect(logLineFor(refused)!.responseTime).toBeLessThanOrEqual(elapsedMs);
     expect(logLineFor(answered)).toBeUndefined();
   });
 
