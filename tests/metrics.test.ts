@@ -65,11 +65,13 @@ describe('GET /metrics', () => {
     const user = await signUp(app);
     const before = await scrape(app);
 
+    const sentAt = performance.now();
     await webhookGet(app, user.token).expect(200);
     await webhookPost(app, user.token).expect(200);
     await webhookGet(app).expect(200);
     await webhookGet(app, 'not-a-session-token').expect(401);
     await request(app.http).post('/webhook').send({ headers: 'not an object' }).expect(400);
+    const elapsedSeconds = (performance.now() - sentAt) / 1000;
     const after = await scrape(app);
 
     expect({
@@ -81,6 +83,13 @@ describe('GET /metrics', () => {
     expect(valueOf(after, 'hasura_auth_webhook_duration_seconds_bucket{le="+Inf",outcome="user"}')).toBe(
       valueOf(after, webhookCount('user')),
     );
+    // In seconds, and no more than the calls took as the test saw them.
+    const timed = ['user', 'anonymous', 'refused', 'error'].reduce(
+      (sum, outcome) => sum + growth(before, after, `hasura_auth_webhook_duration_seconds_sum{outcome="${outcome}"}`),
+      0,
+    );
+    expect(timed).toBeGreaterThan(0);
+    expect(timed).toBeLessThanOrEqual(elapsedSeconds);
   });
 
   it('counts signups, logins and password changes by outcome, as success or the catalogue code', async () => {
