@@ -21,7 +21,8 @@ export function expectCleanErrorBody(res: Response, code: string): void {
   expect(res.body).toEqual({
     error: {
       code,
-      message: expect.any(String),
+      // Human text, never empty: what a client shows when it knows no better.
+      message: expect.stringMatching(/\S/),
       ...(res.body?.error?.details !== undefined && { details: expect.any(Array) }),
     },
   });
