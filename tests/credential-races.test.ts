@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
+import { eventually } from './support/eventually';
 import { logIn, webhookGet } from './support/requests';
 import { statusAndCode } from './support/responses';
 import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
@@ -145,4 +146,31 @@ describe('a login whose user is deleted while its password is being checked', ()
     expect(statusAndCode(await login)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
     await Promise.all(busy);
   });
+
+  // PGlite serves one connection, so a deletion cannot stay uncommitted while a login goes on.
+  if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+    it('is refused with 401 INVALID_CREDENTIALS when the deletion commits after the session insert saw the user', async () => {
+      const user = await signUp(app);
+      const deletion = await app.database.db.transaction();
+      try {
+        await deletion('users').delete().where({ id: user.id });
+        // The insert sees the user, not yet deleted, and its foreign key check waits for the deletion.
+        const login = logIn(app, user.username).then((res) => res);
+        await eventually(
+          async () =>
+            (
+              await app.database.db.raw<{ rows: { waiting: number }[] }>(
+                "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+              )
+            ).rows[0].waiting,
+          (waiting) => waiting > 0,
+          10_000,
+        );
+        await deletion.commit();
+        expect(statusAndCode(await login)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+      } finally {
+        if (!deletion.isCompleted()) await deletion.rollback();
+      }
+    });
+  }
 });
