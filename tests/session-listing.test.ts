@@ -43,6 +43,18 @@ describe('a user’s own sessions', () => {
       );
     });
 
+    it('lists the newest session first', async () => {
+      const user = await signUp(app);
+      const tokens = [user.token];
+      for (let login = 0; login < 2; login += 1) {
+        app.clock.advanceSeconds(1);
+        tokens.push(await logInToken(app, user.username));
+      }
+      const res = await request(app.http).get('/sessions').set(bearer(user.token));
+      const newestFirst = await Promise.all(tokens.reverse().map(sessionIdOf));
+      expect(res.body.sessions.map((session: { id: string }) => session.id)).toEqual(newestFirst);
+    });
+
     it('no longer lists a session after its logout', async () => {
       const user = await signUp(app);
       const other = await logInToken(app, user.username);

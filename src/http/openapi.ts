@@ -295,7 +295,11 @@ const operations: Operation[] = [
     tag: 'sessions',
     access: 'session',
     answers: [
-      { status: 200, description: 'The live sessions.', body: named('SessionList', schemas.sessionListResponse) },
+      {
+        status: 200,
+        description: 'The live sessions, newest first.',
+        body: named('SessionList', schemas.sessionListResponse),
+      },
     ],
     usesDatabase: true,
   },
