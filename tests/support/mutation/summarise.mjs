@@ -2,7 +2,10 @@
 // Scores what a mutation run has written so far (stream-reporter.mjs), per folder and per file, as
 // Stryker does: detected (killed or timed out) over detected and undetected (survived or not
 // covered). Mutants that did not compile or were ignored do not count.
-// `node tests/support/mutation/summarise.mjs [--survivors]`
+// `node tests/support/mutation/summarise.mjs [--survivors] [saved-run.jsonl ...]`
+// Given several saved runs (copies of mutants.jsonl, say one per file with its own suites), it
+// scores them as one: a mutant that any run detected is detected, since the whole suite holds
+// every run's tests.
 import fs from 'node:fs';
 import path from 'node:path';
 import { MUTANTS_FILE } from './stream-reporter.mjs';
@@ -10,11 +13,25 @@ import { MUTANTS_FILE } from './stream-reporter.mjs';
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
-const results = fs
-  .readFileSync(MUTANTS_FILE, 'utf8')
-  .split('\n')
-  .filter((line) => line !== '')
-  .map((line) => JSON.parse(line));
+const files = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+
+/** The same mutant in different runs: same place, same change. */
+const mutantKey = ({ file, location, mutatorName, replacement }) =>
+  JSON.stringify([file, location.start, location.end, mutatorName, replacement]);
+const rank = (status) => (DETECTED.has(status) ? 2 : UNDETECTED.has(status) ? 1 : 0);
+
+/** @type {Map<string, any>} */
+const merged = new Map();
+for (const file of files.length > 0 ? files : [MUTANTS_FILE]) {
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const result = JSON.parse(line);
+    const key = mutantKey(result);
+    const known = merged.get(key);
+    if (known === undefined || rank(result.status) > rank(known.status)) merged.set(key, result);
+  }
+}
+const results = [...merged.values()];
 
 /** @type {Map<string, { detected: number, undetected: number, other: number }>} */
 const tallies = new Map();
