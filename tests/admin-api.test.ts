@@ -137,6 +137,14 @@ describe('admin API', () => {
       expect(res.body).toMatchObject({ id: user.id, username: user.username, roles: ['user'], defaultRole: 'user' });
     });
 
+    it('lists the user role once, first, even when a grant of it was written in SQL', async () => {
+      const user = await signUp(app);
+      // The API never stores the implicit role; an operator's SQL might.
+      await app.database.db('user_roles').insert({ user_id: user.id, role: 'user' });
+      const res = await request(app.http).get(`/admin/users/${user.id}`).set(withAdminSecret);
+      expect(res.body.roles).toEqual(['user']);
+    });
+
     it('answers 404 NOT_FOUND for an unknown user id', async () => {
       const res = await request(app.http).get('/admin/users/999999').set(withAdminSecret);
       expect(statusAndCode(res)).toEqual({ status: 404, code: 'NOT_FOUND' });
