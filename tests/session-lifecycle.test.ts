@@ -65,27 +65,31 @@ describe('session lifecycle', () => {
   });
 
   describe('role changes, with SESSIONS_EXPIRE_ON_ROLE_CHANGE at its default (true)', () => {
-    it('ends the user’s sessions when a role is assigned, and the next login has it', async () => {
+    it('ends the user’s sessions, and no one else’s, when a role is assigned, and the next login has it', async () => {
       const role = uniqueRoleName();
       await createRole(app, role);
       const user = await signUp(app);
+      const bystander = await signUp(app);
       expect((await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status).toBe(
         204,
       );
       expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+      expect((await webhookGet(app, bystander.token)).status).toBe(200);
       const res = await webhookGet(app, await logInToken(app, user.username), { role });
       expect(res.status).toBe(200);
       expect(res.body['X-Hasura-Role']).toBe(role);
     });
 
-    it('ends the user’s sessions when a role is unassigned, and the role is refused afterwards', async () => {
+    it('ends the user’s sessions, and no one else’s, when a role is unassigned, and the role is refused afterwards', async () => {
       const role = uniqueRoleName();
       await createRole(app, role);
       const user = await createUserAsAdmin(app, { roles: [role] });
+      const bystander = await createUserAsAdmin(app, { roles: [role] });
       expect(
         (await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status,
       ).toBe(204);
       expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+      expect((await webhookGet(app, bystander.token, { role })).status).toBe(200);
       const fresh = await logInToken(app, user.username);
       expect(statusAndBody(await webhookGet(app, fresh, { role }))).toEqual(WEBHOOK_REFUSAL);
     });
