@@ -210,7 +210,12 @@ describe('the webhook cache of the instance that made a change, before any notic
    * notice can reach the listener after the change has answered: PostgreSQL sends it on commit.
    */
   async function expectNoticesHeld() {
-    expect(await eventually(async () => notices.held(), (held) => held > 0)).toBeGreaterThan(0);
+    expect(
+      await eventually(
+        () => Promise.resolve(notices.held()),
+        (held) => held > 0,
+      ),
+    ).toBeGreaterThan(0);
   }
 
   it.each(changes)('shows %s on the very next call', async (_change, change, expectAnswer) => {

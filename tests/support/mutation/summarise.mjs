@@ -15,9 +15,13 @@ const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
 const files = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 
-/** The same mutant in different runs: same place, same change. */
+/**
+ * The same mutant in different runs: same place, same change.
+ * @param {{ file: string, location: { start: object, end: object }, mutatorName: string, replacement: string }} result
+ */
 const mutantKey = ({ file, location, mutatorName, replacement }) =>
   JSON.stringify([file, location.start, location.end, mutatorName, replacement]);
+/** @param {string} status */
 const rank = (status) => (DETECTED.has(status) ? 2 : UNDETECTED.has(status) ? 1 : 0);
 
 /** @type {Map<string, any>} */
