@@ -3,7 +3,7 @@ import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminS
 import { eventually } from './support/eventually';
 import { logIn, webhookGet } from './support/requests';
 import { statusAndCode } from './support/responses';
-import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
+import { PASSWORD, bearer, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 // Each race below is a rule that ends sessions meeting a login already in flight: the password
 // check (bcrypt) has passed, and the session is not yet stored. A slower hash widens that window.
@@ -101,6 +101,42 @@ describe('sessions never outlive what ended them, against logins in flight', () 
       ]);
       const after = await request(app.http).get(`/admin/users/${user.id}`).set(withAdminSecret);
       expect(after.body.roles).toContain(after.body.defaultRole);
+    }
+  });
+
+  it('answers a grant that races the deletion of its role with 204 or 404 NOT_FOUND, never 500', async () => {
+    const user = await signUp(app);
+    const grants: { status: number; code: unknown }[] = [];
+    for (let round = 0; round < 20; round += 1) {
+      const role = uniqueRoleName('granted-while-deleted');
+      await createRole(app, role);
+      const [grant, deletion] = await Promise.all([
+        request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret),
+        request(app.http).delete(`/admin/roles/${role}`).set(withAdminSecret),
+      ]);
+      expect(deletion.status).toBe(204);
+      grants.push(statusAndCode(grant));
+    }
+    for (const grant of grants) expect([{ status: 204 }, { status: 404, code: 'NOT_FOUND' }]).toContainEqual(grant);
+  });
+
+  it('answers the creation of a user with a role that is being deleted with 201 or 404 NOT_FOUND, never 500', async () => {
+    const creations: { status: number; code: unknown }[] = [];
+    for (let round = 0; round < 20; round += 1) {
+      const role = uniqueRoleName('given-while-deleted');
+      await createRole(app, role);
+      const [creation, deletion] = await Promise.all([
+        request(app.http)
+          .post('/admin/users')
+          .set(withAdminSecret)
+          .send({ username: uniqueUsername(), password: PASSWORD, roles: [role], defaultRole: role }),
+        request(app.http).delete(`/admin/roles/${role}`).set(withAdminSecret),
+      ]);
+      expect(deletion.status).toBe(204);
+      creations.push(statusAndCode(creation));
+    }
+    for (const creation of creations) {
+      expect([{ status: 201 }, { status: 404, code: 'NOT_FOUND' }]).toContainEqual(creation);
     }
   });
 

@@ -1,8 +1,17 @@
 import type { Knex } from 'knex';
 import type { User, UserId } from '../domain/model';
 import { SIGNED_IN_ROLE } from '../domain/model';
-import type { NewUser, RoleChangeOptions, UserChanges, UserStore, UserUpdate } from '../domain/ports';
-import { isUniqueViolation, withClassifiedFailures } from './database-errors';
+import type {
+  NewUser,
+  RoleChangeOptions,
+  RoleGrant,
+  RoleRevocation,
+  UserChanges,
+  UserInsert,
+  UserStore,
+  UserUpdate,
+} from '../domain/ports';
+import { isForeignKeyViolation, isUniqueViolation, withClassifiedFailures } from './database-errors';
 
 export interface UserRow {
   id: number;
@@ -66,9 +75,9 @@ export function createUsersRepository(db: Knex): UserStore {
   return withClassifiedFailures<UserStore>({
     findUserById: (id: UserId) => findUserById(id),
 
-    async insertUser(user: NewUser): Promise<User | undefined> {
+    async insertUser(user: NewUser): Promise<UserInsert> {
       try {
-        return await db.transaction(async (trx) => {
+        return await db.transaction(async (trx): Promise<UserInsert> => {
           const [{ id }] = await trx('users')
             .insert({
               username: user.username,
@@ -84,10 +93,12 @@ export function createUsersRepository(db: Knex): UserStore {
               user.grantedRoles.map((role) => ({ user_id: id, role, created_at: user.now })),
             );
           }
-          return (await findUserById(id, trx))!;
+          return { outcome: 'inserted', user: (await findUserById(id, trx))! };
         });
       } catch (error) {
-        if (isUniqueViolation(error)) return undefined;
+        if (isUniqueViolation(error)) return { outcome: 'username-taken' };
+        // A role (granted or default) deleted after the caller found it.
+        if (isForeignKeyViolation(error)) return { outcome: 'role-not-found' };
         throw error;
       }
     },
@@ -153,27 +164,34 @@ export function createUsersRepository(db: Knex): UserStore {
       return (await db('users').delete().where({ id })) > 0;
     },
 
-    async grantRole(id: UserId, role: string, now: Date, { endSessions }: RoleChangeOptions): Promise<boolean> {
-      return db.transaction(async (trx) => {
-        if (!(await lockUser(trx, id))) return false;
-        const inserted = await trx('user_roles')
-          .insert({ user_id: id, role, created_at: now })
-          .onConflict(['user_id', 'role'])
-          .ignore()
-          .returning('role');
-        if (inserted.length > 0 && endSessions) await endSessionsOf(trx, id);
-        return inserted.length > 0;
-      });
+    async grantRole(id: UserId, role: string, now: Date, { endSessions }: RoleChangeOptions): Promise<RoleGrant> {
+      try {
+        return await db.transaction(async (trx): Promise<RoleGrant> => {
+          if (!(await lockUser(trx, id))) return 'user-not-found';
+          const inserted = await trx('user_roles')
+            .insert({ user_id: id, role, created_at: now })
+            .onConflict(['user_id', 'role'])
+            .ignore()
+            .returning('role');
+          if (inserted.length === 0) return 'already-held';
+          if (endSessions) await endSessionsOf(trx, id);
+          return 'granted';
+        });
+      } catch (error) {
+        // The user's row is locked, so the key that failed is the role's: deleted after the caller found it.
+        if (isForeignKeyViolation(error)) return 'role-not-found';
+        throw error;
+      }
     },
 
-    async revokeRole(id: UserId, role: string, now: Date, { endSessions }: RoleChangeOptions): Promise<boolean> {
-      return db.transaction(async (trx) => {
-        if (!(await lockUser(trx, id))) return false;
+    async revokeRole(id: UserId, role: string, now: Date, { endSessions }: RoleChangeOptions): Promise<RoleRevocation> {
+      return db.transaction(async (trx): Promise<RoleRevocation> => {
+        if (!(await lockUser(trx, id))) return 'user-not-found';
         const deleted = await trx('user_roles').delete().where({ user_id: id, role });
-        if (deleted === 0) return false;
+        if (deleted === 0) return 'not-held';
         await trx('users').update({ default_role: SIGNED_IN_ROLE, updated_at: now }).where({ id, default_role: role });
         if (endSessions) await endSessionsOf(trx, id);
-        return true;
+        return 'revoked';
       });
     },
   });

@@ -35,8 +35,14 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
         defaultRole: registration.defaultRole ?? SIGNED_IN_ROLE,
         now: clock.now(),
       });
-      if (!inserted) throw new AppError('USERNAME_TAKEN');
-      return inserted;
+      switch (inserted.outcome) {
+        case 'inserted':
+          return inserted.user;
+        case 'username-taken':
+          throw new AppError('USERNAME_TAKEN');
+        case 'role-not-found':
+          throw new AppError('NOT_FOUND', { message: 'A role to grant no longer exists.' });
+      }
     },
 
     /**

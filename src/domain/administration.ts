@@ -31,17 +31,20 @@ export function createAdministration({
   // everyone's rights under their own id.
   const anonymousRoles = new Set([ANONYMOUS_ROLE, ...(anonymousRole === null ? [] : [anonymousRole])]);
 
+  const noSuchUser = () => new AppError('NOT_FOUND', { message: 'No such user.' });
+  const noSuchRole = (name: string) => new AppError('NOT_FOUND', { message: `No such role: ${name}.` });
+
   /** The user with this id; throws NOT_FOUND. */
   async function userOrNotFound(id: UserId): Promise<User> {
     const user = await users.findUserById(id);
-    if (!user) throw new AppError('NOT_FOUND', { message: 'No such user.' });
+    if (!user) throw noSuchUser();
     return user;
   }
 
   /** The role with this name; throws NOT_FOUND. */
   async function roleOrNotFound(name: string): Promise<Role> {
     const role = isValidRoleName(name) ? await roles.findRole(name) : undefined;
-    if (!role) throw new AppError('NOT_FOUND', { message: `No such role: ${name}.` });
+    if (!role) throw noSuchRole(name);
     return role;
   }
 
@@ -100,7 +103,7 @@ export function createAdministration({
           sessions.forgetCachedUser(id);
           return update.user;
         case 'not-found':
-          throw new AppError('NOT_FOUND', { message: 'No such user.' });
+          throw noSuchUser();
         case 'default-role-not-held':
           throw new AppError('VALIDATION_FAILED', {
             message: 'The default role must be one of the user’s roles.',
@@ -113,7 +116,7 @@ export function createAdministration({
       // Sessions go with the user (ON DELETE CASCADE).
       const deleted = await users.deleteUser(id);
       sessions.forgetCachedUser(id);
-      if (!deleted) throw new AppError('NOT_FOUND', { message: 'No such user.' });
+      if (!deleted) throw noSuchUser();
     },
 
     async grantRole(id: UserId, role: string): Promise<void> {
@@ -121,8 +124,15 @@ export function createAdministration({
       await userOrNotFound(id);
       await roleOrNotFound(role);
       if (role === SIGNED_IN_ROLE) return; // held implicitly by everyone
-      await users.grantRole(id, role, clock.now(), roleChange);
-      sessions.forgetCachedUser(id);
+      // The lookups above name what is missing; these outcomes are the same, deleted meanwhile.
+      switch (await users.grantRole(id, role, clock.now(), roleChange)) {
+        case 'user-not-found':
+          throw noSuchUser();
+        case 'role-not-found':
+          throw noSuchRole(role);
+        case 'granted':
+          sessions.forgetCachedUser(id);
+      }
     },
 
     async revokeRole(id: UserId, role: string): Promise<void> {
@@ -134,8 +144,12 @@ export function createAdministration({
       }
       await userOrNotFound(id);
       await roleOrNotFound(role);
-      await users.revokeRole(id, role, clock.now(), roleChange);
-      sessions.forgetCachedUser(id);
+      switch (await users.revokeRole(id, role, clock.now(), roleChange)) {
+        case 'user-not-found':
+          throw noSuchUser();
+        case 'revoked':
+          sessions.forgetCachedUser(id);
+      }
     },
 
     async invalidateUserSessions(id: UserId): Promise<void> {
@@ -162,7 +176,7 @@ export function createAdministration({
       const deleted = await roles.deleteRole(name, clock.now(), roleChange);
       // Its holders could be anyone.
       sessions.forgetAllCached();
-      if (!deleted) throw new AppError('NOT_FOUND', { message: `No such role: ${name}.` });
+      if (!deleted) throw noSuchRole(name);
     },
   };
 }

@@ -124,8 +124,8 @@ export interface UserChanges {
 }
 
 export interface UserStore {
-  /** Inserts the user, or answers undefined when the username is taken. */
-  insertUser(user: NewUser): Promise<User | undefined>;
+  /** Inserts the user with their roles, unless the username is taken or one of the roles is gone. */
+  insertUser(user: NewUser): Promise<UserInsert>;
   findUserById(id: UserId): Promise<User | undefined>;
   findUserWithPasswordHash(usernameKey: string): Promise<{ user: User; passwordHash: string } | undefined>;
   findPasswordHash(id: UserId): Promise<string | undefined>;
@@ -143,11 +143,18 @@ export interface UserStore {
   updateUser(id: UserId, changes: UserChanges, now: Date): Promise<UserUpdate>;
   /** Deletes the user; sessions go with them. */
   deleteUser(id: UserId): Promise<boolean>;
-  /** Answers whether the role was newly granted. */
-  grantRole(id: UserId, role: string, now: Date, options: RoleChangeOptions): Promise<boolean>;
-  /** Answers whether the role was held; a user whose default it was falls back to `user`. */
-  revokeRole(id: UserId, role: string, now: Date, options: RoleChangeOptions): Promise<boolean>;
+  /** Grants the role, after every other change to this user; a role deleted meanwhile is not granted. */
+  grantRole(id: UserId, role: string, now: Date, options: RoleChangeOptions): Promise<RoleGrant>;
+  /** Revokes the role, after every other change to this user; a user whose default it was falls back to `user`. */
+  revokeRole(id: UserId, role: string, now: Date, options: RoleChangeOptions): Promise<RoleRevocation>;
 }
+
+export type UserInsert =
+  { outcome: 'inserted'; user: User } | { outcome: 'username-taken' } | { outcome: 'role-not-found' };
+
+/** Only `granted` and `revoked` changed anything, and only they end sessions. */
+export type RoleGrant = 'granted' | 'already-held' | 'user-not-found' | 'role-not-found';
+export type RoleRevocation = 'revoked' | 'not-held' | 'user-not-found';
 
 export type UserUpdate =
   { outcome: 'updated'; user: User } | { outcome: 'not-found' } | { outcome: 'default-role-not-held' };
