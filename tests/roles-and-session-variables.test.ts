@@ -76,8 +76,9 @@ describe('roles and session variables in the webhook answer', () => {
     expect((await webhookGet(app, defaultAdmin.token)).body['X-Hasura-Role']).toBe('admin');
   });
 
-  it('changes the default role through PATCH, to a role the user holds only', async () => {
+  it('changes the default role through PATCH, to a role the user holds only, and no one else’s', async () => {
     const user = await createUserAsAdmin(app, { roles: [editor] });
+    const bystander = await createUserAsAdmin(app, { roles: [editor] });
     const refused = await request(app.http)
       .patch(`/admin/users/${user.id}`)
       .set(withAdminSecret)
@@ -91,6 +92,7 @@ describe('roles and session variables in the webhook answer', () => {
     expect(changed.status).toBe(200);
     expect(changed.body.defaultRole).toBe(editor);
     expect((await webhookGet(app, user.token)).body['X-Hasura-Role']).toBe(editor);
+    expect((await webhookGet(app, bystander.token)).body['X-Hasura-Role']).toBe('user');
   });
 
   it('returns the session variables an admin sets, beside the role and the user id', async () => {
