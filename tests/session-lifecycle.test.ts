@@ -121,13 +121,15 @@ describe('session lifecycle', () => {
     });
 
     it('ends the holders’ sessions when a role is deleted, and no one else’s', async () => {
-      const role = uniqueRoleName();
+      const [role, kept] = [uniqueRoleName(), uniqueRoleName()];
       await createRole(app, role);
+      await createRole(app, kept);
       const holder = await createUserAsAdmin(app, { roles: [role] });
-      const other = await signUp(app);
+      // Holds another role, as their default: neither their sessions nor their default change.
+      const other = await createUserAsAdmin(app, { roles: [kept], defaultRole: kept });
       expect((await request(app.http).delete(`/admin/roles/${role}`).set(withAdminSecret)).status).toBe(204);
       expect(statusAndBody(await webhookGet(app, holder.token))).toEqual(WEBHOOK_REFUSAL);
-      expect((await webhookGet(app, other.token)).status).toBe(200);
+      expect((await webhookGet(app, other.token)).body['X-Hasura-Role']).toBe(kept);
     });
   });
 
