@@ -23,11 +23,28 @@ describe('during a database outage', () => {
   let app: TestApp;
   let user: SignedUpUser;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ ADMIN_SECRET });
     user = await signUp(app);
     await app.database.simulateOutage();
   });
   afterAll(() => app.close());
+
+  // Each of these reads a failed write as a client's mistake when it misclassifies the failure.
+  it.each<[string, () => request.Test]>([
+    ['a role created (not 409)', () => request(app.http).post('/admin/roles').send({ name: 'outage-role' })],
+    [
+      'a user created (not 409 or 404)',
+      () => request(app.http).post('/admin/users').send({ username: uniqueUsername(), password: PASSWORD }),
+    ],
+    ['a user changed (not 404)', () => request(app.http).patch(`/admin/users/${user.id}`).send({ disabled: true })],
+    ['a user deleted (not 404)', () => request(app.http).delete(`/admin/users/${user.id}`)],
+    ['a role granted (not 404)', () => request(app.http).put(`/admin/users/${user.id}/roles/admin`)],
+    ['a role deleted (not 404)', () => request(app.http).delete('/admin/roles/outage-role')],
+  ])('answers the admin API with %s with 503 DATABASE_UNAVAILABLE', async (_label, send) => {
+    const res = await send().set(withAdminSecret);
+    expect(res.status).toBe(503);
+    expectCleanErrorBody(res, 'DATABASE_UNAVAILABLE');
+  });
 
   it.each([
     ['the right', PASSWORD],
