@@ -1,15 +1,23 @@
 // @ts-check
 // Mutation testing: `npm run test:mutation`. Stryker changes src/ one small step at a time and
 // runs the tests that cover each change; a change that no test notices is a gap in the suite.
-// It runs the unit and PGlite projects only (PostgreSQL adds time, not coverage of src/).
+// It runs the unit and PGlite projects. MUTATION_PROJECT=postgres runs the PostgreSQL project
+// instead (with TEST_DATABASE_URL set, as for `npm test`), for the code only a PostgreSQL server
+// reaches: the LISTEN connection and its reconnects, races between connections.
 import os from 'node:os';
 import path from 'node:path';
 import jestConfig from './jest.config.js';
 
 // Stryker's Jest runner finds no tests through `projects`: it gets one flat configuration, the
-// PGlite project's, matching the unit suites too (they ignore the database globals).
+// database project's, matching the unit suites too (they ignore the database globals).
 const project = (name) => jestConfig.projects.find((each) => each.displayName === name);
-const pglite = project('pglite');
+const databaseProjectName = process.env.MUTATION_PROJECT ?? 'pglite';
+const database = project(databaseProjectName);
+if (database === undefined) {
+  throw new Error(
+    `MUTATION_PROJECT=${databaseProjectName}: no such Jest project (the postgres one needs TEST_DATABASE_URL)`,
+  );
+}
 
 // Every mutant re-runs Jest, which loads every matching suite even when a test-name filter
 // skips all of its tests. MUTATION_TEST_FILES (comma-separated paths, such as
@@ -33,12 +41,12 @@ export default {
     // (the webhook route, say): let coverage choose the tests instead.
     enableFindRelatedTests: false,
     config: {
-      ...pglite,
+      ...database,
       // Stryker lays this over jest.config.js, whose projects would otherwise still apply. An empty
       // list, not undefined: Stryker passes its options to its workers as JSON, which drops an
       // undefined, and with the projects left in, Jest ran every test twice.
       projects: [],
-      globals: { ...pglite.globals, MUTATION_TEST_FILES_MAP: testFilesMap },
+      globals: { ...database.globals, MUTATION_TEST_FILES_MAP: testFilesMap },
       setupFilesAfterEnv: ['<rootDir>/tests/support/mutation/record-test-files.js'],
       testSequencer: '<rootDir>/tests/support/mutation/test-sequencer.js',
       // A path, not <rootDir>: Stryker's coverage environment requires it before Jest reads it.
@@ -46,7 +54,7 @@ export default {
       runner: path.resolve(import.meta.dirname, 'tests/support/mutation/bailing-runner.js'),
       testMatch: onlyTestFiles
         ? onlyTestFiles.map((file) => `<rootDir>/${file.trim()}`)
-        : [...project('unit').testMatch, ...pglite.testMatch],
+        : [...project('unit').testMatch, ...database.testMatch],
       // A mutant that makes a request hang fails its test at this, and counts as killed. The
       // slowest test (a password change behind 64 queued logins) takes about 17 s on a loaded
       // machine; npm test's 60 s made every hanging mutant cost minutes, and a few such tests in
