@@ -37,12 +37,20 @@ const ALL_OFF: Env = {
   PASSWORD_CHANGE_LIMIT_PER_IP: 'off',
 };
 
-function expectRateLimited(res: request.Response): void {
+/**
+ * A 429 with a whole number of seconds to wait. Given the window of a limit whose first attempt
+ * came moments ago, the wait is what is left of it: at most the window, and not much less.
+ */
+function expectRateLimited(res: request.Response, freshWindowSeconds?: number): void {
   expect(statusAndCode(res)).toEqual({ status: 429, code: 'RATE_LIMITED' });
   expectCleanErrorBody(res, 'RATE_LIMITED');
   const retryAfter = Number(res.headers['retry-after']);
   expect(Number.isInteger(retryAfter)).toBe(true);
   expect(retryAfter).toBeGreaterThan(0);
+  if (freshWindowSeconds !== undefined) {
+    expect(retryAfter).toBeLessThanOrEqual(freshWindowSeconds);
+    expect(retryAfter).toBeGreaterThan(freshWindowSeconds - 60);
+  }
   expect(res.body.error.message).toContain(`Try again in ${retryAfter} seconds.`);
 }
 
@@ -132,7 +140,7 @@ describe('rate limits', () => {
       expect((await logInFrom(app, flooder, user.username, PASSWORD)).status).toBe(200);
       expect((await logInFrom(app, flooder, uniqueUsername(), WRONG)).status).toBe(401);
       expect((await logInFrom(app, flooder, uniqueUsername(), WRONG)).status).toBe(401);
-      expectRateLimited(await logInFrom(app, flooder, user.username, PASSWORD));
+      expectRateLimited(await logInFrom(app, flooder, user.username, PASSWORD), 600);
       expect((await logInFrom(app, newAddress(), user.username, PASSWORD)).status).toBe(200);
     });
 
