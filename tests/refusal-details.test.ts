@@ -60,6 +60,16 @@ describe('what a refusal tells the client', () => {
       });
     });
 
+    it('says which of a new user’s roles is the anonymous one, by its place in the list', async () => {
+      const body = { username: uniqueUsername(), password: PASSWORD, roles: ['admin', 'guest'] };
+      expect(refusal(await admin().post('/admin/users', body))).toEqual({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        message: 'The anonymous role cannot be granted.',
+        details: [{ path: 'roles.1', message: 'guest is for requests without a session' }],
+      });
+    });
+
     it('says that the user role cannot be revoked', async () => {
       const user = await signUp(app);
       expect(refusal(await admin().delete(`/admin/users/${user.id}/roles/user`))).toEqual({
