@@ -57,6 +57,41 @@ describe('session expiry (idle timeout 120 s, absolute timeout 600 s)', () => {
   });
 });
 
+describe('session expiry of a session the webhook has cached (touch interval 60 s)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // Uses recorded once a minute: between them the webhook answers from its cache.
+    app = await startTestApp({ ...SHORT_SESSIONS, SESSION_TOUCH_INTERVAL_SECONDS: '60' });
+  });
+  afterAll(() => app.close());
+
+  /** A user whose session the webhook has answered, and so holds in its cache. */
+  async function cachedUser() {
+    const user = await signUp(app);
+    expect((await webhookGet(app, user.token)).status).toBe(200);
+    expect(app.services.sessionCache!.size).toBeGreaterThan(0);
+    return user;
+  }
+
+  it('refuses it once idle for SESSION_IDLE_TIMEOUT_SECONDS, and a call then does not revive it', async () => {
+    const user = await cachedUser();
+    app.clock.advanceSeconds(120);
+    expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+    await expectTokenRefused(app, user.token);
+  });
+
+  it('refuses it at the absolute timeout, however recently it was used', async () => {
+    const user = await cachedUser();
+    for (let elapsed = 100; elapsed <= 500; elapsed += 100) {
+      app.clock.advanceSeconds(100);
+      expect((await webhookGet(app, user.token)).status).toBe(200);
+    }
+    app.clock.advanceSeconds(100); // 600 s: the absolute end
+    expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
+    await expectTokenRefused(app, user.token);
+  });
+});
+
 /** Every session row, live or dead: what a purge leaves behind. */
 const countSessions = async (app: TestApp) =>
   Number((await app.database.db('sessions').count({ count: '*' }))[0].count);
