@@ -144,6 +144,22 @@ describe('the webhook cache', () => {
     expect(answer).toEqual(WEBHOOK_REFUSAL);
   });
 
+  it('answers a cached token without a query until its use is due to be recorded, then with one write', async () => {
+    const subject = await cachedSubject(app);
+    const statements: string[] = [];
+    const record = ({ sql }: { sql: string }) => void statements.push(sql.trimStart().split(' ')[0].toLowerCase());
+    app.database.db.on('query', record);
+    try {
+      for (let call = 0; call < 5; call += 1) expect((await webhookGet(app, subject.token)).status).toBe(200);
+      expect(statements).toEqual([]);
+      app.clock.advanceSeconds(app.config.sessions.touchIntervalSeconds);
+      expect((await webhookGet(app, subject.token)).status).toBe(200);
+      expect(statements).toEqual(['update']);
+    } finally {
+      app.database.db.off('query', record);
+    }
+  });
+
   it('refuses a spray of tokens it never issued without a query and without caching any', async () => {
     const subject = await cachedSubject(app);
     const cachedBefore = app.services.sessionCache!.size;
