@@ -108,6 +108,8 @@ describe('request bodies', () => {
       'application/json; charset=latin1',
       'application/json; charset=utf-8x',
       'application/json; charset=not-utf-8',
+      // The charset is read by its name, wherever it stands among the parameters.
+      'application/json; q=1; charset=latin1',
       'application/jsonx',
     ])('answers Content-Type: %s with 415 UNSUPPORTED_MEDIA_TYPE', async (contentType) => {
       const user = await signUp(app);
