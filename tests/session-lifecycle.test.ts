@@ -62,6 +62,25 @@ describe('session lifecycle', () => {
       expect(statusAndCode(await logIn(app, user.username))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
       expect((await logIn(app, user.username, newPassword)).status).toBe(200);
     });
+
+    it('checks and replaces the user’s own password only: another user keeps theirs and their sessions', async () => {
+      const bystander = await signUp(app);
+      // A password no other user here has, so that only this user's own hash can match it.
+      const ownPassword = 'this user’s own password';
+      const owner = await signUp(app);
+      const changed = await request(app.http)
+        .post('/password')
+        .set(bearer(owner.token))
+        .send({ currentPassword: PASSWORD, newPassword: ownPassword });
+      expect(changed.status).toBe(200);
+      const res = await request(app.http)
+        .post('/password')
+        .set(bearer(changed.body.token))
+        .send({ currentPassword: ownPassword, newPassword: 'and yet another password' });
+      expect(res.status).toBe(200);
+      expect((await webhookGet(app, bystander.token)).status).toBe(200);
+      expect((await logIn(app, bystander.username)).status).toBe(200);
+    });
   });
 
   describe('role changes, with SESSIONS_EXPIRE_ON_ROLE_CHANGE at its default (true)', () => {
