@@ -103,12 +103,13 @@ describe('session lifecycle', () => {
       const role = uniqueRoleName();
       await createRole(app, role);
       const user = await createUserAsAdmin(app, { roles: [role] });
-      const bystander = await createUserAsAdmin(app, { roles: [role] });
+      // Holds the role too, as their default: they keep both, and their sessions.
+      const bystander = await createUserAsAdmin(app, { roles: [role], defaultRole: role });
       expect(
         (await request(app.http).delete(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret)).status,
       ).toBe(204);
       expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
-      expect((await webhookGet(app, bystander.token, { role })).status).toBe(200);
+      expect((await webhookGet(app, bystander.token)).body['X-Hasura-Role']).toBe(role);
       const fresh = await logInToken(app, user.username);
       expect(statusAndBody(await webhookGet(app, fresh, { role }))).toEqual(WEBHOOK_REFUSAL);
     });
@@ -192,11 +193,23 @@ describe('session lifecycle', () => {
     expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
   });
 
-  it('ends the sessions of a deleted user: /me answers 401 and the webhook 401 {} in GET and POST', async () => {
+  it('leaves sessions alone when an enabled user is marked enabled again', async () => {
     const user = await signUp(app);
+    const enable = await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ disabled: false });
+    expect(enable.status).toBe(200);
+    expect((await webhookGet(app, user.token)).status).toBe(200);
+  });
+
+  it('ends the sessions of a deleted user, and no one else’s: /me answers 401 and the webhook 401 {} in GET and POST', async () => {
+    const user = await signUp(app);
+    const bystander = await signUp(app);
     expect((await webhookGet(app, user.token)).status).toBe(200);
     expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(204);
     await expectTokenRefused(app, user.token);
+    expect((await webhookGet(app, bystander.token)).status).toBe(200);
   });
 
   // The peer has answered the token before, so it may hold it in its cache: it hears of the change
