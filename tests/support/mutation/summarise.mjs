@@ -4,8 +4,8 @@
 // covered). Mutants that did not compile or were ignored do not count.
 // `node tests/support/mutation/summarise.mjs [--survivors | --survivor-ranges] [saved-run.jsonl ...]`
 // --survivor-ranges prints the undetected mutants as one `--mutate` argument, to re-run only
-// them against more suites (stryker run --mutate "$(node … --survivor-ranges run.jsonl)").
-// Line numbers hold only while the mutated files are unchanged since the run.
+// them against more suites (stryker run --mutate "$(node … --survivor-ranges run.jsonl)"), as
+// whole lines. Line numbers hold only while the mutated files are unchanged since the run.
 // Given several saved runs (copies of mutants.jsonl, say one per file with its own suites), it
 // scores them as one: a mutant that any run detected is detected, since the whole suite holds
 // every run's tests.
@@ -41,12 +41,11 @@ for (const file of files.length > 0 ? files : [MUTANTS_FILE]) {
 const results = [...merged.values()];
 
 if (process.argv.includes('--survivor-ranges')) {
-  // Both --mutate ranges and results count lines from 1 and columns from 0.
-  /** @param {{ line: number, column: number }} at */
-  const place = ({ line, column }) => `${line}:${column}`;
+  // Whole lines: --mutate and the results count columns differently, and a range that misses a
+  // mutant's columns by one leaves it out. The other mutants on those lines run again too.
   const ranges = results
     .filter((each) => UNDETECTED.has(each.status))
-    .map(({ file, location }) => `${file}:${place(location.start)}-${place(location.end)}`);
+    .map(({ file, location }) => `${file}:${location.start.line}-${location.end.line}`);
   process.stderr.write(`${ranges.length} undetected mutants\n`);
   console.log([...new Set(ranges)].join(','));
   process.exit(0);
