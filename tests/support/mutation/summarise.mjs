@@ -8,7 +8,7 @@
 // whole lines. Line numbers hold only while the mutated files are unchanged since the run.
 // Given several saved runs (copies of mutants.jsonl, say one per file with its own suites), it
 // scores them as one: a mutant that any run detected is detected, since the whole suite holds
-// every run's tests.
+// every run's tests (see `rank` for the rest).
 import fs from 'node:fs';
 import path from 'node:path';
 import { MUTANTS_FILE } from './stream-reporter.mjs';
@@ -24,8 +24,13 @@ const files = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
  */
 const mutantKey = ({ file, location, mutatorName, replacement }) =>
   JSON.stringify([file, location.start, location.end, mutatorName, replacement]);
-/** @param {string} status */
-const rank = (status) => (DETECTED.has(status) ? 2 : UNDETECTED.has(status) ? 1 : 0);
+/**
+ * Which run's status stands for the whole suite: detected by any run; else covered by a test and
+ * survived; else reached only while suites load (static, not counted), as on the PostgreSQL
+ * project the listener's connecting is; only else not covered at all.
+ * @param {string} status
+ */
+const rank = (status) => (DETECTED.has(status) ? 3 : status === 'Survived' ? 2 : status === 'NoCoverage' ? 0 : 1);
 
 /** @type {Map<string, any>} */
 const merged = new Map();
