@@ -343,5 +343,26 @@ describe('the webhook cache across instances sharing the database', () => {
       );
       expect(answer).toEqual(WEBHOOK_REFUSAL);
     });
+
+    it('listens again after losing its connection, and then answers from its cache again', async () => {
+      const subject = await cachedSubject(app);
+      const cache = app.services.sessionCache!;
+      const cachedAfterACall = async () => {
+        expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+        return cache.size;
+      };
+      const database = new URL(app.database.env.DATABASE_URL!).pathname.slice(1);
+      await withAdminClient((client) =>
+        client.query(
+          "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and query like 'LISTEN %'",
+          [database],
+        ),
+      );
+      // Deaf: the cache is dropped and holds nothing while the connection is down.
+      expect(await eventually(cachedAfterACall, (size) => size === 0, 5_000)).toBe(0);
+      // Listening again (the first retry comes after 100 ms): calls fill the cache once more.
+      expect(await eventually(cachedAfterACall, (size) => size > 0, 5_000)).toBeGreaterThan(0);
+      expect(app.logLines.join('\n')).toContain('cache invalidation listener lost its connection');
+    });
   }
 });
