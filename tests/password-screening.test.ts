@@ -61,6 +61,17 @@ describe('password screening (NIST SP 800-63B)', () => {
       expect(res.status).toBe(201);
     });
 
+    it('screens a username of three characters, the shortest it screens', async () => {
+      const res = await signup({ username: 'zqx', password: 'my zqx secret phrase' });
+      expect(statusAndCode(res)).toEqual({ status: 400, code: 'WEAK_PASSWORD' });
+    });
+
+    it('refuses the whole username only: a password holding all of it but its last character is accepted', async () => {
+      const username = uniqueUsername('sebastian');
+      const res = await signup({ username, password: `my ${username.slice(0, -1)} secret` });
+      expect(res.status).toBe(201);
+    });
+
     it('does not screen usernames too short to mean anything: "al" may appear in the password', async () => {
       const res = await signup({ username: 'al', password: 'totally alright passphrase' });
       expect(res.status).toBe(201);
