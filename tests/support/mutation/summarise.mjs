@@ -80,9 +80,8 @@ for (const [where, { detected, undetected, other }] of [...tallies].sort(([a], [
 
 if (process.argv.includes('--survivors')) {
   for (const result of results.filter((each) => UNDETECTED.has(each.status))) {
+    // Both 1-based, as an editor counts them.
     const { line, column } = result.location.start;
-    console.log(
-      `\n${result.status} ${result.mutatorName} ${result.file}:${line}:${column + 1}\n  ${result.replacement}`,
-    );
+    console.log(`\n${result.status} ${result.mutatorName} ${result.file}:${line}:${column}\n  ${result.replacement}`);
   }
 }
