@@ -11,6 +11,8 @@ const HEARTBEAT_MS = 2_000;
 const PROBE_TIMEOUT_MS = 2_000;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
+/** How the listening connection shows in pg_stat_activity, apart from the pool's. */
+export const LISTENER_APPLICATION_NAME = 'hasura-auth invalidation listener';
 
 export interface InvalidationHandlers {
   /** A session was deleted. */
@@ -114,7 +116,12 @@ function listenOnPostgres(
   };
 
   async function connect(): Promise<void> {
-    const client = new Client({ ...connection, keepAlive: true, query_timeout: PROBE_TIMEOUT_MS });
+    const client = new Client({
+      ...connection,
+      keepAlive: true,
+      query_timeout: PROBE_TIMEOUT_MS,
+      application_name: LISTENER_APPLICATION_NAME,
+    });
     current = client;
     client.on('error', (error) => lose(client, error));
     client.on('end', () => lose(client));
