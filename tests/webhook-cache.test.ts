@@ -255,6 +255,27 @@ describe('the webhook cache of the instance that made a change, before any notic
     expect((await webhookGet(app, subject.token)).body['X-Hasura-Role']).toBe(subject.role);
     await expectNoticesHeld();
   });
+
+  // The write that records a use checks the session as the lookup would: it never keeps alive,
+  // nor caches afresh, a session that ended while its notice was on the way.
+  it.each([
+    [
+      'its user was disabled',
+      (db: TestApp['database']['db'], s: Subject) => db('users').update({ disabled: true }).where({ id: s.id }),
+    ],
+    [
+      'its sessions were ended',
+      (db: TestApp['database']['db'], s: Subject) => db('users').increment('session_epoch', 1).where({ id: s.id }),
+    ],
+  ])('refuses a cached session whose use is due once %s in SQL, notice or not', async (_change, change) => {
+    const subject = await subjectCachedWithNothingHeld();
+    await change(app.database.db, subject);
+    // Within the touch interval the cache answers, as it may until the notice comes.
+    expect((await webhookGet(app, subject.token)).status).toBe(200);
+    app.clock.advanceSeconds(app.config.sessions.touchIntervalSeconds);
+    expect(statusAndBody(await webhookGet(app, subject.token))).toEqual(WEBHOOK_REFUSAL);
+    expect(statusAndBody(await webhookGet(app, subject.token))).toEqual(WEBHOOK_REFUSAL);
+  });
 });
 
 describe('tokens issued before tokens carried a MAC', () => {

@@ -124,17 +124,15 @@ export function createSessionsRepository(db: Knex): SessionStore {
       };
     },
 
-    async touchSession(
-      id: string,
-      { now, idleTimeoutSeconds }: Liveness,
-      staleBefore: Date,
-    ): Promise<Date | undefined> {
+    async touchSession(id: string, liveness: Liveness, staleBefore: Date): Promise<Date | undefined> {
       const rows: { ends_at: Date }[] = await db('sessions as s')
-        .update({ last_used_at: now })
+        .update({ last_used_at: liveness.now })
         .where('s.id', id)
         .andWhere('s.last_used_at', '<=', staleBefore)
+        // Live as the lookup defines it, judged on the row before this write.
+        .whereExists(db('users as u').select(db.raw('1')).whereRaw('u.id = s.user_id').andWhere(isLive(liveness)))
         // knex's types take column names only; a raw expression is valid SQL for RETURNING.
-        .returning(db.raw('? as ends_at', [endsAt(idleTimeoutSeconds)]) as unknown as 'ends_at');
+        .returning(db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)]) as unknown as 'ends_at');
       return rows[0]?.ends_at;
     },
 

@@ -22,8 +22,10 @@ export interface SessionStore {
   insertSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean>;
   findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<ValidatedSession | undefined>;
   /**
-   * Records use at `liveness.now`, unless use was already recorded after `staleBefore`.
-   * Answers the session's new end when it wrote.
+   * Records use at `liveness.now`, if the session is still live by the rule of the lookup and its
+   * use was not already recorded after `staleBefore`. Answers the session's new end when it wrote.
+   * The write is itself a validation: a view of the session read earlier (from a cache, say) is
+   * never made to live on by it.
    */
   touchSession(id: string, liveness: Liveness, staleBefore: Date): Promise<Date | undefined>;
   listLiveUserSessions(userId: UserId, liveness: Liveness): Promise<Session[]>;
