@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config';
 import { DatabaseWaitTimeoutError } from './db/database';
 import { createLogger } from './logger';
 import { launchServer, type StartingServer } from './server';
+import { applyServiceV8Settings } from './v8-settings';
 
 /**
  * The process: reads the environment, starts the server, and stops it on a signal or a fault.
@@ -43,6 +44,7 @@ process.on('uncaughtException', (error: Error) => {
 });
 
 async function main(): Promise<void> {
+  applyServiceV8Settings();
   let config;
   try {
     config = loadConfig(process.env);
