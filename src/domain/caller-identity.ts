@@ -19,6 +19,8 @@ export type SessionCredential =
   /** A credential in a form this service does not accept (another auth scheme, say). */
   | { kind: 'unreadable' };
 
+type TokenCredential = Extract<SessionCredential, { kind: 'session-token' }>;
+
 export interface Identity {
   /** Null for an anonymous caller. */
   userId: UserId | null;
@@ -86,7 +88,42 @@ export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeco
     });
   }
 
+  /** A caller with no session token: anonymous, or refused. */
+  function decideWithoutToken(credential: Exclude<SessionCredential, TokenCredential>, requestedRole?: string) {
+    if (credential.kind === 'unreadable') return refused('invalid-credential');
+    if (anonymousRole === null) return refused('anonymous-access-disabled');
+    if (requestedRole !== undefined && requestedRole !== anonymousRole) return refused('role-not-anonymous');
+    return identified({
+      userId: null,
+      sessionId: null,
+      role: anonymousRole,
+      allowedRoles: [anonymousRole],
+      sessionVariables: {},
+      maxAgeSeconds: null,
+      renewal: null,
+    });
+  }
+
+  /** A session token, decided from memory alone if it can be; undefined when only the database can tell. */
+  function recallToken(credential: TokenCredential, requestedRole?: string): CallerDecision | undefined {
+    const recalled = sessions.recallSessionToken(credential.token);
+    if (recalled.outcome === 'not-issued') return refused('invalid-credential');
+    if (recalled.outcome === 'session') return identifySession(recalled.session, requestedRole, credential.source);
+    return undefined;
+  }
+
   return {
+    /**
+     * The decision identifyCaller would make, when it needs no query: for a caller with no
+     * credential or an unreadable one, a token this service never issued, or a session the
+     * webhook's cache holds. Undefined when only the database can tell.
+     */
+    decideNow(credential: SessionCredential, requestedRole: string | undefined): CallerDecision | undefined {
+      return credential.kind === 'session-token'
+        ? recallToken(credential, requestedRole)
+        : decideWithoutToken(credential, requestedRole);
+    },
+
     /**
      * Decides who the caller is. Only a caller with no credential at all is anonymous; a bad
      * one is refused. A role is granted only when asked for and held, or as the user's default:
@@ -94,21 +131,9 @@ export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeco
      * DATABASE_UNAVAILABLE, never a refusal, when the answer needs a database that is down.
      */
     async identifyCaller(credential: SessionCredential, requestedRole: string | undefined): Promise<CallerDecision> {
-      if (credential.kind === 'none') {
-        if (anonymousRole === null) return refused('anonymous-access-disabled');
-        if (requestedRole !== undefined && requestedRole !== anonymousRole) return refused('role-not-anonymous');
-        return identified({
-          userId: null,
-          sessionId: null,
-          role: anonymousRole,
-          allowedRoles: [anonymousRole],
-          sessionVariables: {},
-          maxAgeSeconds: null,
-          renewal: null,
-        });
-      }
-      if (credential.kind === 'unreadable') return refused('invalid-credential');
-
+      if (credential.kind !== 'session-token') return decideWithoutToken(credential, requestedRole);
+      const recalled = recallToken(credential, requestedRole);
+      if (recalled !== undefined) return recalled;
       const auth = await sessions.validateSessionToken(credential.token, 'cache');
       if (!auth) return refused('invalid-credential');
       return identifySession(auth, requestedRole, credential.source);

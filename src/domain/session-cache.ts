@@ -41,6 +41,11 @@ export class SessionCache {
     });
   }
 
+  /** The session this token hash stands for, if it is in memory and the cache is trusted; never a lookup. */
+  peek(tokenHash: string): ValidatedSession | undefined {
+    return this.enabled ? this.entries.get(tokenHash) : undefined;
+  }
+
   /** The session this token hash stands for: from memory when trusted, else from `lookup`. */
   async recall(tokenHash: string, lookup: Lookup): Promise<ValidatedSession | undefined> {
     if (!this.enabled) return lookup();

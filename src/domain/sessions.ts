@@ -49,6 +49,17 @@ export function startingSession(
  */
 export type Freshness = 'database' | 'cache';
 
+/**
+ * What memory alone tells of a token on the webhook's path, without a query or a wait: its
+ * session, when that is cached, live, and has no use due to be recorded; that it is no token this
+ * service issued; or that only the database can tell.
+ */
+export type Recollection =
+  { outcome: 'session'; session: AuthenticatedSession } | { outcome: 'not-issued' } | { outcome: 'ask-database' };
+
+const NOT_ISSUED: Recollection = Object.freeze({ outcome: 'not-issued' });
+const ASK_DATABASE: Recollection = Object.freeze({ outcome: 'ask-database' });
+
 export interface SessionManagerDeps {
   store: SessionStore;
   tokens: SessionTokens;
@@ -61,6 +72,8 @@ export interface SessionManagerDeps {
 export function createSessionManager({ store, tokens, clock, policy, cache }: SessionManagerDeps) {
   const livenessAt = (now: Date): Liveness => ({ now, idleTimeoutSeconds: policy.idleTimeoutSeconds });
   const findLive = (tokenHash: string) => store.findLiveSessionByTokenHash(tokenHash, livenessAt(clock.now()));
+  /** A use recorded at or before this moment is due to be recorded again. */
+  const staleBefore = (now: Date) => new Date(now.getTime() - policy.touchIntervalSeconds * 1000);
 
   /**
    * Records the use, unless it was recorded within the touch interval. Answers the session as it
@@ -68,9 +81,9 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
    * of the session is then newer than this one).
    */
   async function recordUse(found: ValidatedSession, now: Date): Promise<AuthenticatedSession | undefined> {
-    const staleBefore = new Date(now.getTime() - policy.touchIntervalSeconds * 1000);
-    if (found.session.lastUsedAt > staleBefore) return { ...found, renewed: false };
-    const endsAt = await store.touchSession(found.session.id, livenessAt(now), staleBefore);
+    const dueBefore = staleBefore(now);
+    if (found.session.lastUsedAt > dueBefore) return { ...found, renewed: false };
+    const endsAt = await store.touchSession(found.session.id, livenessAt(now), dueBefore);
     if (endsAt === undefined) return undefined;
     return { ...found, session: { ...found.session, lastUsedAt: now }, endsAt, renewed: true };
   }
@@ -139,6 +152,20 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
       if (!tokens.isGenuine(token)) return undefined;
       const tokenHash = hashSessionToken(token);
       return freshness === 'cache' && cache ? validateFromCache(cache, tokenHash) : validateFromDatabase(tokenHash);
+    },
+
+    /**
+     * What memory alone tells of the token (see Recollection): the webhook's hot path, which
+     * answers most calls from here with no query and no wait. A token whose hash is cached was
+     * confirmed by the database, so only a token that is not cached has its MAC checked.
+     */
+    recallSessionToken(token: string): Recollection {
+      const cached = cache?.peek(hashSessionToken(token));
+      if (cached === undefined) return tokens.isGenuine(token) ? ASK_DATABASE : NOT_ISSUED;
+      const now = clock.now();
+      // Ended, or its use is due: the slow path decides, and records the use.
+      if (cached.endsAt <= now || cached.session.lastUsedAt <= staleBefore(now)) return ASK_DATABASE;
+      return { outcome: 'session', session: { ...cached, renewed: false } };
     },
 
     /** Whole seconds until the session ends, unless it is used again. */

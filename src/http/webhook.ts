@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import getRawBody from 'raw-body';
 import type { Config } from '../config';
-import type { CallerIdentification, Identity } from '../domain/caller-identity';
+import type { CallerDecision, CallerIdentification, Identity } from '../domain/caller-identity';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics, WebhookOutcome } from '../metrics';
@@ -90,14 +90,8 @@ export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => bool
 export function createWebhookHandler({ config, logger, callers, metrics }: WebhookDeps): WebhookHandler {
   const cookies = createSessionCookies(config.cookie);
 
-  async function answer(req: IncomingMessage, res: ServerResponse): Promise<WebhookOutcome> {
-    const headers =
-      req.method === 'POST'
-        ? lowerCaseHeaderNames(
-            parseRequest(webhookPostBody, await readJsonBody(req, config.webhook.bodyLimitBytes)).headers,
-          )
-        : req.headers;
-    const decision = await callers.identifyCaller(readSessionCredential(headers, cookies), requestedRole(headers));
+  /** Writes Hasura's answer to a decision. */
+  function respond(res: ServerResponse, headers: IncomingHttpHeaders, decision: CallerDecision): WebhookOutcome {
     // A refusal is Hasura's protocol answer, not an error: 401 with an empty object.
     if (decision.outcome === 'refused') {
       sendJson(res, 401, {});
@@ -112,6 +106,18 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
     return decision.identity.userId === null ? 'anonymous' : 'user';
   }
 
+  /** GET mode reads the client's headers from the request itself; POST mode from the body. */
+  async function answerLater(req: IncomingMessage, res: ServerResponse): Promise<WebhookOutcome> {
+    const headers =
+      req.method === 'POST'
+        ? lowerCaseHeaderNames(
+            parseRequest(webhookPostBody, await readJsonBody(req, config.webhook.bodyLimitBytes)).headers,
+          )
+        : req.headers;
+    const decision = await callers.identifyCaller(readSessionCredential(headers, cookies), requestedRole(headers));
+    return respond(res, headers, decision);
+  }
+
   return (req, res) => {
     const url = req.url ?? '';
     const queryStart = url.indexOf('?');
@@ -121,24 +127,42 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
       return false;
     }
     const startedAt = process.hrtime.bigint();
-    const id = requestIdOf(req);
     setCommonHeaders(res);
-    res.once('finish', () => {
+
+    // Made only for a line that is logged: a success at info level needs none.
+    let id: string | undefined;
+    const describe = () => describeRequest(req, (id ??= requestIdOf(req)));
+    const completed = (outcome: WebhookOutcome) => {
+      const elapsedMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+      metrics.observeWebhook(outcome, elapsedMs / 1000);
       // Successes are the hot path: logged at debug. Refusals and failures at info and error.
       const level = res.statusCode >= 500 ? 'error' : res.statusCode === 200 ? 'debug' : 'info';
       if (!logger.isLevelEnabled(level)) return;
-      const responseTime = Number(process.hrtime.bigint() - startedAt) / 1e6;
       logger[level](
-        { req: describeRequest(req, id), res: { statusCode: res.statusCode }, responseTime },
+        { req: describe(), res: { statusCode: res.statusCode }, responseTime: elapsedMs },
         'request completed',
       );
-    });
-    void answer(req, res)
-      .catch((error: unknown): WebhookOutcome => {
-        sendError(res, error, logger.child({ req: describeRequest(req, id) }));
-        return 'error';
-      })
-      .then((outcome) => metrics.observeWebhook(outcome, Number(process.hrtime.bigint() - startedAt) / 1e9));
+    };
+    const failed = (error: unknown): WebhookOutcome => {
+      sendError(res, error, logger.child({ req: describe() }));
+      return 'error';
+    };
+
+    // Most GET calls are decided from memory (decideNow) and answered at once, with no promise.
+    if (req.method !== 'POST') {
+      let outcome: WebhookOutcome | undefined;
+      try {
+        const decision = callers.decideNow(readSessionCredential(req.headers, cookies), requestedRole(req.headers));
+        if (decision !== undefined) outcome = respond(res, req.headers, decision);
+      } catch (error) {
+        outcome = failed(error);
+      }
+      if (outcome !== undefined) {
+        completed(outcome);
+        return true;
+      }
+    }
+    void answerLater(req, res).catch(failed).then(completed);
     return true;
   };
 }
