@@ -47,10 +47,18 @@ interface Server {
   resetPeak(): void;
 }
 
+// The service runs with the node flags of its start command (package.json, the Procfile and the
+// Docker image use the same one); the baselines as Express and node:http apps usually run.
+const START_COMMAND_FLAGS = (
+  JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(' ')
+  .filter((arg) => arg.startsWith('--'));
+
 async function startServerProcess(name: string, kind: string, options: object = {}): Promise<Server> {
   // No TypeScript loader in the server's process: it runs as production runs, with what it holds.
   const child = fork(path.join(__dirname, 'server.js'), [kind, JSON.stringify(options)], {
-    execArgv: [],
+    execArgv: kind === 'service' ? START_COMMAND_FLAGS : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = <T>(type: string) =>

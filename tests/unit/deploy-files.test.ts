@@ -301,16 +301,23 @@ describe('Procfile', () => {
       }),
   );
 
-  /** The TypeScript source a `node dist/<path>.js` command runs once built. */
+  /** The TypeScript source a `node [flags] dist/<path>.js` command runs once built. */
   function sourceOf(command: string): string {
-    const match = /^node (dist\/\S+)\.js\b/.exec(command);
+    const match = /^node (?:--\S+ )*(dist\/\S+)\.js\b/.exec(command);
     if (!match) throw new Error(`not a \`node dist/....js\` command: ${command}`);
     return `${match[1].slice('dist/'.length)}.ts`;
   }
 
   it('runs the web process from the compiled service entry point in dist/', () => {
-    expect(processes.web).toMatch(/^node dist\/\S+\.js$/);
+    expect(processes.web).toMatch(/^node (--\S+ )*dist\/\S+\.js$/);
     expect(sourceOf(processes.web)).toBe('src/main.ts');
+  });
+
+  it('starts the service as npm start and the Docker image do, with the same node flags', () => {
+    const { scripts } = JSON.parse(read('package.json')) as { scripts: { start: string } };
+    const dockerCommand = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
+    expect(processes.web).toBe(scripts.start);
+    expect((JSON.parse(dockerCommand ?? '[]') as string[]).join(' ')).toBe(scripts.start);
   });
 
   it('migrates the database in the release phase with the compiled CLI', () => {

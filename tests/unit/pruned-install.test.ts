@@ -99,8 +99,9 @@ describe('production commands after pruning devDependencies', () => {
     }
   });
 
-  it('serves with the Procfile web command, node dist/src/main.js, and stops on SIGTERM with exit code 0', async () => {
-    const server = await startListening('node', ['dist/src/main.js']);
+  it('serves with the Procfile web command, and stops on SIGTERM with exit code 0', async () => {
+    const web = /^web: (.*)$/m.exec(fs.readFileSync(path.join(repoRoot, 'Procfile'), 'utf8'))![1].split(' ');
+    const server = await startListening(web[0], web.slice(1));
     expect((await request(server.url).get('/readyz')).status).toBe(200);
     server.signal('SIGTERM');
     expect(await server.exited).toBe(0);
