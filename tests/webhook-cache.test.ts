@@ -167,6 +167,33 @@ describe('the webhook cache', () => {
     }
   });
 
+  // Lookups and recorded uses come in bursts (when cached sessions' time limits run out together,
+  // after a quiet spell): those asked for in one turn of the event loop share one statement.
+  it('looks up the tokens asked for in one turn with one statement, and answers each asker for its own token', async () => {
+    const users = await Promise.all(Array.from({ length: 12 }, () => signUp(app)));
+    const loggedOut = await signUp(app);
+    expect((await request(app.http).post('/logout').set(bearer(loggedOut.token))).status).toBe(204);
+    const statements: string[] = [];
+    const record = ({ sql }: { sql: string }) => void statements.push(sql.trimStart().split(' ')[0].toLowerCase());
+    app.database.db.on('query', record);
+    const validate = (token: string) => app.services.sessions.validateSessionToken(token);
+    try {
+      const answers = await Promise.all([...users, loggedOut].map((user) => validate(user.token)));
+      expect(answers.map((answer) => answer?.user.id)).toEqual([...users.map((user) => user.id), undefined]);
+      expect(statements).toEqual(['select']);
+
+      // Their uses come due together: one write records them all, each once.
+      statements.length = 0;
+      app.clock.advanceSeconds(app.config.sessions.touchIntervalSeconds);
+      const renewed = await Promise.all([...users, users[0]].map((user) => validate(user.token)));
+      expect(renewed.map((answer) => answer?.user.id)).toEqual([...users, users[0]].map((user) => user.id));
+      expect(renewed.map((answer) => answer?.renewed)).toEqual([...users.map(() => true), false]);
+      expect(statements).toEqual(['select', 'update']);
+    } finally {
+      app.database.db.off('query', record);
+    }
+  });
+
   it('refuses a spray of tokens it never issued without a query and without caching any', async () => {
     const subject = await cachedSubject(app);
     const cachedBefore = app.services.sessionCache!.size;

@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import type { Knex } from 'knex';
 import type { Session, SessionKind, UserId, ValidatedSession } from '../domain/model';
 import type { Liveness, SessionStore } from '../domain/ports';
@@ -96,8 +97,80 @@ export async function insertedUnlessUserGone(insert: Promise<{ rows: unknown[] }
   }
 }
 
+// The webhook's lookups and recorded uses that come in one turn of the event loop share one
+// statement. They come in bursts: when the cached sessions' time limits run out together, and
+// after a quiet spell, when every session in use is due to have its use recorded. One statement
+// each, a burst of a thousand held the event loop for up to a second (on PGlite, whose statements
+// run on it; on PostgreSQL, in the query builder and the driver).
+const ONE_STATEMENT_PER_TURN = {
+  cache: false,
+  batchScheduleFn: (run: () => void) => void setImmediate(run),
+  maxBatchSize: 500,
+} as const;
+
+/** The liveness of the last asker in a batch: the batch is answered as of that moment. */
+const latest = (livenesses: readonly Liveness[]): Liveness =>
+  livenesses.reduce((later, each) => (each.now > later.now ? each : later));
+
 export function createSessionsRepository(db: Knex): SessionStore {
   const { endsAt, isLive } = liveSessionRule(db);
+
+  const lookups = new DataLoader<{ tokenHash: string; liveness: Liveness }, ValidatedSession | undefined>(
+    async (asks) => {
+      const liveness = latest(asks.map((ask) => ask.liveness));
+      const rows = await db('sessions as s')
+        .join('users as u', 'u.id', 's.user_id')
+        .select<(SessionLookupRow & { token_hash: string })[]>([
+          's.token_hash',
+          ...sessionColumns,
+          ...userColumns(db),
+          db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)]),
+        ])
+        .whereIn(
+          's.token_hash',
+          asks.map((ask) => ask.tokenHash),
+        )
+        .andWhere(isLive(liveness));
+      const found = new Map(rows.map((row) => [row.token_hash, row]));
+      return asks.map((ask) => {
+        const row = found.get(ask.tokenHash);
+        if (!row) return undefined;
+        return {
+          session: toSession({ ...row, id: row.session_id, created_at: row.session_created_at }),
+          user: toUser(row),
+          endsAt: row.ends_at,
+        };
+      });
+    },
+    ONE_STATEMENT_PER_TURN,
+  );
+
+  const touches = new DataLoader<{ id: string; liveness: Liveness; staleBefore: Date }, Date | undefined>(
+    async (asks) => {
+      const liveness = latest(asks.map((ask) => ask.liveness));
+      const staleBefore = new Date(Math.max(...asks.map((ask) => ask.staleBefore.getTime())));
+      const rows: { id: string; ends_at: Date }[] = await db('sessions as s')
+        .update({ last_used_at: liveness.now })
+        .whereIn(
+          's.id',
+          asks.map((ask) => ask.id),
+        )
+        .andWhere('s.last_used_at', '<=', staleBefore)
+        // Live as the lookup defines it, judged on the row before this write.
+        .whereExists(db('users as u').select(db.raw('1')).whereRaw('u.id = s.user_id').andWhere(isLive(liveness)))
+        // knex's types take column names only; raw expressions are valid SQL for RETURNING.
+        .returning(db.raw('s.id, ? as ends_at', [endsAt(liveness.idleTimeoutSeconds)]) as unknown as 'id');
+      const written = new Map(rows.map((row) => [row.id, row.ends_at]));
+      // A session asked for twice in one batch was written once: by the first asker, whose use it
+      // recorded. The others find it already recorded, as if another request had come first.
+      return asks.map((ask) => {
+        const endsAtNow = written.get(ask.id);
+        written.delete(ask.id);
+        return endsAtNow;
+      });
+    },
+    ONE_STATEMENT_PER_TURN,
+  );
 
   return withClassifiedFailures<SessionStore>({
     insertSession(session: NewSession): Promise<boolean> {
@@ -106,34 +179,16 @@ export function createSessionsRepository(db: Knex): SessionStore {
     },
 
     /**
-     * The webhook's hot path: one indexed query that returns the live session and its user.
-     * The lookup is by SHA-256 of the token, so the index compares hashes, never tokens.
+     * The webhook's lookup: an indexed query that returns the live session and its user, shared
+     * with the lookups of the same turn. The lookup is by SHA-256 of the token, so the index
+     * compares hashes, never tokens.
      */
-    async findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<ValidatedSession | undefined> {
-      const row = await db('sessions as s')
-        .join('users as u', 'u.id', 's.user_id')
-        .select([...sessionColumns, ...userColumns(db), db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)])])
-        .where('s.token_hash', tokenHash)
-        .andWhere(isLive(liveness))
-        .first<SessionLookupRow | undefined>();
-      if (!row) return undefined;
-      return {
-        session: toSession({ ...row, id: row.session_id, created_at: row.session_created_at }),
-        user: toUser(row),
-        endsAt: row.ends_at,
-      };
+    findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<ValidatedSession | undefined> {
+      return lookups.load({ tokenHash, liveness });
     },
 
-    async touchSession(id: string, liveness: Liveness, staleBefore: Date): Promise<Date | undefined> {
-      const rows: { ends_at: Date }[] = await db('sessions as s')
-        .update({ last_used_at: liveness.now })
-        .where('s.id', id)
-        .andWhere('s.last_used_at', '<=', staleBefore)
-        // Live as the lookup defines it, judged on the row before this write.
-        .whereExists(db('users as u').select(db.raw('1')).whereRaw('u.id = s.user_id').andWhere(isLive(liveness)))
-        // knex's types take column names only; a raw expression is valid SQL for RETURNING.
-        .returning(db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)]) as unknown as 'ends_at');
-      return rows[0]?.ends_at;
+    touchSession(id: string, liveness: Liveness, staleBefore: Date): Promise<Date | undefined> {
+      return touches.load({ id, liveness, staleBefore });
     },
 
     async listLiveUserSessions(userId: UserId, liveness: Liveness): Promise<Session[]> {
