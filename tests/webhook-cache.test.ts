@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import {
+  INVALIDATION_CHANNEL,
   LISTENER_APPLICATION_NAME,
   listenForInvalidations,
   type InvalidationHandlers,
@@ -192,6 +193,51 @@ describe('the webhook cache', () => {
     } finally {
       app.database.db.off('query', record);
     }
+  });
+
+  it('forgets the session or the user a notice names, and nothing for a notice it cannot read', async () => {
+    const [subject, witness] = [await cachedSubject(app), await cachedSubject(app)];
+    const sessionOf = async ({ token }: Subject) =>
+      (
+        await app.database
+          .db('sessions')
+          .select('id')
+          .where({ token_hash: hashSessionToken(token) })
+          .first<{ id: string }>()
+      ).id;
+    const witnessSession = await sessionOf(witness);
+    // Changes that no trigger reports (replica mode turns triggers off), so that only the notices
+    // sent below can show them.
+    await app.database.db.transaction(async (trx) => {
+      await trx.raw('set local session_replication_role = replica');
+      await trx('users').update({ disabled: true }).where({ id: subject.id });
+      await trx('sessions')
+        .update({ expires_at: new Date(app.clock.now().getTime() - 1000) })
+        .where({ id: witnessSession });
+    });
+    const notify = (payload: string) => app.database.db.raw('select pg_notify(?, ?)', [INVALIDATION_CHANNEL, payload]);
+    const answer = async ({ token, role }: Subject) => statusAndBody(await webhookGet(app, token, { role }));
+
+    for (const payload of [`u:${subject.id}0`, `u:${subject.id}x`, `U:${subject.id}`, `${subject.id}`, 'u:', 's:']) {
+      await notify(payload);
+    }
+    // Notices arrive in the order they were sent: once this one is heard, so were those above.
+    await notify(`s:${witnessSession}`);
+    expect(
+      await eventually(
+        () => answer(witness),
+        (res) => res.status === 401,
+      ),
+    ).toEqual(WEBHOOK_REFUSAL);
+    expect((await answer(subject)).status).toBe(200);
+
+    await notify(`u:${subject.id}`);
+    expect(
+      await eventually(
+        () => answer(subject),
+        (res) => res.status === 401,
+      ),
+    ).toEqual(WEBHOOK_REFUSAL);
   });
 
   it('refuses a spray of tokens it never issued without a query and without caching any', async () => {

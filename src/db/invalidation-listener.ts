@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import { embeddedPglite, type Database } from './database';
 
 /** The channel the triggers of migration 20261201000200 notify on. */
-const CHANNEL = 'auth_cache_invalidation';
+export const INVALIDATION_CHANNEL = 'auth_cache_invalidation';
 // How often the listening connection is checked. A connection that died without a word (a
 // half-open TCP connection) is noticed within this, plus the probe's own timeout.
 const HEARTBEAT_MS = 2_000;
@@ -64,7 +64,7 @@ function listenOnPglite(opening: Promise<PGlite>, handlers: InvalidationHandlers
   let pglite: PGlite | undefined;
   const unsubscribe = opening.then(async (opened) => {
     pglite = opened;
-    const stop = await opened.listen(CHANNEL, (payload) => dispatch(payload, handlers));
+    const stop = await opened.listen(INVALIDATION_CHANNEL, (payload) => dispatch(payload, handlers));
     listening = true;
     handlers.listening(true);
     return stop;
@@ -126,11 +126,11 @@ function listenOnPostgres(
     client.on('error', (error) => lose(client, error));
     client.on('end', () => lose(client));
     client.on('notification', (message) => {
-      if (message.channel === CHANNEL) dispatch(message.payload, handlers);
+      if (message.channel === INVALIDATION_CHANNEL) dispatch(message.payload, handlers);
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
+      await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
     } catch (error) {
       lose(client, error);
       return;
