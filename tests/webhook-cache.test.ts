@@ -342,6 +342,8 @@ describe('the webhook cache of the instance that made a change, before any notic
     ],
   ])('refuses a cached session whose use is due once %s in SQL, notice or not', async (_change, change) => {
     const subject = await subjectCachedWithNothingHeld();
+    // Another user just like the subject, left alone: the write must look at the subject's own row.
+    await subjectCachedWithNothingHeld();
     await change(app.database.db, subject);
     // Within the touch interval the cache answers, as it may until the notice comes.
     expect((await webhookGet(app, subject.token)).status).toBe(200);

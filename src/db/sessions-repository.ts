@@ -108,16 +108,18 @@ const ONE_STATEMENT_PER_TURN = {
   maxBatchSize: 500,
 } as const;
 
-/** The liveness of the last asker in a batch: the batch is answered as of that moment. */
-const latest = (livenesses: readonly Liveness[]): Liveness =>
-  livenesses.reduce((later, each) => (each.now > later.now ? each : later));
+/**
+ * A batch is answered as of its last asker's moment, the latest (the asks come in the order they
+ * were made): a session that ended while the batch gathered is not answered live.
+ */
+const lastOf = <T>(asks: readonly T[]): T => asks[asks.length - 1];
 
 export function createSessionsRepository(db: Knex): SessionStore {
   const { endsAt, isLive } = liveSessionRule(db);
 
   const lookups = new DataLoader<{ tokenHash: string; liveness: Liveness }, ValidatedSession | undefined>(
     async (asks) => {
-      const liveness = latest(asks.map((ask) => ask.liveness));
+      const { liveness } = lastOf(asks);
       const rows = await db('sessions as s')
         .join('users as u', 'u.id', 's.user_id')
         .select<(SessionLookupRow & { token_hash: string })[]>([
@@ -147,8 +149,7 @@ export function createSessionsRepository(db: Knex): SessionStore {
 
   const touches = new DataLoader<{ id: string; liveness: Liveness; staleBefore: Date }, Date | undefined>(
     async (asks) => {
-      const liveness = latest(asks.map((ask) => ask.liveness));
-      const staleBefore = new Date(Math.max(...asks.map((ask) => ask.staleBefore.getTime())));
+      const { liveness, staleBefore } = lastOf(asks);
       const rows: { id: string; ends_at: Date }[] = await db('sessions as s')
         .update({ last_used_at: liveness.now })
         .whereIn(
