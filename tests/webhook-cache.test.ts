@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import request from 'supertest';
 import {
   INVALIDATION_CHANNEL,
@@ -6,13 +7,14 @@ import {
   listenForInvalidations,
   type InvalidationHandlers,
 } from '../src/db/invalidation-listener';
+import type { Database } from '../src/db/database';
 import { hashSessionToken } from '../src/domain/tokens';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
 import { eventually } from './support/eventually';
 import { logInToken, webhookGet, type HttpTarget } from './support/requests';
 import { WEBHOOK_REFUSAL, statusAndBody } from './support/responses';
 import { PASSWORD, bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
-import { withAdminClient } from './support/postgres';
+import { testDatabaseUrl, withAdminClient } from './support/postgres';
 
 // The webhook answers a token it has validated from memory. These are the promises that cache
 // keeps: every change that alters an answer shows on the very next call to the instance that made
@@ -470,3 +472,85 @@ describe('the webhook cache across instances sharing the database', () => {
     });
   }
 });
+
+/**
+ * A TCP proxy to the test database that can stop passing bytes without closing anything, as a
+ * connection does whose far end is gone without a word (a half-open TCP connection).
+ */
+async function stallingProxy(to: URL) {
+  let stalled = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(to.port || 5432), to.hostname);
+    for (const [from, into] of [
+      [client, upstream],
+      [upstream, client],
+    ]) {
+      sockets.add(from);
+      from.on('data', (chunk) => void (stalled || into.write(chunk)));
+      from.on('error', () => into.destroy());
+      from.on('close', () => into.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const via = new URL(to);
+  via.hostname = '127.0.0.1';
+  via.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: via.toString(),
+    stall: () => void (stalled = true),
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+  describe('the webhook cache of an instance whose listening connection stops answering', () => {
+    let app: TestApp;
+    let proxy: Awaited<ReturnType<typeof stallingProxy>>;
+    beforeAll(async () => {
+      proxy = await stallingProxy(new URL(testDatabaseUrl()));
+      // The listener alone goes through the proxy; the pool reaches the database directly.
+      const listenViaProxy: typeof listenForInvalidations = (db, handlers, logger) => {
+        const connection = (db.client as { config: { connection: { connectionString: string } } }).config.connection;
+        const through = new URL(proxy.url);
+        const url = new URL(connection.connectionString);
+        url.hostname = through.hostname;
+        url.port = through.port;
+        const proxied = { client: { config: { connection: { ...connection, connectionString: url.toString() } } } };
+        return listenForInvalidations(proxied as unknown as Database, handlers, logger);
+      };
+      // A time limit far beyond the test: only the heartbeat can end the cache's trust.
+      app = await startTestApp(
+        { ADMIN_SECRET, WEBHOOK_CACHE_TTL_SECONDS: '3600' },
+        { listenForInvalidations: listenViaProxy },
+      );
+    });
+    afterAll(async () => {
+      await proxy.close();
+      await app.close();
+    });
+
+    it('stops trusting its cache within seconds, and so shows a change whose notice cannot reach it', async () => {
+      const subject = await cachedSubject(app);
+      const cache = app.services.sessionCache!;
+      // Listening (the cache holds only then), and the subject cached.
+      const cachedAfterACall = async () => {
+        expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+        return cache.size;
+      };
+      expect(await eventually(cachedAfterACall, (size) => size > 0, 5_000)).toBeGreaterThan(0);
+      proxy.stall();
+      await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
+      // A heartbeat every 2 s that gives up after 2 s: about 4 s. Polled for longer, never timed.
+      const answer = await eventually(
+        async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
+        (res) => res.status === 401,
+        15_000,
+      );
+      expect(answer).toEqual(WEBHOOK_REFUSAL);
+    });
+  });
+}
