@@ -5,6 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import request from 'supertest';
 import { runCli } from '../src/cli';
 import { loadConfig, type Env } from '../src/config';
+import { openDatabase, type Database } from '../src/db/database';
 import { createLogger } from '../src/logger';
 import { startServer } from '../src/server';
 import { createTestDatabase } from './support/database';
@@ -40,6 +41,16 @@ async function withService<T>(env: Env, work: (url: string) => Promise<T>): Prom
     return await work(server.url);
   } finally {
     await server.close();
+  }
+}
+
+/** Opens that database as the service would, for statements no API makes, and closes it. */
+async function withDatabase<T>(env: Env, work: (db: Database) => Promise<T>): Promise<T> {
+  const db = openDatabase(loadConfig(env).database);
+  try {
+    return await work(db);
+  } finally {
+    await db.destroy();
   }
 }
 
@@ -87,6 +98,24 @@ describe('creating the first admin without a database shell', () => {
         const login = await request(url).post('/login').send({ username, password: ADMIN_PASSWORD });
         expect(login.status).toBe(401);
         expect(login.body.error.code).toBe('INVALID_CREDENTIALS');
+      });
+    });
+
+    it('records nothing when the admin could not be created, so that the next start creates it', async () => {
+      const username = uniqueUsername('root');
+      const env = { ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD };
+      await withService(database.env, () => Promise.resolve());
+      // The built-in admin role, gone as no API would let it go: the admin cannot be created.
+      const adminRole = await withDatabase(database.env, async (db) => {
+        const [role] = await db('roles').where({ name: 'admin' }).delete().returning('*');
+        return role as object;
+      });
+      await expect(withService(env, () => Promise.resolve())).rejects.toThrow('A role to grant no longer exists.');
+      await withDatabase(database.env, (db) => db('roles').insert(adminRole));
+      await withService(env, async (url) => {
+        const login = await request(url).post('/login').send({ username, password: ADMIN_PASSWORD });
+        expect(login.status).toBe(200);
+        expect(login.body.roles).toEqual(['user', 'admin']);
       });
     });
 
