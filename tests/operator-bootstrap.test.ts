@@ -119,6 +119,15 @@ describe('creating the first admin without a database shell', () => {
       });
     });
 
+    it('is not taken for done by the record of another start-up task', async () => {
+      const username = uniqueUsername('root');
+      await withService(database.env, () => Promise.resolve());
+      await withDatabase(database.env, (db) => db('bootstrap_runs').insert({ name: 'another-start-up-task' }));
+      await withService({ ...database.env, ADMIN_USERNAME: username, ADMIN_PASSWORD }, async (url) => {
+        expect((await request(url).post('/login').send({ username, password: ADMIN_PASSWORD })).status).toBe(200);
+      });
+    });
+
     it('starts when the name is already taken, and gives the user who took it no admin role', async () => {
       const username = uniqueUsername('root');
       const ownPassword = 'the first owner’s password';
