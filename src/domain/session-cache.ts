@@ -6,6 +6,8 @@ export interface SessionCacheOptions {
   maxEntries: number;
   /** The longest an entry is trusted without asking the database again: the backstop for a lost invalidation. */
   ttlSeconds: number;
+  /** A monotonic clock in milliseconds for the time limits: performance.now() unless a test moves time itself. */
+  clock?: { now(): number };
 }
 
 type Lookup = () => Promise<ValidatedSession | undefined>;
@@ -31,13 +33,14 @@ export class SessionCache {
   // Zero while the invalidations cannot be lost (an embedded database in this very process).
   private entryTtlMs: number;
 
-  constructor({ maxEntries, ttlSeconds }: SessionCacheOptions) {
+  constructor({ maxEntries, ttlSeconds, clock }: SessionCacheOptions) {
     this.ttlMs = ttlSeconds * 1000;
     this.entryTtlMs = this.ttlMs;
     this.entries = new LRUCache<string, ValidatedSession>({
       max: Math.max(1, maxEntries),
       ttl: this.ttlMs,
       dispose: (auth, tokenHash) => this.unindex(tokenHash, auth),
+      ...(clock && { perf: clock }),
     });
   }
 
@@ -139,7 +142,8 @@ export class SessionCache {
   }
 
   private unindex(tokenHash: string, auth: ValidatedSession): void {
-    if (this.tokenOfSession.get(auth.session.id) === tokenHash) this.tokenOfSession.delete(auth.session.id);
+    // A session has one token, so its entry is this one.
+    this.tokenOfSession.delete(auth.session.id);
     const tokens = this.tokensOfUser.get(auth.user.id);
     tokens?.delete(tokenHash);
     if (tokens?.size === 0) this.tokensOfUser.delete(auth.user.id);

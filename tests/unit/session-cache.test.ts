@@ -32,8 +32,12 @@ function viewOf(sessionId: string, userId = 1): ValidatedSession {
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
-  const promise = new Promise<T>((settle) => (resolve = settle));
-  return { promise, resolve };
+  let reject!: (reason: Error) => void;
+  const promise = new Promise<T>((settle, fail) => {
+    resolve = settle;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
 }
 
 describe('the session cache', () => {
@@ -137,6 +141,44 @@ describe('the session cache', () => {
     newer.resolve(viewOf('s-a'));
     expect(await Promise.all([second, third])).toEqual([viewOf('s-a'), viewOf('s-a')]);
     expect(started).toBe(2);
+  });
+
+  it('shares the newest lookup after an invalidation, though an older one fails after it started', async () => {
+    const older = deferred<ValidatedSession | undefined>();
+    const newer = deferred<ValidatedSession | undefined>();
+    let started = 0;
+    const startingWith = (read: Promise<ValidatedSession | undefined>) => () => {
+      started += 1;
+      return read;
+    };
+    const first = cache.recall('token-a', startingWith(older.promise));
+    cache.forgetSession('s-a');
+    const second = cache.recall('token-a', startingWith(newer.promise));
+    older.reject(new Error('database down'));
+    await expect(first).rejects.toThrow('database down');
+    const third = cache.recall('token-a', startingWith(Promise.resolve(undefined)));
+    newer.resolve(viewOf('s-a'));
+    expect(await Promise.all([second, third])).toEqual([viewOf('s-a'), viewOf('s-a')]);
+    expect(started).toBe(2);
+  });
+
+  it('trusts each entry for three quarters of its TTL at least and its whole TTL at most, spread between', async () => {
+    let now = 1_000_000;
+    const timed = new SessionCache({ maxEntries: 100, ttlSeconds: 10, clock: { now: () => now } });
+    timed.enable();
+    const tokens = Array.from({ length: 40 }, (_, index) => `token-${index}`);
+    for (const [index, token] of tokens.entries()) await timed.recall(token, lookup(viewOf(`s-${index}`, index)));
+    const cachedAfter = async (milliseconds: number) => {
+      now += milliseconds;
+      // lru-cache reuses the time it last read for up to a millisecond of real time.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return tokens.filter((token) => timed.peek(token) !== undefined).length;
+    };
+    expect(await cachedAfter(7_499)).toBe(40);
+    const halfway = await cachedAfter(1_251);
+    expect(halfway).toBeGreaterThan(0);
+    expect(halfway).toBeLessThan(40);
+    expect(await cachedAfter(1_251)).toBe(0);
   });
 
   it('shares no failed lookup: the next caller asks again', async () => {
