@@ -49,9 +49,11 @@ export class SessionCache {
     return this.enabled ? this.entries.get(tokenHash) : undefined;
   }
 
-  /** The session this token hash stands for: from memory when trusted, else from `lookup`. */
+  /**
+   * The session this token hash stands for: from memory when trusted, else from `lookup`, which
+   * concurrent callers share. While the cache is not trusted, it holds nothing and keeps nothing.
+   */
   async recall(tokenHash: string, lookup: Lookup): Promise<ValidatedSession | undefined> {
-    if (!this.enabled) return lookup();
     const cached = this.entries.get(tokenHash);
     if (cached) return cached;
     const pending = this.inflight.get(tokenHash);
@@ -113,7 +115,8 @@ export class SessionCache {
 
   forgetUser(userId: UserId): void {
     this.generation += 1;
-    for (const tokenHash of [...(this.tokensOfUser.get(userId) ?? [])]) this.entries.delete(tokenHash);
+    // Each deletion takes its token out of this set, which a Set's own forEach allows.
+    this.tokensOfUser.get(userId)?.forEach((tokenHash) => this.entries.delete(tokenHash));
   }
 
   forgetEverything(): void {

@@ -111,10 +111,9 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
       activeCache.dropOutdated(tokenHash);
       return validateFromDatabase(tokenHash);
     }
-    // A logout that raced the write above must not be undone by keeping what was read before it.
-    if (used.renewed) {
-      activeCache.remember(tokenHash, { session: used.session, user: used.user, endsAt: used.endsAt }, generation);
-    }
+    // Kept as it now stands, unless an invalidation came since it was read: a logout that raced
+    // the write above must not be undone by keeping what was read before it.
+    activeCache.remember(tokenHash, { session: used.session, user: used.user, endsAt: used.endsAt }, generation);
     return used;
   }
 
