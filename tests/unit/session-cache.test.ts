@@ -199,6 +199,17 @@ describe('the session cache', () => {
     expect(disabled.size).toBe(1);
   });
 
+  it('still forgets every cached session of a user after another of theirs was dropped to make room', async () => {
+    const small = new SessionCache({ maxEntries: 2, ttlSeconds: 60 });
+    small.enable();
+    await small.recall('token-a', lookup(viewOf('s-a', 1)));
+    await small.recall('token-b', lookup(viewOf('s-b', 1)));
+    await small.recall('token-c', lookup(viewOf('s-c', 2)));
+    small.forgetUser(1);
+    expect(small.peek('token-b')).toBeUndefined();
+    expect(small.peek('token-c')).toEqual(viewOf('s-c', 2));
+  });
+
   it('holds at most maxEntries sessions, dropping the least recently used', async () => {
     const small = new SessionCache({ maxEntries: 2, ttlSeconds: 60 });
     small.enable();
