@@ -121,6 +121,18 @@ describe('request bodies', () => {
       });
     });
 
+    it('reads a UTF-8 body that starts with a byte order mark, as express.json does', async () => {
+      const user = await signUp(app);
+      const json = JSON.stringify({ headers: { Authorization: `Bearer ${user.token}` }, request: null });
+      const res = await request(app.http)
+        .post('/webhook')
+        .set('Content-Type', 'application/json')
+        // Sent as UTF-8: the bytes EF BB BF, then the JSON. (A Buffer, superagent would turn into JSON.)
+        .send(`\uFEFF${json}`);
+      expect(res.status).toBe(200);
+      expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
+    });
+
     it.each(['identity', 'Identity'])('reads a body with Content-Encoding: %s', async (contentEncoding) => {
       const user = await signUp(app);
       const res = await postWebhook(user.token, 'application/json', contentEncoding);

@@ -72,8 +72,8 @@ async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<u
   const text = await getRawBody(req, { limit: limitBytes, length: req.headers['content-length'], encoding: 'utf-8' });
   try {
     return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new AppError('INVALID_JSON', { cause: error });
+  } catch {
+    throw new AppError('INVALID_JSON');
   }
 }
 
