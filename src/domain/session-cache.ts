@@ -87,8 +87,8 @@ export class SessionCache {
   remember(tokenHash: string, auth: ValidatedSession, readAtGeneration: number): void {
     if (!this.enabled || readAtGeneration !== this.generation) return;
     // Spread over the last quarter of the TTL, so that sessions cached together are not all
-    // looked up again in the same instant.
-    const ttl = this.entryTtlMs === 0 ? 0 : Math.round(this.entryTtlMs * (0.75 + Math.random() * 0.25));
+    // looked up again in the same instant. A TTL of 0 stays 0: no time limit.
+    const ttl = Math.round(this.entryTtlMs * (0.75 + Math.random() * 0.25));
     this.entries.set(tokenHash, auth, { ttl });
     this.tokenOfSession.set(auth.session.id, tokenHash);
     const tokens = this.tokensOfUser.get(auth.user.id) ?? new Set<string>();
