@@ -12,7 +12,7 @@ import { hashSessionToken } from '../src/domain/tokens';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
 import { eventually } from './support/eventually';
 import { logInToken, webhookGet, type HttpTarget } from './support/requests';
-import { WEBHOOK_REFUSAL, statusAndBody } from './support/responses';
+import { WEBHOOK_REFUSAL, statusAndBody, statusAndCode } from './support/responses';
 import { PASSWORD, bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 import { testDatabaseUrl, withAdminClient } from './support/postgres';
 
@@ -261,6 +261,20 @@ describe('the webhook cache', () => {
     expect(queries).toBe(0);
     expect(app.services.sessionCache!.size).toBe(cachedBefore);
     expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+  });
+
+  it('refuses a token it never issued on the API routes too, without a query', async () => {
+    const forged = randomBytes(48).toString('base64url');
+    let queries = 0;
+    const countQuery = () => (queries += 1);
+    app.database.db.on('query', countQuery);
+    try {
+      const res = await request(app.http).get('/me').set(bearer(forged));
+      expect(statusAndCode(res)).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    } finally {
+      app.database.db.off('query', countQuery);
+    }
+    expect(queries).toBe(0);
   });
 });
 
