@@ -5,7 +5,7 @@ import { withClassifiedFailures } from './database-errors';
 export function createBootstrapRunsRepository(db: Knex): BootstrapRunStore {
   return withClassifiedFailures<BootstrapRunStore>({
     async hasCompleted(name) {
-      return (await db('bootstrap_runs').select('name').where({ name }).first()) !== undefined;
+      return (await db('bootstrap_runs').where({ name }).first()) !== undefined;
     },
 
     async recordCompleted(name, now) {
