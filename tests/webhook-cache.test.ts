@@ -460,7 +460,7 @@ describe('the webhook cache across instances sharing the database', () => {
       expect(answer).toEqual(WEBHOOK_REFUSAL);
     });
 
-    it('listens again after losing its connection, and then answers from its cache again', async () => {
+    it('listens again after losing its connection, then answers from its cache again and hears changes again', async () => {
       const subject = await cachedSubject(app);
       const cache = app.services.sessionCache!;
       const cachedAfterACall = async () => {
@@ -479,10 +479,20 @@ describe('the webhook cache across instances sharing the database', () => {
       );
       // The listener stops trusting the cache, and empties it, before it logs the loss.
       const lossLogged = () =>
-        Promise.resolve(app.logLines.slice(logged).some((line) => line.includes('listener lost its connection')));
-      expect(await eventually(lossLogged, (logged) => logged, 5_000)).toBe(true);
-      // Listening again (the first retry comes after 100 ms): calls fill the cache once more.
+        Promise.resolve(app.logLines.slice(logged).find((line) => line.includes('listener lost its connection')));
+      const lossLine = await eventually(lossLogged, (line) => line !== undefined, 5_000);
+      // The operator reads when it tries again: the first retry comes after 100 ms.
+      expect(JSON.parse(lossLine!)).toMatchObject({ level: 40, retryInMs: 100 });
+      // Listening again: calls fill the cache once more.
       expect(await eventually(cachedAfterACall, (size) => size > 0, 5_000)).toBeGreaterThan(0);
+      // And it listens on its own database and channel: a change no instance made, in SQL, ends
+      // the cached session within a second, long before the cache's time limit (10 s).
+      await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
+      const answer = await eventually(
+        async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
+        (res) => res.status === 401,
+      );
+      expect(answer).toEqual(WEBHOOK_REFUSAL);
     });
   }
 });
