@@ -6,7 +6,8 @@ import { createLogger } from '../src/logger';
 import { startServer, type RunningServer } from '../src/server';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { WEBHOOK_MODES, logIn } from './support/requests';
+import { eventually } from './support/eventually';
+import { WEBHOOK_MODES, logIn, webhookGet } from './support/requests';
 import { expectCleanErrorBody } from './support/responses';
 import {
   PASSWORD,
@@ -17,6 +18,30 @@ import {
   type SignedUpUser,
   type TestApp,
 } from './support/test-app';
+
+describe('a session the webhook has cached, when the database goes away', () => {
+  let app: TestApp;
+  afterAll(() => app.close());
+
+  // Its cache is trusted only while it hears of every change, which it cannot once the database
+  // is gone: the answer then needs the database, so it is a 503, not a stale 200.
+  it('is answered 503 DATABASE_UNAVAILABLE once the instance notices, not from memory', async () => {
+    app = await startTestApp();
+    const user = await signUp(app);
+    expect((await webhookGet(app, user.token)).status).toBe(200);
+    expect(app.services.sessionCache!.size).toBe(1);
+    await app.database.simulateOutage();
+    // Noticed at once on PostgreSQL (the listening connection ends), within a heartbeat (2 s) on
+    // PGlite. Polled for longer, never timed.
+    const res = await eventually(
+      () => webhookGet(app, user.token),
+      (answer) => answer.status !== 200,
+      10_000,
+    );
+    expect(res.status).toBe(503);
+    expectCleanErrorBody(res, 'DATABASE_UNAVAILABLE');
+  });
+});
 
 describe('during a database outage', () => {
   // The outage breaks the database for good, so this app is used for nothing else.
