@@ -252,6 +252,13 @@ describe('POST /signup', () => {
       expect(statusAndCode(res)).toEqual({ status: 400, code: 'WEAK_PASSWORD' });
     });
 
+    // bcrypt's C core stops at a NUL: everything after one would be ignored at every login.
+    it('refuses a password with a NUL character in it with 400 WEAK_PASSWORD, saying why', async () => {
+      const res = await signup({ username: uniqueUsername(), password: `${PASSWORD}\u0000more` });
+      expect(statusAndCode(res)).toEqual({ status: 400, code: 'WEAK_PASSWORD' });
+      expect(res.body.error.message).toBe('The password must not contain NUL characters.');
+    });
+
     it('creates nobody when the password is refused', async () => {
       const username = uniqueUsername();
       expect(statusAndCode(await signup({ username, password: 'short' }))).toEqual({

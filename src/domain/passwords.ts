@@ -57,6 +57,16 @@ export function loadPasswordScreening(): void {
   commonPasswordSet();
 }
 
+/**
+ * Whole seconds, at least 1, until `threads` threads have hashed the `queued` hashes waiting and
+ * the ones they are running, at `meanHashMs` a hash: a refused login's Retry-After. Before any hash
+ * has finished there is no mean yet (NaN or 0), and a hash at cost 12 takes about 250 ms.
+ */
+export function hashingBacklogSeconds(queued: number, threads: number, meanHashMs: number): number {
+  const hashSeconds = meanHashMs > 0 ? meanHashMs / 1000 : 0.25;
+  return Math.max(1, Math.ceil(((queued + threads) * hashSeconds) / threads));
+}
+
 /** Whether the password is one that attackers try first (NIST SP 800-63B 3.1.1.2), in any case. */
 export function isCommonPassword(password: string): boolean {
   return commonPasswordSet().has(normalizePassword(password).toLowerCase());
@@ -120,11 +130,9 @@ export function createPasswordHasher(policy: PasswordPolicy, capacity: HashingCa
 
   /** Refuses at once rather than queue work that would finish long after the client gave up. */
   function overloaded(): AppError {
-    const drainSeconds = Math.ceil(((pool.queueSize + capacity.threads) * meanHashSeconds()) / capacity.threads);
-    return new AppError('OVERLOADED', { headers: { 'Retry-After': String(Math.max(1, drainSeconds)) } });
+    const retryAfter = hashingBacklogSeconds(pool.queueSize, capacity.threads, pool.histogram.runTime.mean);
+    return new AppError('OVERLOADED', { headers: { 'Retry-After': String(retryAfter) } });
   }
-
-  const meanHashSeconds = () => (pool.histogram.runTime.mean > 0 ? pool.histogram.runTime.mean / 1000 : 0.25);
 
   // Unknown usernames are checked against this hash, so that they cost the same time as a
   // wrong password. It is made once, at the configured cost.
