@@ -4,8 +4,8 @@
 // covered). Mutants that did not compile or were ignored do not count.
 // `node tests/support/mutation/summarise.mjs [--survivors | --survivor-ranges] [saved-run.jsonl ...]`
 // --survivor-ranges prints the undetected mutants as one `--mutate` argument, to re-run only
-// them against more suites (stryker run --mutate "$(node … --survivor-ranges run.jsonl)"), as
-// whole lines. Line numbers hold only while the mutated files are unchanged since the run.
+// them against more suites (stryker run --mutate "$(node … --survivor-ranges run.jsonl)"), as one range
+// of whole lines per file. Line numbers hold only while the mutated files are unchanged since the run.
 // Given several saved runs (copies of mutants.jsonl, say one per file with its own suites), it
 // scores them as one: a mutant that any run detected is detected, since the whole suite holds
 // every run's tests (see `rank` for the rest).
@@ -46,13 +46,22 @@ for (const file of files.length > 0 ? files : [MUTANTS_FILE]) {
 const results = [...merged.values()];
 
 if (process.argv.includes('--survivor-ranges')) {
-  // Whole lines: --mutate and the results count columns differently, and a range that misses a
-  // mutant's columns by one leaves it out. The other mutants on those lines run again too.
-  const ranges = results
-    .filter((each) => UNDETECTED.has(each.status))
-    .map(({ file, location }) => `${file}:${location.start.line}-${location.end.line}`);
-  process.stderr.write(`${ranges.length} undetected mutants\n`);
-  console.log([...new Set(ranges)].join(','));
+  // One range of whole lines per file, from its first undetected mutant to its last: Stryker keeps
+  // only the last range it is given for a file, and --mutate and the results count columns
+  // differently (a range that misses a mutant's columns by one leaves it out). The other mutants
+  // in that range run again too.
+  const undetected = results.filter((each) => UNDETECTED.has(each.status));
+  /** @type {Map<string, { first: number, last: number }>} */
+  const lines = new Map();
+  for (const { file, location } of undetected) {
+    const known = lines.get(file) ?? { first: location.start.line, last: location.end.line };
+    lines.set(file, {
+      first: Math.min(known.first, location.start.line),
+      last: Math.max(known.last, location.end.line),
+    });
+  }
+  process.stderr.write(`${undetected.length} undetected mutants\n`);
+  console.log([...lines].map(([file, { first, last }]) => `${file}:${first}-${last}`).join(','));
   process.exit(0);
 }
 
