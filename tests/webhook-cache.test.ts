@@ -498,10 +498,34 @@ describe('the webhook cache across instances sharing the database', () => {
 });
 
 /**
+ * The real listener, connecting through 127.0.0.1:`port` (a proxy) instead of to the database
+ * itself; the pool still reaches the database directly.
+ */
+function listenerThrough(port: number): typeof listenForInvalidations {
+  return (db, handlers, logger) => {
+    const connection = (db.client as { config: { connection: { connectionString: string } } }).config.connection;
+    const url = new URL(connection.connectionString);
+    url.hostname = '127.0.0.1';
+    url.port = String(port);
+    const proxied = { client: { config: { connection: { ...connection, connectionString: url.toString() } } } };
+    return listenForInvalidations(proxied as unknown as Database, handlers, logger);
+  };
+}
+
+/** A port on 127.0.0.1 that nothing listens on, for now. */
+async function unusedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
  * A TCP proxy to the test database that can stop passing bytes without closing anything, as a
  * connection does whose far end is gone without a word (a half-open TCP connection).
  */
-async function stallingProxy(to: URL) {
+async function stallingProxy(to: URL, port = 0) {
   let stalled = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -516,7 +540,7 @@ async function stallingProxy(to: URL) {
       from.on('close', () => into.destroy());
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const via = new URL(to);
   via.hostname = '127.0.0.1';
   via.port = String((server.address() as net.AddressInfo).port);
@@ -536,20 +560,10 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
     let proxy: Awaited<ReturnType<typeof stallingProxy>>;
     beforeAll(async () => {
       proxy = await stallingProxy(new URL(testDatabaseUrl()));
-      // The listener alone goes through the proxy; the pool reaches the database directly.
-      const listenViaProxy: typeof listenForInvalidations = (db, handlers, logger) => {
-        const connection = (db.client as { config: { connection: { connectionString: string } } }).config.connection;
-        const through = new URL(proxy.url);
-        const url = new URL(connection.connectionString);
-        url.hostname = through.hostname;
-        url.port = through.port;
-        const proxied = { client: { config: { connection: { ...connection, connectionString: url.toString() } } } };
-        return listenForInvalidations(proxied as unknown as Database, handlers, logger);
-      };
       // A time limit far beyond the test: only the heartbeat can end the cache's trust.
       app = await startTestApp(
         { ADMIN_SECRET, WEBHOOK_CACHE_TTL_SECONDS: '3600' },
-        { listenForInvalidations: listenViaProxy },
+        { listenForInvalidations: listenerThrough(Number(new URL(proxy.url).port)) },
       );
     });
     afterAll(async () => {
@@ -575,6 +589,63 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
         15_000,
       );
       expect(answer).toEqual(WEBHOOK_REFUSAL);
+    });
+  });
+}
+
+if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+  describe('the webhook cache of an instance whose notices are lost', () => {
+    // Held and never delivered, as notices sent while a connection reconnects are lost.
+    const notices = heldNotices();
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp(
+        { ADMIN_SECRET, WEBHOOK_CACHE_TTL_SECONDS: '1' },
+        { listenForInvalidations: notices.listen },
+      );
+    });
+    afterAll(() => app.close());
+
+    it('shows a change made in SQL once the time limit of its cached answer (WEBHOOK_CACHE_TTL_SECONDS) runs out', async () => {
+      const subject = await cachedSubject(app);
+      // The test's clock stands still, so no use of the session is due to be recorded (and checked).
+      await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
+      const answer = await eventually(
+        async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
+        (res) => res.status === 401,
+        5_000,
+      );
+      expect(answer).toEqual(WEBHOOK_REFUSAL);
+      // Its notice came and was lost: the time limit alone ended the cached answer.
+      expect(notices.held()).toBeGreaterThan(0);
+    });
+  });
+}
+
+if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+  describe('the webhook cache of an instance whose listener cannot connect at start', () => {
+    it('reads the database until its listener connects, then answers from its cache', async () => {
+      const port = await unusedPort();
+      const app = await startTestApp({ ADMIN_SECRET }, { listenForInvalidations: listenerThrough(port) });
+      try {
+        const subject = await cachedSubject(app);
+        const cache = app.services.sessionCache!;
+        // Refused at every try so far: the cache is not trusted, so it keeps nothing.
+        expect(cache.size).toBe(0);
+        const proxy = await stallingProxy(new URL(testDatabaseUrl()), port);
+        try {
+          const cachedAfterACall = async () => {
+            expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+            return cache.size;
+          };
+          // It keeps trying (every 100 ms at first, doubling up to 5 s). Polled, never timed.
+          expect(await eventually(cachedAfterACall, (size) => size > 0, 15_000)).toBeGreaterThan(0);
+        } finally {
+          await proxy.close();
+        }
+      } finally {
+        await app.close();
+      }
     });
   });
 }
