@@ -649,3 +649,29 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
     });
   });
 }
+
+if (globalThis.TEST_DATABASE_KIND === 'pglite') {
+  describe('the webhook cache on embedded PGlite', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp({ ADMIN_SECRET, WEBHOOK_CACHE_TTL_SECONDS: '1' });
+    });
+    afterAll(() => app.close());
+
+    // Its notices come from this very process and cannot be lost, so the time limit, a backstop
+    // for lost notices, is off: a cached session costs no query however long it stays cached.
+    it('keeps a cached answer past WEBHOOK_CACHE_TTL_SECONDS, with no query', async () => {
+      const subject = await cachedSubject(app);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      let queries = 0;
+      const countQuery = () => (queries += 1);
+      app.database.db.on('query', countQuery);
+      try {
+        expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+      } finally {
+        app.database.db.off('query', countQuery);
+      }
+      expect(queries).toBe(0);
+    });
+  });
+}
