@@ -67,11 +67,8 @@ export function createAccessTokens({ keys, clock, policy }: AccessTokensDeps) {
         sid: identity.sessionId,
         [policy.claimsNamespace]: policy.claimsFormat === 'json' ? claims : JSON.stringify(claims),
       })
-        .setProtectedHeader({
-          alg: signing.alg,
-          typ: 'JWT',
-          ...(signing.kid === undefined ? {} : { kid: signing.kid }),
-        })
+        // A kid left undefined (a shared HS256 secret has none) is left out of the JSON.
+        .setProtectedHeader({ alg: signing.alg, typ: 'JWT', kid: signing.kid })
         .setSubject(String(identity.userId))
         .setIssuer(policy.issuer)
         .setAudience(policy.audience)
