@@ -652,26 +652,35 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
 
 if (globalThis.TEST_DATABASE_KIND === 'pglite') {
   describe('the webhook cache on embedded PGlite', () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await startTestApp({ ADMIN_SECRET, WEBHOOK_CACHE_TTL_SECONDS: '1' });
-    });
-    afterAll(() => app.close());
-
     // Its notices come from this very process and cannot be lost, so the time limit, a backstop
-    // for lost notices, is off: a cached session costs no query however long it stays cached.
-    it('keeps a cached answer past WEBHOOK_CACHE_TTL_SECONDS, with no query', async () => {
-      const subject = await cachedSubject(app);
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      let queries = 0;
-      const countQuery = () => (queries += 1);
-      app.database.db.on('query', countQuery);
+    // for lost notices, is off: a cached session costs no query however long it stays cached,
+    // and a change is still heard at once. (The app starts in the test, so that mutation testing
+    // sees which tests its listener's start-up serves.)
+    it('keeps a cached answer past WEBHOOK_CACHE_TTL_SECONDS and a listener heartbeat with no query, and still hears a change made in SQL', async () => {
+      const app = await startTestApp({ ADMIN_SECRET, WEBHOOK_CACHE_TTL_SECONDS: '1' });
       try {
-        expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+        const subject = await cachedSubject(app);
+        // Past the time limit (1 s) and the listener's first heartbeat (2 s).
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        let queries = 0;
+        const countQuery = () => (queries += 1);
+        app.database.db.on('query', countQuery);
+        try {
+          expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+        } finally {
+          app.database.db.off('query', countQuery);
+        }
+        expect(queries).toBe(0);
+
+        await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
+        const answer = await eventually(
+          async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
+          (res) => res.status === 401,
+        );
+        expect(answer).toEqual(WEBHOOK_REFUSAL);
       } finally {
-        app.database.db.off('query', countQuery);
+        await app.close();
       }
-      expect(queries).toBe(0);
     });
   });
 }
