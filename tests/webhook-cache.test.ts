@@ -35,6 +35,20 @@ async function cachedSubject(app: TestApp, target: HttpTarget = app): Promise<Su
   return { id: user.id, token: user.token, role };
 }
 
+/**
+ * Disables the subject in SQL, as an operator would, so that no instance forgets it itself: only
+ * a notice, a time limit or a recorded use can show it. Polls the webhook (never timed) until it
+ * refuses the subject, for at most `withinMs`; answers its last answer.
+ */
+async function answerAfterDisablingInSql(app: TestApp, subject: Subject, withinMs?: number) {
+  await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
+  return eventually(
+    async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
+    (res) => res.status === 401,
+    withinMs,
+  );
+}
+
 const admin = (app: TestApp) => ({
   patch: (id: number, body: object) => request(app.http).patch(`/admin/users/${id}`).set(withAdminSecret).send(body),
   delete: (path: string) => request(app.http).delete(path).set(withAdminSecret),
@@ -143,11 +157,7 @@ describe('the webhook cache', () => {
 
   it('shows a change an operator made in SQL within a second', async () => {
     const subject = await cachedSubject(app);
-    await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
-    const answer = await eventually(
-      async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
-      (res) => res.status === 401,
-    );
+    const answer = await answerAfterDisablingInSql(app, subject);
     expect(answer).toEqual(WEBHOOK_REFUSAL);
   });
 
@@ -487,11 +497,7 @@ describe('the webhook cache across instances sharing the database', () => {
       expect(await eventually(cachedAfterACall, (size) => size > 0, 5_000)).toBeGreaterThan(0);
       // And it listens on its own database and channel: a change no instance made, in SQL, ends
       // the cached session within a second, long before the cache's time limit (10 s).
-      await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
-      const answer = await eventually(
-        async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
-        (res) => res.status === 401,
-      );
+      const answer = await answerAfterDisablingInSql(app, subject);
       expect(answer).toEqual(WEBHOOK_REFUSAL);
     });
   }
@@ -581,13 +587,8 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
       };
       expect(await eventually(cachedAfterACall, (size) => size > 0, 5_000)).toBeGreaterThan(0);
       proxy.stall();
-      await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
       // A heartbeat every 2 s that gives up after 2 s: about 4 s. Polled for longer, never timed.
-      const answer = await eventually(
-        async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
-        (res) => res.status === 401,
-        15_000,
-      );
+      const answer = await answerAfterDisablingInSql(app, subject, 15_000);
       expect(answer).toEqual(WEBHOOK_REFUSAL);
     });
   });
@@ -609,12 +610,7 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
     it('shows a change made in SQL once the time limit of its cached answer (WEBHOOK_CACHE_TTL_SECONDS) runs out', async () => {
       const subject = await cachedSubject(app);
       // The test's clock stands still, so no use of the session is due to be recorded (and checked).
-      await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
-      const answer = await eventually(
-        async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
-        (res) => res.status === 401,
-        5_000,
-      );
+      const answer = await answerAfterDisablingInSql(app, subject, 5_000);
       expect(answer).toEqual(WEBHOOK_REFUSAL);
       // Its notice came and was lost: the time limit alone ended the cached answer.
       expect(notices.held()).toBeGreaterThan(0);
@@ -672,11 +668,7 @@ if (globalThis.TEST_DATABASE_KIND === 'pglite') {
         }
         expect(queries).toBe(0);
 
-        await app.database.db('users').update({ disabled: true }).where({ id: subject.id });
-        const answer = await eventually(
-          async () => statusAndBody(await webhookGet(app, subject.token, { role: subject.role })),
-          (res) => res.status === 401,
-        );
+        const answer = await answerAfterDisablingInSql(app, subject);
         expect(answer).toEqual(WEBHOOK_REFUSAL);
       } finally {
         await app.close();
