@@ -3,7 +3,7 @@ import type { AccessTokens } from './access-tokens';
 import type { CallerIdentification } from './caller-identity';
 import type { Clock, Session, User, ValidatedSession } from './model';
 import type { Liveness, RefreshSessionStore } from './ports';
-import { startingSession, type SessionPolicy } from './sessions';
+import { endOfUnusedSession, startingSession, type SessionPolicy } from './sessions';
 import { hashSessionToken, type SessionTokens } from './tokens';
 
 /**
@@ -84,9 +84,7 @@ export function createJwtSessions({
       ) {
         throw new AppError('INVALID_CREDENTIALS');
       }
-      const idleEnd = new Date(now.getTime() + policy.idleTimeoutSeconds * 1000);
-      const endsAt = idleEnd < session.expiresAt ? idleEnd : session.expiresAt;
-      return tokenPair({ session, user, endsAt }, refreshToken);
+      return tokenPair({ session, user, endsAt: endOfUnusedSession(session, policy) }, refreshToken);
     },
 
     /** Rotates the refresh token and answers a new pair. Throws INVALID_REFRESH_TOKEN. */

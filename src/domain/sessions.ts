@@ -42,6 +42,16 @@ export function startingSession(
   };
 }
 
+/** When a session not used since it started ends: its idle deadline, unless its absolute end comes first. */
+export function endOfUnusedSession(
+  session: Pick<Session, 'lastUsedAt' | 'expiresAt'>,
+  policy: Pick<SessionPolicy, 'idleTimeoutSeconds'>,
+): Date {
+  return new Date(
+    Math.min(session.expiresAt.getTime(), session.lastUsedAt.getTime() + policy.idleTimeoutSeconds * 1000),
+  );
+}
+
 /**
  * Where a validation may read from. `database`: the store, always (the API, where every answer
  * must be current). `cache`: the webhook's hot path, which may answer from the session cache
@@ -134,9 +144,7 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
       if (!(await store.insertSession({ ...session, tokenHash: hashSessionToken(token), userEpoch: sessionEpoch }))) {
         throw new AppError('INVALID_CREDENTIALS');
       }
-      // Unused yet, a new session ends at its idle deadline unless the absolute end comes first.
-      const endsAt = new Date(Math.min(session.expiresAt.getTime(), now.getTime() + policy.idleTimeoutSeconds * 1000));
-      return { token, session, endsAt };
+      return { token, session, endsAt: endOfUnusedSession(session, policy) };
     },
 
     /**
