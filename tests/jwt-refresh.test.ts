@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
+import { statementsDuring } from './support/database';
 import { obtainTokens, payloadOf, refreshTokens, requestTokens, verifyIssued, type TokenPairBody } from './support/jwt';
 import { expectCleanErrorBody, statusAndCode } from './support/responses';
 import { PASSWORD, bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
@@ -99,6 +100,16 @@ describe('JWT mode: POST /token/refresh', () => {
       expect(statusAndCode(await refreshTokens(app, randomBytes(48).toString('base64url')))).toEqual(REFUSED);
       expect(statusAndCode(await refreshTokens(app, 'not-a-token'))).toEqual(REFUSED);
       await refreshed(pair.refreshToken);
+    });
+
+    // Its MAC tells a forged token at once, so a spray of them costs the database nothing.
+    it('refuses, or ends nothing for, a token it never issued without a query', async () => {
+      const forged = randomBytes(48).toString('base64url');
+      const statements = await statementsDuring(app.database.db, async () => {
+        expect(statusAndCode(await refreshTokens(app, forged))).toEqual(REFUSED);
+        expect((await request(app.http).post('/token/logout').send({ refreshToken: forged })).status).toBe(204);
+      });
+      expect(statements).toEqual([]);
     });
 
     it('refuses a body without a refresh token with 400 VALIDATION_FAILED', async () => {

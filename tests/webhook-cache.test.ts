@@ -10,6 +10,7 @@ import {
 import type { Database } from '../src/db/database';
 import { hashSessionToken } from '../src/domain/tokens';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
+import { statementsDuring } from './support/database';
 import { eventually } from './support/eventually';
 import { logInToken, webhookGet, type HttpTarget } from './support/requests';
 import { WEBHOOK_REFUSAL, statusAndBody, statusAndCode } from './support/responses';
@@ -163,21 +164,15 @@ describe('the webhook cache', () => {
 
   it('answers a cached token without a query until its use is due to be recorded, then with one write', async () => {
     const subject = await cachedSubject(app);
-    const statements: string[] = [];
-    const record = ({ sql }: { sql: string }) => void statements.push(sql.trimStart().split(' ')[0].toLowerCase());
-    app.database.db.on('query', record);
-    try {
-      for (let call = 0; call < 5; call += 1) expect((await webhookGet(app, subject.token)).status).toBe(200);
-      expect(statements).toEqual([]);
-      app.clock.advanceSeconds(app.config.sessions.touchIntervalSeconds);
-      expect((await webhookGet(app, subject.token)).status).toBe(200);
-      expect(statements).toEqual(['update']);
-      // The cache now holds the session as that write left it: no query again for a while.
-      for (let call = 0; call < 3; call += 1) expect((await webhookGet(app, subject.token)).status).toBe(200);
-      expect(statements).toEqual(['update']);
-    } finally {
-      app.database.db.off('query', record);
-    }
+    const answerCalls = (calls: number) =>
+      statementsDuring(app.database.db, async () => {
+        for (let call = 0; call < calls; call += 1) expect((await webhookGet(app, subject.token)).status).toBe(200);
+      });
+    expect(await answerCalls(5)).toEqual([]);
+    app.clock.advanceSeconds(app.config.sessions.touchIntervalSeconds);
+    expect(await answerCalls(1)).toEqual(['update']);
+    // The cache now holds the session as that write left it: no query again for a while.
+    expect(await answerCalls(3)).toEqual([]);
   });
 
   // Lookups and recorded uses come in bursts (when cached sessions' time limits run out together,
@@ -186,25 +181,21 @@ describe('the webhook cache', () => {
     const users = await Promise.all(Array.from({ length: 12 }, () => signUp(app)));
     const loggedOut = await signUp(app);
     expect((await request(app.http).post('/logout').set(bearer(loggedOut.token))).status).toBe(204);
-    const statements: string[] = [];
-    const record = ({ sql }: { sql: string }) => void statements.push(sql.trimStart().split(' ')[0].toLowerCase());
-    app.database.db.on('query', record);
     const validate = (token: string) => app.services.sessions.validateSessionToken(token);
-    try {
+    const lookups = await statementsDuring(app.database.db, async () => {
       const answers = await Promise.all([...users, loggedOut].map((user) => validate(user.token)));
       expect(answers.map((answer) => answer?.user.id)).toEqual([...users.map((user) => user.id), undefined]);
-      expect(statements).toEqual(['select']);
+    });
+    expect(lookups).toEqual(['select']);
 
-      // Their uses come due together: one write records them all, each once.
-      statements.length = 0;
-      app.clock.advanceSeconds(app.config.sessions.touchIntervalSeconds);
+    // Their uses come due together: one write records them all, each once.
+    app.clock.advanceSeconds(app.config.sessions.touchIntervalSeconds);
+    const renewals = await statementsDuring(app.database.db, async () => {
       const renewed = await Promise.all([...users, users[0]].map((user) => validate(user.token)));
       expect(renewed.map((answer) => answer?.user.id)).toEqual([...users, users[0]].map((user) => user.id));
       expect(renewed.map((answer) => answer?.renewed)).toEqual([...users.map(() => true), false]);
-      expect(statements).toEqual(['select', 'update']);
-    } finally {
-      app.database.db.off('query', record);
-    }
+    });
+    expect(renewals).toEqual(['select', 'update']);
   });
 
   it('forgets the session or the user a notice names, and nothing for a notice it cannot read', async () => {
@@ -255,36 +246,26 @@ describe('the webhook cache', () => {
   it('refuses a spray of tokens it never issued without a query and without caching any', async () => {
     const subject = await cachedSubject(app);
     const cachedBefore = app.services.sessionCache!.size;
-    let queries = 0;
-    const countQuery = () => (queries += 1);
-    app.database.db.on('query', countQuery);
-    try {
-      const forged = [
-        ...Array.from({ length: 50 }, () => randomBytes(48).toString('base64url')),
-        // The length of a token from before tokens carried a MAC; none is left in this database.
-        ...Array.from({ length: 50 }, () => randomBytes(32).toString('base64url')),
-      ];
+    const forged = [
+      ...Array.from({ length: 50 }, () => randomBytes(48).toString('base64url')),
+      // The length of a token from before tokens carried a MAC; none is left in this database.
+      ...Array.from({ length: 50 }, () => randomBytes(32).toString('base64url')),
+    ];
+    const statements = await statementsDuring(app.database.db, async () => {
       for (const token of forged) expect(statusAndBody(await webhookGet(app, token))).toEqual(WEBHOOK_REFUSAL);
-    } finally {
-      app.database.db.off('query', countQuery);
-    }
-    expect(queries).toBe(0);
+    });
+    expect(statements).toEqual([]);
     expect(app.services.sessionCache!.size).toBe(cachedBefore);
     expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
   });
 
   it('refuses a token it never issued on the API routes too, without a query', async () => {
     const forged = randomBytes(48).toString('base64url');
-    let queries = 0;
-    const countQuery = () => (queries += 1);
-    app.database.db.on('query', countQuery);
-    try {
+    const statements = await statementsDuring(app.database.db, async () => {
       const res = await request(app.http).get('/me').set(bearer(forged));
       expect(statusAndCode(res)).toEqual({ status: 401, code: 'UNAUTHORIZED' });
-    } finally {
-      app.database.db.off('query', countQuery);
-    }
-    expect(queries).toBe(0);
+    });
+    expect(statements).toEqual([]);
   });
 });
 
@@ -409,15 +390,10 @@ describe('tokens issued before tokens carried a MAC', () => {
 
     await app.database.db('sessions').delete().where({ id });
     await app.services.purgeDeadSessions();
-    let queries = 0;
-    const countQuery = () => (queries += 1);
-    app.database.db.on('query', countQuery);
-    try {
+    const statements = await statementsDuring(app.database.db, async () => {
       expect(statusAndBody(await webhookGet(app, legacyToken))).toEqual(WEBHOOK_REFUSAL);
-    } finally {
-      app.database.db.off('query', countQuery);
-    }
-    expect(queries).toBe(0);
+    });
+    expect(statements).toEqual([]);
   });
 });
 
@@ -658,15 +634,10 @@ if (globalThis.TEST_DATABASE_KIND === 'pglite') {
         const subject = await cachedSubject(app);
         // Past the time limit (1 s) and the listener's first heartbeat (2 s).
         await new Promise((resolve) => setTimeout(resolve, 2_500));
-        let queries = 0;
-        const countQuery = () => (queries += 1);
-        app.database.db.on('query', countQuery);
-        try {
+        const statements = await statementsDuring(app.database.db, async () => {
           expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
-        } finally {
-          app.database.db.off('query', countQuery);
-        }
-        expect(queries).toBe(0);
+        });
+        expect(statements).toEqual([]);
 
         const answer = await answerAfterDisablingInSql(app, subject);
         expect(answer).toEqual(WEBHOOK_REFUSAL);
