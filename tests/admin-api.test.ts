@@ -78,10 +78,11 @@ describe('admin API', () => {
       const role = uniqueRoleName('editor');
       await createRole(app, role);
       const username = uniqueUsername();
+      // A role named twice, and the role every user holds anyway, are each held once.
       const res = await request(app.http)
         .post('/admin/users')
         .set(withAdminSecret)
-        .send({ username, password: PASSWORD, roles: [role], defaultRole: role });
+        .send({ username, password: PASSWORD, roles: [role, 'user', role], defaultRole: role });
       expect(res.status).toBe(201);
       expect(res.body).toEqual({
         id: expect.any(Number),
