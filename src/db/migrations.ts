@@ -7,7 +7,8 @@ export const AUTH_SCHEMA = 'auth';
 
 const MIGRATIONS_DIRECTORY = path.resolve(__dirname, '../../migrations');
 // Migrations are TypeScript under ts-jest and the knex CLI, and compiled JavaScript in
-// production: load the files of the kind this module itself was loaded as.
+// production: load the files of the kind this module itself was loaded as (the build also
+// writes a .js.map beside each).
 const MIGRATION_EXTENSION = path.extname(__filename);
 
 /**
@@ -20,7 +21,7 @@ const migrationSource: Knex.MigrationSource<string> = {
     Promise.resolve(
       fs
         .readdirSync(MIGRATIONS_DIRECTORY)
-        .filter((file) => file.endsWith(MIGRATION_EXTENSION) && !file.endsWith(`.d${MIGRATION_EXTENSION}`))
+        .filter((file) => file.endsWith(MIGRATION_EXTENSION))
         .sort(),
     ),
   getMigrationName: (file) => path.basename(file, MIGRATION_EXTENSION),
