@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { loadConfig } from '../../src/config';
+import { DatabaseWaitTimeoutError } from '../../src/db/database';
+import { createLogger } from '../../src/logger';
+import { launchServer, type StartingServer } from '../../src/server';
+import { eventually } from '../support/eventually';
+import { TEST_DATABASE_PREFIX, testDatabaseUrl, withAdminClient } from '../support/postgres';
+import type { LogLine } from '../support/service-process';
+
+// The wait for a late database, in this process: database-start-up.test.ts runs it as an
+// operator would, in a process of its own, where neither a mutation run nor a debugger reaches.
+// Here: how often it retries and what it logs, when it gives up, and a close that stops it.
+
+const isRetry = (line: LogLine) => line.msg === 'the database does not answer yet; retrying';
+const PASSWORD_IN_URL = 'url-password-never-logged';
+
+/** A database that does not exist yet, named in a URL with a password (trust auth ignores it). */
+function lateDatabase(): { name: string; url: string } {
+  const name = `${TEST_DATABASE_PREFIX}wait_${randomBytes(4).toString('hex')}`;
+  const url = new URL(testDatabaseUrl(name));
+  url.password = PASSWORD_IN_URL;
+  return { name, url: url.toString() };
+}
+
+function launchWaiting(databaseUrl: string, waitSeconds: number): Promise<StartingServer & { lines: LogLine[] }> {
+  const lines: LogLine[] = [];
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(JSON.parse(String(chunk)) as LogLine);
+        callback();
+      },
+    }),
+  );
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    DATABASE_WAIT_TIMEOUT_SECONDS: String(waitSeconds),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    BCRYPT_COST: '4',
+  });
+  return launchServer({ config, logger }).then((starting) => ({ ...starting, lines }));
+}
+
+describe('start-up before the database answers, in this process', () => {
+  const created: string[] = [];
+  afterAll(() =>
+    withAdminClient(async (client) => {
+      for (const name of created) await client.query(`drop database if exists "${name}" with (force)`);
+    }),
+  );
+
+  it('retries with doubling delays, half of each at random, naming the database without its password; then serves', async () => {
+    const { name, url } = lateDatabase();
+    created.push(name);
+    const starting = await launchWaiting(url, 60);
+    try {
+      const retries = await eventually(
+        () => Promise.resolve(starting.lines.filter(isRetry)),
+        (lines) => lines.length >= 3,
+        10_000,
+      );
+      expect((await request(starting.url).get('/readyz')).status).toBe(503);
+      const redacted = new URL(url);
+      redacted.password = 'redacted';
+      retries.slice(0, 3).forEach((line, index) => {
+        const backoffMs = 250 * 2 ** index;
+        expect(line).toMatchObject({
+          level: 40,
+          database: redacted.toString(),
+          attempt: index + 1,
+          error: { code: '3D000', message: expect.stringContaining(name) },
+        });
+        expect(line.retryInMs).toBeGreaterThanOrEqual(backoffMs / 2);
+        expect(line.retryInMs).toBeLessThanOrEqual(backoffMs);
+      });
+
+      await withAdminClient((client) => client.query(`create database "${name}"`));
+      const server = await starting.ready;
+      const answered = starting.lines.find((line) => line.msg === 'the database answers');
+      expect(answered).toMatchObject({ level: 30, attempts: starting.lines.filter(isRetry).length + 1 });
+      const signup = await request(server.url)
+        .post('/signup')
+        .send({ username: 'late-bob', password: 'a long password' });
+      expect(signup.status).toBe(201);
+      expect(starting.lines.map((line) => JSON.stringify(line)).join('\n')).not.toContain(PASSWORD_IN_URL);
+    } finally {
+      await starting.close();
+    }
+  });
+
+  it('gives up after DATABASE_WAIT_TIMEOUT_SECONDS, saying how long, how many attempts and the last error', async () => {
+    const { name, url } = lateDatabase();
+    const starting = await launchWaiting(url, 1);
+    const failure = await starting.ready.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(DatabaseWaitTimeoutError);
+    const { details, message } = failure as DatabaseWaitTimeoutError;
+    const retries = starting.lines.filter(isRetry);
+    // Each attempt but the last was followed by a retry; the last one gave up.
+    expect(details.attempts).toBe(retries.length + 1);
+    expect(details.attempts).toBeGreaterThanOrEqual(2);
+    expect(details.waitedSeconds).toBeGreaterThanOrEqual(1);
+    expect(details.lastError).toMatchObject({ code: '3D000', message: expect.stringContaining(name) });
+    expect(message).toBe(
+      `Gave up waiting for the database after ${details.waitedSeconds} s and ${details.attempts} attempts ` +
+        `(DATABASE_WAIT_TIMEOUT_SECONDS); last error: ${details.lastError.message}`,
+    );
+    // No delay runs past the deadline: the last is cut to what was left of the wait, so it gives up
+    // on time, not a backoff later. The wait began before the first retry was logged (pino's `time`).
+    const deadline = (retries[0].time as number) + 1000;
+    for (const retry of retries) {
+      expect((retry.time as number) + (retry.retryInMs as number)).toBeLessThanOrEqual(deadline + 20);
+    }
+  });
+
+  it('stops waiting at once when it is closed meanwhile', async () => {
+    const { url } = lateDatabase();
+    const starting = await launchWaiting(url, 60);
+    await eventually(
+      () => Promise.resolve(starting.lines.filter(isRetry)),
+      (lines) => lines.length >= 1,
+      10_000,
+    );
+    const retriesBefore = starting.lines.filter(isRetry).length;
+    await starting.close();
+    await expect(starting.ready).rejects.toThrow('The server was closed while it waited for the database.');
+    expect(starting.lines.filter(isRetry)).toHaveLength(retriesBefore);
+  });
+});
