@@ -94,6 +94,33 @@ describe('JWT mode: POST /token/refresh', () => {
       await refreshed(tabB.refreshToken);
     });
 
+    it('counts a token replayed when exactly the grace window has passed as reused', async () => {
+      const user = await signUp(app);
+      const first = await obtainTokens(app, user.username);
+      const second = await refreshed(first.refreshToken);
+      app.clock.advanceSeconds(app.config.jwt.refreshTokenReuseGraceSeconds);
+      expect(statusAndCode(await refreshTokens(app, first.refreshToken))).toEqual(REFUSED);
+      expect(statusAndCode(await refreshTokens(app, second.refreshToken))).toEqual(REFUSED);
+    });
+
+    it('measures the grace window from the first rotation: a replay within it does not extend it', async () => {
+      const user = await signUp(app);
+      const first = await obtainTokens(app, user.username);
+      await refreshed(first.refreshToken);
+      app.clock.advanceSeconds(app.config.jwt.refreshTokenReuseGraceSeconds - 1);
+      await refreshed(first.refreshToken);
+      app.clock.advanceSeconds(2);
+      expect(statusAndCode(await refreshTokens(app, first.refreshToken))).toEqual(REFUSED);
+    });
+
+    it('rotates only the token presented: another session’s token stays current', async () => {
+      const user = await signUp(app);
+      const [mine, other] = [await obtainTokens(app, user.username), await obtainTokens(app, user.username)];
+      await refreshed(mine.refreshToken);
+      afterGrace();
+      expect(statusAndCode(await refreshTokens(app, other.refreshToken))).toEqual({ status: 200, code: undefined });
+    });
+
     it('never ends a session for a token that was never issued', async () => {
       const user = await signUp(app);
       const pair = await obtainTokens(app, user.username);
