@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, uniqueRoleName, withAdminSecret } from './support/admin';
-import { logIn } from './support/requests';
+import { changePassword, logIn } from './support/requests';
 import { bearer, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 interface AuthEventLine {
@@ -35,15 +35,9 @@ describe('auth events in the log', () => {
     expect((await logIn(app, passwordTypedAsUsername, password)).status).toBe(429);
     const login = await logIn(app, username, password);
     expect(login.status).toBe(200);
-    const weak = await request(app.http)
-      .post('/password')
-      .set(bearer(login.body.token))
-      .send({ currentPassword: password, newPassword: 'iloveyou' });
+    const weak = await changePassword(app, login.body.token, { newPassword: 'iloveyou', currentPassword: password });
     expect(weak.status).toBe(400);
-    const change = await request(app.http)
-      .post('/password')
-      .set(bearer(login.body.token))
-      .send({ currentPassword: password, newPassword });
+    const change = await changePassword(app, login.body.token, { newPassword, currentPassword: password });
     expect(change.status).toBe(200);
     const second = await logIn(app, username, newPassword);
     const sessions = await request(app.http).get('/sessions').set(bearer(change.body.token));

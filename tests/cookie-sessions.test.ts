@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { cookieHeader, sessionCookieOf, setCookiesOf } from './support/cookies';
-import { logIn, WEBHOOK_MODES, webhookWithHeaders } from './support/requests';
+import { changePassword, logIn, WEBHOOK_MODES, webhookWithHeaders } from './support/requests';
 import { statusAndBody, statusAndCode, WEBHOOK_REFUSAL } from './support/responses';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
@@ -36,10 +36,7 @@ describe('the session cookie', () => {
 
     it('a password change sets it with the new session token', async () => {
       const user = await signUp(app);
-      const res = await request(app.http)
-        .post('/password')
-        .set(bearer(user.token))
-        .send({ currentPassword: PASSWORD, newPassword: 'another long passphrase' });
+      const res = await changePassword(app, user.token, { newPassword: 'another long passphrase' });
       expect(res.status).toBe(200);
       expect(sessionCookieOf(res)).toMatchObject({ name: SESSION_COOKIE, value: res.body.token, maxAge: 600 });
       expect(res.body.token).not.toBe(user.token);

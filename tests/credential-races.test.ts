@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
 import { eventually } from './support/eventually';
-import { logIn, webhookGet } from './support/requests';
+import { changePassword, logIn, webhookGet } from './support/requests';
 import { statusAndCode } from './support/responses';
-import { PASSWORD, bearer, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+import { PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 // Each race below is a rule that ends sessions meeting a login already in flight: the password
 // check (bcrypt) has passed, and the session is not yet stored. A slower hash widens that window.
@@ -46,10 +46,7 @@ describe('sessions never outlive what ended them, against logins in flight', () 
   it('kills every session from a login with the old password once /password has answered', async () => {
     const user = await signUp(app);
     const logins = await loginsDuring(user.username, PASSWORD, async () => {
-      const change = await request(app.http)
-        .post('/password')
-        .set(bearer(user.token))
-        .send({ currentPassword: PASSWORD, newPassword: 'a brand new password' });
+      const change = await changePassword(app, user.token, { newPassword: 'a brand new password' });
       expect(change.status).toBe(200);
     });
     const tokens = logins.filter((res) => res.status === 200).map((res) => res.body.token as string);

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { logIn } from './support/requests';
+import { changePassword, logIn } from './support/requests';
 import { expectCleanErrorBody } from './support/responses';
 import {
   PASSWORD,
@@ -86,11 +86,7 @@ describe('HTTP errors', () => {
         'a wrong current password',
         401,
         'INVALID_CREDENTIALS',
-        () =>
-          request(app.http)
-            .post('/password')
-            .set(bearer(user.token))
-            .send({ currentPassword: 'wrong password', newPassword: PASSWORD }),
+        () => changePassword(app, user.token, { newPassword: PASSWORD, currentPassword: 'wrong password' }),
       ],
     ])(
       'answers %s with %i %s, exactly {error: {code, message}} and no internals',

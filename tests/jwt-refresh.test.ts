@@ -4,7 +4,8 @@ import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminS
 import { statementsDuring } from './support/database';
 import { obtainTokens, payloadOf, refreshTokens, requestTokens, verifyIssued, type TokenPairBody } from './support/jwt';
 import { expectCleanErrorBody, statusAndCode } from './support/responses';
-import { PASSWORD, bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
+import { bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
+import { changePassword } from './support/requests';
 
 const REFUSED = { status: 401, code: 'INVALID_REFRESH_TOKEN' };
 
@@ -226,10 +227,7 @@ describe('JWT mode: POST /token/refresh', () => {
 
     it('after a password change', async () => {
       const { user, pair } = await jwtSession();
-      const change = await request(app.http)
-        .post('/password')
-        .set(bearer(user.token))
-        .send({ currentPassword: PASSWORD, newPassword: 'a brand new password' });
+      const change = await changePassword(app, user.token, { newPassword: 'a brand new password' });
       expect(change.status).toBe(200);
       expect(statusAndCode(await refreshTokens(app, pair.refreshToken))).toEqual(REFUSED);
     });

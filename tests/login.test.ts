@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { logIn, webhookGet } from './support/requests';
+import { changePassword, logIn, webhookGet } from './support/requests';
 import { statusAndCode } from './support/responses';
 import { PASSWORD, bearer, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
@@ -94,10 +94,7 @@ describe('POST /login', () => {
       const password = '€'.repeat(24);
       expect(Buffer.byteLength(password, 'utf8')).toBe(72);
       const user = await signUp(app);
-      const change = await request(app.http)
-        .post('/password')
-        .set(bearer(user.token))
-        .send({ currentPassword: user.password, newPassword: password });
+      const change = await changePassword(app, user.token, { newPassword: password, currentPassword: user.password });
       expect(change.status).toBe(200);
       expect((await logIn(app, user.username, password)).status).toBe(200);
 

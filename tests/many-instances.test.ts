@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
-import { logInToken, WEBHOOK_MODES, type HttpTarget } from './support/requests';
+import { changePassword, logInToken, WEBHOOK_MODES, type HttpTarget } from './support/requests';
 import { WEBHOOK_REFUSAL, statusAndBody } from './support/responses';
-import { bearer, PASSWORD, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
+import { bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
 // Two instances on one database, as replicas behind a load balancer. Whatever an instance keeps
 // in memory to answer the webhook faster, an end of a session on one must reach the other's
@@ -73,11 +73,7 @@ describe.each(WEBHOOK_MODES)('two instances on one database, webhook in %s mode'
     const older = await logInToken(app, user.username);
     expect((await send(peer, older)).status).toBe(200);
 
-    await request(app.http)
-      .post('/password')
-      .set(bearer(user.token))
-      .send({ currentPassword: PASSWORD, newPassword: 'a new long password' })
-      .expect(200);
+    await changePassword(app, user.token, { newPassword: 'a new long password' }).expect(200);
 
     expect(await webhookAnswerOnceRevoked(peer, older, send)).toEqual(WEBHOOK_REFUSAL);
   });

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { logIn, webhookGet, webhookPost, type HttpTarget } from './support/requests';
+import { changePassword, logIn, webhookGet, webhookPost, type HttpTarget } from './support/requests';
 import { expectCleanErrorBody } from './support/responses';
 import {
   bearer,
@@ -99,16 +99,11 @@ describe('GET /metrics', () => {
     await request(app.http).post('/signup').send({ username: uniqueUsername(), password: 'short' }).expect(400);
     await logIn(app, user.username).expect(200);
     await logIn(app, user.username, 'not the password').expect(401);
-    await request(app.http)
-      .post('/password')
-      .set(bearer(user.token))
-      .send({ currentPassword: 'not the password', newPassword: 'another long password' })
-      .expect(401);
-    await request(app.http)
-      .post('/password')
-      .set(bearer(user.token))
-      .send({ currentPassword: PASSWORD, newPassword: 'another long password' })
-      .expect(200);
+    await changePassword(app, user.token, {
+      newPassword: 'another long password',
+      currentPassword: 'not the password',
+    }).expect(401);
+    await changePassword(app, user.token, { newPassword: 'another long password' }).expect(200);
     const after = await scrape(app);
 
     const counted = (series: string) => growth(before, after, series);

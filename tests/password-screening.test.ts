@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
-import { logIn } from './support/requests';
+import { changePassword, logIn } from './support/requests';
 import { expectCleanErrorBody, statusAndCode } from './support/responses';
-import { PASSWORD, bearer, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+import { PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 // The passwords the issue found accepted, and their variants in other cases.
 const COMMON_PASSWORDS = ['password', 'password123', '12345678', 'qwertyuiop', 'iloveyou', 'PassWord123', 'ILOVEYOU'];
@@ -81,20 +81,14 @@ describe('password screening (NIST SP 800-63B)', () => {
   describe('at password change', () => {
     it('refuses a common new password with 400 WEAK_PASSWORD, and the old password still logs in', async () => {
       const user = await signUp(app);
-      const res = await request(app.http)
-        .post('/password')
-        .set(bearer(user.token))
-        .send({ currentPassword: PASSWORD, newPassword: 'iloveyou' });
+      const res = await changePassword(app, user.token, { newPassword: 'iloveyou' });
       expect(statusAndCode(res)).toEqual({ status: 400, code: 'WEAK_PASSWORD' });
       expect((await logIn(app, user.username, PASSWORD)).status).toBe(200);
     });
 
     it('refuses a new password that contains the username with 400 WEAK_PASSWORD', async () => {
       const user = await signUp(app);
-      const res = await request(app.http)
-        .post('/password')
-        .set(bearer(user.token))
-        .send({ currentPassword: PASSWORD, newPassword: `${user.username.toUpperCase()} forever` });
+      const res = await changePassword(app, user.token, { newPassword: `${user.username.toUpperCase()} forever` });
       expect(statusAndCode(res)).toEqual({ status: 400, code: 'WEAK_PASSWORD' });
       expect(res.body.error.message).toBe('The password must not contain the username.');
     });

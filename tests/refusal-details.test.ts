@@ -1,7 +1,7 @@
 import request, { type Response } from 'supertest';
 import { ADMIN_SECRET, uniqueRoleName, withAdminSecret } from './support/admin';
-import { webhookGet } from './support/requests';
-import { PASSWORD, bearer, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+import { changePassword, webhookGet } from './support/requests';
+import { PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 /** The error of a refusal as the client reads it: status, code, message and details. */
 const refusal = (res: Response) => ({ status: res.status, ...res.body.error });
@@ -183,10 +183,10 @@ describe('what a refusal tells the client', () => {
   describe('a password change', () => {
     it('says that the current password is wrong, and the session still works', async () => {
       const user = await signUp(app);
-      const res = await request(app.http)
-        .post('/password')
-        .set(bearer(user.token))
-        .send({ currentPassword: 'not the password', newPassword: 'a brand new password' });
+      const res = await changePassword(app, user.token, {
+        newPassword: 'a brand new password',
+        currentPassword: 'not the password',
+      });
       expect(refusal(res)).toEqual({
         status: 401,
         code: 'INVALID_CREDENTIALS',

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { logInToken, webhookGet } from './support/requests';
+import { changePassword, logInToken, webhookGet } from './support/requests';
 import { WEBHOOK_REFUSAL, expectTokenRefused, statusAndBody } from './support/responses';
-import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
+import { bearer, signUp, startTestApp, type TestApp } from './support/test-app';
 
 // Short timeouts, and every use recorded.
 const SHORT_SESSIONS = {
@@ -132,10 +132,7 @@ describe('purging dead sessions', () => {
   it('deletes the sessions that a password change ended', async () => {
     const user = await signUp(app);
     const before = await countSessions(app);
-    const change = await request(app.http)
-      .post('/password')
-      .set(bearer(user.token))
-      .send({ currentPassword: PASSWORD, newPassword: 'a brand new password' });
+    const change = await changePassword(app, user.token, { newPassword: 'a brand new password' });
     expect(change.status).toBe(200);
     expect(await app.services.sessions.purgeDeadSessions()).toBe(1);
     expect(await countSessions(app)).toBe(before);

@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
-import { logIn, logInToken, webhookGet } from './support/requests';
+import { changePassword, logIn, logInToken, webhookGet } from './support/requests';
 import { WEBHOOK_REFUSAL, expectTokenRefused, statusAndBody, statusAndCode } from './support/responses';
 import { eventually } from './support/eventually';
-import { bearer, PASSWORD, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
+import { bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
 // Each way a session ends beyond logout (tests/logout.test.ts) and expiry (tests/session-expiry.test.ts),
 // seen through /webhook: before the action it answers 200, after it 401 {}.
@@ -17,10 +17,10 @@ describe('session lifecycle', () => {
   describe('password change', () => {
     it('refuses a wrong current password with 401 INVALID_CREDENTIALS, and changes nothing', async () => {
       const user = await signUp(app);
-      const res = await request(app.http)
-        .post('/password')
-        .set(bearer(user.token))
-        .send({ currentPassword: 'not the password', newPassword: 'a brand new password' });
+      const res = await changePassword(app, user.token, {
+        newPassword: 'a brand new password',
+        currentPassword: 'not the password',
+      });
       expect(statusAndCode(res)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
       expect((await webhookGet(app, user.token)).status).toBe(200);
       expect((await logIn(app, user.username)).status).toBe(200);
@@ -28,10 +28,7 @@ describe('session lifecycle', () => {
 
     it('refuses a weak new password with 400 WEAK_PASSWORD and keeps the old one', async () => {
       const user = await signUp(app);
-      const res = await request(app.http)
-        .post('/password')
-        .set(bearer(user.token))
-        .send({ currentPassword: PASSWORD, newPassword: 'short' });
+      const res = await changePassword(app, user.token, { newPassword: 'short' });
       expect(statusAndCode(res)).toEqual({ status: 400, code: 'WEAK_PASSWORD' });
       expect((await webhookGet(app, user.token)).status).toBe(200);
       expect((await logIn(app, user.username)).status).toBe(200);
@@ -41,10 +38,7 @@ describe('session lifecycle', () => {
       const user = await signUp(app);
       const other = await logInToken(app, user.username);
       const newPassword = 'a brand new password';
-      const res = await request(app.http)
-        .post('/password')
-        .set(bearer(user.token))
-        .send({ currentPassword: PASSWORD, newPassword });
+      const res = await changePassword(app, user.token, { newPassword });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         id: user.id,
@@ -68,15 +62,12 @@ describe('session lifecycle', () => {
       // A password no other user here has, so that only this user's own hash can match it.
       const ownPassword = 'this user’s own password';
       const owner = await signUp(app);
-      const changed = await request(app.http)
-        .post('/password')
-        .set(bearer(owner.token))
-        .send({ currentPassword: PASSWORD, newPassword: ownPassword });
+      const changed = await changePassword(app, owner.token, { newPassword: ownPassword });
       expect(changed.status).toBe(200);
-      const res = await request(app.http)
-        .post('/password')
-        .set(bearer(changed.body.token))
-        .send({ currentPassword: ownPassword, newPassword: 'and yet another password' });
+      const res = await changePassword(app, changed.body.token, {
+        newPassword: 'and yet another password',
+        currentPassword: ownPassword,
+      });
       expect(res.status).toBe(200);
       expect((await webhookGet(app, bystander.token)).status).toBe(200);
       expect((await logIn(app, bystander.username)).status).toBe(200);

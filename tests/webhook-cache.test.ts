@@ -12,9 +12,9 @@ import { hashSessionToken } from '../src/domain/tokens';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
 import { statementsDuring } from './support/database';
 import { eventually } from './support/eventually';
-import { logInToken, webhookGet, type HttpTarget } from './support/requests';
+import { changePassword, logInToken, webhookGet, type HttpTarget } from './support/requests';
 import { WEBHOOK_REFUSAL, statusAndBody, statusAndCode } from './support/responses';
-import { PASSWORD, bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
+import { bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 import { testDatabaseUrl, withAdminClient } from './support/postgres';
 
 // The webhook answers a token it has validated from memory. These are the promises that cache
@@ -69,11 +69,7 @@ const changes: [string, (app: TestApp, subject: Subject) => Promise<unknown>, (r
   ],
   [
     'a password change',
-    (app, s) =>
-      request(app.http)
-        .post('/password')
-        .set(bearer(s.token))
-        .send({ currentPassword: PASSWORD, newPassword: 'another long password' }),
+    (app, s) => changePassword(app, s.token, { newPassword: 'another long password' }),
     (res) => expect(statusAndBody(res)).toEqual(WEBHOOK_REFUSAL),
   ],
   [

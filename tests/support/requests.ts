@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { PASSWORD } from './test-app';
+import { PASSWORD, bearer } from './test-app';
 
 /** Anything with an `http` supertest can send to: a TestApp, or `{ http: await startPeerInstance(app) }`. */
 export interface HttpTarget {
@@ -9,6 +9,15 @@ export interface HttpTarget {
 /** POST /login with this username and password; resolves to the response, whatever its status. */
 export function logIn(target: HttpTarget, username: string, password: string = PASSWORD): request.Test {
   return request(target.http).post('/login').send({ username, password });
+}
+
+/** POST /password with this session's token; the current password is the test password unless given. */
+export function changePassword(
+  target: HttpTarget,
+  token: string,
+  { newPassword, currentPassword = PASSWORD }: { newPassword: string; currentPassword?: string },
+): request.Test {
+  return request(target.http).post('/password').set(bearer(token)).send({ currentPassword, newPassword });
 }
 
 /** Logs in and answers the new session's token; throws unless the login succeeds. */
