@@ -122,10 +122,14 @@ export function createSigningKeys({
     return keys.filter((key) => key.signsFrom <= now).sort((a, b) => b.signsFrom.getTime() - a.signsFrom.getTime())[0];
   }
 
-  /** Generated keys that a valid token may have been signed with, or that will sign soon. */
+  /**
+   * Generated keys that a valid token may have been signed with, or that will sign soon: a key is
+   * superseded when its first successor begins signing (a successor still to come supersedes it
+   * in the future, so it stays), and is published for the retention time after that.
+   */
   function publishedAt(keys: SigningKeyRecord[], now: Date): SigningKeyRecord[] {
     return keys.filter((key) => {
-      const successors = keys.filter((other) => other.signsFrom > key.signsFrom && other.signsFrom <= now);
+      const successors = keys.filter((other) => other.signsFrom > key.signsFrom);
       if (successors.length === 0) return true;
       const supersededAt = Math.min(...successors.map((other) => other.signsFrom.getTime()));
       return now.getTime() < supersededAt + retentionMs;
