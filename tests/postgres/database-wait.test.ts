@@ -27,7 +27,7 @@ function lateDatabase(): { name: string; url: string } {
 function launchWaiting(databaseUrl: string, waitSeconds: number): Promise<StartingServer & { lines: LogLine[] }> {
   const lines: LogLine[] = [];
   const logger = createLogger(
-    'info',
+    'debug',
     new Writable({
       write(chunk, _encoding, callback) {
         lines.push(JSON.parse(String(chunk)) as LogLine);
@@ -86,6 +86,12 @@ describe('start-up before the database answers, in this process', () => {
         .post('/signup')
         .send({ username: 'late-bob', password: 'a long password' });
       expect(signup.status).toBe(201);
+      // knex's own line for each failed attempt would repeat the retry's: it is kept at debug level.
+      const knexLines = starting.lines.filter((line) => line.msg === 'database warning');
+      expect(knexLines.length).toBeGreaterThanOrEqual(3);
+      for (const line of knexLines) {
+        expect(line).toMatchObject({ level: 20, knex: expect.stringMatching(/^Acquire connection error/) });
+      }
       expect(starting.lines.map((line) => JSON.stringify(line)).join('\n')).not.toContain(PASSWORD_IN_URL);
     } finally {
       await starting.close();
