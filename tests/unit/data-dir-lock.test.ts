@@ -36,8 +36,13 @@ describe('claiming the embedded data directory', () => {
     expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid));
   });
 
-  it('takes over an empty claim, as a crash between create and write leaves', () => {
-    fs.writeFileSync(lockFile(), '');
+  it.each([
+    ['an empty claim, as a crash between create and write leaves', ''],
+    ['a claim naming no process', 'not a pid'],
+    // kill(0) would signal this very process group, which is always running.
+    ['a claim naming process 0', '0'],
+  ])('takes over %s', (_label, content) => {
+    fs.writeFileSync(lockFile(), content);
     claimDataDir(dataDir);
     expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid));
   });
