@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import type { Identity } from './caller-identity';
+import type { UserIdentity } from './caller-identity';
 import type { Clock } from './model';
 import type { SigningKeys } from './signing-keys';
 
@@ -24,8 +24,7 @@ const ISSUED_AT_BACKDATE_SECONDS = 5;
  * An identity as Hasura's JWT claims: allowed-roles a list that holds the default role, every
  * other value a string. The built-in claims are written last, so no session variable replaces them.
  */
-export function renderHasuraClaims(identity: Identity): Record<string, string | string[]> {
-  if (identity.userId === null) throw new Error('Access tokens are issued to users only');
+export function renderHasuraClaims(identity: UserIdentity): Record<string, string | string[]> {
   return {
     ...identity.sessionVariables,
     // A user's identity answers only a role the user holds, so its allowed roles include it.
@@ -54,8 +53,7 @@ export function createAccessTokens({ keys, clock, policy }: AccessTokensDeps) {
      * lifetime, or with the session if that comes first, and always carries exp: without it,
      * Hasura never closes the WebSocket it authenticated.
      */
-    async issueAccessToken(identity: Identity, sessionExpiresAt: Date): Promise<IssuedAccessToken> {
-      if (identity.sessionId === null) throw new Error('Access tokens are issued for sessions only');
+    async issueAccessToken(identity: UserIdentity, sessionExpiresAt: Date): Promise<IssuedAccessToken> {
       const nowSeconds = Math.floor(clock.now().getTime() / 1000);
       const expiresAt = Math.max(
         nowSeconds + 1,

@@ -41,6 +41,9 @@ export interface Identity {
   renewal: { credentialSource: CredentialSource; remainingLifetimeSeconds: number } | null;
 }
 
+/** A signed-in caller's identity: a user's, through one of their sessions. */
+export type UserIdentity = Identity & { userId: UserId; sessionId: string };
+
 export type Refusal =
   /** No credential, and anonymous access is turned off. */
   | 'anonymous-access-disabled'
@@ -51,7 +54,8 @@ export type Refusal =
   /** A valid session that asked for a role its user does not hold. */
   | 'role-not-held';
 
-export type CallerDecision = { outcome: 'identified'; identity: Identity } | { outcome: 'refused'; refusal: Refusal };
+type Decision<T extends Identity> = { outcome: 'identified'; identity: T } | { outcome: 'refused'; refusal: Refusal };
+export type CallerDecision = Decision<Identity>;
 
 export interface CallerIdentificationDeps {
   sessions: SessionManager;
@@ -61,15 +65,15 @@ export interface CallerIdentificationDeps {
   maxAgeSeconds: number;
 }
 
-const refused = (refusal: Refusal): CallerDecision => ({ outcome: 'refused', refusal });
-const identified = (identity: Identity): CallerDecision => ({ outcome: 'identified', identity });
+const refused = (refusal: Refusal) => ({ outcome: 'refused', refusal }) as const;
+const identified = <T extends Identity>(identity: T): Decision<T> => ({ outcome: 'identified', identity });
 
 export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeconds }: CallerIdentificationDeps) {
   function identifySession(
     auth: AuthenticatedSession,
     requestedRole?: string,
     credentialSource?: CredentialSource,
-  ): CallerDecision {
+  ): Decision<UserIdentity> {
     const { user, session } = auth;
     const role = requestedRole ?? user.defaultRole;
     // The anonymous role is never answered with a user id, even if a user came to hold it.
