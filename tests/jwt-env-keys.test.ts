@@ -199,6 +199,28 @@ describe('JWT signing keys from the environment', () => {
     });
   });
 
+  describe('JWT_PRIVATE_KEY and JWT_NEXT_PRIVATE_KEY both at the very first start', () => {
+    const current = newEcKey();
+    const next = newEcKey();
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp({ JWT_PRIVATE_KEY: pkcs8(current), JWT_NEXT_PRIVATE_KEY: pkcs8(next) });
+    });
+    afterAll(() => app.close());
+
+    it('signs with JWT_PRIVATE_KEY at once, and with the next key only once every Hasura has fetched it', async () => {
+      const { jwksMaxAgeSeconds } = app.config.jwt;
+      const user = await signUp(app);
+      expect(kidsOf(await fetchJwks(app))).toEqual([thumbprintOf(current), thumbprintOf(next)]);
+      expect(await tokenKid(app, user.username)).toBe(thumbprintOf(current));
+      app.clock.advanceSeconds(jwksMaxAgeSeconds + KEY_ROTATION_MARGIN_SECONDS - 1);
+      expect(await tokenKid(app, user.username)).toBe(thumbprintOf(current));
+      app.clock.advanceSeconds(1);
+      expect(await tokenKid(app, user.username)).toBe(thumbprintOf(next));
+      expect(warningsIn(app)).toEqual([]);
+    });
+  });
+
   describe('switching between generated keys and keys from the environment', () => {
     let app: TestApp;
     afterEach(() => app.close());

@@ -98,6 +98,27 @@ describe('JWT signing keys', () => {
     });
   });
 
+  describe('generated keys, rotated twice', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp();
+    });
+    afterAll(() => app.close());
+
+    it('retires the first key a token lifetime after the second began signing, whenever the third does', async () => {
+      const { jwksMaxAgeSeconds, accessTokenLifetimeSeconds } = app.config.jwt;
+      const [first] = kidsOf(await fetchJwks(app));
+      const second = await app.services.signingKeys.rotateSigningKey();
+      app.clock.advanceSeconds(jwksMaxAgeSeconds + KEY_ROTATION_MARGIN_SECONDS);
+      const third = await app.services.signingKeys.rotateSigningKey();
+      // The second key signs from now on; the first key's last token expires within the retention.
+      app.clock.advanceSeconds(accessTokenLifetimeSeconds + KEY_ROTATION_MARGIN_SECONDS - 1);
+      expect(kidsOf(await fetchJwks(app))).toEqual([first, second.kid, third.kid]);
+      app.clock.advanceSeconds(1);
+      expect(kidsOf(await fetchJwks(app))).toEqual([second.kid, third.kid]);
+    });
+  });
+
   describe('RS256, claims as stringified JSON', () => {
     let app: TestApp;
     beforeAll(async () => {
