@@ -160,6 +160,8 @@ describe('JWT signing keys from the environment', () => {
 
       const promoted = { http: await startPeerInstance(app, { JWT_PRIVATE_KEY: pkcs8(next) }) };
       expect(await tokenKid(promoted, user.username)).toBe(thumbprintOf(next));
+      // Another instance restarts the same way, as in a rolling restart: it keeps the old key too.
+      await startPeerInstance(app, { JWT_PRIVATE_KEY: pkcs8(next) });
       const jwks = await fetchJwks(promoted);
       expect(kidsOf(jwks)).toEqual([thumbprintOf(current), thumbprintOf(next)]);
       expect(await verifyIssued(app, lastOldToken, { jwks })).toMatchObject({ ok: true });
