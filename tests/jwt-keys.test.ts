@@ -10,7 +10,6 @@ import { loadConfig, type Env } from '../src/config';
 import { openDatabase } from '../src/db/database';
 import { KEY_ROTATION_MARGIN_SECONDS } from '../src/domain/signing-keys';
 import { createLogger } from '../src/logger';
-import { startServer } from '../src/server';
 import { createTestDatabase } from './support/database';
 import { verifyAsHasura } from './support/hasura-jwt-verifier';
 import {
@@ -82,19 +81,26 @@ describe('JWT signing keys', () => {
     });
 
     it('switching to RS256 publishes an RS256 key first, and ES256 signs until Hasura has fetched it', async () => {
-      const config = loadConfig({ BCRYPT_COST: '4', HOST: '127.0.0.1', PORT: '0', JWT_ALGORITHM: 'RS256' });
-      const switched = await startServer({
-        config,
-        logger: createLogger('silent'),
-        db: app.database.connectPeer(),
-        clock: app.clock,
-      });
-      app.peers.push(switched);
+      // Later than every key so far began signing, so that no tie decides which key signs.
+      app.clock.advanceSeconds(1);
+      const switched = { http: await startPeerInstance(app, { JWT_ALGORITHM: 'RS256' }) };
       const user = await signUp(app);
-      const jwks = await fetchJwks({ http: switched.url });
-      expect(jwks.keys.map((key: { alg: string }) => key.alg)).toContain('RS256');
-      const { accessToken } = await obtainTokens({ http: switched.url }, user.username);
+      const jwks = await fetchJwks(switched);
+      const rsaKey = jwks.keys.find((key: { alg: string }) => key.alg === 'RS256') as { kid: string } | undefined;
+      expect(rsaKey).toBeDefined();
+      const { accessToken } = await obtainTokens(switched, user.username);
       expect(headerOf(accessToken).alg).toBe('ES256');
+      // The operator learns when the new key will sign.
+      const generated = app.logLines
+        .map((line) => JSON.parse(line) as { msg: string })
+        .filter((line) => line.msg === 'generated a JWT signing key');
+      const { jwksMaxAgeSeconds } = app.config.jwt;
+      const signsFrom = new Date(app.clock.now().getTime() + (jwksMaxAgeSeconds + KEY_ROTATION_MARGIN_SECONDS) * 1000);
+      expect(generated.at(-1)).toMatchObject({
+        kid: rsaKey!.kid,
+        algorithm: 'RS256',
+        signsFrom: signsFrom.toISOString(),
+      });
     });
   });
 
