@@ -47,6 +47,17 @@ describe('claiming the embedded data directory', () => {
     expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid));
   });
 
+  it('fails with the system’s reason when the claim cannot be read, and takes nothing over', () => {
+    fs.mkdirSync(lockFile());
+    expect(() => claimDataDir(dataDir)).toThrow('EISDIR: illegal operation on a directory, read');
+    expect(fs.statSync(lockFile()).isDirectory()).toBe(true);
+  });
+
+  it('releases a directory nobody claimed without complaint', () => {
+    expect(() => releaseDataDir(dataDir)).not.toThrow();
+    expect(fs.existsSync(lockFile())).toBe(false);
+  });
+
   it('gives the directory up on release, and leaves another process’s claim alone', () => {
     claimDataDir(dataDir);
     releaseDataDir(dataDir);
