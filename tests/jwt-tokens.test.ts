@@ -15,7 +15,7 @@ import {
   nowSecondsOf,
   fetchJwks,
 } from './support/jwt';
-import { PASSWORD, bearer, signUp, startTestApp, type TestApp } from './support/test-app';
+import { PASSWORD, bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
 describe('JWT mode: POST /token and the access token', () => {
   let app: TestApp;
@@ -194,6 +194,22 @@ describe('JWT mode: POST /token and the access token', () => {
       ['bearer', true],
       ['refresh', false],
     ]);
+  });
+
+  // A role granted before ANONYMOUS_ROLE came to name it: the webhook refuses such a user's calls
+  // without a role (role-not-held), and no access token can carry the anonymous role with a user id.
+  it('refuses a token pair with 403 FORBIDDEN to a user whose default role became the anonymous one', async () => {
+    const role = uniqueRoleName('guest');
+    await createRole(app, role);
+    const user = await createUserAsAdmin(app, { roles: [role], defaultRole: role });
+    const renamed = { http: await startPeerInstance(app, { ADMIN_SECRET, ANONYMOUS_ROLE: role }) };
+    const res = await requestTokens(renamed, user.username);
+    expect(res.status).toBe(403);
+    expectCleanErrorBody(res, 'FORBIDDEN');
+    expect(res.body.error.message).toBe('This account has no usable role.');
+    // Refused before a session was stored: the user's only session is the one they logged in with.
+    const sessions = await request(renamed.http).get('/sessions').set(bearer(user.token));
+    expect(sessions.body.sessions.map((each: { kind: string }) => each.kind)).toEqual(['bearer']);
   });
 
   describe('GET /.well-known/jwks.json', () => {

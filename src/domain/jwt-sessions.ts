@@ -1,6 +1,6 @@
 import { AppError } from '../errors';
 import type { AccessTokens } from './access-tokens';
-import type { CallerIdentification } from './caller-identity';
+import type { CallerIdentification, UserIdentity } from './caller-identity';
 import type { Clock, Session, User, ValidatedSession } from './model';
 import type { Liveness, RefreshSessionStore } from './ports';
 import { endOfUnusedSession, startingSession, type SessionPolicy } from './sessions';
@@ -50,13 +50,18 @@ export function createJwtSessions({
 }: JwtSessionsDeps) {
   const livenessAt = (now: Date): Liveness => ({ now, idleTimeoutSeconds: policy.idleTimeoutSeconds });
 
-  async function tokenPair(auth: ValidatedSession, refreshToken: string): Promise<TokenPair> {
+  /** What the access token of this session carries; throws FORBIDDEN when the user has no usable role. */
+  function identityOf(auth: ValidatedSession): UserIdentity {
     // No cookie follows a JWT session: its use is the refresh itself.
     const decision = callers.identifySession({ ...auth, renewed: false });
     // A user whose default role is the anonymous one could only be answered without a user id.
     if (decision.outcome === 'refused')
       throw new AppError('FORBIDDEN', { message: 'This account has no usable role.' });
-    const issued = await accessTokens.issueAccessToken(decision.identity, auth.session.expiresAt);
+    return decision.identity;
+  }
+
+  async function tokenPair(auth: ValidatedSession, identity: UserIdentity, refreshToken: string): Promise<TokenPair> {
+    const issued = await accessTokens.issueAccessToken(identity, auth.session.expiresAt);
     return {
       user: auth.user,
       session: auth.session,
@@ -75,6 +80,9 @@ export function createJwtSessions({
       const now = clock.now();
       const refreshToken = tokens.generate();
       const session = startingSession('refresh', user.id, userAgent, now, policy);
+      const auth = { session, user, endsAt: endOfUnusedSession(session, policy) };
+      // Decided before the session is stored, so that a refused login leaves no session behind.
+      const identity = identityOf(auth);
       if (
         !(await store.insertRefreshSession({
           ...session,
@@ -84,7 +92,7 @@ export function createJwtSessions({
       ) {
         throw new AppError('INVALID_CREDENTIALS');
       }
-      return tokenPair({ session, user, endsAt: endOfUnusedSession(session, policy) }, refreshToken);
+      return tokenPair(auth, identity, refreshToken);
     },
 
     /** Rotates the refresh token and answers a new pair. Throws INVALID_REFRESH_TOKEN. */
@@ -97,7 +105,7 @@ export function createJwtSessions({
         reuseGraceStartsAt: new Date(now.getTime() - reuseGraceSeconds * 1000),
       });
       if (rotation.outcome !== 'rotated') throw invalidRefreshToken();
-      return tokenPair(rotation.auth, replacement);
+      return tokenPair(rotation.auth, identityOf(rotation.auth), replacement);
     },
 
     /** Ends the session this refresh token belongs to; any token it was ever given will do. */
