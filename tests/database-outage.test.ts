@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { Client } from 'pg';
 import request from 'supertest';
 import { loadConfig } from '../src/config';
@@ -7,6 +6,7 @@ import { startServer, type RunningServer } from '../src/server';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { eventually } from './support/eventually';
+import { capturingLogger } from './support/logs';
 import { WEBHOOK_MODES, logIn, webhookGet } from './support/requests';
 import { expectCleanErrorBody } from './support/responses';
 import {
@@ -134,7 +134,7 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
     let database: TestDatabase;
     let server: RunningServer;
     let lockHolder: Client;
-    const logLines: string[] = [];
+    let logLines: string[] = [];
     beforeAll(async () => {
       database = await createTestDatabase(createLogger('silent'));
       const config = loadConfig({
@@ -147,15 +147,8 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
         HOST: '127.0.0.1',
         PORT: '0',
       });
-      const logger = createLogger(
-        'error',
-        new Writable({
-          write(chunk, _encoding, callback) {
-            logLines.push(String(chunk));
-            callback();
-          },
-        }),
-      );
+      const { logger, lines } = capturingLogger('error');
+      logLines = lines;
       server = await startServer({ config, logger });
       // A transaction that never ends holds a lock that every read of users waits for.
       lockHolder = new Client({ connectionString: database.env.DATABASE_URL });

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { loadConfig } from '../../src/config';
 import { DatabaseWaitTimeoutError } from '../../src/db/database';
-import { createLogger } from '../../src/logger';
 import { launchServer, type StartingServer } from '../../src/server';
 import { eventually } from '../support/eventually';
+import { capturingLogger, type CapturedLog } from '../support/logs';
 import { TEST_DATABASE_PREFIX, testDatabaseUrl, withAdminClient } from '../support/postgres';
 import type { LogLine } from '../support/service-process';
 
@@ -24,17 +23,11 @@ function lateDatabase(): { name: string; url: string } {
   return { name, url: url.toString() };
 }
 
-function launchWaiting(databaseUrl: string, waitSeconds: number): Promise<StartingServer & { lines: LogLine[] }> {
-  const lines: LogLine[] = [];
-  const logger = createLogger(
-    'debug',
-    new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(JSON.parse(String(chunk)) as LogLine);
-        callback();
-      },
-    }),
-  );
+function launchWaiting(
+  databaseUrl: string,
+  waitSeconds: number,
+): Promise<StartingServer & { log: CapturedLog; lines: () => LogLine[] }> {
+  const log = capturingLogger('debug');
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
     DATABASE_WAIT_TIMEOUT_SECONDS: String(waitSeconds),
@@ -42,7 +35,11 @@ function launchWaiting(databaseUrl: string, waitSeconds: number): Promise<Starti
     PORT: '0',
     BCRYPT_COST: '4',
   });
-  return launchServer({ config, logger }).then((starting) => ({ ...starting, lines }));
+  return launchServer({ config, logger: log.logger }).then((starting) => ({
+    ...starting,
+    log,
+    lines: () => log.records() as LogLine[],
+  }));
 }
 
 describe('start-up before the database answers, in this process', () => {
@@ -59,7 +56,7 @@ describe('start-up before the database answers, in this process', () => {
     const starting = await launchWaiting(url, 60);
     try {
       const retries = await eventually(
-        () => Promise.resolve(starting.lines.filter(isRetry)),
+        () => Promise.resolve(starting.lines().filter(isRetry)),
         (lines) => lines.length >= 3,
         10_000,
       );
@@ -80,19 +77,19 @@ describe('start-up before the database answers, in this process', () => {
 
       await withAdminClient((client) => client.query(`create database "${name}"`));
       const server = await starting.ready;
-      const answered = starting.lines.find((line) => line.msg === 'the database answers');
-      expect(answered).toMatchObject({ level: 30, attempts: starting.lines.filter(isRetry).length + 1 });
+      const answered = starting.lines().find((line) => line.msg === 'the database answers');
+      expect(answered).toMatchObject({ level: 30, attempts: starting.lines().filter(isRetry).length + 1 });
       const signup = await request(server.url)
         .post('/signup')
         .send({ username: 'late-bob', password: 'a long password' });
       expect(signup.status).toBe(201);
       // knex's own line for each failed attempt would repeat the retry's: it is kept at debug level.
-      const knexLines = starting.lines.filter((line) => line.msg === 'database warning');
+      const knexLines = starting.lines().filter((line) => line.msg === 'database warning');
       expect(knexLines.length).toBeGreaterThanOrEqual(3);
       for (const line of knexLines) {
         expect(line).toMatchObject({ level: 20, knex: expect.stringMatching(/^Acquire connection error/) });
       }
-      expect(starting.lines.map((line) => JSON.stringify(line)).join('\n')).not.toContain(PASSWORD_IN_URL);
+      expect(starting.log.lines.join('')).not.toContain(PASSWORD_IN_URL);
     } finally {
       await starting.close();
     }
@@ -107,7 +104,7 @@ describe('start-up before the database answers, in this process', () => {
     );
     expect(failure).toBeInstanceOf(DatabaseWaitTimeoutError);
     const { details, message } = failure as DatabaseWaitTimeoutError;
-    const retries = starting.lines.filter(isRetry);
+    const retries = starting.lines().filter(isRetry);
     // Each attempt but the last was followed by a retry; the last one gave up.
     expect(details.attempts).toBe(retries.length + 1);
     expect(details.attempts).toBeGreaterThanOrEqual(2);
@@ -129,13 +126,13 @@ describe('start-up before the database answers, in this process', () => {
     const { url } = lateDatabase();
     const starting = await launchWaiting(url, 60);
     await eventually(
-      () => Promise.resolve(starting.lines.filter(isRetry)),
+      () => Promise.resolve(starting.lines().filter(isRetry)),
       (lines) => lines.length >= 1,
       10_000,
     );
-    const retriesBefore = starting.lines.filter(isRetry).length;
+    const retriesBefore = starting.lines().filter(isRetry).length;
     await starting.close();
     await expect(starting.ready).rejects.toThrow('The server was closed while it waited for the database.');
-    expect(starting.lines.filter(isRetry)).toHaveLength(retriesBefore);
+    expect(starting.lines().filter(isRetry)).toHaveLength(retriesBefore);
   });
 });

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { loadConfig, type Config, type Env } from '../../src/config';
 import type { Clock } from '../../src/domain/model';
-import { createLogger, type Logger } from '../../src/logger';
+import type { Logger } from '../../src/logger';
 import { startServer, type RunningServer, type ServerDeps } from '../../src/server';
 import type { Services } from '../../src/services';
 import { createTestDatabase, type TestDatabase } from './database';
+import { capturingLogger } from './logs';
 
 /** A clock the test moves by hand, so that expiry is tested without waiting. */
 export class TestClock implements Clock {
@@ -58,16 +58,7 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const config = loadConfig({ ...testDefaults, ...env });
   const clock = new TestClock();
-  const logLines: string[] = [];
-  const logger = createLogger(
-    config.logLevel,
-    new Writable({
-      write(chunk, _encoding, callback) {
-        logLines.push(String(chunk));
-        callback();
-      },
-    }),
-  );
+  const { logger, lines: logLines } = capturingLogger(config.logLevel);
   const database = await createTestDatabase(logger);
   const server = await startServer({ config, logger, db: database.db, clock, ...deps });
   const peers: RunningServer[] = [];

@@ -1,20 +1,4 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '../../src/logger';
-
-/** A logger at info level whose lines are kept, parsed. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger(
-    'info',
-    new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-        callback();
-      },
-    }),
-  );
-  return { logger, lines };
-}
+import { capturingLogger } from '../support/logs';
 
 // Request logging leaves headers and bodies out; this is the second line of defence, for
 // whatever someone logs by hand.
@@ -31,16 +15,17 @@ describe('the logger', () => {
     ['an access token', { pair: { accessToken: 'hunter2-secret' } }],
     ['a private signing key', { key: { privateJwk: { d: 'hunter2-secret' } } }],
   ])('redacts %s', (_label, fields) => {
-    const { logger, lines } = capturingLogger();
+    const { logger, records } = capturingLogger();
     logger.info(fields, 'something happened');
+    const lines = records();
     expect(lines).toHaveLength(1);
     expect(JSON.stringify(lines[0])).not.toContain('hunter2-secret');
     expect(JSON.stringify(lines[0])).toContain('[redacted]');
   });
 
   it('keeps what is not a credential', () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, records } = capturingLogger();
     logger.info({ userId: 7, req: { method: 'POST', path: '/login' } }, 'logged in');
-    expect(lines[0]).toMatchObject({ userId: 7, req: { method: 'POST', path: '/login' }, msg: 'logged in' });
+    expect(records()[0]).toMatchObject({ userId: 7, req: { method: 'POST', path: '/login' }, msg: 'logged in' });
   });
 });

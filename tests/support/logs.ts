@@ -1,0 +1,25 @@
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../src/logger';
+
+export interface CapturedLog {
+  logger: Logger;
+  /** Every line as written, JSON text: for what must never appear in it. */
+  lines: string[];
+  /** The same lines, parsed. */
+  records: () => Record<string, unknown>[];
+}
+
+/** A logger of the service's own kind whose lines the test keeps instead of printing. */
+export function capturingLogger(level: Parameters<typeof createLogger>[0] = 'info'): CapturedLog {
+  const lines: string[] = [];
+  const logger = createLogger(
+    level,
+    new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(String(chunk));
+        callback();
+      },
+    }),
+  );
+  return { logger, lines, records: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
