@@ -45,7 +45,11 @@ function initialiseDataDir(dataDir: string): Promise<void> {
     const [modulePath, dataDir, settings] = process.argv.slice(1);
     const { PGlite } = require(modulePath);
     const db = new PGlite(dataDir, { postgresqlconf: JSON.parse(settings) });
-    db.waitReady.then(() => db.close()).catch((error) => { console.error(String(error)); process.exitCode = 1; });`;
+    db.waitReady.then(() => db.close()).catch((error) => {
+      // PGlite's file system fails with objects such as { name: 'ErrnoError', errno: 54 }.
+      console.error(error instanceof Error ? error.message : JSON.stringify(error));
+      process.exitCode = 1;
+    });`;
   const args = ['-e', script, require.resolve('@electric-sql/pglite'), dataDir, JSON.stringify(PGLITE_SETTINGS)];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { env: {} }, (error, _stdout, stderr) => {
@@ -145,7 +149,6 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
     case 'pglite':
       return {
         client: pgliteClient,
-        dialect: 'postgres',
         connection: { filename: path.resolve(target.dataDir) },
         acquireConnectionTimeout: PGLITE_ACQUIRE_TIMEOUT_MS,
         searchPath: [AUTH_SCHEMA],
@@ -154,7 +157,6 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
     case 'pglite-instance':
       return {
         client: pgliteClient,
-        dialect: 'postgres',
         connection: () => ({ pglite: target.pglite }) as object,
         acquireConnectionTimeout: PGLITE_ACQUIRE_TIMEOUT_MS,
         searchPath: [AUTH_SCHEMA],
@@ -177,7 +179,9 @@ export function openDatabase(target: DatabaseTarget, logger?: Logger): Database 
         else logger.warn({ knex: text }, 'database warning');
       },
       error: (message: unknown) => logger.error({ knex: String(message) }, 'database error'),
-      deprecate: (method: string, alternative: string) => logger.warn({ method, alternative }, 'knex deprecation'),
+      // knex hands this its own sentence ("x is deprecated, please use y"), not the two names its
+      // type declares.
+      deprecate: (message: unknown) => logger.warn({ knex: String(message) }, 'knex deprecation'),
       debug: () => undefined,
     };
   }

@@ -50,6 +50,17 @@ describe('start-up before the database answers, in this process', () => {
     }),
   );
 
+  it('says nothing of waiting when the database answers the first attempt', async () => {
+    const starting = await launchWaiting(testDatabaseUrl(), 60);
+    try {
+      await starting.ready;
+      expect(starting.lines().filter(isRetry)).toEqual([]);
+      expect(starting.lines().filter((line) => line.msg === 'the database answers')).toEqual([]);
+    } finally {
+      await starting.close();
+    }
+  });
+
   it('retries with doubling delays, half of each at random, naming the database without its password; then serves', async () => {
     const { name, url } = lateDatabase();
     created.push(name);
@@ -108,7 +119,10 @@ describe('start-up before the database answers, in this process', () => {
     // Each attempt but the last was followed by a retry; the last one gave up.
     expect(details.attempts).toBe(retries.length + 1);
     expect(details.attempts).toBeGreaterThanOrEqual(2);
+    // Tenths of a second: what an operator reads, not the milliseconds it took.
     expect(details.waitedSeconds).toBeGreaterThanOrEqual(1);
+    expect(details.waitedSeconds).toBeLessThan(10);
+    expect(String(details.waitedSeconds)).toMatch(/^\d+(\.\d)?$/);
     expect(details.lastError).toMatchObject({ code: '3D000', message: expect.stringContaining(name) });
     expect(message).toBe(
       `Gave up waiting for the database after ${details.waitedSeconds} s and ${details.attempts} attempts ` +
@@ -122,17 +136,20 @@ describe('start-up before the database answers, in this process', () => {
     }
   });
 
-  it('stops waiting at once when it is closed meanwhile', async () => {
+  it('stops waiting at once when it is closed meanwhile, not when the next attempt was due', async () => {
     const { url } = lateDatabase();
     const starting = await launchWaiting(url, 60);
-    await eventually(
+    // The fourth delay is at least a second: a close that only took effect at the next attempt
+    // would be seen to come after it.
+    const retries = await eventually(
       () => Promise.resolve(starting.lines().filter(isRetry)),
-      (lines) => lines.length >= 1,
+      (lines) => lines.length >= 4,
       10_000,
     );
-    const retriesBefore = starting.lines().filter(isRetry).length;
+    const nextAttemptDue = (retries[3].time as number) + (retries[3].retryInMs as number);
     await starting.close();
     await expect(starting.ready).rejects.toThrow('The server was closed while it waited for the database.');
-    expect(starting.lines().filter(isRetry)).toHaveLength(retriesBefore);
+    expect(Date.now()).toBeLessThan(nextAttemptDue);
+    expect(starting.lines().filter(isRetry)).toHaveLength(4);
   });
 });

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import type { Knex } from 'knex';
 import { loadConfig, type Env } from '../../src/config';
-import { describeDatabase, knexConfigFor } from '../../src/db/database';
+import { describeDatabase, knexConfigFor, openDatabase, type Database } from '../../src/db/database';
+import { capturingLogger, type CapturedLog } from '../support/logs';
 
 // What the operator's settings become for the driver. Each line here is a promise the README
 // makes about the connection (TLS, time limits, pool size, the auth schema), which no suite that
@@ -86,5 +88,56 @@ describe('the database as a log line names it', () => {
     expect(describeDatabase(loadConfig({ DATA_DIR: 'some/dir' }).database)).toBe(
       `embedded PGlite in ${path.resolve('some/dir')}`,
     );
+  });
+});
+
+describe('knex’s own messages', () => {
+  // Building a query connects to nothing, so these need no server at the address.
+  let log: CapturedLog;
+  let db: Database;
+  beforeEach(() => {
+    log = capturingLogger('debug');
+    db = openDatabase(loadConfig({ DATABASE_URL }).database, log.logger);
+  });
+  afterEach(() => db.destroy());
+
+  it('go to the structured log, a warning at warn level', () => {
+    void db('users').limit(Number.NaN);
+    expect(log.records()).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'database warning',
+        knex: 'A valid integer must be provided to limit',
+      }),
+    ]);
+  });
+
+  it('an error at error level', () => {
+    expect(() => db('users').transacting(undefined as unknown as Knex.Transaction)).toThrow(
+      'Invalid transacting value',
+    );
+    expect(log.records()).toEqual([
+      expect.objectContaining({
+        level: 50,
+        msg: 'database error',
+        knex: 'Invalid value on transacting call, potential bug',
+      }),
+    ]);
+  });
+
+  it('a deprecation at warn level, in knex’s own words', () => {
+    void db.schema
+      .createTable('things', (table) => {
+        // @ts-expect-error knex still takes json(true), which its types no longer declare
+        table.json('c', true);
+      })
+      .toString();
+    expect(log.records()).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'knex deprecation',
+        knex: 'json(true) is deprecated, please use jsonb()',
+      }),
+    ]);
   });
 });
