@@ -592,22 +592,43 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
 
 if (globalThis.TEST_DATABASE_KIND === 'postgres') {
   describe('the webhook cache of an instance whose listener cannot connect at start', () => {
-    it('reads the database until its listener connects, then answers from its cache', async () => {
+    it('reads the database until its listener connects, then answers from its cache; each refusal doubles the wait, a connection resets it', async () => {
       const port = await unusedPort();
       const app = await startTestApp({ ADMIN_SECRET }, { listenForInvalidations: listenerThrough(port) });
+      const retriesLogged = (from: number) => () =>
+        Promise.resolve(
+          app.logLines
+            .slice(from)
+            .filter((line) => line.includes('listener lost its connection'))
+            .map((line) => (JSON.parse(line) as { retryInMs: number }).retryInMs),
+        );
       try {
         const subject = await cachedSubject(app);
         const cache = app.services.sessionCache!;
         // Refused at every try so far: the cache is not trusted, so it keeps nothing.
         expect(cache.size).toBe(0);
+        // It keeps trying, every 100 ms at first, doubling up to 5 s: what each refusal logs.
+        const refused = await eventually(retriesLogged(0), (delays) => delays.length >= 4, 10_000);
+        expect(refused.slice(0, 4)).toEqual([100, 200, 400, 800]);
         const proxy = await stallingProxy(new URL(testDatabaseUrl()), port);
         try {
           const cachedAfterACall = async () => {
             expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
             return cache.size;
           };
-          // It keeps trying (every 100 ms at first, doubling up to 5 s). Polled, never timed.
+          // Polled, never timed.
           expect(await eventually(cachedAfterACall, (size) => size > 0, 15_000)).toBeGreaterThan(0);
+          // Connected, the next loss is retried soon again, not after the longest wait so far.
+          const logged = app.logLines.length;
+          const database = new URL(app.database.env.DATABASE_URL!).pathname.slice(1);
+          await withAdminClient((client) =>
+            client.query(
+              'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = $2',
+              [database, LISTENER_APPLICATION_NAME],
+            ),
+          );
+          const [retryAfterLoss] = await eventually(retriesLogged(logged), (delays) => delays.length >= 1, 5_000);
+          expect(retryAfterLoss).toBe(100);
         } finally {
           await proxy.close();
         }
