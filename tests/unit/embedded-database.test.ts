@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { openDatabase, type Database } from '../../src/db/database';
 
 // The service's own glue around PGlite in a data directory: initdb in a process of its own, the
@@ -32,6 +33,15 @@ describe('the embedded database in a data directory', () => {
     expect(await sharedBuffers(db)).toBe('16MB');
   });
 
+  it('opens a data directory that PGlite made with its own defaults with the same buffer pool', async () => {
+    // As an earlier release, or PGlite's own tools, leave one: 128 MB in its postgresql.conf.
+    const made = new PGlite(dataDir);
+    await made.waitReady;
+    await made.close();
+    db = openDatabase({ kind: 'pglite', dataDir });
+    expect(await sharedBuffers(db)).toBe('16MB');
+  });
+
   it('answers a delete with the number of rows it removed, as pg does', async () => {
     db = openDatabase({ kind: 'pglite', dataDir });
     await db.schema.withSchema('public').createTable('things', (table) => table.integer('n'));
@@ -49,8 +59,8 @@ describe('the embedded database in a data directory', () => {
     fs.writeFileSync(path.join(dataDir, 'base'), 'not a database');
     db = openDatabase({ kind: 'pglite', dataDir });
     const reason = `initdb of ${dataDir} failed: {"name":"ErrnoError","errno":54}`;
-    await expect(db.raw('select 1')).rejects.toThrow(reason);
-    await expect(db.raw('select 1')).rejects.toThrow(reason);
+    await expect(db.raw('select 1')).rejects.toMatchObject({ message: reason });
+    await expect(db.raw('select 1')).rejects.toMatchObject({ message: reason });
     expect(fs.readFileSync(path.join(dataDir, 'base'), 'utf8')).toBe('not a database');
   });
 });
