@@ -114,6 +114,8 @@ describe('start-up before the database answers, in this process', () => {
       (error: unknown) => error,
     );
     expect(failure).toBeInstanceOf(DatabaseWaitTimeoutError);
+    // What an uncaught one would print itself as.
+    expect((failure as Error).name).toBe('DatabaseWaitTimeoutError');
     const { details, message } = failure as DatabaseWaitTimeoutError;
     const retries = starting.lines().filter(isRetry);
     // Each attempt but the last was followed by a retry; the last one gave up.
