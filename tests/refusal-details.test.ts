@@ -32,9 +32,14 @@ describe('what a refusal tells the client', () => {
       ['granted a role', () => admin().put(`/admin/users/${UNKNOWN_ID}/roles/admin`)],
       ['revoked a role', () => admin().delete(`/admin/users/${UNKNOWN_ID}/roles/admin`)],
       ['logged out everywhere', () => admin().delete(`/admin/users/${UNKNOWN_ID}/sessions`)],
-    ])('answers a user who does not exist being %s with 404 "No such user."', async (_label, send) => {
-      expect(refusal(await send())).toEqual({ status: 404, code: 'NOT_FOUND', message: 'No such user.' });
-    });
+    ])(
+      'answers a user who does not exist being %s with 404 "No such user.", among users who do',
+      async (_label, send) => {
+        // Someone exists: a lookup that lost its user id would find them instead.
+        await signUp(app);
+        expect(refusal(await send())).toEqual({ status: 404, code: 'NOT_FOUND', message: 'No such user.' });
+      },
+    );
 
     it('names the role that does not exist, whether granted, revoked, deleted or given at creation', async () => {
       const user = await signUp(app);
