@@ -1,5 +1,9 @@
 import request from 'supertest';
+import { LISTENER_APPLICATION_NAME } from '../src/db/invalidation-listener';
+import { startServer } from '../src/server';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
+import { eventually } from './support/eventually';
+import { withAdminClient } from './support/postgres';
 import { changePassword, logInToken, WEBHOOK_MODES, type HttpTarget } from './support/requests';
 import { WEBHOOK_REFUSAL, statusAndBody } from './support/responses';
 import { bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
@@ -87,3 +91,35 @@ describe.each(WEBHOOK_MODES)('two instances on one database, webhook in %s mode'
     expect(await webhookAnswerOnceRevoked(peer, user.token, send)).toEqual(WEBHOOK_REFUSAL);
   });
 });
+
+if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+  describe('an instance that shuts down beside another', () => {
+    it('ends its listening connection, and the other keeps its own', async () => {
+      const app = await startTestApp();
+      try {
+        const database = new URL(app.database.env.DATABASE_URL!).pathname.slice(1);
+        const listeningConnections = () =>
+          withAdminClient(async (client) => {
+            const { rows } = await client.query<{ count: number }>(
+              'select count(*)::int as count from pg_stat_activity where datname = $1 and application_name = $2',
+              [database, LISTENER_APPLICATION_NAME],
+            );
+            return rows[0].count;
+          });
+        expect(await eventually(listeningConnections, (count) => count === 1, 5_000)).toBe(1);
+        const peer = await startServer({
+          config: app.config,
+          logger: app.logger,
+          db: app.database.connectPeer(),
+          clock: app.clock,
+        });
+        expect(await eventually(listeningConnections, (count) => count === 2, 5_000)).toBe(2);
+        await peer.close();
+        // Left open, each restart of a replica would hold one more connection until the server's limit.
+        expect(await eventually(listeningConnections, (count) => count === 1, 5_000)).toBe(1);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+}
