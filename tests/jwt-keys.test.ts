@@ -104,6 +104,35 @@ describe('JWT signing keys', () => {
     });
   });
 
+  describe('instances starting together on a database without a key', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp();
+    });
+    afterAll(() => app.close());
+
+    it('generate one key between them, which both publish and sign with', async () => {
+      // As on a new database: each finds no key and generates one, and only one may be stored,
+      // or a Hasura that fetched the JWKS between the two would refuse the other's tokens.
+      await app.database.db('signing_keys').delete();
+      const logged = app.logLines.length;
+      const peers = (await Promise.all([startPeerInstance(app), startPeerInstance(app)])).map((http) => ({ http }));
+      const generated = app.logLines
+        .slice(logged)
+        .map((line) => JSON.parse(line) as { msg: string; kid?: string })
+        .filter((line) => line.msg === 'generated a JWT signing key');
+      const jwks = await fetchJwks(peers[0]);
+      expect(kidsOf(jwks)).toEqual([generated[0].kid]);
+      expect(generated).toHaveLength(1);
+      expect(await fetchJwks(peers[1])).toEqual(jwks);
+      const user = await signUp(app);
+      for (const peer of peers) {
+        const { accessToken } = await obtainTokens(peer, user.username);
+        expect(await verifyIssued(app, accessToken, { jwks })).toMatchObject({ ok: true });
+      }
+    });
+  });
+
   describe('generated keys, rotated twice', () => {
     let app: TestApp;
     beforeAll(async () => {
