@@ -163,31 +163,39 @@ describe('sessions never outlive what ended them, against logins in flight', () 
   });
 });
 
+// One hashing thread, which other logins keep busy: the request under test has read its user's
+// password hash and waits its turn at bcrypt while the deletion lands.
+const ONE_HASHING_THREAD = {
+  ADMIN_SECRET,
+  BCRYPT_COST: '10',
+  BCRYPT_THREADS: '1',
+  LOGIN_FAILURE_LIMIT_PER_USERNAME: 'off',
+  LOGIN_FAILURE_LIMIT_PER_USER_IP: 'off',
+};
+
+/** Failed logins that keep the one hashing thread busy for a while; settles when they are done. */
+async function keepHashingBusy(app: TestApp): Promise<() => Promise<unknown>> {
+  const bystander = await signUp(app);
+  const busy = Array.from({ length: 4 }, () => logIn(app, bystander.username, 'wrong password').then((res) => res));
+  await new Promise((resolve) => setImmediate(resolve));
+  return () => Promise.all(busy);
+}
+
 describe('a login whose user is deleted while its password is being checked', () => {
   let app: TestApp;
   beforeAll(async () => {
-    // One hashing thread, kept busy by other logins: the login under test has read its user's
-    // password hash and waits its turn at bcrypt while the deletion lands.
-    app = await startTestApp({
-      ADMIN_SECRET,
-      BCRYPT_COST: '10',
-      BCRYPT_THREADS: '1',
-      LOGIN_FAILURE_LIMIT_PER_USERNAME: 'off',
-      LOGIN_FAILURE_LIMIT_PER_USER_IP: 'off',
-    });
+    app = await startTestApp(ONE_HASHING_THREAD);
   });
   afterAll(() => app.close());
 
   it('is refused with 401 INVALID_CREDENTIALS, never 200 with a session that was never stored', async () => {
     const user = await signUp(app);
-    const bystander = await signUp(app);
-    const busy = Array.from({ length: 4 }, () => logIn(app, bystander.username, 'wrong password').then((res) => res));
-    await new Promise((resolve) => setImmediate(resolve));
+    const busy = await keepHashingBusy(app);
     const login = logIn(app, user.username).then((res) => res);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(204);
     expect(statusAndCode(await login)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
-    await Promise.all(busy);
+    await busy();
   });
 
   // PGlite serves one connection, so a deletion cannot stay uncommitted while a login goes on.
@@ -216,4 +224,23 @@ describe('a login whose user is deleted while its password is being checked', ()
       }
     });
   }
+});
+
+describe('a password change whose user is deleted while the passwords are hashed', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp(ONE_HASHING_THREAD);
+  });
+  afterAll(() => app.close());
+
+  it('is refused with 401 INVALID_CREDENTIALS, never 500, and the user stays deleted', async () => {
+    const user = await signUp(app);
+    const busy = await keepHashingBusy(app);
+    const change = changePassword(app, user.token, { newPassword: 'a new long password' }).then((res) => res);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(204);
+    expect(statusAndCode(await change)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    await busy();
+    expect((await request(app.http).get(`/admin/users/${user.id}`).set(withAdminSecret)).status).toBe(404);
+  });
 });
