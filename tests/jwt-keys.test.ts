@@ -140,7 +140,7 @@ describe('JWT signing keys', () => {
     });
     afterAll(() => app.close());
 
-    it('retires the first key a token lifetime after the second began signing, whenever the third does', async () => {
+    it('retires the first key a token lifetime after the second began signing, whenever the third does; the next rotation deletes it', async () => {
       const { jwksMaxAgeSeconds, accessTokenLifetimeSeconds } = app.config.jwt;
       const [first] = kidsOf(await fetchJwks(app));
       const second = await app.services.signingKeys.rotateSigningKey();
@@ -151,6 +151,12 @@ describe('JWT signing keys', () => {
       expect(kidsOf(await fetchJwks(app))).toEqual([first, second.kid, third.kid]);
       app.clock.advanceSeconds(1);
       expect(kidsOf(await fetchJwks(app))).toEqual([second.kid, third.kid]);
+      // Once the third key signs, a rotation may run again, and it deletes what is not published.
+      app.clock.advanceSeconds(jwksMaxAgeSeconds + KEY_ROTATION_MARGIN_SECONDS);
+      const fourth = await app.services.signingKeys.rotateSigningKey();
+      expect(fourth.removedKids).toContain(first);
+      const stored = await app.database.db('signing_keys').pluck<string[]>('kid');
+      expect(stored.sort()).toEqual(kidsOf(await fetchJwks(app)).sort());
     });
   });
 
