@@ -101,43 +101,30 @@ describe('knex’s own messages', () => {
   });
   afterEach(() => db.destroy());
 
-  it('go to the structured log, a warning at warn level', () => {
-    void db('users').limit(Number.NaN);
-    expect(log.records()).toEqual([
-      expect.objectContaining({
-        level: 40,
-        msg: 'database warning',
-        knex: 'A valid integer must be provided to limit',
-      }),
-    ]);
-  });
-
-  it('an error at error level', () => {
-    expect(() => db('users').transacting(undefined as unknown as Knex.Transaction)).toThrow(
-      'Invalid transacting value',
-    );
-    expect(log.records()).toEqual([
-      expect.objectContaining({
-        level: 50,
-        msg: 'database error',
-        knex: 'Invalid value on transacting call, potential bug',
-      }),
-    ]);
-  });
-
-  it('a deprecation at warn level, in knex’s own words', () => {
-    void db.schema
-      .createTable('things', (table) => {
-        // @ts-expect-error knex still takes json(true), which its types no longer declare
-        table.json('c', true);
-      })
-      .toString();
-    expect(log.records()).toEqual([
-      expect.objectContaining({
-        level: 40,
-        msg: 'knex deprecation',
-        knex: 'json(true) is deprecated, please use jsonb()',
-      }),
-    ]);
+  it.each<[string, (database: Database) => void, { level: number; msg: string; knex: string }]>([
+    [
+      'a warning at warn level',
+      (database) => void database('users').limit(Number.NaN),
+      { level: 40, msg: 'database warning', knex: 'A valid integer must be provided to limit' },
+    ],
+    [
+      'an error at error level',
+      (database) => expect(() => database('users').transacting(undefined as unknown as Knex.Transaction)).toThrow(),
+      { level: 50, msg: 'database error', knex: 'Invalid value on transacting call, potential bug' },
+    ],
+    [
+      'a deprecation at warn level, in knex’s own words',
+      (database) =>
+        void database.schema
+          .createTable('things', (table) => {
+            // @ts-expect-error knex still takes json(true), which its types no longer declare
+            table.json('c', true);
+          })
+          .toString(),
+      { level: 40, msg: 'knex deprecation', knex: 'json(true) is deprecated, please use jsonb()' },
+    ],
+  ])('go to the structured log: %s', (_label, provoke, line) => {
+    provoke(db);
+    expect(log.records()).toEqual([expect.objectContaining(line)]);
   });
 });
