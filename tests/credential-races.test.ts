@@ -127,6 +127,26 @@ describe('sessions never outlive what ended them, against logins in flight', () 
     for (const grant of grants) expect([{ status: 204 }, { status: 404, code: 'NOT_FOUND' }]).toContainEqual(grant);
   });
 
+  it('answers a grant that races the deletion of its user with 204 or 404 "No such user.", never another refusal', async () => {
+    const role = uniqueRoleName('granted-while-user-deleted');
+    await createRole(app, role);
+    const grants: { status: number; message?: unknown }[] = [];
+    for (let round = 0; round < 20; round += 1) {
+      const user = await signUp(app);
+      const [grant, deletion] = await Promise.all([
+        request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret),
+        request(app.http).delete(`/admin/users/${user.id}`).set(withAdminSecret),
+      ]);
+      expect(deletion.status).toBe(204);
+      grants.push(
+        grant.status === 204 ? { status: 204 } : { status: grant.status, message: grant.body.error?.message },
+      );
+    }
+    // The role exists throughout: a grant that lost its user must not blame the role.
+    for (const grant of grants)
+      expect([{ status: 204 }, { status: 404, message: 'No such user.' }]).toContainEqual(grant);
+  });
+
   it('answers the creation of a user with a role that is being deleted with 201 or 404 NOT_FOUND, never 500', async () => {
     const creations: { status: number; code: unknown }[] = [];
     for (let round = 0; round < 20; round += 1) {
