@@ -29,6 +29,10 @@ describe('logins beyond the hashing queue', () => {
       expectCleanErrorBody(res, 'OVERLOADED');
       expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     }
+    // Each refusal is one request line, with no stack of its own: a flood writes no traces.
+    const records = app.logLines.map((line) => JSON.parse(line) as { code?: string; res?: { statusCode: number } });
+    expect(records.filter((record) => record.code === 'OVERLOADED')).toEqual([]);
+    expect(records.filter((record) => record.res?.statusCode === 503)).toHaveLength(refused.length);
     // The queue drains; nothing piles up.
     expect(statusAndCode(await logIn(app, user.username))).toEqual({ status: 200, code: undefined });
   });

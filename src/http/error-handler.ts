@@ -52,12 +52,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 /**
- * Writes the answer to any failure: a stable code and a message, never internals. A 5xx is logged
- * with its cause through `log`, the request's own logger, so that the line carries the request id.
+ * Writes the answer to any failure: a stable code and a message, never internals. A 5xx with a
+ * cause (a failure underneath: the database, a bug) is logged with it through `log`, the request's
+ * own logger, so that the line carries the request id. One without a cause is the service's own
+ * answer (starting, shutting down, overloaded): the request's log line records it, and a stack
+ * for each would flood the log in just the moments it is read, under a login flood or while a
+ * readiness probe polls.
  */
 export function sendError(res: ServerResponse, error: unknown, log: Logger): void {
   const appError = toAppError(error);
-  if (appError.status >= 500) log.error({ err: appError.cause ?? appError, code: appError.code }, appError.message);
+  if (appError.status >= 500 && appError.cause !== undefined) {
+    log.error({ err: appError.cause, code: appError.code }, appError.message);
+  }
   if (res.headersSent) {
     res.destroy();
     return;
