@@ -9,6 +9,7 @@ import type { Metrics } from './metrics';
 import type { Services } from './services';
 import { createCsrfDefence } from './http/csrf';
 import { errorHandler, notFoundHandler, setCommonHeaders } from './http/error-handler';
+import { jsonBodies } from './http/json-body';
 import { createPassport } from './http/passport';
 import { requestLogging } from './http/request-logging';
 import { accountsRouter } from './http/routes/accounts';
@@ -117,7 +118,7 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
   app.use(csrf.forCookieSessions);
   // Before the body checks, so that a forged form post is told CSRF_REJECTED, whatever its body.
   app.use(['/signup', '/login'], csrf.forSessionIssuing);
-  app.use(express.json({ limit: config.jsonBodyLimitBytes }));
+  app.use(jsonBodies(config.jsonBodyLimitBytes));
   app.use(refuseBodiesThatAreNotJson);
   app.use(accountsRouter(services, passport, { cookies, metrics }));
   app.use(sessionsRouter(services, passport, cookies));

@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { expectCleanErrorBody } from './support/responses';
+import { ADMIN_SECRET, withAdminSecret } from './support/admin';
+import { logIn } from './support/requests';
 import { PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 const JSON_LIMIT = 2048;
@@ -19,6 +21,7 @@ describe('request bodies', () => {
     app = await startTestApp({
       JSON_BODY_LIMIT_BYTES: String(JSON_LIMIT),
       WEBHOOK_BODY_LIMIT_BYTES: String(WEBHOOK_LIMIT),
+      ADMIN_SECRET,
     });
   });
   afterAll(() => app.close());
@@ -168,5 +171,89 @@ describe('request bodies', () => {
     expectCleanErrorBody(res, 'VALIDATION_FAILED');
     const paths = res.body.error.details.map((detail: { path: string }) => detail.path);
     expect(paths).toEqual(expect.arrayContaining(['username', 'password']));
+  });
+
+  describe('text that is not Unicode, which would otherwise be replaced and so collide', () => {
+    /** fetch sends a Buffer's bytes as they are; superagent would encode a string as UTF-8 first. */
+    const postBytes = (path: string, body: Buffer) =>
+      fetch(`${app.http}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+
+    it('refuses a password with a lone surrogate at signup, and its twin at login, with 400 VALIDATION_FAILED', async () => {
+      const username = uniqueUsername();
+      const signup = await request(app.http)
+        .post('/signup')
+        .set('Content-Type', 'application/json')
+        .send(`{"username":"${username}","password":"\\ud800qwertyzxcv"}`);
+      expect(signup.status).toBe(400);
+      expectCleanErrorBody(signup, 'VALIDATION_FAILED');
+      expect(signup.body.error.details).toEqual([{ path: 'password', message: expect.any(String) }]);
+
+      await signUp(app, username);
+      const login = await request(app.http)
+        .post('/login')
+        .set('Content-Type', 'application/json')
+        .send(`{"username":"${username}","password":"\\udc00qwertyzxcv"}`);
+      expect(login.status).toBe(400);
+      expectCleanErrorBody(login, 'VALIDATION_FAILED');
+      // The account is as it was.
+      expect((await logIn(app, username)).status).toBe(200);
+    });
+
+    it('refuses a username of bytes that are not UTF-8 with 400 VALIDATION_FAILED, and makes no user', async () => {
+      const res = await postBytes(
+        '/signup',
+        Buffer.concat([
+          Buffer.from('{"username":"'),
+          Buffer.from([0xff, 0xfe, 0xc0]),
+          Buffer.from(`","password":"${PASSWORD}"}`),
+        ]),
+      );
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED');
+      const users = await request(app.http).get('/admin/users?limit=200').set(withAdminSecret);
+      expect(users.body.users.map((user: { username: string }) => user.username)).not.toContain('\ufffd\ufffd\ufffd');
+    });
+
+    it('refuses a body in another charset with 415: JSON travels in UTF-8', async () => {
+      const res = await request(app.http)
+        .post('/login')
+        .set('Content-Type', 'application/json; charset=utf-16le')
+        .send(Buffer.from(JSON.stringify({ username: 'a', password: 'b' }), 'utf16le').toString('latin1'));
+      expect(res.status).toBe(415);
+      expectCleanErrorBody(res, 'UNSUPPORTED_MEDIA_TYPE');
+    });
+  });
+
+  it('refuses a body nested deeper than 32 levels with 400 before parsing it', async () => {
+    const res = await request(app.http)
+      .post('/login')
+      .set('Content-Type', 'application/json')
+      .send(`{"username":"a","password":"b","x":${'['.repeat(32)}${']'.repeat(32)}}`);
+    expect(res.status).toBe(400);
+    expectCleanErrorBody(res, 'VALIDATION_FAILED');
+    // Brackets inside strings are text, not nesting.
+    const text = await request(app.http)
+      .post('/login')
+      .send({ username: uniqueUsername(), password: '['.repeat(100) });
+    expect(text.status).toBe(401);
+  });
+
+  it('refuses a session variable named __proto__ with 400, and keeps the variables the user had', async () => {
+    const user = await signUp(app);
+    const set = await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ sessionVariables: { 'x-hasura-org-id': '7' } });
+    expect(set.status).toBe(200);
+    const res = await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .set('Content-Type', 'application/json')
+      .send('{"sessionVariables":{"__proto__":"x"}}');
+    expect(res.status).toBe(400);
+    expectCleanErrorBody(res, 'VALIDATION_FAILED');
+    expect(res.body.error.details).toEqual([{ path: 'sessionVariables.__proto__', message: expect.any(String) }]);
+    const after = await request(app.http).get(`/admin/users/${user.id}`).set(withAdminSecret);
+    expect(after.body.sessionVariables).toEqual({ 'x-hasura-org-id': '7' });
   });
 });

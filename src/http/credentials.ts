@@ -9,11 +9,16 @@ import type { SessionCookieReader } from './session-cookie';
  *
  * Authorization wins over the cookie whatever it holds: a client that sends one chose it.
  * Tokens are never read from the query string or the body: URLs end up in proxy and access logs.
+ * A caller that must not honour the cookie for this request (a cross-site one) says so.
  */
-export function readSessionCredential(headers: IncomingHttpHeaders, cookies: SessionCookieReader): SessionCredential {
+export function readSessionCredential(
+  headers: IncomingHttpHeaders,
+  cookies: SessionCookieReader,
+  { cookieAllowed = true }: { cookieAllowed?: boolean } = {},
+): SessionCredential {
   const authorization = headers.authorization;
   if (authorization === undefined) {
-    const cookie = cookies.read(headers.cookie);
+    const cookie = cookieAllowed ? cookies.read(headers.cookie) : undefined;
     return cookie === undefined ? { kind: 'none' } : { kind: 'session-token', token: cookie.token, source: 'cookie' };
   }
   // RFC 6750: `Bearer <token>`, the scheme in any case, exactly one space.

@@ -1,16 +1,13 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import getRawBody from 'raw-body';
 import type { Config } from '../config';
 import type { CallerDecision, CallerIdentification, Identity } from '../domain/caller-identity';
-import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics, WebhookOutcome } from '../metrics';
 import { readSessionCredential } from './credentials';
 import { sendError, sendJson, setCommonHeaders } from './error-handler';
 import { describeRequest, requestIdOf } from './request-logging';
 import { createSessionCookies } from './session-cookie';
-import { webhookPostBody } from './schemas';
-import { parseRequest } from './validation';
+import { readWebhookHeaders } from './webhook-body';
 
 /**
  * GET /webhook and POST /webhook, as docs/hasura-webhook-contract.md describes, served on
@@ -20,25 +17,24 @@ import { parseRequest } from './validation';
 
 export const WEBHOOK_PATH = '/webhook';
 
-/** POST mode keeps the client's spelling of header names; Node lower-cases them, so do the same. */
-function lowerCaseHeaderNames(headers: Record<string, string>): IncomingHttpHeaders {
-  // A Map, not an object: a client header named `constructor` must not meet Object.prototype.
-  const lowered = new Map<string, string>();
-  for (const [name, value] of Object.entries(headers)) {
-    const key = name.toLowerCase();
-    const earlier = lowered.get(key);
-    if (earlier !== undefined && earlier !== value) {
-      throw new AppError('VALIDATION_FAILED', { message: `The header ${key} is given twice with different values.` });
-    }
-    lowered.set(key, value);
-  }
-  return Object.fromEntries(lowered);
-}
-
 function requestedRole(headers: IncomingHttpHeaders): string | undefined {
   const role = headers['x-hasura-role'];
   const trimmed = (Array.isArray(role) ? role[0] : role)?.trim();
   return trimmed ? trimmed : undefined;
+}
+
+/**
+ * Whether the browser marked the client's request as cross-site, so that its cookie must not
+ * count: a page on another site can make the browser send Hasura a request that carries the
+ * cookie (SameSite=None, or a sibling subdomain), and Hasura forwards `Sec-Fetch-Site` in GET mode
+ * and every header, `Origin` too, in POST mode. A bearer token is never sent by a browser on its
+ * own, so it is unaffected.
+ */
+function isCrossSite(headers: IncomingHttpHeaders, allowedOrigins: ReadonlySet<string>): boolean {
+  const fetchSite = headers['sec-fetch-site'];
+  if (fetchSite === 'cross-site') return true;
+  const origin = headers.origin;
+  return origin !== undefined && fetchSite !== 'same-origin' && !allowedOrigins.has(origin);
 }
 
 /** `x-hasura-org-id` → `X-Hasura-Org-Id`; Hasura ignores the case, people reading logs do not. */
@@ -57,26 +53,6 @@ export function toHasuraSessionVariables(identity: Identity): Record<string, str
   return variables;
 }
 
-/** A JSON body, as express.json would accept it: application/json in UTF-8, not compressed, within the limit. */
-async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
-  const [mediaType, ...parameters] = (req.headers['content-type'] ?? '').split(';').map((part) => part.trim());
-  const charset = parameters.find((parameter) => parameter.toLowerCase().startsWith('charset='))?.slice(8);
-  if (mediaType.toLowerCase() !== 'application/json' || (charset && !/^"?utf-8"?$/i.test(charset))) {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', { message: 'The webhook takes application/json in UTF-8.' });
-  }
-  // Hasura never compresses what it sends.
-  const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', { message: 'The webhook takes no Content-Encoding.' });
-  }
-  const text = await getRawBody(req, { limit: limitBytes, length: req.headers['content-length'], encoding: 'utf-8' });
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new AppError('INVALID_JSON');
-  }
-}
-
 export interface WebhookDeps {
   config: Config;
   logger: Logger;
@@ -89,6 +65,9 @@ export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => bool
 
 export function createWebhookHandler({ config, logger, callers, metrics }: WebhookDeps): WebhookHandler {
   const cookies = createSessionCookies(config.cookie);
+  const allowedOrigins = new Set(config.corsOrigins);
+  const credentialOf = (headers: IncomingHttpHeaders) =>
+    readSessionCredential(headers, cookies, { cookieAllowed: !isCrossSite(headers, allowedOrigins) });
 
   /** Writes Hasura's answer to a decision. */
   function respond(res: ServerResponse, headers: IncomingHttpHeaders, decision: CallerDecision): WebhookOutcome {
@@ -110,11 +89,9 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
   async function answerLater(req: IncomingMessage, res: ServerResponse): Promise<WebhookOutcome> {
     const headers =
       req.method === 'POST'
-        ? lowerCaseHeaderNames(
-            parseRequest(webhookPostBody, await readJsonBody(req, config.webhook.bodyLimitBytes)).headers,
-          )
+        ? Object.fromEntries(await readWebhookHeaders(req, config.webhook.bodyLimitBytes))
         : req.headers;
-    const decision = await callers.identifyCaller(readSessionCredential(headers, cookies), requestedRole(headers));
+    const decision = await callers.identifyCaller(credentialOf(headers), requestedRole(headers));
     return respond(res, headers, decision);
   }
 
@@ -152,7 +129,7 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
     if (req.method !== 'POST') {
       let outcome: WebhookOutcome | undefined;
       try {
-        const decision = callers.decideNow(readSessionCredential(req.headers, cookies), requestedRole(req.headers));
+        const decision = callers.decideNow(credentialOf(req.headers), requestedRole(req.headers));
         if (decision !== undefined) outcome = respond(res, req.headers, decision);
       } catch (error) {
         outcome = failed(error);
