@@ -20,7 +20,7 @@ import { openApiRouter } from './http/routes/openapi';
 import { sessionsRouter } from './http/routes/sessions';
 import { tokensRouter } from './http/routes/tokens';
 import { createSessionCookies } from './http/session-cookie';
-import { createWebhookHandler } from './http/webhook';
+import { createWebhookHandler, WEBHOOK_PATH } from './http/webhook';
 import { refuseBodiesThatAreNotJson } from './http/validation';
 
 export interface AppDeps {
@@ -103,15 +103,21 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
   );
   if (config.metrics) app.use(metricsRouter(metrics, config.metrics.token));
   app.use(openApiRouter());
-  // The webhook is not served here: browsers call this service's own endpoints, while only
-  // Hasura calls the webhook. An explicit list, never the request's own Origin reflected back.
+  // Browsers call this service's own endpoints; only Hasura calls the webhook, which gets no CORS.
+  // An origin not listed gets no CORS header at all, preflight included: never the request's own
+  // Origin reflected back, and no credentials, methods or headers granted to it.
   if (config.corsOrigins.length > 0) {
+    const allowedOrigins = new Set(config.corsOrigins);
     app.use(
-      cors({
-        origin: [...config.corsOrigins],
-        credentials: true,
-        allowedHeaders: ['Content-Type', 'Authorization'],
-        maxAge: 600,
+      cors((req, answer) => {
+        const origin = req.headers.origin;
+        const allowed = origin !== undefined && allowedOrigins.has(origin) && req.url?.split('?')[0] !== WEBHOOK_PATH;
+        answer(
+          null,
+          allowed
+            ? { origin, credentials: true, allowedHeaders: ['Content-Type', 'Authorization'], maxAge: 600 }
+            : { origin: false },
+        );
       }),
     );
   }

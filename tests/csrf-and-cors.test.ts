@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { cookieHeader, sessionCookieOf } from './support/cookies';
-import { logIn } from './support/requests';
-import { expectCleanErrorBody, statusAndCode } from './support/responses';
+import { logIn, webhookWithHeaders } from './support/requests';
+import { expectCleanErrorBody, statusAndBody, statusAndCode } from './support/responses';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 const APP_ORIGIN = 'https://app.example.com';
@@ -98,6 +98,47 @@ describe('CSRF defence', () => {
     });
   });
 
+  describe('the webhook, for a client request the browser marked cross-site', () => {
+    const anonymous = { status: 200, body: { 'X-Hasura-Role': 'anonymous' } };
+
+    it.each([
+      ['GET', { 'Sec-Fetch-Site': 'cross-site' }],
+      ['POST', { 'Sec-Fetch-Site': 'cross-site', Origin: OTHER_ORIGIN }],
+      ['POST', { Origin: OTHER_ORIGIN }],
+      ['POST', { Origin: 'null' }],
+    ] as const)('does not count the cookie in %s mode with %j: the caller is anonymous', async (mode, marks) => {
+      const cookie = await cookieOf((await signUp(app)).username);
+      const res = await webhookWithHeaders(app, mode, { ...cookie, ...marks });
+      expect(statusAndBody(res)).toEqual(anonymous);
+    });
+
+    it.each([
+      ['GET', { 'Sec-Fetch-Site': 'same-site' }],
+      ['GET', { 'Sec-Fetch-Site': 'same-origin' }],
+      ['GET', {}],
+      ['POST', { 'Sec-Fetch-Site': 'same-site', Origin: APP_ORIGIN }],
+      ['POST', { 'Sec-Fetch-Site': 'same-origin', Origin: 'https://hasura.example.com' }],
+      ['POST', {}],
+    ] as const)('counts the cookie in %s mode with %j', async (mode, marks) => {
+      const user = await signUp(app);
+      const res = await webhookWithHeaders(app, mode, { ...(await cookieOf(user.username)), ...marks });
+      expect(statusAndBody(res)).toEqual({
+        status: 200,
+        body: expect.objectContaining({ 'X-Hasura-User-Id': String(user.id) }),
+      });
+    });
+
+    it.each(['GET', 'POST'] as const)('counts a bearer token in %s mode whatever the browser says', async (mode) => {
+      const user = await signUp(app);
+      const res = await webhookWithHeaders(app, mode, {
+        ...bearer(user.token),
+        'Sec-Fetch-Site': 'cross-site',
+        Origin: OTHER_ORIGIN,
+      });
+      expect(res.body['X-Hasura-User-Id']).toBe(String(user.id));
+    });
+  });
+
   describe('a request authenticated by a bearer token', () => {
     it('is not asked where it comes from: no cookie travelled with it', async () => {
       const user = await signUp(app);
@@ -163,20 +204,33 @@ describe('CORS', () => {
     expect(res.headers.vary).toMatch(/origin/i);
   });
 
-  it('never reflects an origin that is not allowed', async () => {
+  /** Every CORS header of an answer. */
+  const corsHeadersOf = (res: request.Response) =>
+    Object.keys(res.headers).filter((name) => name.startsWith('access-control-'));
+
+  it('never reflects an origin that is not allowed, and grants it nothing in a preflight', async () => {
     const preflight = await request(app.http)
       .options('/login')
       .set('Origin', OTHER_ORIGIN)
-      .set('Access-Control-Request-Method', 'POST');
-    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'content-type');
+    expect(corsHeadersOf(preflight)).toEqual([]);
     const res = await request(app.http).get('/me').set('Origin', OTHER_ORIGIN);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 
-  it('serves no CORS on /webhook: only Hasura calls it', async () => {
+  it('serves no CORS on /webhook, preflight included: only Hasura calls it', async () => {
     const res = await request(app.http).get('/webhook').set('Origin', APP_ORIGIN);
     expect(res.status).toBe(200);
-    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    expect(corsHeadersOf(res)).toEqual([]);
+    for (const path of ['/webhook', '/webhook?from=hasura']) {
+      const preflight = await request(app.http)
+        .options(path)
+        .set('Origin', APP_ORIGIN)
+        .set('Access-Control-Request-Method', 'POST')
+        .set('Access-Control-Request-Headers', 'content-type');
+      expect(corsHeadersOf(preflight)).toEqual([]);
+    }
   });
 
   it('serves no CORS at all without CORS_ORIGINS', async () => {
