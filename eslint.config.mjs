@@ -82,6 +82,7 @@ export default defineConfig(
             'expectDocumentedAnswer',
             'expectRateLimited',
             'expectStillServing',
+            'expectOneSuccessorEachRound',
           ],
         },
       ],

@@ -83,16 +83,28 @@ describe('JWT mode: POST /token/refresh', () => {
       expect(sessions.body.sessions.map((each: { kind: string }) => each.kind)).toEqual(['bearer']);
     });
 
-    it('refreshes again with a token replayed within the grace window, and both tokens keep working', async () => {
+    it('answers a token replayed within the grace window with the same successor: the session stays one chain', async () => {
       const user = await signUp(app);
       const first = await obtainTokens(app, user.username);
       const tabA = await refreshed(first.refreshToken);
       app.clock.advanceSeconds(app.config.jwt.refreshTokenReuseGraceSeconds - 1);
       const tabB = await refreshed(first.refreshToken);
-      expect(tabB.refreshToken).not.toBe(tabA.refreshToken);
+      expect(tabB.refreshToken).toBe(tabA.refreshToken);
       afterGrace();
       await refreshed(tabA.refreshToken);
-      await refreshed(tabB.refreshToken);
+    });
+
+    it('gives a thief who replays a stolen token within the grace window no branch of his own', async () => {
+      const user = await signUp(app);
+      const first = await obtainTokens(app, user.username);
+      const owner = await refreshed(first.refreshToken);
+      const thief = await refreshed(first.refreshToken);
+      // The owner goes on refreshing; the thief's copy of the same token is now a rotated one.
+      const ownerNext = await refreshed(owner.refreshToken);
+      afterGrace();
+      expect(statusAndCode(await refreshTokens(app, thief.refreshToken))).toEqual(REFUSED);
+      // Reuse ends the whole family: the owner's newest token too.
+      expect(statusAndCode(await refreshTokens(app, ownerNext.refreshToken))).toEqual(REFUSED);
     });
 
     it('counts a token replayed when exactly the grace window has passed as reused', async () => {
@@ -148,34 +160,35 @@ describe('JWT mode: POST /token/refresh', () => {
 
   describe('tabs refreshing at once with the same token', () => {
     /**
-     * Every tab refreshes with the token they share; then each goes on refreshing with what it
-     * got. Answers how many tabs refreshed twice more.
+     * Every tab refreshes with the token they share, three times in a row, each time at once with
+     * the token it got: each time, every tab gets the same one successor, which works.
      */
-    async function raceAndGoOn(targets: { http: string }[]): Promise<number> {
+    async function expectOneSuccessorEachRound(targets: { http: string }[]): Promise<void> {
       const user = await signUp(app);
-      const shared = await obtainTokens(app, user.username);
-      const answers = await Promise.all(targets.map((target) => refreshTokens(target, shared.refreshToken)));
-      expect(answers.map((res) => res.status)).toEqual(targets.map(() => 200));
-      const tabs = answers.map((res) => res.body as TokenPairBody);
-      expect(new Set(tabs.map((tab) => tab.refreshToken)).size).toBe(tabs.length);
-      for (const tab of tabs) expect(await verifyIssued(app, tab.accessToken)).toMatchObject({ ok: true });
-      // Whichever answer the shared storage kept, the next refreshes work, and the ones after.
-      afterGrace();
-      const next = [];
-      for (const tab of tabs) next.push(await refreshed(tab.refreshToken));
-      afterGrace();
-      const last = [];
-      for (const tab of next) last.push(await refreshed(tab.refreshToken));
-      return last.length;
+      let shared = (await obtainTokens(app, user.username)).refreshToken;
+      for (let round = 0; round < 3; round++) {
+        const answers = await Promise.all(targets.map((target) => refreshTokens(target, shared)));
+        expect(answers.map((res) => res.status)).toEqual(targets.map(() => 200));
+        const tabs = answers.map((res) => res.body as TokenPairBody);
+        expect(new Set(tabs.map((tab) => tab.refreshToken)).size).toBe(1);
+        for (const tab of tabs) expect(await verifyIssued(app, tab.accessToken)).toMatchObject({ ok: true });
+        shared = tabs[0].refreshToken;
+        afterGrace();
+      }
+      await refreshed(shared);
     }
 
-    it('two tabs both succeed, and both go on refreshing', async () => {
-      expect(await raceAndGoOn([app, app])).toBe(2);
+    it('two tabs both succeed with the one successor, and go on refreshing', async () => {
+      await expectOneSuccessorEachRound([app, app]);
     });
 
-    it('six tabs on two instances all succeed, and all go on refreshing', async () => {
+    it('twenty refreshes at once with one token all answer the one successor', async () => {
+      await expectOneSuccessorEachRound(Array.from({ length: 20 }, () => app));
+    });
+
+    it('six tabs on two instances all succeed with the one successor, and go on refreshing', async () => {
       const peer = { http: await startPeerInstance(app) };
-      expect(await raceAndGoOn([app, peer, app, peer, app, peer])).toBe(6);
+      await expectOneSuccessorEachRound([app, peer, app, peer, app, peer]);
     });
   });
 

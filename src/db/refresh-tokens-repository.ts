@@ -84,11 +84,12 @@ export function createRefreshTokensRepository(db: Knex): RefreshSessionStore {
         if (token.rotated_at === null) {
           await trx('refresh_tokens').update({ rotated_at: liveness.now }).where({ token_hash: presentedHash });
         }
-        await trx('refresh_tokens').insert({
-          token_hash: replacementHash,
-          session_id: token.session_id,
-          issued_at: liveness.now,
-        });
+        // A retry within the grace window presents a token rotated already: its successor is the
+        // same token, stored by the first rotation.
+        await trx('refresh_tokens')
+          .insert({ token_hash: replacementHash, session_id: token.session_id, issued_at: liveness.now })
+          .onConflict('token_hash')
+          .ignore();
         const [{ ends_at: endsAtNow }]: { ends_at: Date }[] = await trx('sessions as s')
           .update({ last_used_at: liveness.now })
           .where('s.id', token.session_id)

@@ -11,11 +11,15 @@ import { hashSessionToken, type SessionTokens } from './tokens';
  * and endings as a webhook session, and every refresh answers a new access token rendered from
  * the same identity the webhook would answer.
  *
- * Every refresh rotates the token. The session keeps the hash of every token it was given (see
- * RefreshSessionStore), which is what tells a replayed token from a forged one: a token rotated
- * less than the grace window ago still refreshes (two tabs refreshing at once, each then holding
- * a token that keeps working), one rotated earlier ends the session. A wrong token is looked up
- * by its hash and found nowhere, so it can never end anyone's session.
+ * Every refresh rotates the token, always to the same successor (SessionTokens.successorOf), so
+ * that a session's tokens form one chain: at most one of them is live. The session keeps the hash
+ * of every token it was given (see RefreshSessionStore), which is what tells a replayed token
+ * from a forged one: a token rotated less than the grace window ago refreshes again and answers
+ * that same successor (two tabs refreshing at once both hold the one live token), one rotated
+ * earlier ends the session. A thief who uses a stolen token within the window gets the owner's
+ * successor, not a branch of his own: whichever of the two rotates it next makes the other's
+ * copy a reused token. A wrong token is looked up by its hash and found nowhere, so it can never
+ * end anyone's session.
  */
 
 export interface TokenPair {
@@ -99,7 +103,7 @@ export function createJwtSessions({
     async refreshJwtSession(refreshToken: string): Promise<TokenPair> {
       if (!tokens.isGenuine(refreshToken)) throw invalidRefreshToken();
       const now = clock.now();
-      const replacement = tokens.generate();
+      const replacement = tokens.successorOf(refreshToken);
       const rotation = await store.rotateRefreshToken(hashSessionToken(refreshToken), hashSessionToken(replacement), {
         liveness: livenessAt(now),
         reuseGraceStartsAt: new Date(now.getTime() - reuseGraceSeconds * 1000),

@@ -58,8 +58,9 @@ export interface RefreshSessionStore {
   /**
    * Decides, once across every instance, what a presented refresh token is worth: a current
    * token, or one rotated after `reuseGraceStartsAt`, is marked rotated and `replacementHash`
-   * becomes a current token of its session, whose use is recorded at `liveness.now`; a token
-   * rotated before that ends its session.
+   * becomes a token of its session (already one, when the presented token was rotated before:
+   * its successor is always the same), whose use is recorded at `liveness.now`; a token rotated
+   * before that ends its session.
    */
   rotateRefreshToken(
     presentedHash: string,

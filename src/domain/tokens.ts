@@ -27,11 +27,20 @@ export interface SessionTokenOptions {
  */
 export function createSessionTokens({ key, legacyTokensMayExist }: SessionTokenOptions) {
   const macOf = (random: Buffer) => createHmac('sha256', key).update(random).digest().subarray(0, MAC_BYTES);
+  const tokenOf = (random: Buffer) => Buffer.concat([random, macOf(random)]).toString('base64url');
 
   return {
     generate(): string {
-      const random = randomBytes(RANDOM_BYTES);
-      return Buffer.concat([random, macOf(random)]).toString('base64url');
+      return tokenOf(randomBytes(RANDOM_BYTES));
+    },
+
+    /**
+     * The one token that replaces `token` when it is rotated: derived from it under the key, so
+     * that every rotation of one token, however many race or retry, answers the same successor
+     * and a token family stays one chain (see JwtSessions). Only the service can derive it.
+     */
+    successorOf(token: string): string {
+      return tokenOf(createHmac('sha256', key).update('successor\0').update(token).digest().subarray(0, RANDOM_BYTES));
     },
 
     /** Whether this service may have issued the token; only such a token is worth a lookup. */
