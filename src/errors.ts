@@ -20,6 +20,10 @@ export const errorCatalogue = {
   USERNAME_TAKEN: { status: 409, message: 'That username is taken.' },
   ROLE_EXISTS: { status: 409, message: 'That role already exists.' },
   ROLE_BUILT_IN: { status: 409, message: 'Built-in roles cannot be changed.' },
+  PASSWORD_CHANGED: {
+    status: 409,
+    message: 'The password was changed by another request while this one was checked. Log in with the new password.',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body encoding is not supported.' },
   RATE_LIMITED: { status: 429, message: 'Too many attempts. Try again later.' },

@@ -55,6 +55,30 @@ describe('sessions never outlive what ended them, against logins in flight', () 
     expect(alive).toEqual([]);
   });
 
+  it('lets exactly one of two password changes at once succeed, and tells the other with a 4xx', async () => {
+    for (let round = 0; round < 3; round++) {
+      const user = await signUp(app);
+      const secondToken = (await logIn(app, user.username)).body.token as string;
+      const newPasswords = ['first new password here', 'second new password here'];
+      const answers = await Promise.all([
+        changePassword(app, user.token, { newPassword: newPasswords[0] }),
+        changePassword(app, secondToken, { newPassword: newPasswords[1] }),
+      ]);
+      const statuses = answers.map((res) => res.status);
+      expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+      const loser = answers.find((res) => res.status !== 200)!;
+      // 409 PASSWORD_CHANGED when both passed the check; 401 when the winner's answer came first
+      // and ended the loser's session.
+      expect([
+        { status: 409, code: 'PASSWORD_CHANGED' },
+        { status: 401, code: 'UNAUTHORIZED' },
+      ]).toContainEqual(statusAndCode(loser));
+      const winner = statuses.indexOf(200);
+      expect((await logIn(app, user.username, newPasswords[winner])).status).toBe(200);
+      expect((await logIn(app, user.username, newPasswords[1 - winner])).status).toBe(401);
+    }
+  });
+
   it('leaves no session from a login during disabling that comes back when the user is enabled again', async () => {
     const user = await signUp(app);
     const logins = await loginsDuring(user.username, PASSWORD, async () => {

@@ -119,10 +119,14 @@ export function createUsersRepository(db: Knex): UserStore {
       return row?.password_hash;
     },
 
-    async replacePasswordHash(id: UserId, passwordHash: string, now: Date): Promise<number | undefined> {
+    async replacePasswordHash(
+      id: UserId,
+      { replaced, replacement }: { replaced: string; replacement: string },
+      now: Date,
+    ): Promise<number | undefined> {
       const [row] = await db('users')
-        .update({ password_hash: passwordHash, session_epoch: db.raw('session_epoch + 1'), updated_at: now })
-        .where({ id })
+        .update({ password_hash: replacement, session_epoch: db.raw('session_epoch + 1'), updated_at: now })
+        .where({ id, password_hash: replaced })
         .returning<{ session_epoch: number }[]>('session_epoch');
       return row?.session_epoch;
     },

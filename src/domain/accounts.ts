@@ -65,15 +65,23 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
       user: Pick<User, 'id' | 'username'>,
       change: { currentPassword: string; newPassword: string; userAgent: string | undefined },
     ): Promise<NewSession> {
-      const matches = await passwords.verify(change.currentPassword, await users.findPasswordHash(user.id));
-      if (!matches) throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
+      const currentHash = await users.findPasswordHash(user.id);
+      const matches = await passwords.verify(change.currentPassword, currentHash);
+      if (!matches || currentHash === undefined) {
+        throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
+      }
       passwords.assertAcceptable(change.newPassword, user);
+      // Only the hash that was checked is replaced: of two changes at once, one wins, and the
+      // other is told so instead of answering 200 with a password that was never set.
       const sessionEpoch = await users.replacePasswordHash(
         user.id,
-        await passwords.hash(change.newPassword),
+        { replaced: currentHash, replacement: await passwords.hash(change.newPassword) },
         clock.now(),
       );
-      if (sessionEpoch === undefined) throw new AppError('INVALID_CREDENTIALS');
+      if (sessionEpoch === undefined) {
+        if ((await users.findPasswordHash(user.id)) === undefined) throw new AppError('INVALID_CREDENTIALS');
+        throw new AppError('PASSWORD_CHANGED');
+      }
       sessions.forgetCachedUser(user.id);
       return sessions.createSession({ id: user.id, sessionEpoch }, change.userAgent);
     },

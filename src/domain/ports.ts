@@ -133,10 +133,15 @@ export interface UserStore {
   findUserWithPasswordHash(usernameKey: string): Promise<{ user: User; passwordHash: string } | undefined>;
   findPasswordHash(id: UserId): Promise<string | undefined>;
   /**
-   * Replaces the password hash and, in the same statement, ends every session of the user;
-   * answers the user's new session epoch, or undefined when there is no such user.
+   * Replaces the password hash `replaced` and, in the same statement, ends every session of the
+   * user; answers the user's new session epoch, or undefined when there is no such user or its
+   * hash is no longer `replaced` (another change came first).
    */
-  replacePasswordHash(id: UserId, passwordHash: string, now: Date): Promise<number | undefined>;
+  replacePasswordHash(
+    id: UserId,
+    hashes: { replaced: string; replacement: string },
+    now: Date,
+  ): Promise<number | undefined>;
   listUsers(limit: number, offset: number): Promise<{ users: User[]; total: number }>;
   /**
    * Applies the changes as one, after every other change to this user. A default role must be
