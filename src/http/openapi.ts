@@ -264,7 +264,7 @@ const operations: Operation[] = [
     access: 'session',
     body: named('PasswordChangeRequest', schemas.passwordChangeBody),
     answers: [{ status: 200, description: 'The user, and the token of the fresh session.', body: newSession }],
-    errors: ['INVALID_CREDENTIALS', 'WEAK_PASSWORD', 'RATE_LIMITED', 'OVERLOADED', 'CSRF_REJECTED'],
+    errors: ['INVALID_CREDENTIALS', 'WEAK_PASSWORD', 'PASSWORD_CHANGED', 'RATE_LIMITED', 'OVERLOADED', 'CSRF_REJECTED'],
     usesDatabase: true,
   },
   {
