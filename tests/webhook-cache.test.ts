@@ -104,6 +104,36 @@ const changes: [string, (app: TestApp, subject: Subject) => Promise<unknown>, (r
   ],
 ];
 
+/** Changes an operator makes in SQL to a session itself, each of which ends it; no instance makes them itself. */
+const sessionChangesInSql: [string, (app: TestApp, subject: Subject) => Promise<unknown>][] = [
+  [
+    'an expiry shortened',
+    (app, s) =>
+      app.database
+        .db('sessions')
+        .update({ expires_at: new Date(app.clock.now().getTime() - 1000) })
+        .where({ token_hash: hashSessionToken(s.token) }),
+  ],
+  [
+    'a last use moved back past the idle timeout',
+    (app, s) =>
+      app.database
+        .db('sessions')
+        .update({ last_used_at: new Date(app.clock.now().getTime() - 3650 * 86400_000) })
+        .where({ token_hash: hashSessionToken(s.token) }),
+  ],
+  [
+    'a session given to another user',
+    async (app, s) => {
+      const other = await signUp(app);
+      await app.database
+        .db('sessions')
+        .update({ user_id: other.id })
+        .where({ token_hash: hashSessionToken(s.token) });
+    },
+  ],
+];
+
 describe('the webhook cache', () => {
   let app: TestApp;
   beforeAll(async () => {
@@ -422,6 +452,19 @@ describe('the webhook cache across instances sharing the database', () => {
       expectAnswer(last!);
     },
   );
+
+  it.each(sessionChangesInSql)('shows %s in SQL on both instances within a second', async (_change, change) => {
+    const subject = await cachedSubject(app, peer);
+    expect((await webhookGet(app, subject.token, { role: subject.role })).status).toBe(200);
+    await change(app, subject);
+    for (const target of [peer, app]) {
+      const answer = await eventually(
+        async () => statusAndBody(await webhookGet(target, subject.token, { role: subject.role })),
+        (res) => res.status === 401,
+      );
+      expect(answer).toEqual(WEBHOOK_REFUSAL);
+    }
+  });
 
   if (globalThis.TEST_DATABASE_KIND === 'postgres') {
     it('reads the database, and so misses no change, while its listening connection is lost', async () => {
