@@ -9,6 +9,7 @@ import {
   openDatabase,
   waitForDatabase,
 } from './db/database';
+import { DataDirInUseError } from './db/data-dir-lock';
 import { ADMIN_ROLE } from './domain/model';
 import { KeyRotationRefused } from './domain/signing-keys';
 import { AppError } from './errors';
@@ -99,7 +100,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
 
-  const db = openDatabase(config.database, logger);
+  let db;
+  try {
+    db = openDatabase(config.database, logger);
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    io.stderr.write(`${error.message}\n`);
+    return 1;
+  }
   try {
     // A release step (Heroku's, a compose job) may run while the database is still starting.
     await waitForDatabase(db, {

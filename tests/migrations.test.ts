@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import bcrypt from 'bcrypt';
 import request from 'supertest';
@@ -7,7 +12,7 @@ import { migrateToLatest, openDatabase, type Database } from '../src/db/database
 import { createLogger } from '../src/logger';
 import { startServer } from '../src/server';
 import { up as createFirstRelease } from '../migrations/20261122000000_create_roles_users_sessions';
-import { TEST_DATABASE_PREFIX, testDatabaseTarget, withAdminClient } from './support/postgres';
+import { TEST_DATABASE_PREFIX, testDatabaseTarget, testDatabaseUrl, withAdminClient } from './support/postgres';
 import { PASSWORD } from './support/test-app';
 
 /** A database with nothing in it, of this project's kind. */
@@ -29,6 +34,50 @@ async function emptyDatabase(): Promise<{ db: Database; dispose: () => Promise<v
     },
   };
 }
+
+/**
+ * An empty database that another process can reach too: a data directory for PGlite, a database
+ * of the server for PostgreSQL. `env` is how that process is told; `open` opens it here, once
+ * the other process is done (PGlite allows one process at a time).
+ */
+async function emptySharedDatabase() {
+  const opened: Database[] = [];
+  const open = (target: Parameters<typeof openDatabase>[0]) => {
+    const db = openDatabase(target);
+    opened.push(db);
+    return db;
+  };
+  const closeOpened = () => Promise.all(opened.map((db) => db.destroy()));
+  if (globalThis.TEST_DATABASE_KIND === 'pglite') {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'knex-cli-'));
+    return {
+      env: { DATA_DIR: dataDir },
+      open: () => open({ kind: 'pglite', dataDir }),
+      dispose: async () => {
+        await closeOpened();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+  const name = `${TEST_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
+  await withAdminClient((client) => client.query(`create database "${name}" template template0`));
+  return {
+    env: { DATABASE_URL: testDatabaseUrl(name) },
+    open: () => open(testDatabaseTarget(name, 2)),
+    dispose: async () => {
+      await closeOpened();
+      await withAdminClient((client) => client.query(`drop database if exists "${name}" with (force)`));
+    },
+  };
+}
+
+const tablesInOf = async (db: Database, schema: string) =>
+  (
+    await db.raw<{ rows: { table_name: string }[] }>(
+      'select table_name from information_schema.tables where table_schema = ? order by table_name',
+      [schema],
+    )
+  ).rows.map((row) => row.table_name);
 
 /** The layout the first release left: its tables and knex's bookkeeping in `public`, names with extensions. */
 async function migrateAsTheFirstRelease(db: Database, recordedName: string): Promise<void> {
@@ -56,13 +105,7 @@ describe('migrations', () => {
   });
   afterEach(() => database.dispose());
 
-  const tablesIn = async (schema: string) =>
-    (
-      await database.db.raw<{ rows: { table_name: string }[] }>(
-        'select table_name from information_schema.tables where table_schema = ? order by table_name',
-        [schema],
-      )
-    ).rows.map((row) => row.table_name);
+  const tablesIn = (schema: string) => tablesInOf(database.db, schema);
 
   it('creates every table in the auth schema and none in public, which Hasura offers to track', async () => {
     await migrateToLatest(database.db);
@@ -101,4 +144,22 @@ describe('migrations', () => {
       }
     },
   );
+
+  it('lets the knex CLI (knexfile.ts) migrate an empty database, after which the service finds nothing to do', async () => {
+    const shared = await emptySharedDatabase();
+    try {
+      const { DATABASE_URL: _url, DATA_DIR: _dir, ...inherited } = process.env;
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [require.resolve('knex/bin/cli.js'), 'migrate:latest'],
+        { cwd: path.resolve(__dirname, '..'), env: { ...inherited, ...shared.env } },
+      );
+      expect(stdout).toMatch(/Batch 1 run: \d+ migrations/);
+      const db = shared.open();
+      expect(await migrateToLatest(db)).toEqual([]);
+      expect(await tablesInOf(db, 'auth')).toEqual(expect.arrayContaining(['knex_migrations', 'sessions', 'users']));
+    } finally {
+      await shared.dispose();
+    }
+  });
 });

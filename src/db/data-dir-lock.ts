@@ -34,6 +34,21 @@ function createExclusively(lockPath: string): boolean {
   }
 }
 
+/** The data directory is held by another live process: a running service, most often. */
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holder: number,
+  ) {
+    super(
+      `The embedded database in ${dataDir} is in use by process ${holder}. ` +
+        'Stop that process first (PGlite allows one process at a time), or ask the running service ' +
+        'through its admin API instead.',
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
 /**
  * Claims an embedded PGlite data directory for this process. PGlite has no locking of its own,
  * and two processes writing one data directory (a second `npm start`, or the CLI beside a
@@ -45,12 +60,7 @@ export function claimDataDir(dataDir: string): void {
     if (createExclusively(lockPath)) return;
     const holder = readHolder(lockPath);
     if (holder === process.pid) return;
-    if (holder !== undefined && isRunning(holder)) {
-      throw new Error(
-        `The embedded database in ${path.resolve(dataDir)} is in use by process ${holder}. ` +
-          'Stop that process first: PGlite allows one process at a time.',
-      );
-    }
+    if (holder !== undefined && isRunning(holder)) throw new DataDirInUseError(path.resolve(dataDir), holder);
     // A dead holder's claim (or an empty one from a crash mid-write): remove it, then race for
     // the exclusive create again.
     fs.rmSync(lockPath, { force: true });

@@ -167,6 +167,12 @@ export function knexConfigFor(target: DatabaseTarget): Knex.Config {
 
 /** Opens (lazily: nothing connects until the first query) the database the target names. */
 export function openDatabase(target: DatabaseTarget, logger?: Logger): Database {
+  // Claimed here, before knex constructs its client: knex would wrap a refusal from inside its
+  // driver in "run npm install pg", hiding the reason. The driver's own claim is then a no-op.
+  if (target.kind === 'pglite') {
+    fs.mkdirSync(target.dataDir, { recursive: true });
+    claimDataDir(target.dataDir);
+  }
   const config = knexConfigFor(target);
   // knex otherwise writes its warnings with console.log, outside the structured log.
   if (logger) {

@@ -38,11 +38,12 @@ export const migrationsConfig: Knex.MigratorConfig = {
 };
 
 /**
- * Brings a database migrated by an earlier release to the layout the migrator expects now:
- * the bookkeeping tables in the auth schema, and migration names without extensions. Each
- * step is a no-op where it has already happened.
+ * Makes the auth schema, where the migrator keeps its own tables, and brings a database migrated
+ * by an earlier release to the layout the migrator expects now: the bookkeeping tables in that
+ * schema, and migration names without extensions. Each step is a no-op where it has already
+ * happened. The knex CLI runs it too (knexfile.ts), so both migrate an empty database alike.
  */
-async function adoptEarlierLayout(db: Knex): Promise<void> {
+export async function adoptEarlierLayout(db: Knex): Promise<void> {
   await db.raw(`create schema if not exists ${AUTH_SCHEMA}`);
   for (const table of ['knex_migrations', 'knex_migrations_lock']) {
     const [earlier, current] = await Promise.all([

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import request from 'supertest';
@@ -138,6 +140,40 @@ describe('the service process', () => {
 });
 
 describe('the operator CLI', () => {
+  async function cliText(argv: string[], env: Record<string, string>, stdin: string[] = []) {
+    let stderr = '';
+    const code = await runCli(argv, {
+      env,
+      stdin: Readable.from(stdin),
+      stdout: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      stderr: new Writable({
+        write(chunk, _encoding, done) {
+          stderr += String(chunk);
+          done();
+        },
+      }),
+    });
+    return { code, stderr };
+  }
+
+  it('refuses create-admin beside a running embedded service with one line that names the process, and exit code 1', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'in-use-'));
+    try {
+      // A live process holds the data directory, as a running `npm start` would: Jest's parent.
+      fs.writeFileSync(path.join(dataDir, 'hasura-auth.pid'), String(process.ppid));
+      const { code, stderr } = await cliText(['create-admin', '--username', 'root'], { DATA_DIR: dataDir }, [
+        'a long enough password\n',
+      ]);
+      expect(code).toBe(1);
+      expect(stderr).toBe(
+        `The embedded database in ${dataDir} is in use by process ${process.ppid}. Stop that process first ` +
+          '(PGlite allows one process at a time), or ask the running service through its admin API instead.\n',
+      );
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   async function cli(argv: string[], env: Record<string, string>) {
     let stderr = '';
     const code = await runCli(argv, {
