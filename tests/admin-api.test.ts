@@ -259,8 +259,14 @@ describe('admin API without ADMIN_SECRET configured', () => {
   });
   afterAll(() => app.close());
 
-  it('ignores the admin secret header, and refuses the request with 401 UNAUTHORIZED', async () => {
+  it('refuses the admin secret header with 401 UNAUTHORIZED, saying that no admin secret is configured', async () => {
     const res = await request(app.http).get('/admin/users').set(withAdminSecret);
     expect(statusAndCode(res)).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    expect(res.body.error.message).toMatch(/no admin secret configured.*ADMIN_SECRET/);
+  });
+
+  it('says nothing of the admin secret to a request that did not send one', async () => {
+    const res = await request(app.http).get('/admin/users');
+    expect(res.body.error).toEqual({ code: 'UNAUTHORIZED', message: 'A valid session is required.' });
   });
 });

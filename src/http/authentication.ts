@@ -42,8 +42,9 @@ export function requireBearerSecret(secret: string): RequestHandler {
 
 /**
  * Admits the admin secret (X-Hasura-Admin-Secret, as Hasura itself names it) or a session of a
- * user holding `admin`. Without ADMIN_SECRET configured the header is ignored. A wrong secret
- * or no session is 401; a session without `admin` is 403.
+ * user holding `admin`. Without ADMIN_SECRET configured the header admits nothing, and a request
+ * that relied on it is told why. A wrong secret or no session is 401; a session without `admin`
+ * is 403.
  */
 export function requireAdmin(passport: Authenticator, adminSecret: string | null): RequestHandler {
   return async (req, res, next) => {
@@ -54,7 +55,14 @@ export function requireAdmin(passport: Authenticator, adminSecret: string | null
       return;
     }
     const auth = await authenticateSession(passport, req.headers);
-    if (!auth) throw unauthorized();
+    if (!auth) {
+      throw unauthorized(
+        givenSecret === undefined
+          ? undefined
+          : 'This service has no admin secret configured, so X-Hasura-Admin-Secret admits nothing: ' +
+              'start it with ADMIN_SECRET set (at least 16 characters), or use the session of a user with the admin role.',
+      );
+    }
     if (!auth.user.roles.includes(ADMIN_ROLE))
       throw new AppError('FORBIDDEN', { message: 'This needs the admin role.' });
     res.locals.auth = auth;
