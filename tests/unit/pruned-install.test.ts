@@ -61,8 +61,14 @@ describe('production commands after pruning devDependencies', () => {
     expect(run('npm', ['run', 'migrate'])).toMatchObject({ code: 0, stdout: expect.stringContaining('up to date') });
   });
 
-  it('creates the first admin with npm run cli -- create-admin', () => {
-    const result = run('npm', ['run', 'cli', '--', 'create-admin', '--username', 'root'], {
+  it('prints only the JSON with npm run -s cli -- hasura-jwt-config, so that a shell can capture it', () => {
+    const result = run('npm', ['run', '-s', 'cli', '--', 'hasura-jwt-config']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ jwk_url: expect.any(String), audience: 'hasura' });
+  });
+
+  it('creates the first admin with npm run -s cli -- create-admin', () => {
+    const result = run('npm', ['run', '-s', 'cli', '--', 'create-admin', '--username', 'root'], {
       input: `${ADMIN_PASSWORD}\n`,
     });
     expect(result).toMatchObject({ code: 0, stdout: expect.stringContaining('Created admin root') });
