@@ -225,7 +225,7 @@ const envSchema = z.object({
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 
   METRICS_ENABLED: boolean.default(true),
-  // Unset means the metrics are open to anyone who can reach the port.
+  // Unset: /metrics answers 401 to everyone (see metricsRouter).
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),

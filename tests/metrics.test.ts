@@ -195,11 +195,16 @@ describe('GET /metrics without METRICS_TOKEN', () => {
   });
   afterAll(() => app.close());
 
-  it('answers any scraper', async () => {
-    const res = await request(app.http).get('/metrics');
-
-    expect(res.status).toBe(200);
-    expect(res.text).toContain('hasura_auth_webhook_duration_seconds');
+  it('answers nobody: 401 UNAUTHORIZED, saying that no METRICS_TOKEN is configured', async () => {
+    for (const res of [
+      await request(app.http).get('/metrics'),
+      await request(app.http).get('/metrics').set(bearer(METRICS_TOKEN)),
+    ]) {
+      expect(res.status).toBe(401);
+      expectCleanErrorBody(res, 'UNAUTHORIZED');
+      expect(res.body.error.message).toMatch(/No METRICS_TOKEN is configured/);
+      expect(res.text).not.toContain('hasura_auth_webhook_duration_seconds');
+    }
   });
 });
 

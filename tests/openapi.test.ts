@@ -41,7 +41,7 @@ describe('the OpenAPI description', () => {
   let app: TestApp;
   let document: OpenApiDocument;
   beforeAll(async () => {
-    app = await startTestApp({ ADMIN_SECRET });
+    app = await startTestApp({ ADMIN_SECRET, METRICS_TOKEN: 'a-metrics-token-for-the-scraper' });
     document = (await request(app.http).get('/openapi.json')).body as OpenApiDocument;
   });
   afterAll(() => app.close());
@@ -182,7 +182,11 @@ describe('the OpenAPI description', () => {
 
       expectDocumentedAnswer(await http().get('/healthz'), 'GET /healthz', 200);
       expectDocumentedAnswer(await http().get('/readyz'), 'GET /readyz', 200);
-      expectDocumentedAnswer(await http().get('/metrics'), 'GET /metrics', 200);
+      expectDocumentedAnswer(
+        await http().get('/metrics').set(bearer('a-metrics-token-for-the-scraper')),
+        'GET /metrics',
+        200,
+      );
       expectDocumentedAnswer(await http().get('/openapi.json'), 'GET /openapi.json', 200);
 
       expectDocumentedAnswer(await http().get('/admin/users').set(bearer(token)), 'GET /admin/users', 403);

@@ -11,6 +11,7 @@ import { buildService, startServiceProcess, type LogLine, type ServiceBuild } fr
 // gives up, what it writes, and how it ends. Each test starts `node <build>/src/main.js`.
 
 const DATABASE_PASSWORD = 'a-database-password-never-logged';
+const METRICS_TOKEN = 'a-metrics-token-for-the-scraper';
 
 /** A port nothing listens on: one the system just handed out and took back. */
 async function closedPort(): Promise<number> {
@@ -38,7 +39,11 @@ describe('the service process', () => {
     });
 
     it('answers /healthz 200 and /readyz, /webhook and /login 503 while it waits', async () => {
-      const service = startServiceProcess(build, { DATABASE_URL: databaseUrl, DATABASE_WAIT_TIMEOUT_SECONDS: '60' });
+      const service = startServiceProcess(build, {
+        DATABASE_URL: databaseUrl,
+        DATABASE_WAIT_TIMEOUT_SECONDS: '60',
+        METRICS_TOKEN,
+      });
       try {
         const { url } = (await service.waitForLog(isListening)) as LogLine & { url: string };
         await service.waitForLog(isRetry);
@@ -47,7 +52,7 @@ describe('the service process', () => {
         const readiness = await request(url).get('/readyz');
         const webhook = await request(url).get('/webhook').set('Authorization', 'Bearer some-token');
         const login = await request(url).post('/login').send({ username: 'alice', password: 'a password' });
-        const metrics = await request(url).get('/metrics');
+        const metrics = await request(url).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`);
 
         expect(health.status).toBe(200);
         expect(health.body).toEqual({ status: 'ok' });
@@ -67,7 +72,11 @@ describe('the service process', () => {
     });
 
     it('stops waiting on SIGTERM and exits 0', async () => {
-      const service = startServiceProcess(build, { DATABASE_URL: databaseUrl, DATABASE_WAIT_TIMEOUT_SECONDS: '60' });
+      const service = startServiceProcess(build, {
+        DATABASE_URL: databaseUrl,
+        DATABASE_WAIT_TIMEOUT_SECONDS: '60',
+        METRICS_TOKEN,
+      });
       await service.waitForLog(isRetry);
 
       service.kill('SIGTERM');
