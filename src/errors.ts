@@ -15,7 +15,11 @@ export const errorCatalogue = {
   UNAUTHORIZED: { status: 401, message: 'A valid session is required.' },
   INVALID_REFRESH_TOKEN: { status: 401, message: 'The refresh token is invalid, expired or revoked.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
-  CSRF_REJECTED: { status: 403, message: 'This request may have been forged by another site, and was refused.' },
+  CSRF_REJECTED: {
+    status: 403,
+    message:
+      "This request may have been forged by another site, and was refused. List the app's origin in CORS_ORIGINS.",
+  },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   USERNAME_TAKEN: { status: 409, message: 'That username is taken.' },
   ROLE_EXISTS: { status: 409, message: 'That role already exists.' },

@@ -33,6 +33,8 @@ describe('CSRF defence', () => {
       const res = await request(app.http).post('/logout').set(cookie).set(JSON_TYPE).set('Origin', OTHER_ORIGIN);
       expect(statusAndCode(res)).toEqual({ status: 403, code: 'CSRF_REJECTED' });
       expectCleanErrorBody(res, 'CSRF_REJECTED');
+      // The setting that lets a real app in.
+      expect(res.body.error.message).toContain('CORS_ORIGINS');
       await expectSessionAlive(cookie);
     });
 

@@ -39,10 +39,10 @@ function forgeryRisk(req: Request, allowedOrigins: ReadonlySet<string>): string 
   const fetchSite = req.get('sec-fetch-site');
   const sameOrigin = fetchSite === 'same-origin';
   if (!sameOrigin && origin !== undefined && !allowedOrigins.has(origin)) {
-    return 'The request comes from an origin that is not allowed.';
+    return "The request comes from an origin that is not in CORS_ORIGINS; list the app's origin there.";
   }
   if (!sameOrigin && origin === undefined && fetchSite !== undefined && fetchSite !== 'none') {
-    return 'The request comes from another site.';
+    return "The request comes from another site; list the app's origin in CORS_ORIGINS.";
   }
   const contentType = req.get('content-type');
   if (contentType !== undefined) {
