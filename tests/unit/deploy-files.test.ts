@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { hasuraJwtSecret } from '../../src/cli';
 import { loadConfig, settingNames } from '../../src/config';
 import {
   hasuraProjectDir,
@@ -109,15 +110,33 @@ describe('docker-compose.yml', () => {
     expect(interpolate(hasura.HASURA_GRAPHQL_ADMIN_SECRET, operatorEnv)).toBe(operatorEnv.HASURA_ADMIN_SECRET);
   });
 
-  it('refuses to start without HASURA_ADMIN_SECRET instead of falling back to a published one', () => {
+  it('refuses to start without HASURA_ADMIN_SECRET instead of falling back to a published one, and says how long it must be', () => {
     const secrets = [
       environmentOf(compose.services.auth).ADMIN_SECRET,
       environmentOf(compose.services.hasura).HASURA_GRAPHQL_ADMIN_SECRET,
+      environmentOf(compose.services['hasura-jwt']).HASURA_GRAPHQL_ADMIN_SECRET,
     ];
     for (const secret of secrets) {
       expect(secret).toMatch(/^\$\{HASURA_ADMIN_SECRET:\?.+\}$/);
+      expect(secret).toContain('at least 16 characters');
       expect(() => interpolate(secret, {})).toThrow('without HASURA_ADMIN_SECRET');
     }
+    // The length the message names is the one the auth service checks.
+    expect(() => loadConfig({ ADMIN_SECRET: 'x'.repeat(15) })).toThrow('at least 16 characters');
+    expect(() => loadConfig({ ADMIN_SECRET: 'x'.repeat(16) })).not.toThrow();
+  });
+
+  it('runs, in the jwt profile, a Hasura in JWT mode configured as hasura-jwt-config prints for the auth service', () => {
+    const service = compose.services['hasura-jwt'] as ComposeService & { profiles?: string[] };
+    const hasura = environmentOf(service);
+    const authConfig = loadConfig(environmentOf(compose.services.auth));
+
+    expect(service.profiles).toEqual(['jwt']);
+    expect(hasura.HASURA_GRAPHQL_AUTH_HOOK).toBeUndefined();
+    expect(JSON.parse(hasura.HASURA_GRAPHQL_JWT_SECRET)).toEqual(
+      hasuraJwtSecret(authConfig, `http://auth:${authConfig.port}/.well-known/jwks.json`),
+    );
+    expect(hasura.HASURA_GRAPHQL_UNAUTHORIZED_ROLE).toBe(authConfig.webhook.anonymousRole);
   });
 
   it.each(Object.entries(compose.services).filter(([, service]) => service.ports !== undefined))(
@@ -234,6 +253,14 @@ describe('the Hasura example that docker compose applies (hasura/)', () => {
 });
 
 describe('app.json', () => {
+  it("is deployed by the README's Heroku button, which says where to point Hasura", () => {
+    const readme = read('README.md');
+    expect(readme).toContain(
+      '[![Deploy to Heroku](https://www.herokucdn.com/deploy/button.svg)](https://heroku.com/deploy)',
+    );
+    expect(readme).toContain('`https://<app>.herokuapp.com/webhook`');
+  });
+
   const entries = Object.entries(appJson.env);
 
   it('lists only variables that the service reads', () => {
