@@ -139,6 +139,9 @@ const envSchema = z.object({
   PORT: integer(0, 65535).default(3000),
   HOST: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // auto: readable lines at a terminal outside production, JSON otherwise (see wantsReadableLogs).
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  NODE_ENV: z.string().optional(),
 
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_SSL: z.enum(['disable', 'no-verify', 'verify-full']).default('disable'),
@@ -270,6 +273,8 @@ function toConfig(env: z.output<typeof envSchema>) {
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
+    production: env.NODE_ENV === 'production',
     database,
     databaseWaitTimeoutSeconds: env.DATABASE_WAIT_TIMEOUT_SECONDS,
     passwords: { bcryptCost: env.BCRYPT_COST, minLength: env.PASSWORD_MIN_LENGTH },

@@ -1,12 +1,13 @@
 import { ConfigError, loadConfig } from './config';
 import { DatabaseWaitTimeoutError } from './db/database';
-import { createLogger } from './logger';
+import { createLogger, wantsReadableLogs } from './logger';
 import { launchServer, type StartingServer } from './server';
 import { applyServiceV8Settings } from './v8-settings';
 
 /**
  * The process: reads the environment, starts the server, and stops it on a signal or a fault.
- * Every line it writes is a JSON log line, from the first (a bad setting) to the last.
+ * Every line it writes is a log line, from the first (a bad setting) to the last: JSON, or
+ * readable at a developer's terminal (LOG_FORMAT).
  */
 
 // Until the configuration names a level: a start that fails this early is logged all the same.
@@ -55,7 +56,12 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  logger = createLogger(config.logLevel);
+  logger = createLogger(config.logLevel, undefined, {
+    readable: wantsReadableLogs(config.logFormat, {
+      production: config.production,
+      terminal: process.stdout.isTTY === true,
+    }),
+  });
   server = await launchServer({ config, logger });
   const where = { url: server.url, host: config.host ?? 'all interfaces', port: server.port };
   logger.info(where, 'listening');

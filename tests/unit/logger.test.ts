@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { createLogger, wantsReadableLogs } from '../../src/logger';
 import { capturingLogger } from '../support/logs';
 
 // Request logging leaves headers and bodies out; this is the second line of defence, for
@@ -27,5 +29,33 @@ describe('the logger', () => {
     const { logger, records } = capturingLogger();
     logger.info({ userId: 7, req: { method: 'POST', path: '/login' } }, 'logged in');
     expect(records()[0]).toMatchObject({ userId: 7, req: { method: 'POST', path: '/login' }, msg: 'logged in' });
+  });
+});
+
+describe('the log format', () => {
+  it.each([
+    ['auto', { production: false, terminal: true }, true],
+    ['auto', { production: true, terminal: true }, false],
+    ['auto', { production: false, terminal: false }, false],
+    ['json', { production: false, terminal: true }, false],
+    ['pretty', { production: true, terminal: false }, true],
+  ] as const)('%s with %j is readable: %s', (format, where, readable) => {
+    expect(wantsReadableLogs(format, where)).toBe(readable);
+  });
+
+  it('writes readable lines, still redacted, when asked to', () => {
+    let written = '';
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        written += String(chunk);
+        done();
+      },
+    });
+    const logger = createLogger('info', destination, { readable: true });
+    logger.info({ userId: 7, password: 'hunter2-secret' }, 'logged in');
+    expect(written).toMatch(/INFO.*logged in/);
+    expect(written).toContain('userId: 7');
+    expect(written).not.toContain('hunter2-secret');
+    expect(() => JSON.parse(written) as unknown).toThrow();
   });
 });
