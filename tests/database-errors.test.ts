@@ -88,6 +88,7 @@ describe('an unforeseen database failure behind a webhook call', () => {
     const user = await signUp(app);
     // A schema the lookup cannot run against, as after a botched manual change: SQLSTATE 42883,
     // no operator text + interval. Not an outage, so not 503 either.
+    await app.database.db.raw('drop trigger sessions_notify_shortened on sessions');
     await app.database.db.raw('alter table sessions alter column last_used_at type text');
     const res = await webhookGet(app, user.token).set('x-request-id', 'broken-schema');
     expect(res.status).toBe(500);

@@ -116,7 +116,8 @@ const operations: Operation[] = [
     operationId: 'getMetrics',
     summary: 'Prometheus metrics: webhook latency by outcome, account outcomes, sessions, the pool, the process',
     description:
-      'With METRICS_TOKEN set, it needs `Authorization: Bearer <METRICS_TOKEN>`; with METRICS_ENABLED=false it is 404.',
+      'It needs `Authorization: Bearer <METRICS_TOKEN>`; with no METRICS_TOKEN configured it answers 401 to ' +
+      'everyone, and with METRICS_ENABLED=false it is 404.',
     tag: 'operations',
     access: 'public',
     answers: [
