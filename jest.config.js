@@ -1,4 +1,17 @@
 const fs = require('node:fs');
+const vm = require('node:vm');
+
+// jose is ESM only. Node 24.9+ lets Jest require() ESM natively, and jose is then loaded as it is;
+// on older Node, Jest's module system loads CommonJS only, so its files are compiled to it.
+const requiresEsmNatively = typeof vm.SourceTextModule?.prototype.hasAsyncGraph === 'function';
+const esmOnlyPackages = requiresEsmNatively
+  ? {}
+  : {
+      '^.+/node_modules/jose/.+\\.js$': [
+        'ts-jest',
+        { tsconfig: { allowJs: true, module: 'commonjs' }, diagnostics: false },
+      ],
+    };
 
 // Every database-facing suite runs once on embedded PGlite and, when TEST_DATABASE_URL is set,
 // once more on PostgreSQL: the same files, in two Jest projects.
@@ -6,13 +19,9 @@ const shared = {
   testEnvironment: 'node',
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: { warnOnly: false } }],
-    // jose is ESM only; Jest's module system loads CommonJS, so its files are compiled too.
-    '^.+/node_modules/jose/.+\\.js$': [
-      'ts-jest',
-      { tsconfig: { allowJs: true, module: 'commonjs' }, diagnostics: false },
-    ],
+    ...esmOnlyPackages,
   },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: requiresEsmNatively ? ['/node_modules/'] : ['/node_modules/(?!jose/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   roots: ['<rootDir>/tests'],
 };

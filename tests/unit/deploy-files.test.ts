@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
+import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { hasuraJwtSecret } from '../../src/cli';
 import { loadConfig, settingNames } from '../../src/config';
@@ -303,17 +304,26 @@ describe('app.json', () => {
 });
 
 describe('the Node.js version', () => {
-  const major = process.versions.node.split('.')[0];
+  // The major production runs and CI tests on: .ci/run installs it whatever Node the machine has.
+  const ciMajor = /^NODE_MAJOR=(\d+)$/m.exec(read('.ci/run'))?.[1];
 
-  it('is pinned in package.json to the major that these tests run on, so Heroku installs no untested one', () => {
-    const pkg = JSON.parse(read('package.json')) as { engines: { node: string } };
-    expect(pkg.engines.node).toBe(`${major}.x`);
+  it('is Node 24 LTS in CI', () => {
+    expect(ciMajor).toBe('24');
   });
 
-  it('is the same major in every stage of the Dockerfile', () => {
+  it('lets Heroku resolve the major CI tests, and developers use Node 20.19 or newer', () => {
+    const pkg = JSON.parse(read('package.json')) as { engines: { node: string } };
+    // Heroku installs the newest version that engines.node allows.
+    const releases = ['20.19.0', '20.99.0', '22.99.0', `${ciMajor}.99.0`, '25.0.0', '26.99.0'];
+    expect(semver.maxSatisfying(releases, pkg.engines.node)).toBe(`${ciMajor}.99.0`);
+    expect(semver.satisfies('20.19.0', pkg.engines.node)).toBe(true);
+    expect(semver.satisfies('20.18.9', pkg.engines.node)).toBe(false);
+  });
+
+  it('is the major CI tests in every stage of the Dockerfile', () => {
     const images = [...read('Dockerfile').matchAll(/^FROM node:(\d+)\b/gm)].map((match) => match[1]);
     expect(images.length).toBeGreaterThan(0);
-    expect(new Set(images)).toEqual(new Set([major]));
+    expect(new Set(images)).toEqual(new Set([ciMajor]));
   });
 });
 
