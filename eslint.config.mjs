@@ -56,6 +56,46 @@ export default defineConfig(
     },
   },
 
+  // The layers (docs/development.md): http → domain ← db. The domain sees no HTTP and no SQL,
+  // and storage sees no HTTP; services.ts and app.ts wire them together. Checked here, not kept
+  // by habit, so that a capability added later cannot make an import that runs back up.
+  {
+    name: 'project/layers/domain',
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../http', '../http/**', '../db', '../db/**'],
+              message: 'The domain imports neither http/ nor db/.',
+            },
+            {
+              group: ['express', 'knex', 'pg', '@electric-sql/*', 'node:http'],
+              message: 'The domain sees no HTTP and no SQL.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    name: 'project/layers/db',
+    files: ['src/db/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../http', '../http/**'], message: 'Storage imports nothing of http/.' },
+            { group: ['express', 'node:http'], message: 'Storage sees no HTTP.' },
+          ],
+        },
+      ],
+    },
+  },
+
   {
     name: 'project/tests',
     files: ['tests/**/*.ts'],

@@ -155,11 +155,11 @@ async function measure(scenario: string, server: Server, load: Load, seconds?: n
   };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 function summarise(runs: Row[][]): Row[] {
-  return runs[0].map((row, index) => {
-    const same = runs.map((run) => run[index]);
+  return (runs[0] ?? []).map((row, index) => {
+    const same = runs.map((run) => run[index]!);
     return {
       ...row,
       requestsPerSecond: median(same.map((each) => each.requestsPerSecond)),
@@ -300,7 +300,7 @@ async function main(): Promise<void> {
       const spin = [process.execPath, '-e', 'for (;;) {}'];
       const spinner = SPINNER_UNDER_SCHED_IDLE
         ? spawn('chrt', ['--idle', '0', ...spin], { stdio: 'ignore' })
-        : spawn(spin[0], spin.slice(1), { stdio: 'ignore' });
+        : spawn(process.execPath, spin.slice(1), { stdio: 'ignore' });
       if (!SPINNER_UNDER_SCHED_IDLE) os.setPriority(spinner.pid!, 19);
       await new Promise((resolve) => setTimeout(resolve, 500));
       run.push(await measure(SPINNER_SCENARIO, service, { connections: 100, headers: valid, expectStatus: 200 }));
@@ -350,7 +350,7 @@ async function main(): Promise<void> {
     const baselines = (row: Row) => {
       const concurrency = row.scenario.includes('c=10,') || row.scenario.endsWith('c=10') ? 'c=10' : 'c=100';
       const from = scale.includes(row) ? scale : rows;
-      const expressRow = from === scale ? scale[0] : rateOf(`baseline, ${concurrency}`, express);
+      const expressRow = from === scale ? scale[0]! : rateOf(`baseline, ${concurrency}`, express);
       const nodeRow = rateOf(`baseline, ${concurrency}`, node);
       return {
         vsExpress: row.requestsPerSecond / expressRow.requestsPerSecond,
@@ -399,7 +399,7 @@ async function main(): Promise<void> {
         rateOf('GET, valid token, c=100', pglite).p99Ms / Math.max(1, rateOf('GET, valid token, c=100', pglite).p50Ms),
       ...(scale.length > 0 && {
         [`${LARGE_TABLE} vs ${TOKENS} sessions (target >= 0.9)`]:
-          baselines(scale[1]).vsExpress / baselines(idle).vsExpress,
+          baselines(scale[1]!).vsExpress / baselines(idle).vsExpress,
       }),
       'peak RSS of the service, MB (target <= 150)': Math.max(
         ...[...rows, ...scale]

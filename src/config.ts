@@ -33,7 +33,7 @@ const list = <T extends z.ZodType<unknown, string>>(item: T) =>
 const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 const proxyAddress = z.string().refine((value) => {
   if (PROXY_RANGE_NAMES.includes(value)) return true;
-  const [address, prefix, ...rest] = value.split('/');
+  const [address = '', prefix, ...rest] = value.split('/');
   const family = isIP(address);
   if (family === 0 || rest.length > 0) return false;
   return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
@@ -58,12 +58,14 @@ const attemptLimit = z.union([
   z
     .string()
     .regex(/^\d{1,9}\/\d{1,9}$/, 'must be "<attempts>/<window seconds>", such as 10/900, or "off"')
-    .transform((value) => value.split('/').map(Number))
+    .transform((value) => {
+      const [attempts = 0, windowSeconds = 0] = value.split('/').map(Number);
+      return { attempts, windowSeconds };
+    })
     .refine(
-      ([attempts, windowSeconds]) => attempts >= 1 && windowSeconds >= 1,
+      ({ attempts, windowSeconds }) => attempts >= 1 && windowSeconds >= 1,
       'attempts and seconds must be at least 1',
-    )
-    .transform(([attempts, windowSeconds]) => ({ attempts, windowSeconds })),
+    ),
 ]);
 // Hasura refuses an iss or aud that holds a ':' and is not a URI (docs/hasura-jwt-contract.md §2.4):
 // a scheme, then only the characters RFC 3986 allows.

@@ -61,8 +61,8 @@ describe('sessions never outlive what ended them, against logins in flight', () 
       const secondToken = (await logIn(app, user.username)).body.token as string;
       const newPasswords = ['first new password here', 'second new password here'];
       const answers = await Promise.all([
-        changePassword(app, user.token, { newPassword: newPasswords[0] }),
-        changePassword(app, secondToken, { newPassword: newPasswords[1] }),
+        changePassword(app, user.token, { newPassword: newPasswords[0]! }),
+        changePassword(app, secondToken, { newPassword: newPasswords[1]! }),
       ]);
       const statuses = answers.map((res) => res.status);
       expect(statuses.filter((status) => status === 200)).toHaveLength(1);
@@ -254,7 +254,7 @@ describe('a login whose user is deleted while its password is being checked', ()
         await eventually(
           async () =>
             (
-              await app.database.db.raw<{ rows: { waiting: number }[] }>(
+              await app.database.db.raw<{ rows: [{ waiting: number }] }>(
                 "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
               )
             ).rows[0].waiting,

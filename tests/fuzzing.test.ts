@@ -153,7 +153,7 @@ describe('fuzzing through HTTP', () => {
     );
 
   const roleValue = () =>
-    fc.oneof(fc.constantFrom('user', 'admin', 'anonymous', 'editor', users[1].roles[1], ''), headerValue);
+    fc.oneof(fc.constantFrom('user', 'admin', 'anonymous', 'editor', users[1]!.roles[1]!, ''), headerValue);
 
   it('answers random headers on every route without a 5xx', async () => {
     await fc.assert(
@@ -214,7 +214,7 @@ describe('fuzzing through HTTP', () => {
   });
 
   describe('auth and admin endpoints', () => {
-    const credentials = () => ({ ...withAdminSecret, Authorization: `Bearer ${users[0].token}` });
+    const credentials = () => ({ ...withAdminSecret, Authorization: `Bearer ${users[0]!.token}` });
 
     it('answer random JSON bodies with an answer or a 4xx in the error shape, never a 5xx', async () => {
       await fc.assert(

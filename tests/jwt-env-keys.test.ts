@@ -69,7 +69,7 @@ describe('JWT signing keys from the environment', () => {
       expect(rows).toEqual([expect.objectContaining({ kid: thumbprintOf(key), private_jwk: null })]);
       // SQL NULL, not a JSON null: the column itself says that no private half is kept.
       expect(await app.database.db('signing_keys').whereNotNull('private_jwk').select('kid')).toEqual([]);
-      expect(rows[0].public_jwk).toEqual((await fetchJwks(app)).keys[0]);
+      expect(rows[0]!.public_jwk).toEqual((await fetchJwks(app)).keys[0]);
       expectNoMaterialOf(JSON.stringify(rows), key);
       expectNoMaterialOf(app.logLines.join('\n'), key);
     });
@@ -135,7 +135,7 @@ describe('JWT signing keys from the environment', () => {
         expect(headerOf(accessToken).kid).toBe(thumbprintOf(current));
         expect(await verifyIssued(app, accessToken, { jwks: cachedByHasura })).toMatchObject({ ok: true });
       }
-      const refetchedByHasura = await fetchJwks(instances[0]);
+      const refetchedByHasura = await fetchJwks(instances[0]!);
 
       app.clock.advanceSeconds(KEY_ROTATION_MARGIN_SECONDS);
       for (const instance of instances) {

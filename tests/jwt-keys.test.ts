@@ -122,9 +122,9 @@ describe('JWT signing keys', () => {
         .map((line) => JSON.parse(line) as { msg: string; kid?: string })
         .filter((line) => line.msg === 'generated a JWT signing key');
       expect(generated).toHaveLength(1);
-      const jwks = await fetchJwks(peers[0]);
-      expect(kidsOf(jwks)).toEqual([generated[0].kid]);
-      expect(await fetchJwks(peers[1])).toEqual(jwks);
+      const jwks = await fetchJwks(peers[0]!);
+      expect(kidsOf(jwks)).toEqual([generated[0]!.kid]);
+      expect(await fetchJwks(peers[1]!)).toEqual(jwks);
       const user = await signUp(app);
       for (const peer of peers) {
         const { accessToken } = await obtainTokens(peer, user.username);

@@ -23,10 +23,10 @@ describe('the JWT mode migration', () => {
     expect(await db.schema.hasTable('signing_keys')).toBe(false);
     expect(await db.schema.hasTable('refresh_tokens')).toBe(false);
     expect(await db.schema.hasColumn('sessions', 'kind')).toBe(false);
-    const [{ count }] = await db('sessions')
+    const counted = await db('sessions')
       .where({ user_id: user.id })
       .count<{ count: string | number }[]>({ count: '*' });
-    expect(Number(count)).toBe(1);
+    expect(Number(counted[0]?.count)).toBe(1);
 
     await db.migrate.latest(migrationsConfig);
     expect((await webhookGet(app, user.token)).status).toBe(200);

@@ -172,7 +172,7 @@ describe('JWT mode: POST /token/refresh', () => {
         const tabs = answers.map((res) => res.body as TokenPairBody);
         expect(new Set(tabs.map((tab) => tab.refreshToken)).size).toBe(1);
         for (const tab of tabs) expect(await verifyIssued(app, tab.accessToken)).toMatchObject({ ok: true });
-        shared = tabs[0].refreshToken;
+        shared = tabs[0]!.refreshToken;
         afterGrace();
       }
       await refreshed(shared);

@@ -299,11 +299,11 @@ describe('JWT mode: POST /token and the access token', () => {
 
     it('refuses a token whose claims were changed after signing: JWSInvalidSignature', async () => {
       const [header, payload, signature] = accessToken.split('.');
-      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<
+      const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<
         string,
         Record<string, unknown>
       >;
-      claims['https://hasura.io/jwt/claims']['x-hasura-allowed-roles'] = ['user', 'admin'];
+      claims['https://hasura.io/jwt/claims']!['x-hasura-allowed-roles'] = ['user', 'admin'];
       const forged = [header, Buffer.from(JSON.stringify(claims)).toString('base64url'), signature].join('.');
       expect(await verifyIssued(app, forged, { role: 'admin' })).toEqual({
         ok: false,

@@ -73,7 +73,7 @@ describe('logging out', () => {
     it.each(['the signup session', 'the calling session', 'a later session'])(
       'ends %s: /me answers 401 and the webhook 401 {} in GET and POST',
       async (session) => {
-        await expectTokenRefused(app, tokens[session]);
+        await expectTokenRefused(app, tokens[session]!);
       },
     );
 

@@ -104,7 +104,7 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
               'select count(*)::int as count from pg_stat_activity where datname = $1 and application_name = $2',
               [database, LISTENER_APPLICATION_NAME],
             );
-            return rows[0].count;
+            return rows[0]!.count;
           });
         expect(await eventually(listeningConnections, (count) => count === 1, 5_000)).toBe(1);
         const peer = await startServer({

@@ -90,7 +90,7 @@ describe('the OpenAPI description', () => {
 
     /** Expects `res` to have `status`, documented for this route, with a body that its schema accepts. */
     function expectDocumentedAnswer(res: Response, route: string, status: number): void {
-      const [method, path] = route.split(' ');
+      const [method = '', path = ''] = route.split(' ');
       exercised.add(route);
       expect(res.status).toBe(status);
       const documented = document.paths[path]?.[method.toLowerCase()]?.responses[String(status)];

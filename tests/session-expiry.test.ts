@@ -98,7 +98,7 @@ describe('session expiry of a session the webhook has cached (touch interval 60 
 
 /** Every session row, live or dead: what a purge leaves behind. */
 const countSessions = async (app: TestApp) =>
-  Number((await app.database.db('sessions').count({ count: '*' }))[0].count);
+  Number((await app.database.db('sessions').count({ count: '*' }))[0]!.count);
 
 describe('purging dead sessions', () => {
   // An app of its own: the clock moves here, and the counts must see no other suite's sessions.

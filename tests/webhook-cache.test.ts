@@ -217,8 +217,8 @@ describe('the webhook cache', () => {
     // Their uses come due together: one write records them all, each once.
     app.clock.advanceSeconds(app.config.sessions.touchIntervalSeconds);
     const renewals = await statementsDuring(app.database.db, async () => {
-      const renewed = await Promise.all([...users, users[0]].map((user) => validate(user.token)));
-      expect(renewed.map((answer) => answer?.user.id)).toEqual([...users, users[0]].map((user) => user.id));
+      const renewed = await Promise.all([...users, users[0]!].map((user) => validate(user.token)));
+      expect(renewed.map((answer) => answer?.user.id)).toEqual([...users, users[0]!].map((user) => user.id));
       expect(renewed.map((answer) => answer?.renewed)).toEqual([...users.map(() => true), false]);
     });
     expect(renewals).toEqual(['select', 'update']);
@@ -397,19 +397,17 @@ describe('tokens issued before tokens carried a MAC', () => {
     const legacyToken = randomBytes(32).toString('base64url');
     const user = await signUp(app);
     const now = app.clock.now();
-    const [{ id }] = await app.database
-      .db('sessions')
-      .insert({
-        id: '00000000-0000-4000-8000-000000000001',
-        token_hash: hashSessionToken(legacyToken),
-        user_id: user.id,
-        created_at: now,
-        last_used_at: now,
-        expires_at: new Date(now.getTime() + 3600_000),
-        user_epoch: 0,
-        token_mac: false,
-      })
-      .returning<{ id: string }[]>('id');
+    const id = '00000000-0000-4000-8000-000000000001';
+    await app.database.db('sessions').insert({
+      id,
+      token_hash: hashSessionToken(legacyToken),
+      user_id: user.id,
+      created_at: now,
+      last_used_at: now,
+      expires_at: new Date(now.getTime() + 3600_000),
+      user_epoch: 0,
+      token_mac: false,
+    });
     // Whether any is left is read at start and after each purge.
     await app.services.purgeDeadSessions();
     expect((await webhookGet(app, legacyToken)).body['X-Hasura-User-Id']).toBe(String(user.id));
@@ -554,7 +552,7 @@ async function stallingProxy(to: URL, port = 0) {
     for (const [from, into] of [
       [client, upstream],
       [upstream, client],
-    ]) {
+    ] as const) {
       sockets.add(from);
       from.on('data', (chunk) => void (stalled || into.write(chunk)));
       from.on('error', () => into.destroy());

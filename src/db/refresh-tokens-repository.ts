@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Liveness, RefreshSessionStore, RefreshTokenRotation } from '../domain/ports';
 import { withClassifiedFailures } from './database-errors';
+import { onlyRow } from './rows';
 import {
   insertedUnlessUserGone,
   insertSessionForCurrentUser,
@@ -90,11 +91,13 @@ export function createRefreshTokensRepository(db: Knex): RefreshSessionStore {
           .insert({ token_hash: replacementHash, session_id: token.session_id, issued_at: liveness.now })
           .onConflict('token_hash')
           .ignore();
-        const [{ ends_at: endsAtNow }]: { ends_at: Date }[] = await trx('sessions as s')
-          .update({ last_used_at: liveness.now })
-          .where('s.id', token.session_id)
-          // knex's types take column names only; a raw expression is valid SQL for RETURNING.
-          .returning(trx.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)]) as unknown as 'ends_at');
+        const { ends_at: endsAtNow } = onlyRow<{ ends_at: Date }>(
+          await trx('sessions as s')
+            .update({ last_used_at: liveness.now })
+            .where('s.id', token.session_id)
+            // knex's types take column names only; a raw expression is valid SQL for RETURNING.
+            .returning(trx.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)]) as unknown as 'ends_at'),
+        );
         return {
           outcome: 'rotated',
           auth: {

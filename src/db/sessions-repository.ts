@@ -112,7 +112,11 @@ const ONE_STATEMENT_PER_TURN = {
  * A batch is answered as of its last asker's moment, the latest (the asks come in the order they
  * were made): a session that ended while the batch gathered is not answered live.
  */
-const lastOf = <T>(asks: readonly T[]): T => asks[asks.length - 1];
+const lastOf = <T>(asks: readonly T[]): T => {
+  const last = asks.at(-1);
+  if (last === undefined) throw new Error('a batch of no asks');
+  return last;
+};
 
 export function createSessionsRepository(db: Knex): SessionStore {
   const { endsAt, isLive } = liveSessionRule(db);

@@ -12,6 +12,7 @@ import type {
   UserUpdate,
 } from '../domain/ports';
 import { isForeignKeyViolation, isUniqueViolation, withClassifiedFailures } from './database-errors';
+import { onlyRow } from './rows';
 
 export interface UserRow {
   id: number;
@@ -78,16 +79,18 @@ export function createUsersRepository(db: Knex): UserStore {
     async insertUser(user: NewUser): Promise<UserInsert> {
       try {
         return await db.transaction(async (trx): Promise<UserInsert> => {
-          const [{ id }] = await trx('users')
-            .insert({
-              username: user.username,
-              username_key: user.usernameKey,
-              password_hash: user.passwordHash,
-              default_role: user.defaultRole,
-              created_at: user.now,
-              updated_at: user.now,
-            })
-            .returning<{ id: number }[]>('id');
+          const { id } = onlyRow(
+            await trx('users')
+              .insert({
+                username: user.username,
+                username_key: user.usernameKey,
+                password_hash: user.passwordHash,
+                default_role: user.defaultRole,
+                created_at: user.now,
+                updated_at: user.now,
+              })
+              .returning<{ id: number }[]>('id'),
+          );
           if (user.grantedRoles.length > 0) {
             await trx('user_roles').insert(
               user.grantedRoles.map((role) => ({ user_id: id, role, created_at: user.now })),
@@ -132,11 +135,11 @@ export function createUsersRepository(db: Knex): UserStore {
     },
 
     async listUsers(limit: number, offset: number): Promise<{ users: User[]; total: number }> {
-      const [rows, [{ count }]] = await Promise.all([
+      const [rows, counted] = await Promise.all([
         selectUsers().orderBy('u.id').limit(limit).offset(offset),
         db('users').count<{ count: string | number }[]>({ count: '*' }),
       ]);
-      return { users: rows.map(toUser), total: Number(count) };
+      return { users: rows.map(toUser), total: Number(onlyRow(counted).count) };
     },
 
     async updateUser(id: UserId, changes: UserChanges, now: Date): Promise<UserUpdate> {

@@ -31,9 +31,9 @@ const KNOWN_ADDRESS_SECONDS = 14 * 86400;
 export function clientAddressKey(address: string | undefined): string {
   if (address === undefined) return 'unknown';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped && isIPv4(mapped[1])) return mapped[1];
+  if (mapped?.[1] !== undefined && isIPv4(mapped[1])) return mapped[1];
   if (!isIPv6(address)) return address;
-  const [head, tail = ''] = address.split('::');
+  const [head = '', tail = ''] = address.split('::');
   const headGroups = head === '' ? [] : head.split(':');
   const tailGroups = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
   const groups = [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];

@@ -104,14 +104,15 @@ export function createSigningKeys({
     source.kind === 'environment'
       ? {
           algorithm: source.algorithm,
-          keys: Promise.all(
-            [source.privateKey, ...(source.nextPrivateKey ? [source.nextPrivateKey] : [])].map(
-              async (privateKey): Promise<EnvironmentKey> => ({
-                ...(await publishedFormOf(createPublicKey(privateKey), source.algorithm)),
-                privateKey,
-              }),
-            ),
-          ),
+          // The current key, and the next one when there is one.
+          keys: (async (): Promise<[EnvironmentKey] | [EnvironmentKey, EnvironmentKey]> => {
+            const environmentKey = async (privateKey: KeyObject): Promise<EnvironmentKey> => ({
+              ...(await publishedFormOf(createPublicKey(privateKey), source.algorithm)),
+              privateKey,
+            });
+            const current = await environmentKey(source.privateKey);
+            return source.nextPrivateKey ? [current, await environmentKey(source.nextPrivateKey)] : [current];
+          })(),
         }
       : undefined;
   // Awaited only when used; a failure surfaces there, not as an unhandled rejection.

@@ -22,9 +22,9 @@ export function readSessionCredential(
     return cookie === undefined ? { kind: 'none' } : { kind: 'session-token', token: cookie.token, source: 'cookie' };
   }
   // RFC 6750: `Bearer <token>`, the scheme in any case, exactly one space.
-  const parts = authorization.split(' ');
-  if (parts.length === 2 && /^bearer$/i.test(parts[0])) {
-    return { kind: 'session-token', token: parts[1], source: 'authorization-header' };
+  const [scheme = '', token, ...rest] = authorization.split(' ');
+  if (token !== undefined && rest.length === 0 && /^bearer$/i.test(scheme)) {
+    return { kind: 'session-token', token, source: 'authorization-header' };
   }
   return { kind: 'unreadable' };
 }

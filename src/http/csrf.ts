@@ -25,7 +25,7 @@ function isCookieAuthenticated(req: Request, cookies: SessionCookieReader): bool
 }
 
 function isJson(contentType: string): boolean {
-  return contentType.split(';')[0].trim().toLowerCase() === 'application/json';
+  return contentType.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }
 
 function hasBody(req: Request): boolean {

@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import { recordAuthEvent } from './auth-events';
 
 /** body-parser (and raw-body under it) reports its failures with a `type`; each maps to a catalogue entry. */
-const bodyParserErrors: Record<string, AppError['code']> = {
+const bodyParserErrors: Partial<Record<string, AppError['code']>> = {
   'entity.parse.failed': 'INVALID_JSON',
   'entity.too.large': 'PAYLOAD_TOO_LARGE',
   'encoding.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
@@ -27,9 +27,8 @@ function clientErrorStatus(error: unknown): number | undefined {
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const bodyParserType = (error as { type?: unknown } | null)?.type;
-  if (typeof bodyParserType === 'string' && bodyParserType in bodyParserErrors) {
-    return new AppError(bodyParserErrors[bodyParserType], { cause: error });
-  }
+  const code = typeof bodyParserType === 'string' ? bodyParserErrors[bodyParserType] : undefined;
+  if (code !== undefined) return new AppError(code, { cause: error });
   if (clientErrorStatus(error) !== undefined) {
     return new AppError('VALIDATION_FAILED', { message: 'The request could not be read.', cause: error });
   }

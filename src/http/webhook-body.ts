@@ -71,7 +71,8 @@ export class WebhookBodySkimmer {
   write(chunk: Buffer): void {
     let valueStart = -1;
     for (let i = 0; i < chunk.length; i++) {
-      const byte = chunk[i];
+      // Within the chunk's length, an index always holds a byte.
+      const byte = chunk[i] as number;
       switch (this.state) {
         case State.InValue: {
           if (this.inString) {

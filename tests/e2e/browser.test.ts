@@ -157,7 +157,7 @@ describe('a web app in a real Chromium', () => {
     ['another site', 1, { status: 400, code: 'VALIDATION_FAILED' }],
   ])('refuses a form post to /logout from %s, and the session lives on', async (_case, attacker, refusal) => {
     const forged = page.waitForResponse((res) => res.url() === `${authUrl}/logout`);
-    await page.goto(attackers[attacker].origin);
+    await page.goto(attackers[attacker]!.origin);
     const res = await forged;
     expect({ status: res.status(), code: ((await res.json()) as { error: { code: string } }).error.code }).toEqual(
       refusal,

@@ -134,7 +134,7 @@ describe('start-up before the database answers, in this process', () => {
     );
     // No delay runs past the deadline: the last is cut to what was left of the wait, so it gives up
     // on time, not a backoff later. The wait began before the first retry was logged (pino's `time`).
-    const deadline = (retries[0].time as number) + 1000;
+    const deadline = (retries[0]!.time as number) + 1000;
     for (const retry of retries) {
       expect((retry.time as number) + (retry.retryInMs as number)).toBeLessThanOrEqual(deadline + 20);
     }
@@ -150,7 +150,7 @@ describe('start-up before the database answers, in this process', () => {
       (lines) => lines.length >= 4,
       10_000,
     );
-    const nextAttemptDue = (retries[3].time as number) + (retries[3].retryInMs as number);
+    const nextAttemptDue = (retries[3]!.time as number) + (retries[3]!.retryInMs as number);
     await starting.close();
     await expect(starting.ready).rejects.toThrow('The server was closed while it waited for the database.');
     expect(Date.now()).toBeLessThan(nextAttemptDue);

@@ -12,7 +12,7 @@ export function setCookiesOf(res: Response): SetCookie[] {
 export function sessionCookieOf(res: Response): SetCookie {
   const live = setCookiesOf(res).filter((cookie) => cookie.value !== '' && cookie.maxAge !== 0);
   if (live.length !== 1) throw new Error(`expected one session cookie, got ${JSON.stringify(live)}`);
-  return live[0];
+  return live[0]!;
 }
 
 /** The Cookie header a browser sends back for this cookie. */

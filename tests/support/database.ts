@@ -82,7 +82,7 @@ async function createPostgresDatabase(logger: Logger): Promise<TestDatabase> {
 /** The kind of every statement `db` runs while `action` runs (`select`, `update`, …), in order. */
 export async function statementsDuring(db: Database, action: () => Promise<unknown>): Promise<string[]> {
   const statements: string[] = [];
-  const record = ({ sql }: { sql: string }) => void statements.push(sql.trimStart().split(' ')[0].toLowerCase());
+  const record = ({ sql }: { sql: string }) => void statements.push(sql.trimStart().split(' ')[0]!.toLowerCase());
   db.on('query', record);
   try {
     await action();

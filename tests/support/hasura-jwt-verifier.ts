@@ -84,18 +84,20 @@ export async function verifyAsHasura(secret: HasuraJwtSecret, request: HasuraReq
   if (authorization === undefined) {
     return refuse('invalid-headers', "Missing 'Authorization' or 'Cookie' header in JWT authentication mode");
   }
-  const words = authorization.split(' ');
-  if (words.length !== 2 || words[0] !== 'Bearer') return refuse('invalid-headers', 'Malformed Authorization header');
-  const token = words[1];
+  const [scheme, token, ...rest] = authorization.split(' ');
+  if (token === undefined || rest.length > 0 || scheme !== 'Bearer') {
+    return refuse('invalid-headers', 'Malformed Authorization header');
+  }
 
   // 2. Compact decoding, then the registered claims' types (jose decodes before it verifies).
   const segments = token.split('.');
   let header: unknown;
   let payload: unknown;
   try {
-    if (segments.length !== 3) throw new Error('not three segments');
-    header = decodeSegment(segments[0]);
-    payload = decodeSegment(segments[1]);
+    const [headerSegment, payloadSegment, signatureSegment, ...more] = segments;
+    if (signatureSegment === undefined || more.length > 0) throw new Error('not three segments');
+    header = decodeSegment(headerSegment!);
+    payload = decodeSegment(payloadSegment!);
   } catch {
     return invalidJwt('JWSError (CompactDecodeError ...)');
   }

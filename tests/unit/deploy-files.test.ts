@@ -20,6 +20,7 @@ const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
 // Vendored (see tests/fixtures/README.md) so the suite needs nothing outside this repository.
 const composeSchemaPath = path.resolve(__dirname, '../fixtures/compose-spec.json');
 
+// Every name a test reads is one the file sets; a missing one fails that test's assertion.
 type Environment = Record<string, string>;
 interface ComposeService {
   image?: string;
@@ -30,7 +31,7 @@ interface ComposeService {
   healthcheck?: { test?: string | string[] };
 }
 interface ComposeFile {
-  services: Record<string, ComposeService>;
+  services: Record<'postgres' | 'auth' | 'hasura' | 'hasura-jwt', ComposeService> & Record<string, ComposeService>;
 }
 
 interface AppJsonEnvEntry {
@@ -59,7 +60,8 @@ function environmentOf(service: ComposeService): Environment {
  * What Compose substitutes with only `given` set: `${VAR:-default}` and `${VAR-default}` become the
  * default, `${VAR:?message}` the given value (Compose refuses to start without one).
  */
-function interpolate(value: string, given: Record<string, string>): string {
+function interpolate(value: string | undefined, given: Record<string, string>): string {
+  if (value === undefined) throw new Error('the setting is not in the file');
   return value
     .replace(/\$\{([A-Z0-9_]+):?-([^}]*)\}/g, (_, name: string, fallback: string) => given[name] ?? fallback)
     .replace(/\$\{([A-Z0-9_]+):?\?[^}]*\}/g, (_, name: string) => {
@@ -92,7 +94,7 @@ describe('docker-compose.yml', () => {
 
   it('points Hasura at the auth service /webhook, on the port the auth service listens on', () => {
     const hasura = environmentOf(compose.services.hasura);
-    const hook = new URL(hasura.HASURA_GRAPHQL_AUTH_HOOK);
+    const hook = new URL(hasura.HASURA_GRAPHQL_AUTH_HOOK ?? '');
 
     expect(hook.hostname).toBe('auth');
     expect(Object.keys(compose.services)).toContain(hook.hostname);
@@ -134,7 +136,7 @@ describe('docker-compose.yml', () => {
 
     expect(service.profiles).toEqual(['jwt']);
     expect(hasura.HASURA_GRAPHQL_AUTH_HOOK).toBeUndefined();
-    expect(JSON.parse(hasura.HASURA_GRAPHQL_JWT_SECRET)).toEqual(
+    expect(JSON.parse(hasura.HASURA_GRAPHQL_JWT_SECRET ?? 'null')).toEqual(
       hasuraJwtSecret(authConfig, `http://auth:${authConfig.port}/.well-known/jwks.json`),
     );
     expect(hasura.HASURA_GRAPHQL_UNAUTHORIZED_ROLE).toBe(authConfig.webhook.anonymousRole);
@@ -177,7 +179,7 @@ describe('the Hasura example that docker compose applies (hasura/)', () => {
   /** The host directory that Compose mounts at this path in the Hasura container. */
   function mountedAt(containerPath: string): string | undefined {
     const volume = hasura.volumes?.find((each) => each.split(':')[1] === containerPath);
-    return volume === undefined ? undefined : path.resolve(repoRoot, volume.split(':')[0]);
+    return volume === undefined ? undefined : path.resolve(repoRoot, volume.split(':')[0] ?? '');
   }
 
   /** The columns of `CREATE TABLE <name> (...)` in the migrations. */
@@ -186,9 +188,9 @@ describe('the Hasura example that docker compose applies (hasura/)', () => {
       .map((sql) => new RegExp(`CREATE TABLE ${table.replace('.', '\\.')} \\(([^;]*)\\);`, 'i').exec(sql))
       .find((match) => match !== null);
     if (!created) throw new Error(`no migration creates ${table}`);
-    return created[1]
+    return (created[1] ?? '')
       .split(',\n')
-      .map((line) => line.trim().split(/\s+/)[0])
+      .map((line) => line.trim().split(/\s+/)[0] ?? '')
       .filter((name) => name !== '' && !/^(primary|unique|check|constraint|foreign)$/i.test(name));
   }
 
@@ -196,8 +198,8 @@ describe('the Hasura example that docker compose applies (hasura/)', () => {
     const env = environmentOf(hasura);
 
     expect(hasura.image).toMatch(/^hasura\/graphql-engine:v2\.[\d.]+\.cli-migrations-v3$/);
-    expect(mountedAt(env.HASURA_GRAPHQL_METADATA_DIR)).toBe(path.join(hasuraProjectDir, 'metadata'));
-    expect(mountedAt(env.HASURA_GRAPHQL_MIGRATIONS_DIR)).toBe(path.join(hasuraProjectDir, 'migrations'));
+    expect(mountedAt(env.HASURA_GRAPHQL_METADATA_DIR ?? '')).toBe(path.join(hasuraProjectDir, 'metadata'));
+    expect(mountedAt(env.HASURA_GRAPHQL_MIGRATIONS_DIR ?? '')).toBe(path.join(hasuraProjectDir, 'migrations'));
     expect(existsSync(path.join(hasuraProjectDir, 'metadata/version.yaml'))).toBe(true);
     expect(read('hasura/metadata/version.yaml')).toMatch(/^version: 3$/m);
   });
@@ -206,8 +208,8 @@ describe('the Hasura example that docker compose applies (hasura/)', () => {
     const sources = readMetadataSources();
 
     expect(sources.map((source) => source.name)).toEqual(['default']);
-    expect(sources[0].kind).toBe('postgres');
-    const { database_url: url } = sources[0].configuration.connection_info;
+    expect(sources[0]?.kind).toBe('postgres');
+    const { database_url: url } = sources[0]!.configuration.connection_info;
     expect(url).toEqual({ from_env: 'HASURA_GRAPHQL_DATABASE_URL' });
     expect(environmentOf(hasura).HASURA_GRAPHQL_DATABASE_URL).toBeTruthy();
     expect(Object.keys(migrations).every((file) => file.startsWith(`default${path.sep}`))).toBe(true);
@@ -342,12 +344,12 @@ describe('Procfile', () => {
   function sourceOf(command: string): string {
     const match = /^node (?:--\S+ )*(dist\/\S+)\.js\b/.exec(command);
     if (!match) throw new Error(`not a \`node dist/....js\` command: ${command}`);
-    return `${match[1].slice('dist/'.length)}.ts`;
+    return `${match[1]!.slice('dist/'.length)}.ts`;
   }
 
   it('runs the web process from the compiled service entry point in dist/', () => {
     expect(processes.web).toMatch(/^node (--\S+ )*dist\/\S+\.js$/);
-    expect(sourceOf(processes.web)).toBe('src/main.ts');
+    expect(sourceOf(processes.web ?? '')).toBe('src/main.ts');
   });
 
   it('starts the service as npm start and the Docker image do, with the same node flags', () => {
@@ -359,6 +361,6 @@ describe('Procfile', () => {
 
   it('migrates the database in the release phase with the compiled CLI', () => {
     expect(processes.release).toMatch(/^node dist\/\S+\.js migrate$/);
-    expect(existsSync(path.join(repoRoot, sourceOf(processes.release)))).toBe(true);
+    expect(existsSync(path.join(repoRoot, sourceOf(processes.release ?? '')))).toBe(true);
   });
 });

@@ -21,7 +21,7 @@ describe('the embedded database in a data directory', () => {
   });
 
   const sharedBuffers = async (database: Database) =>
-    (await database.raw<{ rows: { shared_buffers: string }[] }>('show shared_buffers')).rows[0].shared_buffers;
+    (await database.raw<{ rows: { shared_buffers: string }[] }>('show shared_buffers')).rows[0]!.shared_buffers;
 
   it('is created on first use and opened as it is afterwards, both times with a 16 MB buffer pool', async () => {
     db = openDatabase({ kind: 'pglite', dataDir });

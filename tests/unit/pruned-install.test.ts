@@ -83,7 +83,7 @@ describe('production commands after pruning devDependencies', () => {
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         output += chunk;
         const ready = /"url":"(http:\/\/[^"]+)".*"msg":"ready"/.exec(output);
-        if (ready) resolve(ready[1]);
+        if (ready?.[1] !== undefined) resolve(ready[1]);
       });
       child.once('exit', () => reject(new Error(`${command} exited: ${output}`)));
     });
@@ -106,8 +106,8 @@ describe('production commands after pruning devDependencies', () => {
   });
 
   it('serves with the Procfile web command, and stops on SIGTERM with exit code 0', async () => {
-    const web = /^web: (.*)$/m.exec(fs.readFileSync(path.join(repoRoot, 'Procfile'), 'utf8'))![1].split(' ');
-    const server = await startListening(web[0], web.slice(1));
+    const web = /^web: (.*)$/m.exec(fs.readFileSync(path.join(repoRoot, 'Procfile'), 'utf8'))![1]!.split(' ');
+    const server = await startListening(web[0]!, web.slice(1));
     expect((await request(server.url).get('/readyz')).status).toBe(200);
     server.signal('SIGTERM');
     expect(await server.exited).toBe(0);
