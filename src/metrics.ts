@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from './db/database';
+import { openedDatabase, type ConnectionPool, type Database } from './db/database';
 import { AppError, type ErrorCode } from './errors';
 import type { Logger } from './logger';
 
@@ -33,13 +33,6 @@ const WEBHOOK_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 const LIVE_SESSIONS_MAX_AGE_MS = 30_000;
 
 /** The parts of knex's pool (tarn) that the pool gauges read. */
-interface ConnectionPool {
-  numUsed(): number;
-  numFree(): number;
-  numPendingAcquires(): number;
-  numPendingCreates(): number;
-  max: number;
-}
 
 export function accountOutcomeOf(error: unknown): AccountOutcome {
   return error instanceof AppError ? (error.code.toLowerCase() as AccountOutcome) : 'internal_error';
@@ -151,7 +144,7 @@ export function createMetrics() {
     },
     /** Starts reporting a database's pool and live sessions, once the database is ready. */
     watchDatabase(db: Database, countSessions: () => Promise<number>, log: Logger): void {
-      pool = () => (db.client as { pool?: ConnectionPool }).pool;
+      pool = openedDatabase(db).pool;
       countLiveSessions = countSessions;
       logger = log;
     },

@@ -7,17 +7,12 @@ import {
 } from 'rate-limiter-flexible';
 import { AppError } from '../errors';
 import type { AttemptCount, AttemptCounter, AttemptCounterStore, AttemptLimit } from '../domain/ports';
-import type { Database } from './database';
+import { openedDatabase, type Database } from './database';
 import { withClassifiedFailures } from './database-errors';
 import { AUTH_SCHEMA } from './migrations';
 
 /** Created by the migration 20261201000100_rate_limit_counters. */
 const COUNTERS_TABLE = 'rate_limit_counters';
-
-/** Whether the database is a PostgreSQL server (shared by instances) rather than embedded PGlite. */
-function isPostgresServer(db: Database): boolean {
-  return (db.client as { config: { client?: unknown } }).config.client === 'pg';
-}
 
 function retryAfterSeconds(refusal: RateLimiterRes): number {
   return Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
@@ -74,7 +69,7 @@ function attemptCounter(limiter: RateLimiterAbstract, limit: AttemptLimit): Atte
  * instance shares them; in memory on embedded PGlite, which one process at a time can open.
  */
 export function createAttemptCounterStore(db: Database): AttemptCounterStore {
-  const shared = isPostgresServer(db);
+  const shared = openedDatabase(db).sharedByInstances;
   let purging = true;
   return (limitName, limit) => {
     const options = { keyPrefix: limitName, points: limit.attempts, duration: limit.windowSeconds };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { knex, type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import { PGlite } from '@electric-sql/pglite';
+import type { ClientConfig } from 'pg';
 import type { DatabaseConfig } from '../config';
 import type { Logger } from '../logger';
 import { claimDataDir, releaseDataDir } from './data-dir-lock';
@@ -115,9 +116,41 @@ class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
 }
 const pgliteClient = PgliteClient as unknown as typeof ClientPgLite;
 
-/** The PGlite a database runs on, once it is open; undefined for PostgreSQL. */
-export function embeddedPglite(db: Database): Promise<PGlite> | undefined {
-  return db.client instanceof PgliteClient ? db.client.embedded() : undefined;
+/** knex's pool (tarn) as the metrics read it. */
+export interface ConnectionPool {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+  numPendingCreates(): number;
+  max: number;
+}
+
+/**
+ * What openDatabase opened, as the rest of the service asks it: this is the one place that
+ * looks at knex's client to tell. A PostgreSQL server is shared by every instance and LISTENs
+ * on a connection of its own; embedded PGlite belongs to this process alone and notifies in it.
+ */
+export type OpenedDatabase =
+  | {
+      kind: 'pglite';
+      sharedByInstances: false;
+      embedded: () => Promise<PGlite>;
+      pool: () => ConnectionPool | undefined;
+    }
+  | {
+      kind: 'postgres';
+      sharedByInstances: true;
+      /** The connection settings, for a connection of its own outside the pool (LISTEN). */
+      connection: ClientConfig;
+      pool: () => ConnectionPool | undefined;
+    };
+
+export function openedDatabase(db: Database): OpenedDatabase {
+  const client = db.client as { pool?: ConnectionPool; config: { connection?: unknown } };
+  const pool = () => client.pool;
+  return db.client instanceof PgliteClient
+    ? { kind: 'pglite', sharedByInstances: false, embedded: () => (db.client as PgliteClient).embedded(), pool }
+    : { kind: 'postgres', sharedByInstances: true, connection: client.config.connection as ClientConfig, pool };
 }
 
 /** Where the database lives: the configured target, or (for tests and embedding) a live PGlite. */

@@ -1,7 +1,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { Client, type ClientConfig } from 'pg';
 import type { Logger } from '../logger';
-import { embeddedPglite, type Database } from './database';
+import { openedDatabase, type Database } from './database';
 
 /** The channel the triggers of migration 20261201000200 notify on. */
 export const INVALIDATION_CHANNEL = 'auth_cache_invalidation';
@@ -38,10 +38,6 @@ function dispatch(payload: string | undefined, handlers: InvalidationHandlers): 
   else if (kind === 'u:' && /^\d+$/.test(id)) handlers.userChanged(Number(id));
 }
 
-interface KnexClientInternals {
-  config: { connection?: unknown };
-}
-
 /**
  * Listens for the database's notices of changes that alter a webhook answer, from any instance.
  * Every change notifies from a trigger; what reaches an instance while its connection is down is
@@ -52,10 +48,10 @@ export function listenForInvalidations(
   handlers: InvalidationHandlers,
   logger: Logger,
 ): InvalidationListener {
-  const pglite = embeddedPglite(db);
-  return pglite
-    ? listenOnPglite(pglite, handlers)
-    : listenOnPostgres((db.client as KnexClientInternals).config.connection as ClientConfig, handlers, logger);
+  const opened = openedDatabase(db);
+  return opened.kind === 'pglite'
+    ? listenOnPglite(opened.embedded(), handlers)
+    : listenOnPostgres(opened.connection, handlers, logger);
 }
 
 /** PGlite is in this process: its notices cannot be lost, only ended by its closing. */
