@@ -10,6 +10,7 @@ import type { Services } from './services';
 import { createCsrfDefence } from './http/csrf';
 import { errorHandler, notFoundHandler, setCommonHeaders } from './http/error-handler';
 import { jsonBodies } from './http/json-body';
+import { createLogins } from './http/logins';
 import { createPassport } from './http/passport';
 import { requestLogging } from './http/request-logging';
 import { accountsRouter } from './http/routes/accounts';
@@ -126,9 +127,10 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
   app.use(['/signup', '/login'], csrf.forSessionIssuing);
   app.use(jsonBodies(config.jsonBodyLimitBytes));
   app.use(refuseBodiesThatAreNotJson);
-  app.use(accountsRouter(services, passport, { cookies, metrics }));
+  const logIn = createLogins(passport, services.rateLimits, metrics);
+  app.use(accountsRouter(services, passport, { cookies, metrics, logIn }));
   app.use(sessionsRouter(services, passport, cookies));
-  app.use(tokensRouter(config, services, passport));
+  app.use(tokensRouter(config, services, logIn));
   app.use('/admin', adminRouter(services, passport, config.admin.secret));
 
   app.use(notFoundHandler);

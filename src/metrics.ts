@@ -23,7 +23,16 @@ export type WebhookOutcome = 'user' | 'anonymous' | 'refused' | 'error';
  */
 export type AccountOutcome = 'success' | Lowercase<ErrorCode>;
 
-export type AccountAction = 'signup' | 'login' | 'password_change';
+export type AccountAction = 'signup' | 'password_change';
+
+/**
+ * A login, by how the user proved who they are (`password`; identity providers and passkeys add
+ * theirs) and what it issued: a `session` (POST /login) or JWT mode's `tokens` (POST /token).
+ */
+export interface LoginKind {
+  method: 'password';
+  issued: 'session' | 'tokens';
+}
 
 // From a cached answer (well under a millisecond) to the database's statement timeout.
 const WEBHOOK_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -57,12 +66,6 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
-    login: new Counter({
-      name: 'hasura_auth_logins_total',
-      help: 'Password logins, by outcome.',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
-    }),
     password_change: new Counter({
       name: 'hasura_auth_password_changes_total',
       help: 'Password changes, by outcome.',
@@ -70,9 +73,17 @@ export function createMetrics() {
       registers: [registry],
     }),
   };
+  const logins = new Counter({
+    name: 'hasura_auth_logins_total',
+    help: 'Logins, by how the user proved who they are, what the login issued, and outcome.',
+    labelNames: ['method', 'issued', 'outcome'] as const,
+    registers: [registry],
+  });
   // Series that exist from the start, at zero, so that rate() and alerts see the first event.
   for (const outcome of ['user', 'anonymous', 'refused', 'error'] as const) webhookDuration.zero({ outcome });
   for (const counter of Object.values(accountCounters)) counter.inc({ outcome: 'success' }, 0);
+  for (const issued of ['session', 'tokens'] as const)
+    logins.inc({ method: 'password', issued, outcome: 'success' }, 0);
 
   let countLiveSessions: (() => Promise<number>) | undefined;
   let liveSessionsCountedAt = -Infinity;
@@ -141,6 +152,9 @@ export function createMetrics() {
     },
     countAccountOutcome(action: AccountAction, outcome: AccountOutcome): void {
       accountCounters[action].inc({ outcome });
+    },
+    countLogin(kind: LoginKind, outcome: AccountOutcome): void {
+      logins.inc({ ...kind, outcome });
     },
     /** Starts reporting a database's pool and live sessions, once the database is ready. */
     watchDatabase(db: Database, countSessions: () => Promise<number>, log: Logger): void {

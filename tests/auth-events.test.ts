@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { ADMIN_SECRET, createRole, uniqueRoleName, withAdminSecret } from './support/admin';
 import { changePassword, logIn } from './support/requests';
-import { bearer, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+import { requestTokens } from './support/jwt';
+import { bearer, PASSWORD, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 interface AuthEventLine {
   authEvent?: string;
@@ -81,5 +82,24 @@ describe('auth events in the log', () => {
     for (const secret of [password, newPassword, passwordTypedAsUsername, ...tokens]) {
       expect(log).not.toContain(secret);
     }
+  });
+
+  it('records JWT-mode logins as every login, with what they issued', async () => {
+    const username = uniqueUsername();
+    const signup = await request(app.http).post('/signup').send({ username, password: PASSWORD });
+    expect(signup.status).toBe(201);
+    const userId: number = signup.body.id;
+    expect((await requestTokens(app, username)).status).toBe(200);
+    expect((await requestTokens(app, username, 'not the password')).status).toBe(401);
+    const lines = events().filter((line) => line.issued === 'tokens');
+    expect(lines).toEqual([
+      expect.objectContaining({
+        authEvent: 'login.succeeded',
+        userId,
+        method: 'password',
+        sessionId: expect.any(String),
+      }),
+      expect.objectContaining({ authEvent: 'login.failed', method: 'password' }),
+    ]);
   });
 });

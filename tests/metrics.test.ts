@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { requestTokens } from './support/jwt';
 import { changePassword, logIn, webhookGet, webhookPost, type HttpTarget } from './support/requests';
 import { expectCleanErrorBody } from './support/responses';
 import {
@@ -111,8 +112,10 @@ describe('GET /metrics', () => {
       signupSuccess: counted('hasura_auth_signups_total{outcome="success"}'),
       signupTaken: counted('hasura_auth_signups_total{outcome="username_taken"}'),
       signupWeak: counted('hasura_auth_signups_total{outcome="weak_password"}'),
-      loginSuccess: counted('hasura_auth_logins_total{outcome="success"}'),
-      loginRefused: counted('hasura_auth_logins_total{outcome="invalid_credentials"}'),
+      loginSuccess: counted('hasura_auth_logins_total{method="password",issued="session",outcome="success"}'),
+      loginRefused: counted(
+        'hasura_auth_logins_total{method="password",issued="session",outcome="invalid_credentials"}',
+      ),
       changeSuccess: counted('hasura_auth_password_changes_total{outcome="success"}'),
       changeRefused: counted('hasura_auth_password_changes_total{outcome="invalid_credentials"}'),
     }).toEqual({
@@ -124,6 +127,21 @@ describe('GET /metrics', () => {
       changeSuccess: 1,
       changeRefused: 1,
     });
+  });
+
+  it('counts JWT-mode logins (POST /token) under what they issue, as /login under sessions', async () => {
+    const user = await signUp(app);
+    const before = await scrape(app);
+    await requestTokens(app, user.username).expect(200);
+    await requestTokens(app, user.username, 'not the password').expect(401);
+    const after = await scrape(app);
+    const tokens = (outcome: string) =>
+      `hasura_auth_logins_total{method="password",issued="tokens",outcome="${outcome}"}`;
+    expect({
+      success: growth(before, after, tokens('success')),
+      refused: growth(before, after, tokens('invalid_credentials')),
+      sessions: growth(before, after, 'hasura_auth_logins_total{method="password",issued="session",outcome="success"}'),
+    }).toEqual({ success: 1, refused: 1, sessions: 0 });
   });
 
   it('reports the database pool: connections in use, idle and opening, queries waiting, and its size', async () => {
@@ -148,7 +166,7 @@ describe('GET /metrics', () => {
         .filter((line) => line.startsWith('hasura_auth_'))
         .flatMap((line) => [...line.matchAll(/(\w+)="([^"]*)"/g)].map(([, name, value]) => `${name}=${value}`)),
     );
-    const allowed = /^(outcome=[a-z_]+|state=(in_use|idle|opening)|le=[0-9.e+-]+|le=\+Inf)$/;
+    const allowed = /^(outcome=[a-z_]+|method=password|issued=(session|tokens)|state=(in_use|idle|opening)|le=[0-9.e+-]+|le=\+Inf)$/;
     expect([...labelValues].filter((label) => !allowed.test(label))).toEqual([]);
     expect(text).not.toContain(user.username);
   });

@@ -1,26 +1,27 @@
 import { Router, type Request, type Response } from 'express';
 import type { NewSession } from '../../domain/model';
-import { AppError } from '../../errors';
 import { accountOutcomeOf, type AccountAction, type Metrics } from '../../metrics';
 import type { Services } from '../../services';
 import { currentSession, requireSession } from '../authentication';
-import { checkLogin, type Authenticator } from '../passport';
+import type { LogIn } from '../logins';
+import type { Authenticator } from '../passport';
 import { recordAuthEvent } from '../auth-events';
 import { presentCurrentUser, presentNewSession } from '../presenters';
-import { loginBody, passwordChangeBody, signupBody } from '../schemas';
+import { passwordChangeBody, signupBody } from '../schemas';
 import type { SessionCookies } from '../session-cookie';
 import { parseRequest } from '../validation';
 
 export interface AccountsRouterDeps {
   cookies: SessionCookies;
   metrics: Metrics;
+  logIn: LogIn;
 }
 
 /** Signing up, logging in, and the signed-in user's own account. */
 export function accountsRouter(
   services: Services,
   passport: Authenticator,
-  { cookies, metrics }: AccountsRouterDeps,
+  { cookies, metrics, logIn }: AccountsRouterDeps,
 ): Router {
   const { accounts, sessions, rateLimits } = services;
   const router = Router();
@@ -54,20 +55,14 @@ export function accountsRouter(
     }),
   );
 
-  router.post('/login', (req, res) =>
-    counted('login', async () => {
-      const body = parseRequest(loginBody, req.body);
-      const user = await checkLogin(passport, rateLimits, req.ip, body);
-      if (!user) {
-        recordAuthEvent(req, 'login.failed');
-        throw new AppError('INVALID_CREDENTIALS');
-      }
+  router.post('/login', async (req, res) => {
+    const answer = await logIn(req, { method: 'password', issued: 'session' }, async (user) => {
       const created = await sessions.createSession(user, req.get('user-agent'));
-      recordAuthEvent(req, 'login.succeeded', { userId: user.id, sessionId: created.session.id });
       setSessionCookie(req, res, created);
-      res.json(presentNewSession(user, created));
-    }),
-  );
+      return { answer: presentNewSession(user, created), sessionId: created.session.id };
+    });
+    res.json(answer);
+  });
 
   router.get('/me', sessionRequired, (_req, res) => {
     res.json(presentCurrentUser(currentSession(res)));

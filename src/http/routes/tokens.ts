@@ -1,23 +1,22 @@
 import { Router } from 'express';
 import type { Config } from '../../config';
-import { AppError } from '../../errors';
 import type { Services } from '../../services';
-import { checkLogin, type Authenticator } from '../passport';
+import type { LogIn } from '../logins';
 import { presentTokenPair } from '../presenters';
-import { loginBody, refreshTokenBody } from '../schemas';
+import { refreshTokenBody } from '../schemas';
 import { parseRequest } from '../validation';
 
 /** JWT mode: logging in for a token pair, refreshing it, ending it, and the public keys. */
-export function tokensRouter(config: Config, services: Services, passport: Authenticator): Router {
-  const { jwtSessions, signingKeys, rateLimits } = services;
+export function tokensRouter(config: Config, services: Services, logIn: LogIn): Router {
+  const { jwtSessions, signingKeys } = services;
   const router = Router();
 
   router.post('/token', async (req, res) => {
-    const body = parseRequest(loginBody, req.body);
-    // The same limits and credential check as /login, with its equal timing for unknown users.
-    const user = await checkLogin(passport, rateLimits, req.ip, body);
-    if (!user) throw new AppError('INVALID_CREDENTIALS');
-    res.json(presentTokenPair(await jwtSessions.startJwtSession(user, req.get('user-agent'))));
+    const answer = await logIn(req, { method: 'password', issued: 'tokens' }, async (user) => {
+      const pair = await jwtSessions.startJwtSession(user, req.get('user-agent'));
+      return { answer: presentTokenPair(pair), sessionId: pair.session.id };
+    });
+    res.json(answer);
   });
 
   router.post('/token/refresh', async (req, res) => {
