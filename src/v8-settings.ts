@@ -2,7 +2,7 @@ import v8 from 'node:v8';
 
 /**
  * V8 settings for the service's process, each measured with `npm run bench` on this project's
- * machine (README, Performance). They are set at run time, before the work they shape: V8 reads
+ * machine (docs/operations.md, Performance). They are set at run time, before the work they shape: V8 reads
  * them when it decides, not only when it starts.
  *
  * - No allocation-site pretenuring. Seeing the objects of the first, slower requests (start-up,
