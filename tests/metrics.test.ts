@@ -166,7 +166,8 @@ describe('GET /metrics', () => {
         .filter((line) => line.startsWith('hasura_auth_'))
         .flatMap((line) => [...line.matchAll(/(\w+)="([^"]*)"/g)].map(([, name, value]) => `${name}=${value}`)),
     );
-    const allowed = /^(outcome=[a-z_]+|method=password|issued=(session|tokens)|state=(in_use|idle|opening)|le=[0-9.e+-]+|le=\+Inf)$/;
+    const allowed =
+      /^(outcome=[a-z_]+|method=password|issued=(session|tokens)|state=(in_use|idle|opening)|le=[0-9.e+-]+|le=\+Inf)$/;
     expect([...labelValues].filter((label) => !allowed.test(label))).toEqual([]);
     expect(text).not.toContain(user.username);
   });
