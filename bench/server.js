@@ -126,8 +126,8 @@ async function startService(options) {
  * @returns {Promise<string[]>}
  */
 async function seedSessions(db, options, touchIntervalSeconds) {
-  /** @type {typeof import('../src/domain/tokens')} */
-  const { createSessionTokens, hashSessionToken } = compiled('domain/tokens');
+  /** @type {typeof import('../src/domain/session-tokens')} */
+  const { createSessionTokens, hashSessionToken } = compiled('domain/session-tokens');
   const bcrypt = require('bcrypt');
   /** @type {{secret: Uint8Array}} */
   const row = await db('server_secrets').select('secret').where({ name: 'session-token-mac' }).first();

@@ -16,10 +16,9 @@ export type WebhookOutcome = 'user' | 'anonymous' | 'refused' | 'error';
 /**
  * How a signup, a login or a password change ended: `success`, or the catalogue code it failed
  * with, lower-cased (`invalid_credentials`, `weak_password`, `database_unavailable`...). The
- * catalogue bounds the set, and a code added to it (such as a `RATE_LIMITED` for rate limits)
- * becomes an outcome here with no change to this module. A route's own failures are counted by
- * the route; a limiter that refuses before the route runs counts its refusal itself, with
- * `countAccountOutcome(action, 'rate_limited')`.
+ * catalogue bounds the set, and a code added to it becomes an outcome here with no change to
+ * this module. Each action counts every way it ends, its rate limits' refusals (`rate_limited`)
+ * included: logins in src/http/logins.ts, signups and password changes in their routes.
  */
 export type AccountOutcome = 'success' | Lowercase<ErrorCode>;
 

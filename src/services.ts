@@ -20,7 +20,7 @@ import { createPasswordHasher } from './domain/passwords';
 import { SessionCache } from './domain/session-cache';
 import { createRateLimits } from './domain/rate-limits';
 import { createSessionManager } from './domain/sessions';
-import { createSessionTokens, generateSessionTokenKey } from './domain/tokens';
+import { createSessionTokens, generateSessionTokenKey } from './domain/session-tokens';
 import { createSigningKeys } from './domain/signing-keys';
 
 export interface ServiceDeps {

@@ -8,7 +8,7 @@ import {
   type InvalidationHandlers,
 } from '../src/db/invalidation-listener';
 import type { Database } from '../src/db/database';
-import { hashSessionToken } from '../src/domain/tokens';
+import { hashSessionToken } from '../src/domain/session-tokens';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName, withAdminSecret } from './support/admin';
 import { statementsDuring } from './support/database';
 import { eventually } from './support/eventually';

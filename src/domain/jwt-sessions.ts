@@ -4,7 +4,7 @@ import type { CallerIdentification, UserIdentity } from './caller-identity';
 import type { Clock, Session, User, ValidatedSession } from './model';
 import type { Liveness, RefreshSessionStore } from './ports';
 import { endOfUnusedSession, startingSession, type SessionPolicy } from './sessions';
-import { hashSessionToken, type SessionTokens } from './tokens';
+import { hashSessionToken, type SessionTokens } from './session-tokens';
 
 /**
  * JWT mode: a refresh token is a session of the sessions table, under the same limits, epoch

@@ -12,7 +12,7 @@ import type {
 } from './model';
 import type { Liveness, SessionStore } from './ports';
 import type { SessionCache } from './session-cache';
-import { hashSessionToken, type SessionTokens } from './tokens';
+import { hashSessionToken, type SessionTokens } from './session-tokens';
 
 export interface SessionPolicy {
   absoluteTimeoutSeconds: number;

@@ -1,7 +1,15 @@
 import type { z } from 'zod';
 import type { TokenPair } from '../domain/jwt-sessions';
 import type { AuthenticatedSession, Session, User } from '../domain/model';
-import type { currentUserResponse, newSessionResponse, sessionResponse, userResponse } from './schemas';
+import type { Role } from '../domain/ports';
+import type {
+  currentUserResponse,
+  newSessionResponse,
+  roleResponse,
+  sessionResponse,
+  tokenPairResponse,
+  userResponse,
+} from './schemas';
 
 /** Domain objects as the JSON of api.md; the response schemas in ./schemas say their shapes. */
 
@@ -33,7 +41,7 @@ export function presentNewSession(
 }
 
 /** POST /token and /token/refresh: a new access token, and the refresh token that replaces the last one. */
-export function presentTokenPair(pair: TokenPair) {
+export function presentTokenPair(pair: TokenPair): z.input<typeof tokenPairResponse> {
   return {
     accessToken: pair.accessToken,
     accessTokenExpiresIn: pair.accessTokenExpiresInSeconds,
@@ -70,4 +78,9 @@ export function presentCurrentUser({ user, session }: AuthenticatedSession): z.i
     sessionVariables: user.sessionVariables,
     session: { id: session.id, createdAt: session.createdAt.toISOString(), expiresAt: session.expiresAt.toISOString() },
   };
+}
+
+/** A role of the admin API. */
+export function presentRole(role: Role): z.input<typeof roleResponse> {
+  return { name: role.name, builtIn: role.builtIn };
 }

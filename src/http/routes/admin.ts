@@ -3,7 +3,7 @@ import type { Services } from '../../services';
 import { requireAdmin } from '../authentication';
 import type { Authenticator } from '../passport';
 import { adminActor, recordAuthEvent } from '../auth-events';
-import { presentUser } from '../presenters';
+import { presentRole, presentUser } from '../presenters';
 import {
   createRoleBody,
   createUserBody,
@@ -81,14 +81,14 @@ export function adminRouter(services: Services, passport: Authenticator, adminSe
   });
 
   router.get('/roles', async (_req, res) => {
-    res.json({ roles: await administration.listRoles() });
+    res.json({ roles: (await administration.listRoles()).map(presentRole) });
   });
 
   router.post('/roles', async (req, res) => {
     const { name } = parseRequest(createRoleBody, req.body);
     const role = await administration.createRole(name);
     recordAuthEvent(req, 'role.created', { role: name, ...adminActor(res) });
-    res.status(201).json(role);
+    res.status(201).json(presentRole(role));
   });
 
   router.delete('/roles/:name', async (req, res) => {
