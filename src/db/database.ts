@@ -329,7 +329,10 @@ export async function waitForDatabase(db: Database, { database, timeoutSeconds, 
       const backoffMs = Math.min(FIRST_RETRY_DELAY_MS * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
       // Up to half of it at random, so that instances started together do not retry in step.
       const retryInMs = Math.min(Math.round(backoffMs * (0.5 + Math.random() / 2)), remainingMs);
-      logger.warn({ database, attempt, retryInMs, error: lastError }, 'the database does not answer yet; retrying');
+      logger.warn(
+        { database, attempt, retryInMs, remainingMs, error: lastError },
+        'the database does not answer yet; retrying',
+      );
       await sleep(retryInMs, signal);
     }
   }

@@ -168,17 +168,15 @@ describe('the session cache', () => {
     timed.enable();
     const tokens = Array.from({ length: 40 }, (_, index) => `token-${index}`);
     for (const [index, token] of tokens.entries()) await timed.recall(token, lookup(viewOf(`s-${index}`, index)));
-    const cachedAfter = async (milliseconds: number) => {
+    const cachedAfter = (milliseconds: number) => {
       now += milliseconds;
-      // lru-cache reuses the time it last read for up to a millisecond of real time.
-      await new Promise((resolve) => setTimeout(resolve, 5));
       return tokens.filter((token) => timed.peek(token) !== undefined).length;
     };
-    expect(await cachedAfter(7_499)).toBe(40);
-    const halfway = await cachedAfter(1_251);
+    expect(cachedAfter(7_499)).toBe(40);
+    const halfway = cachedAfter(1_251);
     expect(halfway).toBeGreaterThan(0);
     expect(halfway).toBeLessThan(40);
-    expect(await cachedAfter(1_251)).toBe(0);
+    expect(cachedAfter(1_251)).toBe(0);
   });
 
   it('shares no failed lookup: the next caller asks again', async () => {
@@ -223,14 +221,16 @@ describe('the session cache', () => {
   });
 
   it('trusts an entry no longer than its TTL, and without a TTL once invalidations cannot be lost', async () => {
-    const ttlSeconds = 0.05;
-    const expiring = new SessionCache({ maxEntries: 10, ttlSeconds });
+    const ttlSeconds = 10;
+    let now = 1_000_000;
+    const clock = { now: () => now };
+    const expiring = new SessionCache({ maxEntries: 10, ttlSeconds, clock });
     expiring.enable();
-    const lossless = new SessionCache({ maxEntries: 10, ttlSeconds });
+    const lossless = new SessionCache({ maxEntries: 10, ttlSeconds, clock });
     lossless.enable({ lossless: true });
     await expiring.recall('token-a', lookup(viewOf('s-a')));
     await lossless.recall('token-a', lookup(viewOf('s-a')));
-    await new Promise((resolve) => setTimeout(resolve, ttlSeconds * 1000 * 3));
+    now += ttlSeconds * 1000 + 1;
     expect(await expiring.recall('token-a', lookup(undefined))).toBeUndefined();
     expect(await lossless.recall('token-a', lookup(undefined))).toEqual(viewOf('s-a'));
   });
