@@ -16,8 +16,18 @@ describe('hostile POST /webhook bodies', () => {
   });
   afterAll(() => app.close());
 
-  /** Sends `body`, and meanwhile a GET /webhook every 20 ms; answers the POST and the worst GET and event-loop delay. */
-  async function sendBesideOtherCalls(body: string, token: string) {
+  /** POSTs the bytes as Hasura would, already encoded: this process is the server too. */
+  const postBytes = (body: Buffer) =>
+    fetch(`${app.http}/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+
+  /**
+   * Sends `body`, and meanwhile a GET /webhook every 20 ms; answers the POST's status and body, and
+   * the worst GET and event-loop delay. The same kind of body is sent once before, so that what is
+   * measured is the skimming, not the compiler warming up to it.
+   */
+  async function sendBesideOtherCalls(text: string, token: string) {
+    const body = Buffer.from(text);
+    await (await postBytes(body)).arrayBuffer();
     const delay = monitorEventLoopDelay({ resolution: 10 });
     let sending = true;
     let slowestGetMs = 0;
@@ -31,7 +41,8 @@ describe('hostile POST /webhook bodies', () => {
       }
     })();
     delay.enable();
-    const res = await request(app.http).post('/webhook').set('Content-Type', 'application/json').send(body);
+    const answer = await postBytes(body);
+    const res = { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
     delay.disable();
     sending = false;
     await others;
@@ -54,7 +65,7 @@ describe('hostile POST /webhook bodies', () => {
     const names = Array.from({ length: 400_000 }, (_, i) => `"h${i}":""`).join(',');
     const { res, slowestGetMs, worstDelayMs } = await sendBesideOtherCalls(`{"headers":{${names}}}`, user.token);
     expect(res.status).toBe(413);
-    expectCleanErrorBody(res, 'PAYLOAD_TOO_LARGE');
+    expect(res.body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
     expect(slowestGetMs).toBeLessThan(250);
     expect(worstDelayMs).toBeLessThan(250);
   });
