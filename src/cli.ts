@@ -44,7 +44,7 @@ const COMMANDS = new Set(['migrate', 'create-admin', 'hasura-jwt-config', 'rotat
 export function hasuraJwtSecret(config: Config, jwksUrl: string): Record<string, string> {
   const { jwt } = config;
   const keySource: Record<string, string> =
-    jwt.algorithm === 'HS256' ? { type: 'HS256', key: jwt.secret! } : { jwk_url: jwksUrl };
+    jwt.signing.kind === 'shared-secret' ? { type: 'HS256', key: jwt.signing.secret } : { jwk_url: jwksUrl };
   return {
     ...keySource,
     claims_namespace: jwt.claimsNamespace,

@@ -71,17 +71,7 @@ export async function createServices({ config, db, clock = systemClock }: Servic
   const signingKeys = createSigningKeys({
     store: createSigningKeysRepository(db),
     clock,
-    source:
-      jwt.algorithm === 'HS256'
-        ? { kind: 'shared-secret', secret: jwt.secret! }
-        : jwt.privateKey
-          ? {
-              kind: 'environment',
-              algorithm: jwt.algorithm,
-              privateKey: jwt.privateKey,
-              nextPrivateKey: jwt.nextPrivateKey,
-            }
-          : { kind: 'generated', algorithm: jwt.algorithm },
+    source: jwt.signing,
     jwksMaxAgeSeconds: jwt.jwksMaxAgeSeconds,
     accessTokenLifetimeSeconds: jwt.accessTokenLifetimeSeconds,
   });

@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig, type Env } from '../../src/config';
 
 /** The ConfigError that loading this environment throws. */
 function configErrorFor(env: Record<string, string>): ConfigError {
@@ -349,10 +349,7 @@ describe('loadConfig', () => {
   describe('JWT mode', () => {
     it('defaults to ES256, 15-minute access tokens, a 10 s reuse grace and a JWKS max-age of 300 s', () => {
       expect(loadConfig({}).jwt).toEqual({
-        algorithm: 'ES256',
-        secret: null,
-        privateKey: null,
-        nextPrivateKey: null,
+        signing: { kind: 'generated', algorithm: 'ES256' },
         issuer: 'hasura-auth-webhook',
         audience: 'hasura',
         claimsNamespace: 'https://hasura.io/jwt/claims',
@@ -365,8 +362,8 @@ describe('loadConfig', () => {
 
     it('takes an HS256 secret of 32 bytes', () => {
       const secret = 'x'.repeat(32);
-      expect(loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: secret }).jwt).toMatchObject({
-        algorithm: 'HS256',
+      expect(loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: secret }).jwt.signing).toEqual({
+        kind: 'shared-secret',
         secret,
       });
     });
@@ -408,6 +405,12 @@ describe('loadConfig', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const nextEc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    /** The signing a configuration with keys from the environment gives; fails the test for any other kind. */
+    const environmentSigning = (env: Env) => {
+      const { signing } = loadConfig(env).jwt;
+      if (signing.kind !== 'environment') throw new Error(`expected keys from the environment, got ${signing.kind}`);
+      return signing;
+    };
     const spkiOf = (key: KeyObject | null | undefined) =>
       key
         ? (key.type === 'private' ? createPublicKey(key) : key)
@@ -436,26 +439,28 @@ describe('loadConfig', () => {
       ['a PKCS#8 PEM flattened to one line with literal \\n', pkcs8(ec.privateKey).replace(/\n/g, '\\n')],
       ['a private JWK', privateJwk(ec.privateKey)],
     ])('takes JWT_PRIVATE_KEY as %s', (_label, text) => {
-      const { jwt } = loadConfig({ JWT_PRIVATE_KEY: text });
-      expect(spkiOf(jwt.privateKey)).toBe(spkiOf(ec.publicKey));
-      expect(jwt.nextPrivateKey).toBeNull();
+      const signing = environmentSigning({ JWT_PRIVATE_KEY: text });
+      expect(signing.algorithm).toBe('ES256');
+      expect(spkiOf(signing.privateKey)).toBe(spkiOf(ec.publicKey));
+      expect(signing.nextPrivateKey).toBeNull();
     });
 
     it('takes an RSA key for RS256, and a next key beside the current one', () => {
       const next = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const { jwt } = loadConfig({
+      const signing = environmentSigning({
         JWT_ALGORITHM: 'RS256',
         JWT_PRIVATE_KEY: pkcs8(rsa.privateKey),
         JWT_NEXT_PRIVATE_KEY: privateJwk(next.privateKey),
       });
-      expect(spkiOf(jwt.privateKey)).toBe(spkiOf(rsa.publicKey));
-      expect(spkiOf(jwt.nextPrivateKey)).toBe(spkiOf(next.publicKey));
+      expect(signing.algorithm).toBe('RS256');
+      expect(spkiOf(signing.privateKey)).toBe(spkiOf(rsa.publicKey));
+      expect(spkiOf(signing.nextPrivateKey)).toBe(spkiOf(next.publicKey));
     });
 
     it('gives the keys in a frozen configuration that can still sign with them', () => {
-      const { jwt } = loadConfig({ JWT_PRIVATE_KEY: pkcs8(ec.privateKey) });
+      const signing = environmentSigning({ JWT_PRIVATE_KEY: pkcs8(ec.privateKey) });
       const data = Buffer.from('a token');
-      expect(verify('sha256', data, ec.publicKey, sign('sha256', data, jwt.privateKey!))).toBe(true);
+      expect(verify('sha256', data, ec.publicKey, sign('sha256', data, signing.privateKey))).toBe(true);
     });
 
     const ecJwk = ec.privateKey.export({ format: 'jwk' });
