@@ -2,7 +2,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { withClassifiedFailures } from '../src/db/database-errors';
 import { AppError } from '../src/errors';
-import { createLogger } from '../src/logger';
+import { silentLogger } from './support/logs';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { expectCleanErrorBody } from './support/responses';
 import { webhookGet } from './support/requests';
@@ -11,7 +11,7 @@ import { PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './
 describe('database failures as the database layer lets them out', () => {
   let database: TestDatabase;
   beforeAll(async () => {
-    database = await createTestDatabase(createLogger('silent'));
+    database = await createTestDatabase(silentLogger());
   });
   afterAll(() => database.dispose());
 

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import request from 'supertest';
 import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
+import { silentLogger } from './support/logs';
 import { startServer, type RunningServer } from '../src/server';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
 import { createTestDatabase, type TestDatabase } from './support/database';
@@ -136,7 +136,7 @@ if (globalThis.TEST_DATABASE_KIND === 'postgres') {
     let lockHolder: Client;
     let logLines: string[] = [];
     beforeAll(async () => {
-      database = await createTestDatabase(createLogger('silent'));
+      database = await createTestDatabase(silentLogger());
       const config = loadConfig({
         DATABASE_URL: database.env.DATABASE_URL,
         DATABASE_POOL_MAX: '1',

@@ -9,7 +9,7 @@ import { runCli } from '../src/cli';
 import { loadConfig, type Env } from '../src/config';
 import { openDatabase } from '../src/db/database';
 import { KEY_ROTATION_MARGIN_SECONDS } from '../src/domain/signing-keys';
-import { createLogger } from '../src/logger';
+import { silentLogger } from './support/logs';
 import { createTestDatabase } from './support/database';
 import { verifyAsHasura } from './support/hasura-jwt-verifier';
 import {
@@ -242,7 +242,7 @@ describe('npm run cli -- rotate-jwt-key', () => {
   let dispose: () => Promise<void>;
   beforeAll(async () => {
     if (globalThis.TEST_DATABASE_KIND === 'postgres') {
-      const database = await createTestDatabase(createLogger('silent'));
+      const database = await createTestDatabase(silentLogger());
       env = { DATABASE_URL: database.env.DATABASE_URL };
       dispose = () => database.dispose();
     } else {

@@ -9,7 +9,7 @@ import bcrypt from 'bcrypt';
 import request from 'supertest';
 import { loadConfig } from '../src/config';
 import { migrateToLatest, openDatabase, type Database } from '../src/db/database';
-import { createLogger } from '../src/logger';
+import { silentLogger } from './support/logs';
 import { startServer } from '../src/server';
 import { up as createFirstRelease } from '../migrations/20261122000000_create_roles_users_sessions';
 import { TEST_DATABASE_PREFIX, testDatabaseTarget, testDatabaseUrl, withAdminClient } from './support/postgres';
@@ -132,7 +132,7 @@ describe('migrations', () => {
       expect(await tablesIn('public')).toEqual([]);
 
       const config = loadConfig({ BCRYPT_COST: '4', LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0' });
-      const server = await startServer({ config, logger: createLogger('silent'), db: database.db });
+      const server = await startServer({ config, logger: silentLogger(), db: database.db });
       try {
         const login = await request(server.url).post('/login').send({ username: 'early-adopter', password: PASSWORD });
         expect(login.status).toBe(200);

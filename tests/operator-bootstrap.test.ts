@@ -6,7 +6,7 @@ import request from 'supertest';
 import { runCli } from '../src/cli';
 import { loadConfig, type Env } from '../src/config';
 import { openDatabase, type Database } from '../src/db/database';
-import { createLogger } from '../src/logger';
+import { silentLogger } from './support/logs';
 import { startServer } from '../src/server';
 import { createTestDatabase } from './support/database';
 import { bearer, uniqueUsername } from './support/test-app';
@@ -26,7 +26,7 @@ function captured() {
  */
 async function databaseFromEnvironment(): Promise<{ env: Env; dispose: () => Promise<void> }> {
   if (globalThis.TEST_DATABASE_KIND === 'postgres') {
-    const database = await createTestDatabase(createLogger('silent'));
+    const database = await createTestDatabase(silentLogger());
     return { env: { DATABASE_URL: database.env.DATABASE_URL }, dispose: () => database.dispose() };
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-operator-'));
@@ -36,7 +36,7 @@ async function databaseFromEnvironment(): Promise<{ env: Env; dispose: () => Pro
 /** Starts the service on that database, as `npm start` would, runs `work` against it, and stops it. */
 async function withService<T>(env: Env, work: (url: string) => Promise<T>): Promise<T> {
   const config = loadConfig({ BCRYPT_COST: '4', LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', ...env });
-  const server = await startServer({ config, logger: createLogger('silent') });
+  const server = await startServer({ config, logger: silentLogger() });
   try {
     return await work(server.url);
   } finally {

@@ -23,3 +23,10 @@ export function capturingLogger(level: Parameters<typeof createLogger>[0] = 'inf
   );
   return { logger, lines, records: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
+
+/**
+ * A logger that writes nowhere. Not pino's default destination: that is an asynchronous stream on
+ * stdout which pino flushes and ends at the process's exit, which kept Jest's workers past their
+ * exit window ("A worker process has failed to exit gracefully").
+ */
+export const silentLogger = (): Logger => capturingLogger('silent').logger;
