@@ -22,7 +22,9 @@ import { sessionsRouter } from './http/routes/sessions';
 import { tokensRouter } from './http/routes/tokens';
 import { createSessionCookies } from './http/session-cookie';
 import { createWebhookHandler, WEBHOOK_PATH } from './http/webhook';
-import { refuseBodiesThatAreNotJson } from './http/validation';
+import { buildOpenApiDocument } from './http/openapi';
+import type { RouteSupport } from './http/route-definition';
+import { requireAdmin, requireSession } from './http/authentication';
 
 export interface AppDeps {
   config: Config;
@@ -89,11 +91,13 @@ export function createStartingApp({
   return app;
 }
 
+// Built once: it depends on nothing that changes while the service runs.
+const openApiDocument = buildOpenApiDocument();
+
 /** Every route but the webhook: the API of docs/api.md. */
 export function createExpressApp({ config, logger, services, metrics, isDraining = () => false }: AppDeps): Express {
   const cookies = createSessionCookies(config.cookie);
   const passport = createPassport(services.accounts, services.sessions, cookies);
-  const csrf = createCsrfDefence(config.corsOrigins, cookies);
   const app = createBaseApp(config, logger);
 
   app.use(
@@ -103,7 +107,7 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
     }),
   );
   if (config.metrics) app.use(metricsRouter(metrics, config.metrics.token));
-  app.use(openApiRouter());
+  app.use(openApiRouter(openApiDocument));
   // Browsers call this service's own endpoints; only Hasura calls the webhook, which gets no CORS.
   // An origin not listed gets no CORS header at all, preflight included: never the request's own
   // Origin reflected back, and no credentials, methods or headers granted to it.
@@ -122,16 +126,19 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
       }),
     );
   }
-  app.use(csrf.forCookieSessions);
-  // Before the body checks, so that a forged form post is told CSRF_REJECTED, whatever its body.
-  app.use(['/signup', '/login'], csrf.forSessionIssuing);
-  app.use(jsonBodies(config.jsonBodyLimitBytes));
-  app.use(refuseBodiesThatAreNotJson);
-  const logIn = createLogins(passport, services.rateLimits, metrics);
-  app.use(accountsRouter(services, passport, { cookies, metrics, logIn }));
-  app.use(sessionsRouter(services, passport, cookies));
-  app.use(tokensRouter(config, services, logIn));
-  app.use('/admin', adminRouter(services, passport, config.admin.secret));
+  const support: RouteSupport = {
+    csrf: createCsrfDefence(config.corsOrigins, cookies),
+    jsonBody: jsonBodies(config.jsonBodyLimitBytes),
+    requireSession: requireSession(passport),
+    requireAdmin: requireAdmin(passport, config.admin.secret),
+    rateLimits: services.rateLimits,
+    metrics,
+  };
+  const logIn = createLogins(passport, services.rateLimits);
+  app.use(accountsRouter(services, { cookies, logIn, support }));
+  app.use(sessionsRouter(services, { cookies, support }));
+  app.use(tokensRouter(config, services, { logIn, support }));
+  app.use(adminRouter(services, support));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -18,7 +18,7 @@ export type WebhookOutcome = 'user' | 'anonymous' | 'refused' | 'error';
  * with, lower-cased (`invalid_credentials`, `weak_password`, `database_unavailable`...). The
  * catalogue bounds the set, and a code added to it becomes an outcome here with no change to
  * this module. Each action counts every way it ends, its rate limits' refusals (`rate_limited`)
- * included: logins in src/http/logins.ts, signups and password changes in their routes.
+ * included: each route names what it counts as (`countedAs` in src/http/route-definition.ts).
  */
 export type AccountOutcome = 'success' | Lowercase<ErrorCode>;
 
@@ -32,6 +32,9 @@ export interface LoginKind {
   method: 'password';
   issued: 'session' | 'tokens';
 }
+
+/** What a route's outcomes are counted as: a signup or password change, or a login of some kind. */
+export type CountedAction = AccountAction | LoginKind;
 
 // From a cached answer (well under a millisecond) to the database's statement timeout.
 const WEBHOOK_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -149,11 +152,9 @@ export function createMetrics() {
     observeWebhook(outcome: WebhookOutcome, seconds: number): void {
       webhookDuration.observe({ outcome }, seconds);
     },
-    countAccountOutcome(action: AccountAction, outcome: AccountOutcome): void {
-      accountCounters[action].inc({ outcome });
-    },
-    countLogin(kind: LoginKind, outcome: AccountOutcome): void {
-      logins.inc({ ...kind, outcome });
+    countOutcome(action: CountedAction, outcome: AccountOutcome): void {
+      if (typeof action === 'string') accountCounters[action].inc({ outcome });
+      else logins.inc({ method: action.method, issued: action.issued, outcome });
     },
     /** Starts reporting a database's pool and live sessions, once the database is ready. */
     watchDatabase(db: Database, countSessions: () => Promise<number>, log: Logger): void {

@@ -2,15 +2,26 @@ import Ajv2020 from 'ajv/dist/2020';
 import request, { type Response } from 'supertest';
 import { createExpressApp } from '../src/app';
 import { createMetrics } from '../src/metrics';
-import { frameworkFreeRoutes, type ServedRoute } from '../src/http/framework-free-routes';
 import { documentedRoutes } from '../src/http/openapi';
+import type { HttpMethod } from '../src/http/route-definition';
+import { webhookRoutes } from '../src/http/routes/webhook';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
+import { cookieHeader, sessionCookieOf } from './support/cookies';
+import { logIn } from './support/requests';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 interface OpenApiDocument {
   openapi: string;
   paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>;
 }
+
+interface ServedRoute {
+  method: HttpMethod;
+  path: string;
+}
+
+/** The routes that node:http answers in front of Express, which Express's router cannot list. */
+const frameworkFreeRoutes: ServedRoute[] = Object.values(webhookRoutes);
 
 /** The slice of Express 5's router that lists what it serves. */
 interface RouterLayer {
@@ -79,6 +90,43 @@ describe('the OpenAPI description', () => {
 
     expect(routeNames(inDocument)).toEqual(routeNames(served));
     expect(routeNames(documentedRoutes)).toEqual(routeNames(inDocument));
+  });
+
+  it('lists CSRF_REJECTED on exactly the routes that refuse a forged request carrying an admin session cookie', async () => {
+    const username = uniqueUsername('csrf-admin');
+    await request(app.http)
+      .post('/admin/users')
+      .set(withAdminSecret)
+      .send({ username, password: PASSWORD, roles: ['admin'] })
+      .expect(201);
+    const cookie = cookieHeader(sessionCookieOf(await logIn(app, username)));
+    // Ids that name nothing, so that a route which wrongly lets the forgery through harms nobody.
+    const nothing: Record<string, string> = {
+      id: '2147483647',
+      role: 'no-such-role',
+      name: 'no-such-role',
+    };
+    const refusing: string[] = [];
+    const documented: string[] = [];
+    for (const [path, methods] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        if (method === 'get') continue;
+        const url = path.replace(/\{(\w+)\}/g, (_match, name: string) =>
+          path.startsWith('/sessions/') ? '00000000-0000-4000-8000-000000000000' : nothing[name]!,
+        );
+        const res = await request(app.http)
+          [method as 'post' | 'put' | 'patch' | 'delete'](url)
+          .set(cookie)
+          .set('Origin', 'https://evil.example.net')
+          .send({});
+        const route = `${method.toUpperCase()} ${path}`;
+        if (res.status === 403 && res.body.error?.code === 'CSRF_REJECTED') refusing.push(route);
+        if (JSON.stringify(operation.responses['403'] ?? {}).includes('CSRF_REJECTED')) documented.push(route);
+      }
+    }
+
+    expect(refusing.sort()).toEqual(documented.sort());
+    expect(refusing).toEqual(expect.arrayContaining(['POST /logout', 'DELETE /admin/users/{id}', 'POST /signup']));
   });
 
   describe('says what the routes answer', () => {

@@ -1,84 +1,115 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { NewSession } from '../../domain/model';
-import { accountOutcomeOf, type AccountAction, type Metrics } from '../../metrics';
 import type { Services } from '../../services';
-import { currentSession, requireSession } from '../authentication';
+import { currentSession } from '../authentication';
 import type { LogIn } from '../logins';
-import type { Authenticator } from '../passport';
 import { recordAuthEvent } from '../auth-events';
 import { presentCurrentUser, presentNewSession } from '../presenters';
-import { passwordChangeBody, signupBody } from '../schemas';
+import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
+import * as schemas from '../schemas';
 import type { SessionCookies } from '../session-cookie';
-import { parseRequest } from '../validation';
 
-export interface AccountsRouterDeps {
-  cookies: SessionCookies;
-  metrics: Metrics;
-  logIn: LogIn;
-}
+const newSession = named('NewSession', schemas.newSessionResponse);
 
 /** Signing up, logging in, and the signed-in user's own account. */
+export const accountRoutes = {
+  signUp: defineRoute({
+    method: 'post',
+    path: '/signup',
+    summary: 'Create an account, and a first session',
+    tag: 'accounts',
+    access: 'public',
+    signsIn: true,
+    rateLimit: 'signup',
+    countedAs: 'signup',
+    body: named('SignupRequest', schemas.signupBody),
+    answers: [{ status: 201, description: 'The new user, and the token of their first session.', body: newSession }],
+    errors: ['WEAK_PASSWORD', 'USERNAME_TAKEN', 'OVERLOADED'],
+    usesDatabase: true,
+  }),
+  logIn: defineRoute({
+    method: 'post',
+    path: '/login',
+    summary: 'Log in: a new session each time',
+    tag: 'accounts',
+    access: 'public',
+    signsIn: true,
+    countedAs: { method: 'password', issued: 'session' },
+    body: named('LoginRequest', schemas.loginBody),
+    answers: [{ status: 200, description: 'The user, and the token of the new session.', body: newSession }],
+    errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED', 'OVERLOADED'],
+    usesDatabase: true,
+  }),
+  getCurrentUser: defineRoute({
+    method: 'get',
+    path: '/me',
+    summary: 'The signed-in user and the calling session',
+    tag: 'accounts',
+    access: 'session',
+    answers: [
+      { status: 200, description: 'The user and session.', body: named('CurrentUser', schemas.currentUserResponse) },
+    ],
+    usesDatabase: true,
+  }),
+  changePassword: defineRoute({
+    method: 'post',
+    path: '/password',
+    summary: "Change the signed-in user's password",
+    description: 'Every session of the user ends; the answer carries a fresh one.',
+    tag: 'accounts',
+    access: 'session',
+    rateLimit: 'password-change',
+    countedAs: 'password_change',
+    body: named('PasswordChangeRequest', schemas.passwordChangeBody),
+    answers: [{ status: 200, description: 'The user, and the token of the fresh session.', body: newSession }],
+    errors: ['INVALID_CREDENTIALS', 'WEAK_PASSWORD', 'PASSWORD_CHANGED', 'OVERLOADED'],
+    usesDatabase: true,
+  }),
+};
+
 export function accountsRouter(
   services: Services,
-  passport: Authenticator,
-  { cookies, metrics, logIn }: AccountsRouterDeps,
+  { cookies, logIn, support }: { cookies: SessionCookies; logIn: LogIn; support: RouteSupport },
 ): Router {
-  const { accounts, sessions, rateLimits } = services;
-  const router = Router();
-  const sessionRequired = requireSession(passport);
+  const { accounts, sessions } = services;
 
   // The token goes in the body for mobile and server clients, and in the cookie for browsers.
   const setSessionCookie = (req: Request, res: Response, created: NewSession) => {
     res.append('Set-Cookie', cookies.issue(created.token, sessions.remainingLifetimeSeconds(created), req.secure));
   };
 
-  /** Runs the action and counts how it ended: `success` or its catalogue code (`rate_limited` too). */
-  async function counted(action: AccountAction, work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-      metrics.countAccountOutcome(action, 'success');
-    } catch (error) {
-      metrics.countAccountOutcome(action, accountOutcomeOf(error));
-      throw error;
-    }
-  }
+  return routerFor(
+    accountRoutes,
+    {
+      signUp: async (req, res, { body }) => {
+        const user = await accounts.registerUser(body);
+        const created = await sessions.createSession(user, req.get('user-agent'));
+        recordAuthEvent(req, 'signup', { userId: user.id });
+        setSessionCookie(req, res, created);
+        res.status(201).json(presentNewSession(user, created));
+      },
 
-  router.post('/signup', (req, res) =>
-    counted('signup', async () => {
-      const body = parseRequest(signupBody, req.body);
-      await rateLimits.admitSignup(req.ip);
-      const user = await accounts.registerUser(body);
-      const created = await sessions.createSession(user, req.get('user-agent'));
-      recordAuthEvent(req, 'signup', { userId: user.id });
-      setSessionCookie(req, res, created);
-      res.status(201).json(presentNewSession(user, created));
-    }),
+      logIn: async (req, res, { body }) => {
+        const answer = await logIn(req, body, accountRoutes.logIn.countedAs, async (user) => {
+          const created = await sessions.createSession(user, req.get('user-agent'));
+          setSessionCookie(req, res, created);
+          return { answer: presentNewSession(user, created), sessionId: created.session.id };
+        });
+        res.json(answer);
+      },
+
+      getCurrentUser: (_req, res) => {
+        res.json(presentCurrentUser(currentSession(res)));
+      },
+
+      changePassword: async (req, res, { body }) => {
+        const { user } = currentSession(res);
+        const created = await accounts.changePassword(user, { ...body, userAgent: req.get('user-agent') });
+        recordAuthEvent(req, 'password.changed', { userId: user.id, sessionId: created.session.id });
+        setSessionCookie(req, res, created);
+        res.json(presentNewSession(user, created));
+      },
+    },
+    support,
   );
-
-  router.post('/login', async (req, res) => {
-    const answer = await logIn(req, { method: 'password', issued: 'session' }, async (user) => {
-      const created = await sessions.createSession(user, req.get('user-agent'));
-      setSessionCookie(req, res, created);
-      return { answer: presentNewSession(user, created), sessionId: created.session.id };
-    });
-    res.json(answer);
-  });
-
-  router.get('/me', sessionRequired, (_req, res) => {
-    res.json(presentCurrentUser(currentSession(res)));
-  });
-
-  router.post('/password', sessionRequired, (req, res) =>
-    counted('password_change', async () => {
-      const body = parseRequest(passwordChangeBody, req.body);
-      await rateLimits.admitPasswordChange(req.ip);
-      const { user } = currentSession(res);
-      const created = await accounts.changePassword(user, { ...body, userAgent: req.get('user-agent') });
-      recordAuthEvent(req, 'password.changed', { userId: user.id, sessionId: created.session.id });
-      setSessionCookie(req, res, created);
-      res.json(presentNewSession(user, created));
-    }),
-  );
-
-  return router;
 }

@@ -1,102 +1,218 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Services } from '../../services';
-import { requireAdmin } from '../authentication';
-import type { Authenticator } from '../passport';
 import { adminActor, recordAuthEvent } from '../auth-events';
 import { presentRole, presentUser } from '../presenters';
-import {
-  createRoleBody,
-  createUserBody,
-  roleNameParams,
-  updateUserBody,
-  userIdParams,
-  userListQuery,
-  userRoleParams,
-} from '../schemas';
-import { parseRequest, queryParameters } from '../validation';
+import { defineRoute, named, noContent, routerFor, type RouteSupport } from '../route-definition';
+import * as schemas from '../schemas';
+
+const user = named('User', schemas.userResponse);
 
 /** The admin API of api.md. Every route needs an admin session or the admin secret. */
-export function adminRouter(services: Services, passport: Authenticator, adminSecret: string | null): Router {
+export const adminRoutes = {
+  listUsers: defineRoute({
+    method: 'get',
+    path: '/admin/users',
+    summary: 'List users',
+    tag: 'administration',
+    access: 'admin',
+    query: schemas.userListQuery,
+    answers: [
+      {
+        status: 200,
+        description: 'A page of users, and how many there are.',
+        body: named('UserList', schemas.userListResponse),
+      },
+    ],
+    usesDatabase: true,
+  }),
+  createUser: defineRoute({
+    method: 'post',
+    path: '/admin/users',
+    summary: 'Create a user',
+    tag: 'administration',
+    access: 'admin',
+    body: named('CreateUserRequest', schemas.createUserBody),
+    answers: [{ status: 201, description: 'The new user.', body: user }],
+    errors: ['WEAK_PASSWORD', 'NOT_FOUND', 'USERNAME_TAKEN', 'OVERLOADED'],
+    usesDatabase: true,
+  }),
+  getUser: defineRoute({
+    method: 'get',
+    path: '/admin/users/{id}',
+    summary: 'One user',
+    tag: 'administration',
+    access: 'admin',
+    params: schemas.userIdParams,
+    answers: [{ status: 200, description: 'The user.', body: user }],
+    errors: ['NOT_FOUND'],
+    usesDatabase: true,
+  }),
+  updateUser: defineRoute({
+    method: 'patch',
+    path: '/admin/users/{id}',
+    summary: "Change a user's default role, disabled flag or session variables",
+    tag: 'administration',
+    access: 'admin',
+    params: schemas.userIdParams,
+    body: named('UpdateUserRequest', schemas.updateUserBody),
+    answers: [{ status: 200, description: 'The user as changed.', body: user }],
+    errors: ['NOT_FOUND'],
+    usesDatabase: true,
+  }),
+  deleteUser: defineRoute({
+    method: 'delete',
+    path: '/admin/users/{id}',
+    summary: 'Delete a user, and end their sessions',
+    tag: 'administration',
+    access: 'admin',
+    params: schemas.userIdParams,
+    answers: [noContent('The user is gone.')],
+    errors: ['NOT_FOUND'],
+    usesDatabase: true,
+  }),
+  grantRole: defineRoute({
+    method: 'put',
+    path: '/admin/users/{id}/roles/{role}',
+    summary: 'Grant a role',
+    tag: 'administration',
+    access: 'admin',
+    params: schemas.userRoleParams,
+    answers: [noContent('The user holds the role.')],
+    errors: ['NOT_FOUND'],
+    usesDatabase: true,
+  }),
+  revokeRole: defineRoute({
+    method: 'delete',
+    path: '/admin/users/{id}/roles/{role}',
+    summary: 'Revoke a role',
+    tag: 'administration',
+    access: 'admin',
+    params: schemas.userRoleParams,
+    answers: [noContent('The user no longer holds the role.')],
+    errors: ['NOT_FOUND'],
+    usesDatabase: true,
+  }),
+  endUserSessions: defineRoute({
+    method: 'delete',
+    path: '/admin/users/{id}/sessions',
+    summary: 'End every session of a user',
+    tag: 'administration',
+    access: 'admin',
+    params: schemas.userIdParams,
+    answers: [noContent('Every session of that user is dead.')],
+    errors: ['NOT_FOUND'],
+    usesDatabase: true,
+  }),
+  listRoles: defineRoute({
+    method: 'get',
+    path: '/admin/roles',
+    summary: 'List roles',
+    tag: 'administration',
+    access: 'admin',
+    answers: [{ status: 200, description: 'Every role.', body: named('RoleList', schemas.roleListResponse) }],
+    usesDatabase: true,
+  }),
+  createRole: defineRoute({
+    method: 'post',
+    path: '/admin/roles',
+    summary: 'Create a role',
+    tag: 'administration',
+    access: 'admin',
+    body: named('CreateRoleRequest', schemas.createRoleBody),
+    answers: [{ status: 201, description: 'The new role.', body: named('Role', schemas.roleResponse) }],
+    errors: ['ROLE_EXISTS'],
+    usesDatabase: true,
+  }),
+  deleteRole: defineRoute({
+    method: 'delete',
+    path: '/admin/roles/{name}',
+    summary: 'Delete a role',
+    description: 'Built-in roles cannot be deleted. Users holding the role lose it, and their sessions end.',
+    tag: 'administration',
+    access: 'admin',
+    params: schemas.roleNameParams,
+    answers: [noContent('The role is gone.')],
+    errors: ['NOT_FOUND', 'ROLE_BUILT_IN'],
+    usesDatabase: true,
+  }),
+};
+
+export function adminRouter(services: Services, support: RouteSupport): Router {
   const { administration } = services;
-  const router = Router();
-  router.use(requireAdmin(passport, adminSecret));
+  return routerFor(
+    adminRoutes,
+    {
+      listUsers: async (_req, res, { query }) => {
+        const { users, total } = await administration.listUsers(query.limit, query.offset);
+        res.json({ users: users.map(presentUser), total });
+      },
 
-  router.get('/users', async (req, res) => {
-    const { limit, offset } = parseRequest(userListQuery, queryParameters(req));
-    const { users, total } = await administration.listUsers(limit, offset);
-    res.json({ users: users.map(presentUser), total });
-  });
+      createUser: async (req, res, { body }) => {
+        const created = await administration.createUser(body);
+        recordAuthEvent(req, 'user.created', {
+          userId: created.id,
+          roles: created.roles.join(','),
+          ...adminActor(res),
+        });
+        res.status(201).json(presentUser(created));
+      },
 
-  router.post('/users', async (req, res) => {
-    const user = await administration.createUser(parseRequest(createUserBody, req.body));
-    recordAuthEvent(req, 'user.created', { userId: user.id, roles: user.roles.join(','), ...adminActor(res) });
-    res.status(201).json(presentUser(user));
-  });
+      getUser: async (_req, res, { params }) => {
+        res.json(presentUser(await administration.getUser(params.id)));
+      },
 
-  router.get('/users/:id', async (req, res) => {
-    const { id } = parseRequest(userIdParams, req.params);
-    res.json(presentUser(await administration.getUser(id)));
-  });
+      updateUser: async (req, res, { params: { id }, body: changes }) => {
+        const updated = await administration.updateUser(id, changes);
+        recordAuthEvent(req, 'user.updated', {
+          userId: id,
+          defaultRole: changes.defaultRole,
+          disabled: changes.disabled,
+          sessionVariablesChanged: changes.sessionVariables !== undefined,
+          ...adminActor(res),
+        });
+        res.json(presentUser(updated));
+      },
 
-  router.patch('/users/:id', async (req, res) => {
-    const { id } = parseRequest(userIdParams, req.params);
-    const changes = parseRequest(updateUserBody, req.body);
-    const user = await administration.updateUser(id, changes);
-    recordAuthEvent(req, 'user.updated', {
-      userId: id,
-      defaultRole: changes.defaultRole,
-      disabled: changes.disabled,
-      sessionVariablesChanged: changes.sessionVariables !== undefined,
-      ...adminActor(res),
-    });
-    res.json(presentUser(user));
-  });
+      deleteUser: async (req, res, { params: { id } }) => {
+        await administration.deleteUser(id);
+        recordAuthEvent(req, 'user.deleted', { userId: id, ...adminActor(res) });
+        res.status(204).end();
+      },
 
-  router.delete('/users/:id', async (req, res) => {
-    const { id } = parseRequest(userIdParams, req.params);
-    await administration.deleteUser(id);
-    recordAuthEvent(req, 'user.deleted', { userId: id, ...adminActor(res) });
-    res.status(204).end();
-  });
+      grantRole: async (req, res, { params: { id, role } }) => {
+        await administration.grantRole(id, role);
+        recordAuthEvent(req, 'role.granted', { userId: id, role, ...adminActor(res) });
+        res.status(204).end();
+      },
 
-  router.put('/users/:id/roles/:role', async (req, res) => {
-    const { id, role } = parseRequest(userRoleParams, req.params);
-    await administration.grantRole(id, role);
-    recordAuthEvent(req, 'role.granted', { userId: id, role, ...adminActor(res) });
-    res.status(204).end();
-  });
+      revokeRole: async (req, res, { params: { id, role } }) => {
+        await administration.revokeRole(id, role);
+        recordAuthEvent(req, 'role.revoked', { userId: id, role, ...adminActor(res) });
+        res.status(204).end();
+      },
 
-  router.delete('/users/:id/roles/:role', async (req, res) => {
-    const { id, role } = parseRequest(userRoleParams, req.params);
-    await administration.revokeRole(id, role);
-    recordAuthEvent(req, 'role.revoked', { userId: id, role, ...adminActor(res) });
-    res.status(204).end();
-  });
+      endUserSessions: async (req, res, { params: { id } }) => {
+        await administration.invalidateUserSessions(id);
+        recordAuthEvent(req, 'user.sessions.revoked', { userId: id, ...adminActor(res) });
+        res.status(204).end();
+      },
 
-  router.delete('/users/:id/sessions', async (req, res) => {
-    const { id } = parseRequest(userIdParams, req.params);
-    await administration.invalidateUserSessions(id);
-    recordAuthEvent(req, 'user.sessions.revoked', { userId: id, ...adminActor(res) });
-    res.status(204).end();
-  });
+      listRoles: async (_req, res) => {
+        res.json({ roles: (await administration.listRoles()).map(presentRole) });
+      },
 
-  router.get('/roles', async (_req, res) => {
-    res.json({ roles: (await administration.listRoles()).map(presentRole) });
-  });
+      createRole: async (req, res, { body: { name } }) => {
+        const role = await administration.createRole(name);
+        recordAuthEvent(req, 'role.created', { role: name, ...adminActor(res) });
+        res.status(201).json(presentRole(role));
+      },
 
-  router.post('/roles', async (req, res) => {
-    const { name } = parseRequest(createRoleBody, req.body);
-    const role = await administration.createRole(name);
-    recordAuthEvent(req, 'role.created', { role: name, ...adminActor(res) });
-    res.status(201).json(presentRole(role));
-  });
-
-  router.delete('/roles/:name', async (req, res) => {
-    const { name } = parseRequest(roleNameParams, req.params);
-    await administration.deleteRole(name);
-    recordAuthEvent(req, 'role.deleted', { role: name, ...adminActor(res) });
-    res.status(204).end();
-  });
-
-  return router;
+      deleteRole: async (req, res, { params: { name } }) => {
+        await administration.deleteRole(name);
+        recordAuthEvent(req, 'role.deleted', { role: name, ...adminActor(res) });
+        res.status(204).end();
+      },
+    },
+    support,
+  );
 }

@@ -1,4 +1,28 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { defineRoute, named, routerFor } from '../route-definition';
+import * as schemas from '../schemas';
+
+export const healthRoutes = {
+  getLiveness: defineRoute({
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness: answers while the process lives',
+    tag: 'operations',
+    access: 'public',
+    answers: [{ status: 200, description: 'Alive.', body: named('Liveness', schemas.livenessResponse) }],
+    usesDatabase: false,
+  }),
+  getReadiness: defineRoute({
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: the database answers and the instance is not draining',
+    tag: 'operations',
+    access: 'public',
+    answers: [{ status: 200, description: 'Ready for traffic.', body: named('Readiness', schemas.readinessResponse) }],
+    errors: ['SHUTTING_DOWN'],
+    usesDatabase: true,
+  }),
+};
 
 /**
  * Liveness and readiness, for load balancers and orchestrators. Liveness answers as long as the
@@ -8,16 +32,13 @@ import { Router } from 'express';
  * starts to drain, so that traffic moves elsewhere while requests in flight finish.
  */
 export function healthRouter(checkReadiness: () => Promise<void>): Router {
-  const router = Router();
-
-  router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+  return routerFor(healthRoutes, {
+    getLiveness: (_req, res) => {
+      res.json({ status: 'ok' });
+    },
+    getReadiness: async (_req, res) => {
+      await checkReadiness();
+      res.json({ status: 'ready' });
+    },
   });
-
-  router.get('/readyz', async (_req, res) => {
-    await checkReadiness();
-    res.json({ status: 'ready' });
-  });
-
-  return router;
 }

@@ -1,7 +1,31 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { z } from 'zod';
 import type { Metrics } from '../../metrics';
 import { AppError } from '../../errors';
 import { requireBearerSecret } from '../authentication';
+import { defineRoute, named, routerFor } from '../route-definition';
+
+export const metricsRoutes = {
+  getMetrics: defineRoute({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics: webhook latency by outcome, account outcomes, sessions, the pool, the process',
+    description:
+      'It needs `Authorization: Bearer <METRICS_TOKEN>`; with no METRICS_TOKEN configured it answers 401 to ' +
+      'everyone, and with METRICS_ENABLED=false it is 404.',
+    tag: 'operations',
+    access: 'metrics-token',
+    answers: [
+      {
+        status: 200,
+        description: 'The Prometheus text exposition format.',
+        body: named('PrometheusText', z.string()),
+        mediaType: 'text/plain',
+      },
+    ],
+    usesDatabase: false,
+  }),
+};
 
 /**
  * GET /metrics, the Prometheus exposition text, behind METRICS_TOKEN. Without a token nobody reads
@@ -9,8 +33,7 @@ import { requireBearerSecret } from '../authentication';
  * everyone, and "open unless configured" is the default that stays open by mistake.
  */
 export function metricsRouter(metrics: Metrics, token: string | null): Router {
-  const router = Router();
-  const guard =
+  const requireMetricsToken =
     token === null
       ? () => {
           throw new AppError('UNAUTHORIZED', {
@@ -19,9 +42,14 @@ export function metricsRouter(metrics: Metrics, token: string | null): Router {
           });
         }
       : requireBearerSecret(token);
-  router.get('/metrics', guard, async (_req, res) => {
-    const text = await metrics.render();
-    res.type(metrics.contentType).send(text);
-  });
-  return router;
+  return routerFor(
+    metricsRoutes,
+    {
+      getMetrics: async (_req, res) => {
+        const text = await metrics.render();
+        res.type(metrics.contentType).send(text);
+      },
+    },
+    { requireMetricsToken },
+  );
 }

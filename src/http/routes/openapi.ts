@@ -1,15 +1,30 @@
-import { Router } from 'express';
-import { buildOpenApiDocument } from '../openapi';
+import type { Router } from 'express';
+import { defineRoute, named, routerFor } from '../route-definition';
+import * as schemas from '../schemas';
 
-/** GET /openapi.json: the machine-readable description of this API. */
-export function openApiRouter(): Router {
-  const router = Router();
-  // Built once per app: it depends on nothing that changes while the app runs.
-  const document = buildOpenApiDocument();
+export const openApiRoutes = {
+  getOpenApiDocument: defineRoute({
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    tag: 'operations',
+    access: 'public',
+    answers: [
+      {
+        status: 200,
+        description: 'The OpenAPI 3.1 document.',
+        body: named('OpenApiDocument', schemas.openApiDocumentResponse),
+      },
+    ],
+    usesDatabase: false,
+  }),
+};
 
-  router.get('/openapi.json', (_req, res) => {
-    res.json(document);
+/** GET /openapi.json: the machine-readable description of this API, built once by the app. */
+export function openApiRouter(document: object): Router {
+  return routerFor(openApiRoutes, {
+    getOpenApiDocument: (_req, res) => {
+      res.json(document);
+    },
   });
-
-  return router;
 }

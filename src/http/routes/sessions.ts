@@ -1,50 +1,100 @@
-import { Router } from 'express';
-import { AppError } from '../../errors';
+import type { Router } from 'express';
 import type { Services } from '../../services';
-import { currentSession, requireSession } from '../authentication';
-import type { Authenticator } from '../passport';
+import { currentSession } from '../authentication';
 import { recordAuthEvent } from '../auth-events';
 import { presentSession } from '../presenters';
-import { sessionIdParams } from '../schemas';
+import { defineRoute, named, noContent, routerFor, type RouteSupport } from '../route-definition';
+import * as schemas from '../schemas';
 import type { SessionCookies } from '../session-cookie';
 
 /** A signed-in user's sessions: ending this one or all of them, listing them, ending one. */
-export function sessionsRouter(services: Services, passport: Authenticator, cookies: SessionCookies): Router {
-  const { sessions } = services;
-  const router = Router();
-  const sessionRequired = requireSession(passport);
-
-  router.post('/logout', sessionRequired, async (req, res) => {
-    const { user, session } = currentSession(res);
-    await sessions.invalidateSession(session.id);
-    recordAuthEvent(req, 'logout', { userId: user.id, sessionId: session.id });
-    res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
-  });
-
-  router.post('/logout/all', sessionRequired, async (req, res) => {
-    const { user } = currentSession(res);
-    await sessions.invalidateUserSessions(user.id);
-    recordAuthEvent(req, 'logout.all', { userId: user.id });
-    res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
-  });
-
-  router.get('/sessions', sessionRequired, async (_req, res) => {
-    const { user, session } = currentSession(res);
-    const live = await sessions.listUserSessions(user.id);
-    res.json({ sessions: live.map((each) => presentSession(each, session.id)) });
-  });
-
-  router.delete('/sessions/:id', sessionRequired, async (req, res) => {
-    const params = sessionIdParams.safeParse(req.params);
+export const sessionRoutes = {
+  logOut: defineRoute({
+    method: 'post',
+    path: '/logout',
+    summary: 'End the calling session',
+    tag: 'sessions',
+    access: 'session',
+    answers: [noContent('The session is dead everywhere.')],
+    usesDatabase: true,
+  }),
+  logOutEverywhere: defineRoute({
+    method: 'post',
+    path: '/logout/all',
+    summary: 'End every session of the signed-in user',
+    tag: 'sessions',
+    access: 'session',
+    answers: [noContent('Every session of the user is dead.')],
+    usesDatabase: true,
+  }),
+  listSessions: defineRoute({
+    method: 'get',
+    path: '/sessions',
+    summary: "The signed-in user's live sessions",
+    tag: 'sessions',
+    access: 'session',
+    answers: [
+      {
+        status: 200,
+        description: 'The live sessions, newest first.',
+        body: named('SessionList', schemas.sessionListResponse),
+      },
+    ],
+    usesDatabase: true,
+  }),
+  endSession: defineRoute({
+    method: 'delete',
+    path: '/sessions/{id}',
+    summary: "End one of the signed-in user's own sessions",
+    description: "A malformed id, an unknown one and another user's session are all 404.",
+    tag: 'sessions',
+    access: 'session',
+    params: schemas.sessionIdParams,
     // A malformed id names no session, exactly as an unknown one does.
-    if (!params.success) throw new AppError('NOT_FOUND', { message: 'No such session.' });
-    const { user, session } = currentSession(res);
-    await sessions.invalidateOwnSession(user.id, params.data.id);
-    recordAuthEvent(req, 'session.revoked', { userId: user.id, sessionId: params.data.id });
-    // Ending the very session the request came with is a logout.
-    if (params.data.id === session.id) res.append('Set-Cookie', cookies.clear(req.secure));
-    res.status(204).end();
-  });
+    malformedParams: { code: 'NOT_FOUND', message: 'No such session.' },
+    answers: [noContent('That session is dead.')],
+    errors: ['NOT_FOUND'],
+    usesDatabase: true,
+  }),
+};
 
-  return router;
+export function sessionsRouter(
+  services: Services,
+  { cookies, support }: { cookies: SessionCookies; support: RouteSupport },
+): Router {
+  const { sessions } = services;
+  return routerFor(
+    sessionRoutes,
+    {
+      logOut: async (req, res) => {
+        const { user, session } = currentSession(res);
+        await sessions.invalidateSession(session.id);
+        recordAuthEvent(req, 'logout', { userId: user.id, sessionId: session.id });
+        res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
+      },
+
+      logOutEverywhere: async (req, res) => {
+        const { user } = currentSession(res);
+        await sessions.invalidateUserSessions(user.id);
+        recordAuthEvent(req, 'logout.all', { userId: user.id });
+        res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
+      },
+
+      listSessions: async (_req, res) => {
+        const { user, session } = currentSession(res);
+        const live = await sessions.listUserSessions(user.id);
+        res.json({ sessions: live.map((each) => presentSession(each, session.id)) });
+      },
+
+      endSession: async (req, res, { params }) => {
+        const { user, session } = currentSession(res);
+        await sessions.invalidateOwnSession(user.id, params.id);
+        recordAuthEvent(req, 'session.revoked', { userId: user.id, sessionId: params.id });
+        // Ending the very session the request came with is a logout.
+        if (params.id === session.id) res.append('Set-Cookie', cookies.clear(req.secure));
+        res.status(204).end();
+      },
+    },
+    support,
+  );
 }

@@ -1,42 +1,94 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Config } from '../../config';
 import type { Services } from '../../services';
 import type { LogIn } from '../logins';
 import { presentTokenPair } from '../presenters';
-import { refreshTokenBody } from '../schemas';
-import { parseRequest } from '../validation';
+import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
+import * as schemas from '../schemas';
+
+const tokenPair = named('TokenPair', schemas.tokenPairResponse);
+const refreshTokenRequest = named('RefreshTokenRequest', schemas.refreshTokenBody);
 
 /** JWT mode: logging in for a token pair, refreshing it, ending it, and the public keys. */
-export function tokensRouter(config: Config, services: Services, logIn: LogIn): Router {
+export const tokenRoutes = {
+  obtainTokens: defineRoute({
+    method: 'post',
+    path: '/token',
+    summary: 'JWT mode: log in for an access token and a refresh token (a new session)',
+    tag: 'accounts',
+    access: 'public',
+    countedAs: { method: 'password', issued: 'tokens' },
+    body: named('LoginRequest', schemas.loginBody),
+    answers: [{ status: 200, description: 'The token pair.', body: tokenPair }],
+    errors: ['INVALID_CREDENTIALS', 'FORBIDDEN', 'RATE_LIMITED', 'OVERLOADED'],
+    usesDatabase: true,
+  }),
+  refreshTokens: defineRoute({
+    method: 'post',
+    path: '/token/refresh',
+    summary: 'JWT mode: a new pair; the refresh token sent is rotated (replayed late, it ends its session)',
+    tag: 'accounts',
+    access: 'public',
+    body: refreshTokenRequest,
+    answers: [{ status: 200, description: 'The new token pair.', body: tokenPair }],
+    errors: ['INVALID_REFRESH_TOKEN', 'FORBIDDEN'],
+    usesDatabase: true,
+  }),
+  endTokenSession: defineRoute({
+    method: 'post',
+    path: '/token/logout',
+    summary: 'JWT mode: end the session of a refresh token (204 whatever the token)',
+    tag: 'sessions',
+    access: 'public',
+    body: refreshTokenRequest,
+    answers: [{ status: 204, description: 'The session, if there was one, has ended.' }],
+    usesDatabase: true,
+  }),
+  getJsonWebKeySet: defineRoute({
+    method: 'get',
+    path: '/.well-known/jwks.json',
+    summary: "JWT mode: the public keys that verify access tokens (Hasura's jwk_url)",
+    tag: 'operations',
+    access: 'public',
+    answers: [{ status: 200, description: 'The key set.', body: named('JsonWebKeySet', schemas.jwksResponse) }],
+    usesDatabase: true,
+  }),
+};
+
+export function tokensRouter(
+  config: Config,
+  services: Services,
+  { logIn, support }: { logIn: LogIn; support: RouteSupport },
+): Router {
   const { jwtSessions, signingKeys } = services;
-  const router = Router();
+  return routerFor(
+    tokenRoutes,
+    {
+      obtainTokens: async (req, res, { body }) => {
+        const answer = await logIn(req, body, tokenRoutes.obtainTokens.countedAs, async (user) => {
+          const pair = await jwtSessions.startJwtSession(user, req.get('user-agent'));
+          return { answer: presentTokenPair(pair), sessionId: pair.session.id };
+        });
+        res.json(answer);
+      },
 
-  router.post('/token', async (req, res) => {
-    const answer = await logIn(req, { method: 'password', issued: 'tokens' }, async (user) => {
-      const pair = await jwtSessions.startJwtSession(user, req.get('user-agent'));
-      return { answer: presentTokenPair(pair), sessionId: pair.session.id };
-    });
-    res.json(answer);
-  });
+      refreshTokens: async (_req, res, { body }) => {
+        res.json(presentTokenPair(await jwtSessions.refreshJwtSession(body.refreshToken)));
+      },
 
-  router.post('/token/refresh', async (req, res) => {
-    const { refreshToken } = parseRequest(refreshTokenBody, req.body);
-    res.json(presentTokenPair(await jwtSessions.refreshJwtSession(refreshToken)));
-  });
+      // Answers 204 whatever the token: a client that logs out is done with it either way.
+      endTokenSession: async (_req, res, { body }) => {
+        await jwtSessions.endJwtSession(body.refreshToken);
+        res.status(204).end();
+      },
 
-  // Answers 204 whatever the token: a client that logs out is done with it either way.
-  router.post('/token/logout', async (req, res) => {
-    const { refreshToken } = parseRequest(refreshTokenBody, req.body);
-    await jwtSessions.endJwtSession(refreshToken);
-    res.status(204).end();
-  });
-
-  router.get('/.well-known/jwks.json', async (_req, res) => {
-    const keySet = await signingKeys.publishedKeySet();
-    // Hasura fetches the keys again only when this expires; with no max-age it never would.
-    res.setHeader('Cache-Control', `public, max-age=${config.jwt.jwksMaxAgeSeconds}`);
-    res.json(keySet);
-  });
-
-  return router;
+      getJsonWebKeySet: async (_req, res) => {
+        const keySet = await signingKeys.publishedKeySet();
+        // Hasura fetches the keys again only when this expires; with no max-age it never would.
+        res.setHeader('Cache-Control', `public, max-age=${config.jwt.jwksMaxAgeSeconds}`);
+        res.json(keySet);
+      },
+    },
+    support,
+  );
 }
