@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, createStartingApp } from './app';
 import type { Config } from './config';
 import { describeDatabase, migrateToLatest, openDatabase, waitForDatabase, type Database } from './db/database';
+import { forget } from './domain/cache-invalidation';
 import { listenForInvalidations, type InvalidationListener } from './db/invalidation-listener';
 import type { Clock } from './domain/model';
 import type { Logger } from './logger';
@@ -157,8 +158,8 @@ export async function launchServer({
       listener = listenForChanges(
         db,
         {
-          sessionChanged: (sessionId) => cache.forgetSession(sessionId),
-          userChanged: (userId) => cache.forgetUser(userId),
+          sessionChanged: (sessionId) => forget(cache, { session: sessionId }),
+          userChanged: (userId) => forget(cache, { user: userId }),
           listening: (lossless) => cache.enable({ lossless }),
           deaf: () => cache.disable(),
         },

@@ -12,6 +12,7 @@ import { createUsersRepository } from './db/users-repository';
 import { createAccessTokens } from './domain/access-tokens';
 import { createAccounts } from './domain/accounts';
 import { createAdministration } from './domain/administration';
+import { invalidatingStores } from './domain/cache-invalidation';
 import { ensureBootstrapAdmin } from './domain/bootstrap';
 import { createCallerIdentification } from './domain/caller-identity';
 import { createJwtSessions } from './domain/jwt-sessions';
@@ -37,19 +38,30 @@ const SESSION_TOKEN_KEY = 'session-token-mac';
  * hashing threads.
  */
 export async function createServices({ config, db, clock = systemClock }: ServiceDeps) {
-  const users = createUsersRepository(db);
-  const roles = createRolesRepository(db);
-  const sessionStore = createSessionsRepository(db);
-  const key = await createServerSecretsRepository(db).findOrCreateSecret(SESSION_TOKEN_KEY, generateSessionTokenKey);
-  // While any session from before MAC'd tokens is left (or an instance of an earlier version, in
-  // a rolling deploy, still makes them), their tokens are looked up; read again after each purge.
-  let legacyTokensMayExist = await sessionStore.hasSessionsWithoutTokenMac();
-  const tokens = createSessionTokens({ key, legacyTokensMayExist: () => legacyTokensMayExist });
   const { cache: cacheConfig } = config.webhook;
   const cache =
     cacheConfig.ttlSeconds > 0 && cacheConfig.maxEntries > 0
       ? new SessionCache({ maxEntries: cacheConfig.maxEntries, ttlSeconds: cacheConfig.ttlSeconds })
       : undefined;
+  const {
+    sessions: sessionStore,
+    refreshSessions,
+    users,
+    roles,
+  } = invalidatingStores(
+    {
+      sessions: createSessionsRepository(db),
+      refreshSessions: createRefreshTokensRepository(db),
+      users: createUsersRepository(db),
+      roles: createRolesRepository(db),
+    },
+    cache,
+  );
+  const key = await createServerSecretsRepository(db).findOrCreateSecret(SESSION_TOKEN_KEY, generateSessionTokenKey);
+  // While any session from before MAC'd tokens is left (or an instance of an earlier version, in
+  // a rolling deploy, still makes them), their tokens are looked up; read again after each purge.
+  let legacyTokensMayExist = await sessionStore.hasSessionsWithoutTokenMac();
+  const tokens = createSessionTokens({ key, legacyTokensMayExist: () => legacyTokensMayExist });
   const sessions = createSessionManager({ store: sessionStore, tokens, clock, policy: config.sessions, cache });
   const passwords = createPasswordHasher(config.passwords, config.hashing);
   const accounts = createAccounts({ users, sessions, passwords, clock });
@@ -76,7 +88,7 @@ export async function createServices({ config, db, clock = systemClock }: Servic
     accessTokenLifetimeSeconds: jwt.accessTokenLifetimeSeconds,
   });
   const jwtSessions = createJwtSessions({
-    store: createRefreshTokensRepository(db),
+    store: refreshSessions,
     tokens,
     callers,
     accessTokens: createAccessTokens({

@@ -82,7 +82,6 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
         if ((await users.findPasswordHash(user.id)) === undefined) throw new AppError('INVALID_CREDENTIALS');
         throw new AppError('PASSWORD_CHANGED');
       }
-      sessions.forgetCachedUser(user.id);
       return sessions.createSession({ id: user.id, sessionEpoch }, change.userAgent);
     },
   };

@@ -100,7 +100,6 @@ export function createAdministration({
       const update = await users.updateUser(id, { ...changes, sessionVariables }, clock.now());
       switch (update.outcome) {
         case 'updated':
-          sessions.forgetCachedUser(id);
           return update.user;
         case 'not-found':
           throw noSuchUser();
@@ -115,7 +114,6 @@ export function createAdministration({
     async deleteUser(id: UserId): Promise<void> {
       // Sessions go with the user (ON DELETE CASCADE).
       const deleted = await users.deleteUser(id);
-      sessions.forgetCachedUser(id);
       if (!deleted) throw noSuchUser();
     },
 
@@ -125,14 +123,9 @@ export function createAdministration({
       await roleOrNotFound(role);
       if (role === SIGNED_IN_ROLE) return; // held implicitly by everyone
       // The lookups above name what is missing; these outcomes are the same, deleted meanwhile.
-      switch (await users.grantRole(id, role, clock.now(), roleChange)) {
-        case 'user-not-found':
-          throw noSuchUser();
-        case 'role-not-found':
-          throw noSuchRole(role);
-        case 'granted':
-          sessions.forgetCachedUser(id);
-      }
+      const grant = await users.grantRole(id, role, clock.now(), roleChange);
+      if (grant === 'user-not-found') throw noSuchUser();
+      if (grant === 'role-not-found') throw noSuchRole(role);
     },
 
     async revokeRole(id: UserId, role: string): Promise<void> {
@@ -144,12 +137,7 @@ export function createAdministration({
       }
       await userOrNotFound(id);
       await roleOrNotFound(role);
-      switch (await users.revokeRole(id, role, clock.now(), roleChange)) {
-        case 'user-not-found':
-          throw noSuchUser();
-        case 'revoked':
-          sessions.forgetCachedUser(id);
-      }
+      if ((await users.revokeRole(id, role, clock.now(), roleChange)) === 'user-not-found') throw noSuchUser();
     },
 
     async invalidateUserSessions(id: UserId): Promise<void> {
@@ -174,8 +162,6 @@ export function createAdministration({
       const role = await roleOrNotFound(name);
       if (role.builtIn) throw new AppError('ROLE_BUILT_IN', { message: `${name} is built in and cannot be deleted.` });
       const deleted = await roles.deleteRole(name, clock.now(), roleChange);
-      // Its holders could be anyone.
-      sessions.forgetAllCached();
       if (!deleted) throw noSuchRole(name);
     },
   };

@@ -186,33 +186,17 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
 
     async invalidateSession(sessionId: string): Promise<void> {
       await store.deleteSession(sessionId);
-      cache?.forgetSession(sessionId);
     },
 
     /** Ends one of the user's own sessions. Someone else's session is reported as not found. */
     async invalidateOwnSession(userId: UserId, sessionId: string): Promise<void> {
       const deleted = await store.deleteUserSession(userId, sessionId);
-      cache?.forgetSession(sessionId);
       if (!deleted) throw new AppError('NOT_FOUND', { message: 'No such session.' });
     },
 
     /** Ends every session of the user, including one that a login in flight is creating. */
     async invalidateUserSessions(userId: UserId): Promise<void> {
       await store.endUserSessions(userId);
-      cache?.forgetUser(userId);
-    },
-
-    /**
-     * Drops what this instance has cached about the user, after a change to them that the
-     * webhook must answer from the next call on. Other instances hear of it from the database.
-     */
-    forgetCachedUser(userId: UserId): void {
-      cache?.forgetUser(userId);
-    },
-
-    /** The same, for a change that may touch any user (a role deleted). */
-    forgetAllCached(): void {
-      cache?.forgetEverything();
     },
 
     /** Deletes sessions that have ended; answers how many. */
