@@ -13,7 +13,7 @@ export const errorCatalogue = {
   WEAK_PASSWORD: { status: 400, message: 'The password does not meet the password policy.' },
   INVALID_CREDENTIALS: { status: 401, message: 'The username or password is incorrect.' },
   UNAUTHORIZED: { status: 401, message: 'A valid session is required.' },
-  INVALID_REFRESH_TOKEN: { status: 401, message: 'The refresh token is invalid, expired or revoked.' },
+  INVALID_REFRESH_TOKEN: { status: 401, message: 'The refresh token is invalid, or its session has ended.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   CSRF_REJECTED: {
     status: 403,

@@ -71,7 +71,7 @@ export async function createServices({ config, db, clock = systemClock }: Servic
     sessions,
     accounts,
     clock,
-    expireSessionsOnRoleChange: config.sessions.expireOnRoleChange,
+    endSessionsOnRoleChange: config.sessions.endOnRoleChange,
     anonymousRole: config.webhook.anonymousRole,
   });
   const callers = createCallerIdentification({

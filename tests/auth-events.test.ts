@@ -68,10 +68,10 @@ describe('auth events in the log', () => {
     expect(ofUser('login.succeeded').length).toBeGreaterThanOrEqual(5);
     for (const line of ofUser('login.succeeded')) expect(line.userId).toBe(userId);
     expect(ofUser('password.changed')).toEqual([expect.objectContaining({ userId })]);
-    expect(ofUser('session.revoked')).toEqual([expect.objectContaining({ userId, sessionId: other.id })]);
+    expect(ofUser('session.ended')).toEqual([expect.objectContaining({ userId, sessionId: other.id })]);
     expect(ofUser('role.granted')).toEqual([expect.objectContaining({ userId, role, actor: 'admin-secret' })]);
     expect(ofUser('role.revoked')).toEqual([expect.objectContaining({ userId, role, actor: 'admin-secret' })]);
-    expect(ofUser('user.sessions.revoked')).toEqual([expect.objectContaining({ userId, actor: 'admin-secret' })]);
+    expect(ofUser('user.sessions.ended')).toEqual([expect.objectContaining({ userId, actor: 'admin-secret' })]);
     expect(ofUser('logout')).toEqual([expect.objectContaining({ userId })]);
     expect(ofUser('logout.all')).toEqual([expect.objectContaining({ userId })]);
     for (const line of recorded) expect(line).not.toHaveProperty('username');

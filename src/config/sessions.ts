@@ -34,7 +34,7 @@ export function sessionConfig(env: SessionEnv) {
       idleTimeoutSeconds: env.SESSION_IDLE_TIMEOUT_SECONDS,
       touchIntervalSeconds: env.SESSION_TOUCH_INTERVAL_SECONDS,
       purgeIntervalSeconds: env.SESSION_PURGE_INTERVAL_SECONDS,
-      expireOnRoleChange: env.SESSIONS_EXPIRE_ON_ROLE_CHANGE,
+      endOnRoleChange: env.SESSIONS_EXPIRE_ON_ROLE_CHANGE,
     },
     webhook: {
       maxAgeSeconds: env.WEBHOOK_MAX_AGE_SECONDS,

@@ -12,7 +12,7 @@ export interface AdministrationDeps {
   accounts: Accounts;
   clock: Clock;
   /** End a user's sessions when a role is granted or revoked; otherwise the change applies from their next request. */
-  expireSessionsOnRoleChange: boolean;
+  endSessionsOnRoleChange: boolean;
   /** The role of requests without credentials (ANONYMOUS_ROLE), or null when there is none. */
   anonymousRole: string | null;
 }
@@ -24,7 +24,7 @@ export function createAdministration({
   sessions,
   accounts,
   clock,
-  expireSessionsOnRoleChange,
+  endSessionsOnRoleChange,
   anonymousRole,
 }: AdministrationDeps) {
   // The built-in `anonymous`, and whatever ANONYMOUS_ROLE names: a user holding it would carry
@@ -58,7 +58,7 @@ export function createAdministration({
     }
   }
 
-  const roleChange = { endSessions: expireSessionsOnRoleChange };
+  const roleChange = { endSessions: endSessionsOnRoleChange };
 
   return {
     listUsers: (limit: number, offset: number) => users.listUsers(limit, offset),
@@ -140,9 +140,9 @@ export function createAdministration({
       if ((await users.revokeRole(id, role, clock.now(), roleChange)) === 'user-not-found') throw noSuchUser();
     },
 
-    async invalidateUserSessions(id: UserId): Promise<void> {
+    async endUserSessions(id: UserId): Promise<void> {
       await userOrNotFound(id);
-      await sessions.invalidateUserSessions(id);
+      await sessions.endUserSessions(id);
     },
 
     listRoles: () => roles.listRoles(),

@@ -49,7 +49,7 @@ export type Refusal =
   | 'anonymous-access-disabled'
   /** No credential, and a role other than the anonymous one was asked for. */
   | 'role-not-anonymous'
-  /** A credential that is malformed, unknown, expired or revoked, or whose user is disabled. */
+  /** A credential that is malformed or unknown, whose session has ended, or whose user is disabled. */
   | 'invalid-credential'
   /** A valid session that asked for a role its user does not hold. */
   | 'role-not-held';

@@ -98,7 +98,7 @@ export class SessionCache {
   }
 
   /**
-   * Drops an entry that is out of date but revokes nothing: its session ended by time, or another
+   * Drops an entry that is out of date but ends nothing: its session ended by time, or another
    * request recorded a newer use of it. Unlike an invalidation it moves no generation on, so
    * lookups in flight are still kept: after a quiet spell, when many sessions come due together,
    * each lost race to record a use would otherwise discard every lookup in flight, and the

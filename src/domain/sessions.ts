@@ -184,18 +184,18 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
       return store.listLiveUserSessions(userId, livenessAt(clock.now()));
     },
 
-    async invalidateSession(sessionId: string): Promise<void> {
+    async endSession(sessionId: string): Promise<void> {
       await store.deleteSession(sessionId);
     },
 
     /** Ends one of the user's own sessions. Someone else's session is reported as not found. */
-    async invalidateOwnSession(userId: UserId, sessionId: string): Promise<void> {
+    async endOwnSession(userId: UserId, sessionId: string): Promise<void> {
       const deleted = await store.deleteUserSession(userId, sessionId);
       if (!deleted) throw new AppError('NOT_FOUND', { message: 'No such session.' });
     },
 
     /** Ends every session of the user, including one that a login in flight is creating. */
-    async invalidateUserSessions(userId: UserId): Promise<void> {
+    async endUserSessions(userId: UserId): Promise<void> {
       await store.endUserSessions(userId);
     },
 

@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       expect(config.sessions.absoluteTimeoutSeconds).toBe(30 * 86400);
       expect(config.sessions.idleTimeoutSeconds).toBe(7 * 86400);
       expect(config.sessions.touchIntervalSeconds).toBe(60);
-      expect(config.sessions.expireOnRoleChange).toBe(true);
+      expect(config.sessions.endOnRoleChange).toBe(true);
       expect(config.webhook.anonymousRole).toBe('anonymous');
       expect(config.webhook.maxAgeSeconds).toBe(60);
       expect(config.jsonBodyLimitBytes).toBe(64 * 1024);
@@ -266,7 +266,7 @@ describe('loadConfig', () => {
       expect(config.passwords.bcryptCost).toBe(12);
       expect(config.logLevel).toBe('info');
       expect(config.admin).toEqual({ secret: null, bootstrap: null });
-      expect(config.sessions.expireOnRoleChange).toBe(true);
+      expect(config.sessions.endOnRoleChange).toBe(true);
     });
 
     it.each([
@@ -275,7 +275,7 @@ describe('loadConfig', () => {
       ['false', false],
       ['0', false],
     ])('reads the boolean %s as %s', (value, expected) => {
-      expect(loadConfig({ SESSIONS_EXPIRE_ON_ROLE_CHANGE: value }).sessions.expireOnRoleChange).toBe(expected);
+      expect(loadConfig({ SESSIONS_EXPIRE_ON_ROLE_CHANGE: value }).sessions.endOnRoleChange).toBe(expected);
     });
 
     it.each(['maybe', 'TRUE ', '2', 'on'])('refuses the boolean %s', (value) => {

@@ -192,8 +192,8 @@ export function adminRouter(services: Services, support: RouteSupport): Router {
       },
 
       endUserSessions: async (req, res, { params: { id } }) => {
-        await administration.invalidateUserSessions(id);
-        recordAuthEvent(req, 'user.sessions.revoked', { userId: id, ...adminActor(res) });
+        await administration.endUserSessions(id);
+        recordAuthEvent(req, 'user.sessions.ended', { userId: id, ...adminActor(res) });
         res.status(204).end();
       },
 

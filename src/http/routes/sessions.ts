@@ -68,14 +68,14 @@ export function sessionsRouter(
     {
       logOut: async (req, res) => {
         const { user, session } = currentSession(res);
-        await sessions.invalidateSession(session.id);
+        await sessions.endSession(session.id);
         recordAuthEvent(req, 'logout', { userId: user.id, sessionId: session.id });
         res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
       },
 
       logOutEverywhere: async (req, res) => {
         const { user } = currentSession(res);
-        await sessions.invalidateUserSessions(user.id);
+        await sessions.endUserSessions(user.id);
         recordAuthEvent(req, 'logout.all', { userId: user.id });
         res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
       },
@@ -88,8 +88,8 @@ export function sessionsRouter(
 
       endSession: async (req, res, { params }) => {
         const { user, session } = currentSession(res);
-        await sessions.invalidateOwnSession(user.id, params.id);
-        recordAuthEvent(req, 'session.revoked', { userId: user.id, sessionId: params.id });
+        await sessions.endOwnSession(user.id, params.id);
+        recordAuthEvent(req, 'session.ended', { userId: user.id, sessionId: params.id });
         // Ending the very session the request came with is a logout.
         if (params.id === session.id) res.append('Set-Cookie', cookies.clear(req.secure));
         res.status(204).end();

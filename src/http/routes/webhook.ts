@@ -20,7 +20,7 @@ const webhookAnswers: Answer[] = [
   {
     status: 401,
     description:
-      'The caller is refused: a malformed, unknown, expired or revoked token, a role the user does not hold, or ' +
+      'The caller is refused: a malformed or unknown token, one whose session has ended, a role the user does not hold, or ' +
       'no credentials while anonymous access is off. Never the anonymous role instead.',
     body: named('WebhookRefusal', schemas.webhookRefusalResponse),
   },
