@@ -37,11 +37,26 @@ const ALL_OFF: Env = {
   PASSWORD_CHANGE_LIMIT_PER_IP: 'off',
 };
 
+/** Each limit, by the name its refusals are logged with, and the message it answers. */
+const limitMessages = {
+  'login-per-ip': 'Too many login attempts from this address.',
+  'login-failures-per-username-and-ip': 'Too many failed logins to this account.',
+  'login-failures-per-username': 'Too many failed logins to this account.',
+  'signup-per-ip': 'Too many signups from this address.',
+  'password-change-per-ip': 'Too many password changes from this address.',
+} as const;
+
 /**
- * A 429 with a whole number of seconds to wait. Given the window of a limit whose first attempt
- * came moments ago, the wait is what is left of it: at most the window, and not much less.
+ * A 429 from this limit, with a whole number of seconds to wait, and its auth event naming the
+ * limit. Given the window of a limit whose first attempt came moments ago, the wait is what is
+ * left of it: at most the window, and not much less.
  */
-function expectRateLimited(res: request.Response, freshWindowSeconds?: number): void {
+function expectRateLimited(
+  app: Pick<TestApp, 'logLines'>,
+  res: request.Response,
+  limit: keyof typeof limitMessages,
+  freshWindowSeconds?: number,
+): void {
   expect(statusAndCode(res)).toEqual({ status: 429, code: 'RATE_LIMITED' });
   expectCleanErrorBody(res, 'RATE_LIMITED');
   const retryAfter = Number(res.headers['retry-after']);
@@ -51,7 +66,11 @@ function expectRateLimited(res: request.Response, freshWindowSeconds?: number): 
     expect(retryAfter).toBeLessThanOrEqual(freshWindowSeconds);
     expect(retryAfter).toBeGreaterThan(freshWindowSeconds - 60);
   }
-  expect(res.body.error.message).toContain(`Try again in ${retryAfter} seconds.`);
+  expect(res.body.error.message).toBe(`${limitMessages[limit]} Try again in ${retryAfter} seconds.`);
+  const refusals = app.logLines
+    .map((line) => JSON.parse(line) as { authEvent?: string; limit?: string })
+    .filter((record) => record.authEvent === 'rate_limited');
+  expect(refusals.at(-1)?.limit).toBe(limit);
 }
 
 describe('rate limits', () => {
@@ -68,8 +87,16 @@ describe('rate limits', () => {
       for (let attempt = 0; attempt < 3; attempt++) {
         expect((await logInFrom(app, attacker, user.username, WRONG)).status).toBe(401);
       }
-      expectRateLimited(await logInFrom(app, attacker, user.username, WRONG));
-      expectRateLimited(await logInFrom(app, attacker, user.username, PASSWORD));
+      expectRateLimited(
+        app,
+        await logInFrom(app, attacker, user.username, WRONG),
+        'login-failures-per-username-and-ip',
+      );
+      expectRateLimited(
+        app,
+        await logInFrom(app, attacker, user.username, PASSWORD),
+        'login-failures-per-username-and-ip',
+      );
     });
 
     it('does not lock the owner out from another address', async () => {
@@ -85,7 +112,11 @@ describe('rate limits', () => {
       for (const username of [user.username, user.username.toUpperCase(), user.username]) {
         expect((await logInFrom(app, attacker, username, WRONG)).status).toBe(401);
       }
-      expectRateLimited(await logInFrom(app, attacker, user.username.toUpperCase(), WRONG));
+      expectRateLimited(
+        app,
+        await logInFrom(app, attacker, user.username.toUpperCase(), WRONG),
+        'login-failures-per-username-and-ip',
+      );
     });
 
     it('forgets the failures once a login succeeds', async () => {
@@ -101,7 +132,7 @@ describe('rate limits', () => {
       const attacker = newAddress();
       const username = uniqueUsername('nobody');
       for (let attempt = 0; attempt < 3; attempt++) await logInFrom(app, attacker, username, WRONG);
-      expectRateLimited(await logInFrom(app, attacker, username, WRONG));
+      expectRateLimited(app, await logInFrom(app, attacker, username, WRONG), 'login-failures-per-username-and-ip');
     });
   });
 
@@ -119,8 +150,12 @@ describe('rate limits', () => {
       for (let attempt = 0; attempt < 4; attempt++) {
         expect((await logInFrom(app, newAddress(), user.username, WRONG)).status).toBe(401);
       }
-      expectRateLimited(await logInFrom(app, newAddress(), user.username, WRONG));
-      expectRateLimited(await logInFrom(app, newAddress(), user.username, PASSWORD));
+      expectRateLimited(app, await logInFrom(app, newAddress(), user.username, WRONG), 'login-failures-per-username');
+      expectRateLimited(
+        app,
+        await logInFrom(app, newAddress(), user.username, PASSWORD),
+        'login-failures-per-username',
+      );
       expect((await logInFrom(app, usual, user.username, PASSWORD)).status).toBe(200);
       // That success forgot the account's failures: every address may try again.
       expect((await logInFrom(app, newAddress(), user.username, PASSWORD)).status).toBe(200);
@@ -140,7 +175,7 @@ describe('rate limits', () => {
       expect((await logInFrom(app, flooder, user.username, PASSWORD)).status).toBe(200);
       expect((await logInFrom(app, flooder, uniqueUsername(), WRONG)).status).toBe(401);
       expect((await logInFrom(app, flooder, uniqueUsername(), WRONG)).status).toBe(401);
-      expectRateLimited(await logInFrom(app, flooder, user.username, PASSWORD), 600);
+      expectRateLimited(app, await logInFrom(app, flooder, user.username, PASSWORD), 'login-per-ip', 600);
       expect((await logInFrom(app, newAddress(), user.username, PASSWORD)).status).toBe(200);
     });
 
@@ -149,7 +184,7 @@ describe('rate limits', () => {
       for (const host of ['1', '2', '3']) {
         expect((await logInFrom(app, `2001:db8:1:1::${host}`, user.username, PASSWORD)).status).toBe(200);
       }
-      expectRateLimited(await logInFrom(app, '2001:db8:1:1:ffff::4', user.username, PASSWORD));
+      expectRateLimited(app, await logInFrom(app, '2001:db8:1:1:ffff::4', user.username, PASSWORD), 'login-per-ip');
       expect((await logInFrom(app, '2001:db8:1:2::1', user.username, PASSWORD)).status).toBe(200);
     });
 
@@ -159,7 +194,7 @@ describe('rate limits', () => {
       for (const address of ['2001:db8::7:0:0:0:1', '2001:0db8:0000:0007::2', '2001:db8:0:7::3']) {
         expect((await logInFrom(app, address, user.username, PASSWORD)).status).toBe(200);
       }
-      expectRateLimited(await logInFrom(app, '2001:DB8:0:7:ffff::4', user.username, PASSWORD));
+      expectRateLimited(app, await logInFrom(app, '2001:DB8:0:7:ffff::4', user.username, PASSWORD), 'login-per-ip');
     });
 
     it('tells apart IPv6 /64s whose groups differ only in zeros or in where they split', async () => {
@@ -167,7 +202,7 @@ describe('rate limits', () => {
       for (let attempt = 0; attempt < 3; attempt++) {
         expect((await logInFrom(app, '2001:db8:a000:bc::1', user.username, PASSWORD)).status).toBe(200);
       }
-      expectRateLimited(await logInFrom(app, '2001:db8:a000:bc::1', user.username, PASSWORD));
+      expectRateLimited(app, await logInFrom(app, '2001:db8:a000:bc::1', user.username, PASSWORD), 'login-per-ip');
       // The last holds the same digits in the same order as the first, split into other groups.
       for (const other of ['2001:db8:a0:bc::1', '2001:db8:a000:b::c', '2001:db8:a00:0bc::1', '200:1db8:a000:bc::1']) {
         expect((await logInFrom(app, other, user.username, PASSWORD)).status).toBe(200);
@@ -181,7 +216,7 @@ describe('rate limits', () => {
       for (const written of [address, `::ffff:${address}`, `::FFFF:${address}`]) {
         expect((await logInFrom(app, written, user.username, PASSWORD)).status).toBe(200);
       }
-      expectRateLimited(await logInFrom(app, address, user.username, PASSWORD));
+      expectRateLimited(app, await logInFrom(app, address, user.username, PASSWORD), 'login-per-ip');
       // Only ::ffff:0:0/96 maps IPv4: the same digits after another IPv6 prefix are another client.
       expect((await logInFrom(app, `2001:db8::ffff:${address}`, user.username, PASSWORD)).status).toBe(200);
     });
@@ -192,7 +227,17 @@ describe('rate limits', () => {
       for (const address of ['::1', '::2:3', '0:0:0:0:4::']) {
         expect((await logInFrom(app, address, user.username, PASSWORD)).status).toBe(200);
       }
-      expectRateLimited(await logInFrom(app, '0000::5', user.username, PASSWORD));
+      expectRateLimited(app, await logInFrom(app, '0000::5', user.username, PASSWORD), 'login-per-ip');
+    });
+
+    it('counts an IPv6 address that begins with :: by the groups that reach into its /64', async () => {
+      const user = await signUp(app);
+      // ::1:2:3:4:5:6 is 0:0:1:2:3:4:5:6, in 0:0:1:2::/64.
+      for (const address of ['::1:2:3:4:5:6', '0:0:1:2::7', '0:0:1:2:ffff::']) {
+        expect((await logInFrom(app, address, user.username, PASSWORD)).status).toBe(200);
+      }
+      expectRateLimited(app, await logInFrom(app, '::1:2:0:0:0:8', user.username, PASSWORD), 'login-per-ip');
+      expect((await logInFrom(app, '::1:3:3:4:5:6', user.username, PASSWORD)).status).toBe(200);
     });
 
     it('never limits the webhook', async () => {
@@ -223,7 +268,7 @@ describe('rate limits', () => {
       expect((await signup(uniqueUsername())).status).toBe(201);
       expect((await signup(uniqueUsername())).status).toBe(201);
       const refused = uniqueUsername();
-      expectRateLimited(await signup(refused));
+      expectRateLimited(app, await signup(refused), 'signup-per-ip');
       expect((await logInFrom(app, newAddress(), refused, PASSWORD)).status).toBe(401);
     });
 
@@ -241,7 +286,11 @@ describe('rate limits', () => {
           .send({ currentPassword, newPassword });
       const first = await change(user.body.token, PASSWORD, 'the second password');
       expect(first.status).toBe(200);
-      expectRateLimited(await change(first.body.token, 'the second password', 'the third password'));
+      expectRateLimited(
+        app,
+        await change(first.body.token, 'the second password', 'the third password'),
+        'password-change-per-ip',
+      );
       expect((await logInFrom(app, newAddress(), user.body.username, 'the second password')).status).toBe(200);
     });
   });
@@ -269,7 +318,7 @@ describe('rate limits', () => {
         for (let attempt = 0; attempt < 3; attempt++) {
           expect((await logInFrom(app, newAddress(), uniqueUsername(), WRONG)).status).toBe(401);
         }
-        expectRateLimited(await logInFrom(app, newAddress(), uniqueUsername(), WRONG));
+        expectRateLimited(app, await logInFrom(app, newAddress(), uniqueUsername(), WRONG), 'login-per-ip');
       } finally {
         await app.close();
       }
@@ -281,7 +330,7 @@ describe('rate limits', () => {
         const real = newAddress();
         const spoofing = () => logInFrom(app, `${newAddress()}, ${real}`, uniqueUsername(), WRONG);
         for (let attempt = 0; attempt < 3; attempt++) expect((await spoofing()).status).toBe(401);
-        expectRateLimited(await spoofing());
+        expectRateLimited(app, await spoofing(), 'login-per-ip');
         expect((await logInFrom(app, newAddress(), uniqueUsername(), WRONG)).status).toBe(401);
       } finally {
         await app.close();
@@ -291,6 +340,44 @@ describe('rate limits', () => {
 
   // Embedded PGlite is one process's database, and keeps its counters in that process's memory.
   if (globalThis.TEST_DATABASE_KIND === 'postgres') {
+    describe('on PostgreSQL, where every limit counts in one shared table', () => {
+      it('keeps each limit its own count of one address', async () => {
+        const app = await startTestApp({
+          ...ALL_OFF,
+          LOGIN_LIMIT_PER_IP: '1/3600',
+          SIGNUP_LIMIT_PER_IP: '1/3600',
+          PASSWORD_CHANGE_LIMIT_PER_IP: '1/3600',
+        });
+        try {
+          const address = newAddress();
+          const username = uniqueUsername();
+          const signup = () =>
+            request(app.http)
+              .post('/signup')
+              .set(from(address))
+              .send({ username: uniqueUsername(), password: PASSWORD });
+          const created = await request(app.http)
+            .post('/signup')
+            .set(from(address))
+            .send({ username, password: PASSWORD });
+          expect(created.status).toBe(201);
+          expect((await logInFrom(app, address, username, PASSWORD)).status).toBe(200);
+          const change = () =>
+            request(app.http)
+              .post('/password')
+              .set(from(address))
+              .set(bearer(created.body.token))
+              .send({ currentPassword: PASSWORD, newPassword: 'the second password' });
+          expect((await change()).status).toBe(200);
+
+          expectRateLimited(app, await signup(), 'signup-per-ip');
+          expectRateLimited(app, await logInFrom(app, address, username, 'the second password'), 'login-per-ip');
+        } finally {
+          await app.close();
+        }
+      });
+    });
+
     describe('on PostgreSQL', () => {
       let app: TestApp;
       beforeEach(async () => {
@@ -305,8 +392,16 @@ describe('rate limits', () => {
         for (const instance of [app, peer, app, peer]) {
           expect((await logInFrom(instance, attacker, user.username, WRONG)).status).toBe(401);
         }
-        expectRateLimited(await logInFrom(app, attacker, user.username, WRONG));
-        expectRateLimited(await logInFrom(peer, attacker, user.username, WRONG));
+        expectRateLimited(
+          app,
+          await logInFrom(app, attacker, user.username, WRONG),
+          'login-failures-per-username-and-ip',
+        );
+        expectRateLimited(
+          app,
+          await logInFrom(peer, attacker, user.username, WRONG),
+          'login-failures-per-username-and-ip',
+        );
       });
 
       it('refuses with 503 DATABASE_UNAVAILABLE, not 500 and not unlimited, when the counters cannot be stored', async () => {
