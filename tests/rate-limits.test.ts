@@ -190,8 +190,8 @@ describe('rate limits', () => {
 
     it('counts every spelling of one IPv6 /64 as one client', async () => {
       const user = await signUp(app);
-      // 2001:db8:0:7::/64: with leading zeros, in capitals, and with :: compressing a group of the prefix.
-      for (const address of ['2001:db8::7:0:0:0:1', '2001:0db8:0000:0007::2', '2001:db8:0:7::3']) {
+      // 2001:db8:0:7::/64: with leading zeros, in capitals, with :: compressing a group of the prefix, in full.
+      for (const address of ['2001:db8::7:0:0:0:1', '2001:0db8:0000:0007::2', '2001:db8:0:7:0:0:0:3']) {
         expect((await logInFrom(app, address, user.username, PASSWORD)).status).toBe(200);
       }
       expectRateLimited(app, await logInFrom(app, '2001:DB8:0:7:ffff::4', user.username, PASSWORD), 'login-per-ip');
@@ -411,6 +411,11 @@ describe('rate limits', () => {
         expect(res.status).toBe(503);
         expectCleanErrorBody(res, 'DATABASE_UNAVAILABLE');
         expect(res.body.token).toBeUndefined();
+        // Logged with what failed underneath, for the operator.
+        const logged = app.logLines
+          .map((line) => JSON.parse(line) as { code?: string; err?: { message?: string } })
+          .find((record) => record.code === 'DATABASE_UNAVAILABLE');
+        expect(logged?.err?.message).toContain('SQLSTATE 42P01');
       });
     });
   }

@@ -57,6 +57,11 @@ function rateLimited(message: string, retryAfterSeconds: number, limit: string):
   });
 }
 
+interface NamedCounter {
+  name: string;
+  counter: AttemptCounter;
+}
+
 /** What a login does once it knows how its password check ended. */
 export interface LoginAttempt {
   succeeded(): Promise<void>;
@@ -72,19 +77,27 @@ export interface LoginAttempt {
  * before any bcrypt work, so a refusal is cheap; each throws RATE_LIMITED with Retry-After.
  */
 export function createRateLimits({ store, policy }: { store: AttemptCounterStore; policy: RateLimitPolicy }) {
-  const open = (name: string, limit: AttemptLimit | null): AttemptCounter | null => (limit ? store(name, limit) : null);
-  const loginPerIp = open('login-ip', policy.loginPerIp);
-  const loginPerAccount = open('login-account', policy.loginFailuresPerUsername);
-  const loginPerAccountAndIp = open('login-account-ip', policy.loginFailuresPerUsernameAndIp);
+  /**
+   * A limit's counter, under the limit's name: its key prefix in the shared table, and what the
+   * log line of a refusal names. Null where the limit is off.
+   */
+  const open = (name: string, limit: AttemptLimit | null): NamedCounter | null =>
+    limit ? { name, counter: store(name, limit) } : null;
+  const loginPerIp = open('login-per-ip', policy.loginPerIp);
+  const loginPerAccount = open('login-failures-per-username', policy.loginFailuresPerUsername);
+  const loginPerAccountAndIp = open('login-failures-per-username-and-ip', policy.loginFailuresPerUsernameAndIp);
   const knownAddresses = loginPerAccount
     ? store('login-known-address', { attempts: 1, windowSeconds: KNOWN_ADDRESS_SECONDS })
     : null;
-  const signupPerIp = open('signup-ip', policy.signupPerIp);
-  const passwordChangePerIp = open('password-change-ip', policy.passwordChangePerIp);
+  const signupPerIp = open('signup-per-ip', policy.signupPerIp);
+  const passwordChangePerIp = open('password-change-per-ip', policy.passwordChangePerIp);
 
-  async function admitAddress(counter: AttemptCounter | null, address: string, message: string, limit: string) {
-    const count = counter ? await counter.count(address) : { admitted: true as const };
-    if (!count.admitted) throw rateLimited(message, count.retryAfterSeconds, limit);
+  const admitted = { admitted: true } as const;
+
+  async function admit(limit: NamedCounter | null, key: string, message: string): Promise<void> {
+    if (!limit) return;
+    const count = await limit.counter.count(key);
+    if (!count.admitted) throw rateLimited(message, count.retryAfterSeconds, limit.name);
   }
 
   return {
@@ -95,49 +108,42 @@ export function createRateLimits({ store, policy }: { store: AttemptCounterStore
      */
     async admitLogin(clientAddress: string | undefined, username: string): Promise<LoginAttempt> {
       const address = clientAddressKey(clientAddress);
-      await admitAddress(loginPerIp, address, 'Too many login attempts from this address.', 'login-per-ip');
+      await admit(loginPerIp, address, 'Too many login attempts from this address.');
       const account = accountKey(username);
       const accountAtAddress = `${account}@${address}`;
       const [fromAddress, fromAnywhere] = await Promise.all([
-        loginPerAccountAndIp ? loginPerAccountAndIp.count(accountAtAddress) : ({ admitted: true } as const),
-        loginPerAccount ? loginPerAccount.count(account) : ({ admitted: true } as const),
+        loginPerAccountAndIp ? loginPerAccountAndIp.counter.count(accountAtAddress) : admitted,
+        loginPerAccount ? loginPerAccount.counter.count(account) : admitted,
       ]);
       const failedLoginsMessage = 'Too many failed logins to this account.';
-      if (!fromAddress.admitted) {
-        throw rateLimited(failedLoginsMessage, fromAddress.retryAfterSeconds, 'login-failures-per-username-and-ip');
+      if (!fromAddress.admitted && loginPerAccountAndIp) {
+        throw rateLimited(failedLoginsMessage, fromAddress.retryAfterSeconds, loginPerAccountAndIp.name);
       }
-      if (!fromAnywhere.admitted && !(await knownAddresses?.isCounted(accountAtAddress))) {
-        throw rateLimited(failedLoginsMessage, fromAnywhere.retryAfterSeconds, 'login-failures-per-username');
+      if (!fromAnywhere.admitted && loginPerAccount && !(await knownAddresses?.isCounted(accountAtAddress))) {
+        throw rateLimited(failedLoginsMessage, fromAnywhere.retryAfterSeconds, loginPerAccount.name);
       }
       return {
         async succeeded() {
           await Promise.all([
-            loginPerAccountAndIp?.reset(accountAtAddress),
-            loginPerAccount?.reset(account),
+            loginPerAccountAndIp?.counter.reset(accountAtAddress),
+            loginPerAccount?.counter.reset(account),
             knownAddresses?.markSeen(accountAtAddress),
           ]);
         },
         async notChecked() {
-          await Promise.all([loginPerAccountAndIp?.uncount(accountAtAddress), loginPerAccount?.uncount(account)]);
+          await Promise.all([
+            loginPerAccountAndIp?.counter.uncount(accountAtAddress),
+            loginPerAccount?.counter.uncount(account),
+          ]);
         },
       };
     },
 
     admitSignup: (clientAddress: string | undefined) =>
-      admitAddress(
-        signupPerIp,
-        clientAddressKey(clientAddress),
-        'Too many signups from this address.',
-        'signup-per-ip',
-      ),
+      admit(signupPerIp, clientAddressKey(clientAddress), 'Too many signups from this address.'),
 
     admitPasswordChange: (clientAddress: string | undefined) =>
-      admitAddress(
-        passwordChangePerIp,
-        clientAddressKey(clientAddress),
-        'Too many password changes from this address.',
-        'password-change-per-ip',
-      ),
+      admit(passwordChangePerIp, clientAddressKey(clientAddress), 'Too many password changes from this address.'),
   };
 }
 
