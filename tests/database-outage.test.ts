@@ -78,6 +78,11 @@ describe('during a database outage', () => {
     const res = await logIn(app, user.username, password);
     expect(res.status).toBe(503);
     expectCleanErrorBody(res, 'DATABASE_UNAVAILABLE');
+    // The operator's line names the failure underneath, not a second-hand "unavailable".
+    const logged = app.logLines
+      .map((line) => JSON.parse(line) as { code?: string; err?: { type?: string } })
+      .filter((record) => record.code === 'DATABASE_UNAVAILABLE');
+    expect(logged.at(-1)?.err?.type).toBe('DatabaseError');
   });
 
   it('answers /signup with 503 DATABASE_UNAVAILABLE, not 401 or 409', async () => {
