@@ -13,41 +13,43 @@ import type { SessionCache } from './session-cache';
  * ends sessions (a password reset, an identity unlinked, a factor removed) cannot forget it.
  */
 
-type Stale = { session: string } | { user: UserId } | 'everything' | 'nothing';
+type Stale = { session: string } | { user: UserId } | 'everything';
 
-/** For a reading method; a write that makes nothing stale answers `'nothing'` instead. */
+/** A method that only reads. */
 const READS = 'reads';
+/** A write that makes nothing in the cache stale. Neither is wrapped. */
+const NOTHING = 'makes nothing stale';
 
 type StalenessOf<Store> = {
   readonly [Method in keyof Store]: Store[Method] extends (...args: infer Args) => Promise<unknown>
-    ? typeof READS | ((...args: Args) => Stale)
+    ? typeof READS | typeof NOTHING | ((...args: Args) => Stale)
     : never;
 };
 
 const sessionStoreStaleness: StalenessOf<SessionStore> = {
-  insertSession: () => 'nothing',
+  insertSession: NOTHING,
   findLiveSessionByTokenHash: READS,
   // The cache itself keeps the use it records (SessionManager.validateFromCache).
-  touchSession: () => 'nothing',
+  touchSession: NOTHING,
   listLiveUserSessions: READS,
   deleteSession: (id) => ({ session: id }),
   deleteUserSession: (_userId, id) => ({ session: id }),
   endUserSessions: (userId) => ({ user: userId }),
   // Only sessions that have ended, which the cache does not answer for (it checks the end).
-  deleteDeadSessions: () => 'nothing',
+  deleteDeadSessions: NOTHING,
   hasSessionsWithoutTokenMac: READS,
   countLiveSessions: READS,
 };
 
 // JWT sessions are not in the cache: Hasura checks their access tokens itself.
 const refreshSessionStoreStaleness: StalenessOf<RefreshSessionStore> = {
-  insertRefreshSession: () => 'nothing',
-  rotateRefreshToken: () => 'nothing',
-  endSessionOfRefreshToken: () => 'nothing',
+  insertRefreshSession: NOTHING,
+  rotateRefreshToken: NOTHING,
+  endSessionOfRefreshToken: NOTHING,
 };
 
 const userStoreStaleness: StalenessOf<UserStore> = {
-  insertUser: () => 'nothing',
+  insertUser: NOTHING,
   findUserById: READS,
   findUserWithPasswordHash: READS,
   findPasswordHash: READS,
@@ -62,13 +64,12 @@ const userStoreStaleness: StalenessOf<UserStore> = {
 const roleStoreStaleness: StalenessOf<RoleStore> = {
   listRoles: READS,
   findRole: READS,
-  insertRole: () => 'nothing',
+  insertRole: NOTHING,
   // Any user may have held it.
   deleteRole: () => 'everything',
 };
 
 export function forget(cache: SessionCache, stale: Stale): void {
-  if (stale === 'nothing') return;
   if (stale === 'everything') cache.forgetEverything();
   else if ('session' in stale) cache.forgetSession(stale.session);
   else cache.forgetUser(stale.user);
@@ -76,9 +77,9 @@ export function forget(cache: SessionCache, stale: Stale): void {
 
 function invalidating<Store extends object>(store: Store, staleness: StalenessOf<Store>, cache: SessionCache): Store {
   const wrapped = { ...store } as Record<string, unknown>;
-  const entries = Object.entries<typeof READS | ((...args: unknown[]) => Stale)>(staleness);
+  const entries = Object.entries<typeof READS | typeof NOTHING | ((...args: unknown[]) => Stale)>(staleness);
   for (const [method, staleAfter] of entries) {
-    if (staleAfter === READS) continue;
+    if (staleAfter === READS || staleAfter === NOTHING) continue;
     const write = wrapped[method] as (...args: unknown[]) => Promise<unknown>;
     wrapped[method] = async (...args: unknown[]) => {
       try {
