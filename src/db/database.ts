@@ -65,6 +65,8 @@ class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
   // opened at once. `declare`, because knex calls _driver() from its constructor, before an
   // initialised field would be set, and the initialiser would then overwrite it.
   declare private opened: Promise<void> | undefined;
+  // Runs initdb again, for a data directory whose first initdb failed.
+  declare private initialise: (() => Promise<void>) | undefined;
 
   // knex-pglite opens PGlite here, when knex is constructed: the data directory is claimed at
   // that moment, by whoever opens it (the service, the CLI, the knex CLI through knexfile.ts).
@@ -81,15 +83,29 @@ class PgliteClient extends (ClientPgLite as unknown as KnexClientClass) {
     };
     if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) open();
     else {
-      this.opened = initialiseDataDir(dataDir).then(open);
-      // Reported to every query, which awaits it; not an unhandled rejection meanwhile.
+      this.initialise = () => initialiseDataDir(dataDir).then(open);
+      this.opened = this.initialise();
+      // Reported to the queries that await it; not an unhandled rejection meanwhile.
       this.opened.catch(() => undefined);
     }
   }
 
   /** The embedded database, once it is open. */
   async embedded(): Promise<PGlite> {
-    await this.opened;
+    const attempt = this.opened;
+    try {
+      await attempt;
+    } catch (error) {
+      if (!this.initialise) throw error;
+      // The last initdb failed (killed, out of memory, a full disk): this query runs it again,
+      // once for all the queries waiting, rather than every query answering that failure until
+      // the process restarts.
+      if (this.opened === attempt) {
+        this.opened = this.initialise();
+        this.opened.catch(() => undefined);
+      }
+      await this.opened;
+    }
     return this.pglite;
   }
 

@@ -63,4 +63,13 @@ describe('the embedded database in a data directory', () => {
     await expect(db.raw('select 1')).rejects.toMatchObject({ message: reason });
     expect(fs.readFileSync(path.join(dataDir, 'base'), 'utf8')).toBe('not a database');
   });
+
+  it('runs initdb again for the next query once what stopped it is gone, without a restart', async () => {
+    fs.writeFileSync(path.join(dataDir, 'base'), 'in the way');
+    db = openDatabase({ kind: 'pglite', dataDir });
+    await expect(db.raw('select 1')).rejects.toThrow(/^initdb of .* failed/);
+    fs.rmSync(path.join(dataDir, 'base'));
+
+    expect(await sharedBuffers(db)).toBe('16MB');
+  });
 });
