@@ -170,12 +170,12 @@ function guardsOf(definition: RouteDefinition, support: RouteSupport, route: str
 
 function parseInput(definition: RouteDefinition, req: Request): RouteInput<RouteDefinition> {
   let params: unknown;
-  if (definition.params) {
+  const { malformedParams } = definition;
+  if (definition.params && malformedParams) {
     const parsed = definition.params.safeParse(req.params);
-    if (!parsed.success && definition.malformedParams) {
-      const { code, message } = definition.malformedParams;
-      throw new AppError(code, { message });
-    }
+    if (!parsed.success) throw new AppError(malformedParams.code, { message: malformedParams.message });
+    params = parsed.data;
+  } else if (definition.params) {
     params = parseRequest(definition.params, req.params);
   }
   return {
