@@ -15,6 +15,8 @@ import { createPassport } from './http/passport';
 import { requestLogging } from './http/request-logging';
 import { accountsRouter } from './http/routes/accounts';
 import { adminRouter } from './http/routes/admin';
+import { emailRouter } from './http/routes/email';
+import { pagesRouter } from './http/routes/pages';
 import { healthRouter } from './http/routes/health';
 import { metricsRouter } from './http/routes/metrics';
 import { openApiRouter } from './http/routes/openapi';
@@ -135,7 +137,9 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
     metrics,
   };
   const logIn = createLogins(passport, services.rateLimits);
-  app.use(accountsRouter(services, { cookies, logIn, support }));
+  app.use(accountsRouter(services, { cookies, logIn, support, signupOpen: config.accounts.signupOpen }));
+  app.use(emailRouter(services, support));
+  app.use(pagesRouter(config, services, support));
   app.use(sessionsRouter(services, { cookies, support }));
   app.use(tokensRouter(config, services, { logIn, support }));
   app.use(adminRouter(services, support));

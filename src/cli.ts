@@ -118,7 +118,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     });
     const applied = await migrateToLatest(db);
     if (command === 'rotate-jwt-key') {
-      const services = await createServices({ config, db });
+      const services = await createServices({ config, db, logger });
       try {
         const { signingKeys } = services;
         // Keys from the environment are rotated there; refused before anything is recorded.
@@ -147,7 +147,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 2;
     }
     const password = await readPassword(io);
-    const services = await createServices({ config, db });
+    const services = await createServices({ config, db, logger });
     try {
       const admin = await services.accounts.registerUser({
         username: values.username,

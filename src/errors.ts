@@ -14,7 +14,12 @@ export const errorCatalogue = {
   INVALID_CREDENTIALS: { status: 401, message: 'The username or password is incorrect.' },
   UNAUTHORIZED: { status: 401, message: 'A valid session is required.' },
   INVALID_REFRESH_TOKEN: { status: 401, message: 'The refresh token is invalid, or its session has ended.' },
+  INVALID_TOKEN: {
+    status: 400,
+    message: 'This link or token is invalid: it is unknown, was used already, has expired, or a newer one replaced it.',
+  },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  SIGNUP_CLOSED: { status: 403, message: 'Signing up is closed. Ask an administrator for an account.' },
   CSRF_REJECTED: {
     status: 403,
     message:
@@ -22,6 +27,7 @@ export const errorCatalogue = {
   },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   USERNAME_TAKEN: { status: 409, message: 'That username is taken.' },
+  EMAIL_TAKEN: { status: 409, message: 'That email address belongs to another account.' },
   ROLE_EXISTS: { status: 409, message: 'That role already exists.' },
   ROLE_BUILT_IN: { status: 409, message: 'Built-in roles cannot be changed.' },
   PASSWORD_CHANGED: {

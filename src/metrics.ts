@@ -41,7 +41,14 @@ const WEBHOOK_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 
 // Counting live sessions reads the whole sessions table; once per this long is plenty for a
 // gauge, whatever the scrape interval and however many Prometheus servers scrape.
-const LIVE_SESSIONS_MAX_AGE_MS = 30_000;
+const READING_MAX_AGE_MS = 30_000;
+
+/** What the gauges read from the database, once it is ready. */
+export interface DatabaseSources {
+  countLiveSessions(): Promise<number>;
+  pendingMail(): Promise<{ count: number; oldestAgeSeconds: number }>;
+  logger: Logger;
+}
 
 /** The parts of knex's pool (tarn) that the pool gauges read. */
 
@@ -87,31 +94,82 @@ export function createMetrics() {
   for (const issued of ['session', 'tokens'] as const)
     logins.inc({ method: 'password', issued, outcome: 'success' }, 0);
 
-  let countLiveSessions: (() => Promise<number>) | undefined;
-  let liveSessionsCountedAt = -Infinity;
-  let liveSessionsCounting = false;
-  let logger: Logger | undefined;
-  new Gauge({
-    name: 'hasura_auth_live_sessions',
-    help: `Sessions that are live, as counted at most every ${LIVE_SESSIONS_MAX_AGE_MS / 1000} s.`,
-    registers: [registry],
-    // A scrape reports the last count and, when that is old, starts a new one in the
-    // background: a scrape never waits for the database, nor holds a connection the webhook needs.
-    collect() {
-      if (!countLiveSessions || liveSessionsCounting) return;
-      if (performance.now() - liveSessionsCountedAt < LIVE_SESSIONS_MAX_AGE_MS) return;
-      liveSessionsCounting = true;
-      countLiveSessions()
-        .then((count) => {
-          this.set(count);
-          liveSessionsCountedAt = performance.now();
+  let sources: DatabaseSources | undefined;
+  /**
+   * A gauge that reads the database: a scrape reports the last reading and, when that is older
+   * than READING_MAX_AGE_MS, starts a new one in the background, so that a scrape never waits
+   * for the database, nor holds a connection the webhook needs.
+   */
+  const readInBackground = <T>(
+    read: (from: DatabaseSources) => Promise<T>,
+    apply: (value: T) => void,
+    what: string,
+  ) => {
+    let readAt = -Infinity;
+    let reading = false;
+    return () => {
+      if (!sources || reading || performance.now() - readAt < READING_MAX_AGE_MS) return;
+      const { logger } = sources;
+      reading = true;
+      read(sources)
+        .then((value) => {
+          apply(value);
+          readAt = performance.now();
         })
-        .catch((error: unknown) => logger?.warn({ err: error }, 'could not count live sessions'))
+        .catch((error: unknown) => logger.warn({ err: error }, `could not read ${what}`))
         .finally(() => {
-          liveSessionsCounting = false;
+          reading = false;
         });
-    },
+    };
+  };
+
+  const liveSessions = new Gauge({
+    name: 'hasura_auth_live_sessions',
+    help: `Sessions that are live, as counted at most every ${READING_MAX_AGE_MS / 1000} s.`,
+    registers: [registry],
+    collect: () => countLiveSessions(),
   });
+  const countLiveSessions = readInBackground(
+    (from) => from.countLiveSessions(),
+    (count) => liveSessions.set(count),
+    'the live sessions',
+  );
+
+  const mailQueued = new Counter({
+    name: 'hasura_auth_mails_queued_total',
+    help: 'Mails this instance queued in the outbox.',
+    registers: [registry],
+  });
+  const mailSent = new Counter({
+    name: 'hasura_auth_mails_sent_total',
+    help: 'Mails this instance sent (or, in development without SMTP_URL, logged).',
+    registers: [registry],
+  });
+  const mailGivenUp = new Counter({
+    name: 'hasura_auth_mails_failed_total',
+    help: 'Mails given up on after MAIL_GIVE_UP_AFTER_SECONDS of failed attempts.',
+    registers: [registry],
+  });
+  const outboxPending = new Gauge({
+    name: 'hasura_auth_mail_outbox_pending',
+    help: `Mails waiting in the outbox, from every instance, as read at most every ${READING_MAX_AGE_MS / 1000} s.`,
+    registers: [registry],
+    collect: () => readOutbox(),
+  });
+  const outboxAge = new Gauge({
+    name: 'hasura_auth_mail_outbox_oldest_age_seconds',
+    help: 'How long the oldest mail waiting in the outbox has waited; 0 when none waits.',
+    registers: [registry],
+    collect: () => readOutbox(),
+  });
+  const readOutbox = readInBackground(
+    (from) => from.pendingMail(),
+    ({ count, oldestAgeSeconds }) => {
+      outboxPending.set(count);
+      outboxAge.set(oldestAgeSeconds);
+    },
+    'the mail outbox',
+  );
 
   let pool: () => ConnectionPool | undefined = () => undefined;
   new Gauge({
@@ -156,12 +214,14 @@ export function createMetrics() {
       if (typeof action === 'string') accountCounters[action].inc({ outcome });
       else logins.inc({ method: action.method, issued: action.issued, outcome });
     },
-    /** Starts reporting a database's pool and live sessions, once the database is ready. */
-    watchDatabase(db: Database, countSessions: () => Promise<number>, log: Logger): void {
+    /** Starts reporting a database's pool, live sessions and outbox, once the database is ready. */
+    watchDatabase(db: Database, from: DatabaseSources): void {
       pool = openedDatabase(db).pool;
-      countLiveSessions = countSessions;
-      logger = log;
+      sources = from;
     },
+    countMailQueued: () => mailQueued.inc(),
+    countMailSent: () => mailSent.inc(),
+    countMailGivenUp: () => mailGivenUp.inc(),
     /** The exposition text, as Prometheus scrapes it. */
     render: () => registry.metrics(),
     contentType: registry.contentType,

@@ -5,10 +5,11 @@ import type { Config } from './config';
 import { describeDatabase, migrateToLatest, openDatabase, waitForDatabase, type Database } from './db/database';
 import { forget } from './domain/cache-invalidation';
 import { listenForInvalidations, type InvalidationListener } from './db/invalidation-listener';
-import type { Clock } from './domain/model';
+import { systemClock, type Clock } from './domain/model';
 import type { Logger } from './logger';
-import { createMetrics } from './metrics';
+import { createMetrics, type Metrics } from './metrics';
 import { createServices, type Services } from './services';
+import { createOutboxWorker, loggingTransport, smtpTransport, type OutboxWorker } from './mail/outbox-worker';
 
 // Longer than the idle timeouts of common load balancers (Heroku's router, ALB: 60 s), so that
 // they, not we, close idle keep-alive connections and no request races a closing socket.
@@ -135,7 +136,7 @@ export async function launchServer({
     const applied = await migrateToLatest(db);
     logger.info({ database: config.database.kind, migrations: applied }, 'database ready');
 
-    const services = await createServices({ config, db, clock });
+    const services = await createServices({ config, db, clock, logger });
     startedServices = services;
     const { generated, signsBeforeFetched } = await services.signingKeys.ensureSigningKey();
     if (generated) {
@@ -174,6 +175,7 @@ export async function launchServer({
   })();
 
   let purgeTimer: NodeJS.Timeout | undefined;
+  let mailWorker: OutboxWorker | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -183,6 +185,7 @@ export async function launchServer({
       // A migration in flight finishes before the database closes under it.
       await Promise.all([drain(server), preparing.catch(() => undefined)]);
       await listener?.close();
+      await mailWorker?.stop();
       await startedServices?.close();
       // Closing the database flushes an embedded PGlite to disk.
       await closeDatabase();
@@ -194,7 +197,11 @@ export async function launchServer({
     .then((services): RunningServer => {
       if (draining) throw new Error('The server was closed during start-up.');
       handleRequest = createApp({ config, logger, services, metrics, isDraining });
-      metrics.watchDatabase(db, () => services.sessions.countLiveSessions(), logger);
+      metrics.watchDatabase(db, {
+        countLiveSessions: () => services.sessions.countLiveSessions(),
+        pendingMail: () => services.mailOutbox.pending((clock ?? systemClock).now()),
+        logger,
+      });
       purgeTimer = setInterval(() => {
         services
           .purgeDeadSessions()
@@ -202,6 +209,7 @@ export async function launchServer({
           .catch((error: unknown) => logger.warn({ err: error }, 'could not purge dead sessions'));
       }, config.sessions.purgeIntervalSeconds * 1000);
       purgeTimer.unref();
+      mailWorker = startMailWorker(config, services, { logger, clock, metrics });
       return { url, port: address.port, services, close };
     })
     .catch(async (error: unknown) => {
@@ -209,6 +217,44 @@ export async function launchServer({
       throw error;
     });
   return { url, port: address.port, ready, close };
+}
+
+/**
+ * Starts sending the outbox, through SMTP_URL, or into the log in development. Without SMTP_URL
+ * or PUBLIC_URL in production, mail waits in the outbox, and one warning says so.
+ */
+function startMailWorker(
+  config: Config,
+  services: Services,
+  { logger, clock = systemClock, metrics }: { logger: Logger; clock?: Clock; metrics: Metrics },
+): OutboxWorker | undefined {
+  services.whenMailQueued(() => metrics.countMailQueued());
+  const { mail } = config;
+  const transport = mail.smtpUrl
+    ? smtpTransport(mail.smtpUrl, mail.from)
+    : mail.logInsteadOfSending
+      ? loggingTransport(logger)
+      : undefined;
+  if (!transport || mail.publicUrl === null) {
+    logger.warn(
+      { missing: [...(transport ? [] : ['SMTP_URL']), ...(mail.publicUrl === null ? ['PUBLIC_URL'] : [])] },
+      'mail is not sent: verification, password reset and notice mails wait in the outbox until SMTP_URL and PUBLIC_URL are set',
+    );
+    return undefined;
+  }
+  const worker = createOutboxWorker({
+    store: services.mailOutbox,
+    transport,
+    context: { publicUrl: mail.publicUrl, productName: mail.productName },
+    clock,
+    logger,
+    giveUpAfterSeconds: mail.giveUpAfterSeconds,
+    onSent: () => metrics.countMailSent(),
+    onGivenUp: () => metrics.countMailGivenUp(),
+  });
+  services.whenMailQueued(() => worker.wake());
+  worker.start();
+  return worker;
 }
 
 /** Launches the server and resolves once it is ready, for callers that have nothing to do meanwhile. */

@@ -9,6 +9,8 @@ import { createRolesRepository } from './db/roles-repository';
 import { createServerSecretsRepository } from './db/server-secrets-repository';
 import { createSessionsRepository } from './db/sessions-repository';
 import { createUsersRepository } from './db/users-repository';
+import { createMailOutboxRepository } from './db/mail-outbox-repository';
+import { createOneTimeTokensRepository } from './db/one-time-tokens-repository';
 import { createAccessTokens } from './domain/access-tokens';
 import { createAccounts } from './domain/accounts';
 import { createAdministration } from './domain/administration';
@@ -23,11 +25,16 @@ import { createRateLimits } from './domain/rate-limits';
 import { createSessionManager } from './domain/sessions';
 import { createSessionTokens, generateSessionTokenKey } from './domain/session-tokens';
 import { createSigningKeys } from './domain/signing-keys';
+import { createEmailVerification } from './domain/email-verification';
+import { createPasswordReset } from './domain/password-reset';
+import type { Logger } from './logger';
 
 export interface ServiceDeps {
   config: Config;
   db: Database;
   clock?: Clock;
+  /** Where work done after an answer (a reset mail being queued) reports its failures. */
+  logger: Logger;
 }
 
 const SESSION_TOKEN_KEY = 'session-token-mac';
@@ -37,7 +44,7 @@ const SESSION_TOKEN_KEY = 'session-token-mac';
  * secrets the instances share, so the database must be migrated. close() stops the password
  * hashing threads.
  */
-export async function createServices({ config, db, clock = systemClock }: ServiceDeps) {
+export async function createServices({ config, db, clock = systemClock, logger }: ServiceDeps) {
   const { cache: cacheConfig } = config.webhook;
   const cache =
     cacheConfig.ttlSeconds > 0 && cacheConfig.maxEntries > 0
@@ -48,12 +55,14 @@ export async function createServices({ config, db, clock = systemClock }: Servic
     refreshSessions,
     users,
     roles,
+    oneTimeTokens,
   } = invalidatingStores(
     {
       sessions: createSessionsRepository(db),
       refreshSessions: createRefreshTokensRepository(db),
       users: createUsersRepository(db),
       roles: createRolesRepository(db),
+      oneTimeTokens: createOneTimeTokensRepository(db),
     },
     cache,
   );
@@ -106,6 +115,32 @@ export async function createServices({ config, db, clock = systemClock }: Servic
     policy: config.sessions,
     reuseGraceSeconds: jwt.refreshTokenReuseGraceSeconds,
   });
+  // Told whenever a mail is queued here: the outbox worker (src/server.ts) sends it at once, and
+  // the metrics count it.
+  const mailQueuedListeners = new Set<() => void>();
+  const onMailQueued = () => mailQueuedListeners.forEach((listener) => listener());
+  // Work that runs after its request was answered; close() waits for it.
+  const background = new Set<Promise<void>>();
+  const runInBackground = (what: string, work: () => Promise<void>) => {
+    const running = work()
+      .catch((error: unknown) => logger.error({ err: error }, `${what} failed`))
+      .finally(() => background.delete(running));
+    background.add(running);
+  };
+  const emailVerification = createEmailVerification({
+    tokens: oneTimeTokens,
+    clock,
+    lifetimeSeconds: config.accounts.emailVerificationTokenLifetimeSeconds,
+    onMailQueued,
+  });
+  const passwordReset = createPasswordReset({
+    tokens: oneTimeTokens,
+    passwords,
+    clock,
+    lifetimeSeconds: config.accounts.passwordResetTokenLifetimeSeconds,
+    onMailQueued,
+    runInBackground,
+  });
   const runs = createBootstrapRunsRepository(db);
   const rateLimits = createRateLimits({ store: createAttemptCounterStore(db), policy: config.rateLimits });
   return {
@@ -114,6 +149,11 @@ export async function createServices({ config, db, clock = systemClock }: Servic
     jwtSessions,
     signingKeys,
     accounts,
+    emailVerification,
+    passwordReset,
+    mailOutbox: createMailOutboxRepository(db),
+    /** Calls `listener` after each mail queued by this instance. */
+    whenMailQueued: (listener: () => void) => void mailQueuedListeners.add(listener),
     administration,
     callers,
     /** The webhook's cache of validated sessions, which the invalidation listener keeps true; absent when turned off. */
@@ -127,7 +167,10 @@ export async function createServices({ config, db, clock = systemClock }: Servic
       legacyTokensMayExist = await sessionStore.hasSessionsWithoutTokenMac();
       return count;
     },
-    close: () => passwords.close(),
+    async close(): Promise<void> {
+      await Promise.all(background);
+      await passwords.close();
+    },
   };
 }
 

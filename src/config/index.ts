@@ -1,9 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { accountConfig, accountSettings } from './accounts';
 import { adminConfig, adminProblems, adminSettings } from './admin';
 import { databaseConfig, databaseSettings } from './database';
 import { httpConfig, httpProblems, httpSettings } from './http';
 import { jwtConfig, jwtProblems, jwtSettings } from './jwt';
+import { mailConfig, mailSettings } from './mail';
 import { passwordConfig, passwordSettings } from './passwords';
 import { rateLimitConfig, rateLimitSettings } from './rate-limits';
 import { sessionConfig, sessionProblems, sessionSettings } from './sessions';
@@ -14,7 +16,7 @@ export type { JwtSigning } from './jwt';
 /**
  * Every setting the service reads, parsed once from the environment: the only module that knows
  * environment variable names. Each concern (./http, ./database, ./sessions, ./passwords,
- * ./rate-limits, ./jwt, ./admin; mail, identity providers, the OpenID Provider and second factors
+ * ./rate-limits, ./jwt, ./admin, ./accounts, ./mail; identity providers, the OpenID Provider and second factors
  * next) declares its settings, what they become, and which of their combinations cannot work;
  * this puts them together, checks the whole environment at once, lists every problem, and
  * freezes the result. Everything else receives the typed, frozen Config.
@@ -28,6 +30,8 @@ const envSchema = z.object({
   ...rateLimitSettings,
   ...jwtSettings,
   ...adminSettings,
+  ...accountSettings,
+  ...mailSettings,
 });
 
 type ParsedEnv = z.output<typeof envSchema>;
@@ -53,6 +57,8 @@ function toConfig(env: ParsedEnv) {
     ...rateLimitConfig(env),
     ...jwtConfig(env),
     ...adminConfig(env),
+    ...accountConfig(env),
+    ...mailConfig(env),
   };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** How many logins, signups and password changes are admitted, and from where. */
+/** How many logins, signups, password changes, resets and verification mails are admitted, and from where. */
 
 /**
  * A rate limit as `<attempts>/<window seconds>` ("10/900": 10 attempts in 15 minutes), or `off`.
@@ -26,6 +26,14 @@ export const rateLimitSettings = {
   LOGIN_FAILURE_LIMIT_PER_USER_IP: attemptLimit.default({ attempts: 10, windowSeconds: 900 }),
   SIGNUP_LIMIT_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
   PASSWORD_CHANGE_LIMIT_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
+  // POST /password/forgot and POST /password/reset from one address.
+  PASSWORD_RESET_LIMIT_PER_IP: attemptLimit.default({ attempts: 20, windowSeconds: 3600 }),
+  // POST /password/forgot for one login (username or address), whether or not it exists.
+  PASSWORD_RESET_LIMIT_PER_ACCOUNT: attemptLimit.default({ attempts: 5, windowSeconds: 3600 }),
+  // POST /email, /email/verify/resend and /email/verify from one address.
+  EMAIL_VERIFICATION_LIMIT_PER_IP: attemptLimit.default({ attempts: 30, windowSeconds: 3600 }),
+  // POST /email and /email/verify/resend by one user.
+  EMAIL_VERIFICATION_LIMIT_PER_USER: attemptLimit.default({ attempts: 5, windowSeconds: 3600 }),
 };
 
 export function rateLimitConfig(env: z.output<z.ZodObject<typeof rateLimitSettings>>) {
@@ -36,6 +44,10 @@ export function rateLimitConfig(env: z.output<z.ZodObject<typeof rateLimitSettin
       loginFailuresPerUsernameAndIp: env.LOGIN_FAILURE_LIMIT_PER_USER_IP,
       signupPerIp: env.SIGNUP_LIMIT_PER_IP,
       passwordChangePerIp: env.PASSWORD_CHANGE_LIMIT_PER_IP,
+      passwordResetPerIp: env.PASSWORD_RESET_LIMIT_PER_IP,
+      passwordResetPerAccount: env.PASSWORD_RESET_LIMIT_PER_ACCOUNT,
+      emailVerificationPerIp: env.EMAIL_VERIFICATION_LIMIT_PER_IP,
+      emailVerificationPerUser: env.EMAIL_VERIFICATION_LIMIT_PER_USER,
     },
   };
 }

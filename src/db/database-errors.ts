@@ -47,7 +47,10 @@ function isDatabaseUnavailable(error: unknown): boolean {
 
 const sqlStateOf = (error: unknown) => (error as { code?: unknown } | null)?.code;
 
-export const isUniqueViolation = (error: unknown) => sqlStateOf(error) === '23505';
+/** A unique index refused a row: any index, or the one named. */
+export const isUniqueViolation = (error: unknown, index?: string) =>
+  sqlStateOf(error) === '23505' &&
+  (index === undefined || (error as { constraint?: unknown } | null)?.constraint === index);
 
 export const isForeignKeyViolation = (error: unknown) => sqlStateOf(error) === '23503';
 

@@ -6,6 +6,7 @@ import type {
   RoleChangeOptions,
   RoleGrant,
   RoleRevocation,
+  TokenPurpose,
   UserChanges,
   UserInsert,
   UserStore,
@@ -17,6 +18,9 @@ import { onlyRow } from './rows';
 export interface UserRow {
   id: number;
   username: string;
+  display_name: string | null;
+  email: string | null;
+  email_verified_at: Date | null;
   default_role: string;
   disabled: boolean;
   session_variables: Record<string, string>;
@@ -30,6 +34,9 @@ export function userColumns(db: Knex): (string | Knex.Raw)[] {
   return [
     'u.id',
     'u.username',
+    'u.display_name',
+    'u.email',
+    'u.email_verified_at',
     'u.default_role',
     'u.disabled',
     'u.session_variables',
@@ -46,6 +53,9 @@ export function toUser(row: UserRow): User {
   return {
     id: row.id,
     username: row.username,
+    displayName: row.display_name,
+    email: row.email,
+    emailVerified: row.email_verified_at !== null,
     roles: [SIGNED_IN_ROLE, ...granted],
     defaultRole: row.default_role,
     disabled: row.disabled,
@@ -53,6 +63,34 @@ export function toUser(row: UserRow): User {
     createdAt: row.created_at,
     sessionEpoch: row.session_epoch,
   };
+}
+
+/** Whether an account other than `exceptUserId` has verified the address. */
+export async function isVerifiedElsewhere(trx: Knex, email: string, exceptUserId?: UserId): Promise<boolean> {
+  const query = trx('users').select('id').where({ email }).whereNotNull('email_verified_at');
+  if (exceptUserId !== undefined) void query.whereNot({ id: exceptUserId });
+  return (await query.first()) !== undefined;
+}
+
+/**
+ * An address belongs to the account that verifies it first: every other account's unverified
+ * claim on it is cleared, with the verification tokens mailed for it, and that account loses
+ * nothing else.
+ */
+export async function clearUnverifiedClaims(trx: Knex, email: string, exceptUserId?: UserId): Promise<void> {
+  const claims = trx('users').update({ email: null }).where({ email }).whereNull('email_verified_at');
+  const tokens = trx('one_time_tokens').delete().where({ email, purpose: 'email-verification' }).whereNull('used_at');
+  if (exceptUserId !== undefined) {
+    void claims.whereNot({ id: exceptUserId });
+    void tokens.whereNot({ user_id: exceptUserId });
+  }
+  await claims;
+  await tokens;
+}
+
+/** Deletes the user's unused tokens of a purpose: a newer token, or what it was for, superseded them. */
+export async function voidUnusedTokens(trx: Knex, userId: UserId, purpose: TokenPurpose): Promise<void> {
+  await trx('one_time_tokens').delete().where({ user_id: userId, purpose }).whereNull('used_at');
 }
 
 export function createUsersRepository(db: Knex): UserStore {
@@ -73,18 +111,70 @@ export function createUsersRepository(db: Knex): UserStore {
 
   const endSessionsOf = (trx: Knex, id: UserId) => trx('users').increment('session_epoch', 1).where({ id });
 
+  async function applyChanges(trx: Knex.Transaction, id: UserId, changes: UserChanges, now: Date): Promise<UserUpdate> {
+    const current = await trx<{ id: number; email: string | null; email_verified_at: Date | null }>('users')
+      .select('id', 'email', 'email_verified_at')
+      .where({ id })
+      .forUpdate()
+      .first();
+    if (!current) return { outcome: 'not-found' };
+    const { defaultRole } = changes;
+    if (defaultRole !== undefined && defaultRole !== SIGNED_IN_ROLE) {
+      const held = await trx<{ user_id: number; role: string }>('user_roles')
+        .select('role')
+        .where({ user_id: id, role: defaultRole })
+        .first();
+      if (!held) return { outcome: 'default-role-not-held' };
+    }
+    const email = changes.email === undefined ? current.email : changes.email;
+    // A new address is unverified unless the change says it is verified; the same address keeps its state.
+    const verified =
+      email !== null && (changes.emailVerified ?? (email === current.email && current.email_verified_at !== null));
+    if (email !== null && verified) {
+      if (await isVerifiedElsewhere(trx, email, id)) return { outcome: 'email-taken' };
+      await clearUnverifiedClaims(trx, email, id);
+    }
+    // Tokens mailed to an address the account no longer claims prove nothing now.
+    if (email !== current.email) await voidUnusedTokens(trx, id, 'email-verification');
+    await trx('users')
+      .update({
+        display_name: changes.displayName,
+        email,
+        email_verified_at: verified
+          ? current.email_verified_at !== null && email === current.email
+            ? undefined
+            : now
+          : null,
+        default_role: defaultRole,
+        disabled: changes.disabled,
+        session_variables:
+          changes.sessionVariables === undefined ? undefined : JSON.stringify(changes.sessionVariables),
+        ...(changes.disabled === true && { session_epoch: trx.raw('session_epoch + 1') }),
+        updated_at: now,
+      })
+      .where({ id });
+    return { outcome: 'updated', user: (await findUserById(id, trx))! };
+  }
+
   return withClassifiedFailures<UserStore>({
     findUserById: (id: UserId) => findUserById(id),
 
     async insertUser(user: NewUser): Promise<UserInsert> {
       try {
         return await db.transaction(async (trx): Promise<UserInsert> => {
+          if (user.email !== null && !user.emailVerified && (await isVerifiedElsewhere(trx, user.email))) {
+            return { outcome: 'email-taken' };
+          }
+          if (user.email !== null && user.emailVerified) await clearUnverifiedClaims(trx, user.email);
           const { id } = onlyRow(
             await trx('users')
               .insert({
                 username: user.username,
                 username_key: user.usernameKey,
                 password_hash: user.passwordHash,
+                display_name: user.displayName,
+                email: user.email,
+                email_verified_at: user.email !== null && user.emailVerified ? user.now : null,
                 default_role: user.defaultRole,
                 created_at: user.now,
                 updated_at: user.now,
@@ -99,6 +189,8 @@ export function createUsersRepository(db: Knex): UserStore {
           return { outcome: 'inserted', user: (await findUserById(id, trx))! };
         });
       } catch (error) {
+        // Two accounts verified one address at once: the index refused the second.
+        if (isUniqueViolation(error, 'users_verified_email')) return { outcome: 'email-taken' };
         if (isUniqueViolation(error)) return { outcome: 'username-taken' };
         // A role (granted or default) deleted after the caller found it.
         if (isForeignKeyViolation(error)) return { outcome: 'role-not-found' };
@@ -106,16 +198,18 @@ export function createUsersRepository(db: Knex): UserStore {
       }
     },
 
-    async findUserWithPasswordHash(usernameKey: string): Promise<{ user: User; passwordHash: string } | undefined> {
+    async findUserWithPasswordHash(
+      usernameKey: string,
+    ): Promise<{ user: User; passwordHash: string | null } | undefined> {
       const row = await selectUsers()
         .select('u.password_hash')
         .where('u.username_key', usernameKey)
-        .first<(UserRow & { password_hash: string }) | undefined>();
+        .first<(UserRow & { password_hash: string | null }) | undefined>();
       return row ? { user: toUser(row), passwordHash: row.password_hash } : undefined;
     },
 
-    async findPasswordHash(id: UserId): Promise<string | undefined> {
-      const row = await db<{ id: number; password_hash: string }>('users')
+    async findPasswordHash(id: UserId): Promise<string | null | undefined> {
+      const row = await db<{ id: number; password_hash: string | null }>('users')
         .select('password_hash')
         .where({ id })
         .first();
@@ -127,11 +221,14 @@ export function createUsersRepository(db: Knex): UserStore {
       { replaced, replacement }: { replaced: string; replacement: string },
       now: Date,
     ): Promise<number | undefined> {
-      const [row] = await db('users')
-        .update({ password_hash: replacement, session_epoch: db.raw('session_epoch + 1'), updated_at: now })
-        .where({ id, password_hash: replaced })
-        .returning<{ session_epoch: number }[]>('session_epoch');
-      return row?.session_epoch;
+      return db.transaction(async (trx) => {
+        const [row] = await trx('users')
+          .update({ password_hash: replacement, session_epoch: trx.raw('session_epoch + 1'), updated_at: now })
+          .where({ id, password_hash: replaced })
+          .returning<{ session_epoch: number }[]>('session_epoch');
+        if (row) await voidUnusedTokens(trx, id, 'password-reset');
+        return row?.session_epoch;
+      });
     },
 
     async listUsers(limit: number, offset: number): Promise<{ users: User[]; total: number }> {
@@ -143,28 +240,12 @@ export function createUsersRepository(db: Knex): UserStore {
     },
 
     async updateUser(id: UserId, changes: UserChanges, now: Date): Promise<UserUpdate> {
-      return db.transaction(async (trx): Promise<UserUpdate> => {
-        if (!(await lockUser(trx, id))) return { outcome: 'not-found' };
-        const { defaultRole } = changes;
-        if (defaultRole !== undefined && defaultRole !== SIGNED_IN_ROLE) {
-          const held = await trx<{ user_id: number; role: string }>('user_roles')
-            .select('role')
-            .where({ user_id: id, role: defaultRole })
-            .first();
-          if (!held) return { outcome: 'default-role-not-held' };
-        }
-        await trx('users')
-          .update({
-            default_role: defaultRole,
-            disabled: changes.disabled,
-            session_variables:
-              changes.sessionVariables === undefined ? undefined : JSON.stringify(changes.sessionVariables),
-            ...(changes.disabled === true && { session_epoch: trx.raw('session_epoch + 1') }),
-            updated_at: now,
-          })
-          .where({ id });
-        return { outcome: 'updated', user: (await findUserById(id, trx))! };
-      });
+      try {
+        return await db.transaction((trx) => applyChanges(trx, id, changes, now));
+      } catch (error) {
+        if (isUniqueViolation(error, 'users_verified_email')) return { outcome: 'email-taken' };
+        throw error;
+      }
     },
 
     async deleteUser(id: UserId): Promise<boolean> {

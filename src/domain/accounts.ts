@@ -3,11 +3,16 @@ import { SIGNED_IN_ROLE, type Clock, type NewSession, type User } from './model'
 import type { UserStore } from './ports';
 import type { PasswordHasher } from './passwords';
 import type { SessionManager } from './sessions';
+import { validDisplayName, validEmail } from './emails';
 import { assertValidUsername, isValidUsername, normalizeUsername, usernameKey } from './usernames';
 
 export interface Registration {
   username: string;
   password: string;
+  displayName?: string;
+  email?: string;
+  /** Only an admin may say so. */
+  emailVerified?: boolean;
   /** Roles beyond `user`, which every user holds. */
   grantedRoles?: string[];
   defaultRole?: string;
@@ -22,15 +27,31 @@ export interface AccountsDeps {
 
 export function createAccounts({ users, sessions, passwords, clock }: AccountsDeps) {
   return {
-    /** Creates a user. Throws VALIDATION_FAILED, WEAK_PASSWORD or USERNAME_TAKEN. */
+    /** Sets or clears the user's display name. */
+    async changeDisplayName(userId: User['id'], displayName: string | null): Promise<User> {
+      const updated = await users.updateUser(
+        userId,
+        { displayName: displayName === null ? null : validDisplayName(displayName) },
+        clock.now(),
+      );
+      if (updated.outcome !== 'updated') throw new AppError('UNAUTHORIZED');
+      return updated.user;
+    },
+
+    /** Creates a user. Throws VALIDATION_FAILED, WEAK_PASSWORD, USERNAME_TAKEN or EMAIL_TAKEN. */
     async registerUser(registration: Registration): Promise<User> {
       assertValidUsername(registration.username);
+      const email = registration.email === undefined ? null : validEmail(registration.email);
+      const displayName = registration.displayName === undefined ? null : validDisplayName(registration.displayName);
       passwords.assertAcceptable(registration.password, { username: registration.username });
       const username = normalizeUsername(registration.username);
       const inserted = await users.insertUser({
         username,
         usernameKey: usernameKey(username),
         passwordHash: await passwords.hash(registration.password),
+        displayName,
+        email,
+        emailVerified: email !== null && registration.emailVerified === true,
         grantedRoles: registration.grantedRoles ?? [],
         defaultRole: registration.defaultRole ?? SIGNED_IN_ROLE,
         now: clock.now(),
@@ -40,6 +61,8 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
           return inserted.user;
         case 'username-taken':
           throw new AppError('USERNAME_TAKEN');
+        case 'email-taken':
+          throw new AppError('EMAIL_TAKEN');
         case 'role-not-found':
           throw new AppError('NOT_FOUND', { message: 'A role to grant no longer exists.' });
       }
@@ -52,7 +75,8 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
     async verifyCredentials(username: string, password: string): Promise<User | undefined> {
       // A name that could never have been registered is looked up nowhere, and still costs bcrypt.
       const found = isValidUsername(username) ? await users.findUserWithPasswordHash(usernameKey(username)) : undefined;
-      const matches = await passwords.verify(password, found?.passwordHash);
+      // A user without a password (identity providers only) costs the same comparison, and fails.
+      const matches = await passwords.verify(password, found?.passwordHash ?? undefined);
       return matches && found && !found.user.disabled ? found.user : undefined;
     },
 
@@ -65,7 +89,7 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
       user: Pick<User, 'id' | 'username'>,
       change: { currentPassword: string; newPassword: string; userAgent: string | undefined },
     ): Promise<NewSession> {
-      const currentHash = await users.findPasswordHash(user.id);
+      const currentHash = (await users.findPasswordHash(user.id)) ?? undefined;
       const matches = await passwords.verify(change.currentPassword, currentHash);
       if (!matches || currentHash === undefined) {
         throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
@@ -79,7 +103,7 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
         clock.now(),
       );
       if (sessionEpoch === undefined) {
-        if ((await users.findPasswordHash(user.id)) === undefined) throw new AppError('INVALID_CREDENTIALS');
+        if (!(await users.findPasswordHash(user.id))) throw new AppError('INVALID_CREDENTIALS');
         throw new AppError('PASSWORD_CHANGED');
       }
       return sessions.createSession({ id: user.id, sessionEpoch }, change.userAgent);

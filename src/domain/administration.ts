@@ -1,5 +1,6 @@
 import { AppError } from '../errors';
 import type { Accounts } from './accounts';
+import { validDisplayName, validEmail } from './emails';
 import { normalizeSessionVariables } from './session-variables';
 import { ANONYMOUS_ROLE, SIGNED_IN_ROLE, isValidRoleName, type Clock, type User, type UserId } from './model';
 import type { Role, RoleStore, UserStore } from './ports';
@@ -70,6 +71,9 @@ export function createAdministration({
       password: string;
       roles?: string[];
       defaultRole?: string;
+      displayName?: string;
+      email?: string;
+      emailVerified?: boolean;
     }): Promise<User> {
       const granted = [...new Set(input.roles ?? [])].filter((role) => role !== SIGNED_IN_ROLE);
       for (const [index, role] of granted.entries()) {
@@ -86,6 +90,9 @@ export function createAdministration({
       return accounts.registerUser({
         username: input.username,
         password: input.password,
+        displayName: input.displayName,
+        email: input.email,
+        emailVerified: input.emailVerified,
         grantedRoles: granted,
         defaultRole,
       });
@@ -93,11 +100,23 @@ export function createAdministration({
 
     async updateUser(
       id: UserId,
-      changes: { defaultRole?: string; disabled?: boolean; sessionVariables?: Record<string, string> },
+      changes: {
+        defaultRole?: string;
+        disabled?: boolean;
+        sessionVariables?: Record<string, string>;
+        displayName?: string | null;
+        email?: string | null;
+        emailVerified?: boolean;
+      },
     ): Promise<User> {
       const sessionVariables =
         changes.sessionVariables === undefined ? undefined : normalizeSessionVariables(changes.sessionVariables);
-      const update = await users.updateUser(id, { ...changes, sessionVariables }, clock.now());
+      const email = changes.email === undefined || changes.email === null ? changes.email : validEmail(changes.email);
+      const displayName =
+        changes.displayName === undefined || changes.displayName === null
+          ? changes.displayName
+          : validDisplayName(changes.displayName);
+      const update = await users.updateUser(id, { ...changes, sessionVariables, email, displayName }, clock.now());
       switch (update.outcome) {
         case 'updated':
           return update.user;
@@ -108,6 +127,8 @@ export function createAdministration({
             message: 'The default role must be one of the user’s roles.',
             details: [{ path: 'defaultRole', message: 'the user does not hold this role' }],
           });
+        case 'email-taken':
+          throw new AppError('EMAIL_TAKEN');
       }
     },
 

@@ -1,5 +1,5 @@
 import type { UserId } from './model';
-import type { RefreshSessionStore, RoleStore, SessionStore, UserStore } from './ports';
+import type { OneTimeTokenStore, RefreshSessionStore, RoleStore, SessionStore, UserStore } from './ports';
 import type { SessionCache } from './session-cache';
 
 /**
@@ -69,6 +69,18 @@ const roleStoreStaleness: StalenessOf<RoleStore> = {
   deleteRole: () => 'everything',
 };
 
+const oneTimeTokenStoreStaleness: StalenessOf<OneTimeTokenStore> = {
+  issueToken: NOTHING,
+  findUsableToken: READS,
+  findPendingTokenEmail: READS,
+  findUserForPasswordReset: READS,
+  // Its address changed, and any other account's unverified claim on it: those are not
+  // known here, and the database tells every instance of each (users_notify_change).
+  verifyEmail: () => 'everything',
+  // The password reset ends every session of the user, whose id only the token knows.
+  resetPassword: () => 'everything',
+};
+
 export function forget(cache: SessionCache, stale: Stale): void {
   if (stale === 'everything') cache.forgetEverything();
   else if ('session' in stale) cache.forgetSession(stale.session);
@@ -97,6 +109,7 @@ export interface Stores {
   refreshSessions: RefreshSessionStore;
   users: UserStore;
   roles: RoleStore;
+  oneTimeTokens: OneTimeTokenStore;
 }
 
 /** The stores as the domain must use them: each write drops what it made stale from the cache. */
@@ -107,5 +120,6 @@ export function invalidatingStores(stores: Stores, cache: SessionCache | undefin
     refreshSessions: invalidating(stores.refreshSessions, refreshSessionStoreStaleness, cache),
     users: invalidating(stores.users, userStoreStaleness, cache),
     roles: invalidating(stores.roles, roleStoreStaleness, cache),
+    oneTimeTokens: invalidating(stores.oneTimeTokens, oneTimeTokenStoreStaleness, cache),
   };
 }

@@ -5,6 +5,14 @@ export type UserId = number;
 export interface User {
   id: UserId;
   username: string;
+  /** Shown to people in place of the username, where the user chose one. */
+  displayName: string | null;
+  /**
+   * The address in force, normalised: verified, or claimed at signup or by an admin and not yet
+   * verified. An address the user asked to change to is not here until it is verified.
+   */
+  email: string | null;
+  emailVerified: boolean;
   /** Every role the user holds, `user` included. */
   roles: string[];
   defaultRole: string;

@@ -114,13 +114,22 @@ export interface SigningKeyStore {
 export interface NewUser {
   username: string;
   usernameKey: string;
-  passwordHash: string;
+  /** Null for a user who logs in only through an identity provider. */
+  passwordHash: string | null;
+  displayName: string | null;
+  email: string | null;
+  emailVerified: boolean;
   grantedRoles: string[];
   defaultRole: string;
   now: Date;
 }
 
 export interface UserChanges {
+  /** Null clears it. */
+  displayName?: string | null;
+  /** Null clears it; a new address is unverified unless `emailVerified` says otherwise. */
+  email?: string | null;
+  emailVerified?: boolean;
   defaultRole?: string;
   disabled?: boolean;
   sessionVariables?: Record<string, string>;
@@ -130,12 +139,14 @@ export interface UserStore {
   /** Inserts the user with their roles, unless the username is taken or one of the roles is gone. */
   insertUser(user: NewUser): Promise<UserInsert>;
   findUserById(id: UserId): Promise<User | undefined>;
-  findUserWithPasswordHash(usernameKey: string): Promise<{ user: User; passwordHash: string } | undefined>;
-  findPasswordHash(id: UserId): Promise<string | undefined>;
+  findUserWithPasswordHash(usernameKey: string): Promise<{ user: User; passwordHash: string | null } | undefined>;
+  /** Undefined when there is no such user; null when the user has no password. */
+  findPasswordHash(id: UserId): Promise<string | null | undefined>;
   /**
    * Replaces the password hash `replaced` and, in the same statement, ends every session of the
    * user; answers the user's new session epoch, or undefined when there is no such user or its
-   * hash is no longer `replaced` (another change came first).
+   * hash is no longer `replaced` (another change came first). Unused password-reset tokens
+   * of the user die with the old password.
    */
   replacePasswordHash(
     id: UserId,
@@ -146,7 +157,7 @@ export interface UserStore {
   /**
    * Applies the changes as one, after every other change to this user. A default role must be
    * held when the change commits, not only when it was asked for. Disabling also ends every
-   * session of the user.
+   * session of the user. Verifying an address clears every other account's unverified claim on it.
    */
   updateUser(id: UserId, changes: UserChanges, now: Date): Promise<UserUpdate>;
   /** Deletes the user; sessions go with them. */
@@ -158,14 +169,21 @@ export interface UserStore {
 }
 
 export type UserInsert =
-  { outcome: 'inserted'; user: User } | { outcome: 'username-taken' } | { outcome: 'role-not-found' };
+  | { outcome: 'inserted'; user: User }
+  | { outcome: 'username-taken' }
+  /** Another account has verified the address. */
+  | { outcome: 'email-taken' }
+  | { outcome: 'role-not-found' };
 
 /** Only `granted` and `revoked` changed anything, and only they end sessions. */
 export type RoleGrant = 'granted' | 'already-held' | 'user-not-found' | 'role-not-found';
 export type RoleRevocation = 'revoked' | 'not-held' | 'user-not-found';
 
 export type UserUpdate =
-  { outcome: 'updated'; user: User } | { outcome: 'not-found' } | { outcome: 'default-role-not-held' };
+  | { outcome: 'updated'; user: User }
+  | { outcome: 'not-found' }
+  | { outcome: 'default-role-not-held' }
+  | { outcome: 'email-taken' };
 
 export interface RoleChangeOptions {
   /** End the user's sessions in the same transaction as the change. */
@@ -229,3 +247,96 @@ export interface AttemptCounter {
 
 /** Opens the counter of one named limit. */
 export type AttemptCounterStore = (limitName: string, limit: AttemptLimit) => AttemptCounter;
+
+/** What a mail says, by template; rendered (src/mail/messages.ts) only when it is sent. */
+export type MailMessage =
+  | { template: 'email-verification'; username: string; token: string; change: boolean }
+  | { template: 'password-reset'; username: string; token: string }
+  | { template: 'password-changed'; username: string }
+  | { template: 'email-changed'; username: string; newEmail: string };
+
+export interface QueuedMail {
+  to: string;
+  message: MailMessage;
+}
+
+export type TokenPurpose = 'email-verification' | 'password-reset';
+
+export interface OneTimeTokenRecord {
+  purpose: TokenPurpose;
+  tokenHash: string;
+  userId: UserId;
+  /** The address it is mailed to: what a verification proves. */
+  email: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export type EmailVerification =
+  | { outcome: 'verified'; user: User; previousEmail: string | null; previousVerified: boolean }
+  | { outcome: 'invalid-token' }
+  | { outcome: 'email-taken' };
+
+/** Single-use tokens, and the writes they authorise, each in one transaction with the mail it queues. */
+export interface OneTimeTokenStore {
+  /**
+   * Voids the user's unused tokens of this purpose, stores this one and queues its mail, as one;
+   * answers false when the user is gone.
+   */
+  issueToken(token: OneTimeTokenRecord, mail: QueuedMail): Promise<boolean>;
+  /** The user and address of a token that is unused and unexpired at `now`. */
+  findUsableToken(
+    purpose: TokenPurpose,
+    tokenHash: string,
+    now: Date,
+  ): Promise<{ user: User; email: string } | undefined>;
+  /** The address of the user's newest unused, unexpired token of this purpose: where a resend goes. */
+  findPendingTokenEmail(userId: UserId, purpose: TokenPurpose, now: Date): Promise<string | undefined>;
+  /**
+   * Uses a verification token: its address becomes the user's, verified, and every other
+   * account's unverified claim on it is cleared; `notice` says what to mail about it, if anything.
+   */
+  verifyEmail(
+    tokenHash: string,
+    now: Date,
+    notice: (verification: Extract<EmailVerification, { outcome: 'verified' }>) => QueuedMail | undefined,
+  ): Promise<EmailVerification>;
+  /**
+   * Uses a reset token: the password is replaced, every session and every other reset token of
+   * the user ends, and `notice` is queued; answers the user, or undefined when the token was not
+   * usable (unknown, used, expired, superseded, or used by a request that came first).
+   */
+  resetPassword(
+    tokenHash: string,
+    passwordHash: string,
+    now: Date,
+    notice: (user: User) => QueuedMail,
+  ): Promise<User | undefined>;
+  /**
+   * The user a password reset for `login` goes to: the user with that username, else the user
+   * who verified that address; only if enabled and with a verified address.
+   */
+  findUserForPasswordReset(login: { usernameKey: string; email: string | null }): Promise<User | undefined>;
+}
+
+export interface OutboxMail extends QueuedMail {
+  id: string;
+  createdAt: Date;
+  /** Including the attempt this claim is for. */
+  attempts: number;
+}
+
+/** The mail outbox, which every instance's worker sends from. */
+export interface MailOutboxStore {
+  /**
+   * Claims up to `limit` mails that are due at `now`, for `leaseSeconds`: no other worker takes
+   * them meanwhile, and if this one dies they become due again when the lease ends.
+   */
+  claimDue(now: Date, leaseSeconds: number, limit: number): Promise<OutboxMail[]>;
+  markSent(id: string, now: Date): Promise<void>;
+  /** Records a failed attempt; the mail is due again at `retryAt`. */
+  markFailed(id: string, error: string, retryAt: Date): Promise<void>;
+  markGivenUp(id: string, error: string, now: Date): Promise<void>;
+  /** Mail waiting to be sent, and how long the oldest has waited. */
+  pending(now: Date): Promise<{ count: number; oldestAgeSeconds: number }>;
+}

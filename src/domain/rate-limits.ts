@@ -14,6 +14,12 @@ export interface RateLimitPolicy {
   loginFailuresPerUsernameAndIp: AttemptLimit | null;
   signupPerIp: AttemptLimit | null;
   passwordChangePerIp: AttemptLimit | null;
+  passwordResetPerIp: AttemptLimit | null;
+  /** Reset mails asked for one login, whether or not it names an account: the answer reveals nothing. */
+  passwordResetPerAccount: AttemptLimit | null;
+  emailVerificationPerIp: AttemptLimit | null;
+  /** Verification mails one user asks for: no user makes the service mail an address over and over. */
+  emailVerificationPerUser: AttemptLimit | null;
 }
 
 /**
@@ -91,6 +97,10 @@ export function createRateLimits({ store, policy }: { store: AttemptCounterStore
     : null;
   const signupPerIp = open('signup-per-ip', policy.signupPerIp);
   const passwordChangePerIp = open('password-change-per-ip', policy.passwordChangePerIp);
+  const passwordResetPerIp = open('password-reset-per-ip', policy.passwordResetPerIp);
+  const passwordResetPerAccount = open('password-reset-per-account', policy.passwordResetPerAccount);
+  const emailVerificationPerIp = open('email-verification-per-ip', policy.emailVerificationPerIp);
+  const emailVerificationPerUser = open('email-verification-per-user', policy.emailVerificationPerUser);
 
   const admitted = { admitted: true } as const;
 
@@ -144,6 +154,23 @@ export function createRateLimits({ store, policy }: { store: AttemptCounterStore
 
     admitPasswordChange: (clientAddress: string | undefined) =>
       admit(passwordChangePerIp, clientAddressKey(clientAddress), 'Too many password changes from this address.'),
+
+    /** A reset asked for (`login` given) or carried out. */
+    async admitPasswordReset(clientAddress: string | undefined, login?: string): Promise<void> {
+      await admit(passwordResetPerIp, clientAddressKey(clientAddress), 'Too many password resets from this address.');
+      if (login !== undefined) {
+        await admit(passwordResetPerAccount, accountKey(login), 'Too many password resets for this account.');
+      }
+    },
+
+    /** A verification mail asked for by a user (`userId` given), or a verification carried out. */
+    async admitEmailVerification(clientAddress: string | undefined, userId?: number): Promise<void> {
+      const address = clientAddressKey(clientAddress);
+      await admit(emailVerificationPerIp, address, 'Too many email verifications from this address.');
+      if (userId !== undefined) {
+        await admit(emailVerificationPerUser, String(userId), 'Too many verification mails for this account.');
+      }
+    },
   };
 }
 

@@ -25,6 +25,11 @@ export function currentSession(res: Response): AuthenticatedSession {
   return auth;
 }
 
+/** The user the request's session belongs to, on a route that required one; otherwise undefined. */
+export function signedInUserId(res: Response): number | undefined {
+  return (res.locals.auth as AuthenticatedSession | undefined)?.user.id;
+}
+
 /** Hashing first gives equal lengths, so timingSafeEqual leaks neither content nor length. */
 function secretsEqual(given: string, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();

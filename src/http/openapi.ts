@@ -10,6 +10,8 @@ import {
 } from './route-definition';
 import { accountRoutes } from './routes/accounts';
 import { adminRoutes } from './routes/admin';
+import { emailRoutes } from './routes/email';
+import { pageRoutes } from './routes/pages';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
@@ -35,6 +37,8 @@ const routeGroups: RouteDefinitions[] = [
   openApiRoutes,
   webhookRoutes,
   accountRoutes,
+  emailRoutes,
+  pageRoutes,
   tokenRoutes,
   sessionRoutes,
   adminRoutes,
@@ -132,7 +136,12 @@ function operationObject(operation: Operation): JsonSchema {
     security: securityOfOperation(operation),
     ...(parameters.length > 0 && { parameters }),
     ...(operation.body && {
-      requestBody: { required: true, content: jsonContent(componentRef(operation.body.name)) },
+      requestBody: {
+        required: true,
+        content: operation.page
+          ? { 'application/x-www-form-urlencoded': { schema: componentRef(operation.body.name) } }
+          : jsonContent(componentRef(operation.body.name)),
+      },
     }),
     responses: { ...answers, ...errorAnswersOf(operation) },
   };
@@ -185,6 +194,8 @@ export function buildOpenApiDocument(): JsonSchema {
     },
     tags: [
       { name: 'accounts', description: 'Signing up, logging in, the signed-in user' },
+      { name: 'email', description: 'Verifying an email address, and resetting a forgotten password through it' },
+      { name: 'pages', description: 'The pages that links in mail open: HTML, for people' },
       { name: 'sessions', description: "The signed-in user's sessions" },
       { name: 'webhook', description: "Hasura's auth webhook, in both modes" },
       { name: 'administration', description: 'Users, roles and sessions, for admins' },

@@ -13,12 +13,22 @@ import type {
 
 /** Domain objects as the JSON of api.md; the response schemas in ./schemas say their shapes. */
 
-export function presentUser(user: User): z.input<typeof userResponse> {
+/** Who the user is: the part every answer with a user has. */
+function summaryOf(user: User) {
   return {
     id: user.id,
     username: user.username,
+    displayName: user.displayName,
+    email: user.email,
+    emailVerified: user.emailVerified,
     roles: user.roles,
     defaultRole: user.defaultRole,
+  };
+}
+
+export function presentUser(user: User): z.input<typeof userResponse> {
+  return {
+    ...summaryOf(user),
     disabled: user.disabled,
     sessionVariables: user.sessionVariables,
     createdAt: user.createdAt.toISOString(),
@@ -30,14 +40,7 @@ export function presentNewSession(
   user: User,
   { token, session }: { token: string; session: Session },
 ): z.input<typeof newSessionResponse> {
-  return {
-    id: user.id,
-    username: user.username,
-    token,
-    expiresAt: session.expiresAt.toISOString(),
-    roles: user.roles,
-    defaultRole: user.defaultRole,
-  };
+  return { ...summaryOf(user), token, expiresAt: session.expiresAt.toISOString() };
 }
 
 /** POST /token and /token/refresh: a new access token, and the refresh token that replaces the last one. */
@@ -47,12 +50,7 @@ export function presentTokenPair(pair: TokenPair): z.input<typeof tokenPairRespo
     accessTokenExpiresIn: pair.accessTokenExpiresInSeconds,
     refreshToken: pair.refreshToken,
     refreshTokenExpiresAt: pair.session.expiresAt.toISOString(),
-    user: {
-      id: pair.user.id,
-      username: pair.user.username,
-      roles: pair.user.roles,
-      defaultRole: pair.user.defaultRole,
-    },
+    user: summaryOf(pair.user),
   };
 }
 
@@ -71,10 +69,7 @@ export function presentSession(session: Session, currentSessionId: string): z.in
 /** GET /me: the signed-in user and the session the request came with. */
 export function presentCurrentUser({ user, session }: AuthenticatedSession): z.input<typeof currentUserResponse> {
   return {
-    id: user.id,
-    username: user.username,
-    roles: user.roles,
-    defaultRole: user.defaultRole,
+    ...summaryOf(user),
     sessionVariables: user.sessionVariables,
     session: { id: session.id, createdAt: session.createdAt.toISOString(), expiresAt: session.expiresAt.toISOString() },
   };

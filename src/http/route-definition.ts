@@ -4,6 +4,7 @@ import type { RateLimits } from '../domain/rate-limits';
 import { AppError, type ErrorCode } from '../errors';
 import { accountOutcomeOf, type CountedAction, type Metrics } from '../metrics';
 import type { CsrfDefence } from './csrf';
+import { signedInUserId } from './authentication';
 import { parseRequest, queryParameters, refuseBodiesThatAreNotJson } from './validation';
 
 /**
@@ -29,10 +30,16 @@ export type Access =
   /** Hasura, forwarding the client's headers (the webhook, served in front of Express). */
   | 'hasura';
 
-export type Tag = 'accounts' | 'sessions' | 'webhook' | 'administration' | 'operations';
+export type Tag = 'accounts' | 'email' | 'pages' | 'sessions' | 'webhook' | 'administration' | 'operations';
 
-/** The actions that the rate limits count by client address before the handler runs. */
-export type RateLimitedAction = 'signup' | 'password-change';
+/** The actions that the rate limits count (by client address, and some by account) before the handler runs. */
+export type RateLimitedAction =
+  | 'signup'
+  | 'password-change'
+  /** Asking for a reset mail (counted per login too) or using its token. */
+  | 'password-reset'
+  /** Asking for a verification mail (counted per user too) or using its token. */
+  | 'email-verification';
 
 export interface NamedSchema<S extends z.ZodType = z.ZodType> {
   /** The name under components/schemas. */
@@ -65,6 +72,12 @@ export interface RouteDefinition {
    * the attacker, so the CSRF check applies to every call a browser sends, with a cookie or not.
    */
   readonly signsIn?: boolean;
+  /**
+   * A page for people, opened from a link in a mail: its body is a form
+   * (application/x-www-form-urlencoded, so that it works without JavaScript), it answers HTML,
+   * and its errors are pages too.
+   */
+  readonly page?: boolean;
   readonly rateLimit?: RateLimitedAction;
   /** Counts how every call ends (`success` or its error code, input and rate limit included). */
   readonly countedAs?: CountedAction;
@@ -100,7 +113,8 @@ function csrfCheckOf(definition: RouteDefinition): 'session-issuing' | 'cookie-s
 export function errorCodesOf(definition: RouteDefinition): Set<ErrorCode> {
   const codes = new Set<ErrorCode>(definition.errors);
   if (csrfCheckOf(definition)) codes.add('CSRF_REJECTED');
-  if (definition.body) {
+  if (definition.body && definition.page) codes.add('VALIDATION_FAILED').add('PAYLOAD_TOO_LARGE');
+  else if (definition.body) {
     for (const code of ['VALIDATION_FAILED', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const) {
       codes.add(code);
     }
@@ -138,6 +152,10 @@ export interface RouteSupport {
   csrf?: CsrfDefence;
   /** Parse a JSON body into req.body. */
   jsonBody?: readonly RequestHandler[];
+  /** Parse a form body into req.body, for pages. */
+  formBody?: readonly RequestHandler[];
+  /** Answers an error of a page as a page. */
+  errorPage?: (res: Response, error: AppError) => void;
   requireSession?: RequestHandler;
   requireAdmin?: RequestHandler;
   requireMetricsToken?: RequestHandler;
@@ -156,7 +174,9 @@ function guardsOf(definition: RouteDefinition, support: RouteSupport, route: str
   const csrfCheck = csrfCheckOf(definition);
   if (csrfCheck === 'session-issuing') chain.push(required(support.csrf, 'the CSRF defence', route).forSessionIssuing);
   if (csrfCheck === 'cookie-sessions') chain.push(required(support.csrf, 'the CSRF defence', route).forCookieSessions);
-  if (!SAFE_METHODS.has(definition.method)) {
+  if (!SAFE_METHODS.has(definition.method) && definition.page) {
+    chain.push(...required(support.formBody, 'the form body parser', route));
+  } else if (!SAFE_METHODS.has(definition.method)) {
     chain.push(...required(support.jsonBody, 'the JSON body parser', route), refuseBodiesThatAreNotJson);
   }
   if (definition.access === 'session') chain.push(required(support.requireSession, 'sessions', route));
@@ -185,9 +205,14 @@ function parseInput(definition: RouteDefinition, req: Request): RouteInput<Route
   } as RouteInput<RouteDefinition>;
 }
 
-const admitters: Record<RateLimitedAction, (rateLimits: RateLimits, req: Request) => Promise<void>> = {
+type Admitter = (rateLimits: RateLimits, req: Request, res: Response, body: unknown) => Promise<void>;
+
+const admitters: Record<RateLimitedAction, Admitter> = {
   signup: (rateLimits, req) => rateLimits.admitSignup(req.ip),
   'password-change': (rateLimits, req) => rateLimits.admitPasswordChange(req.ip),
+  'password-reset': (rateLimits, req, _res, body) =>
+    rateLimits.admitPasswordReset(req.ip, (body as { login?: string } | undefined)?.login),
+  'email-verification': (rateLimits, req, res) => rateLimits.admitEmailVerification(req.ip, signedInUserId(res)),
 };
 
 /** The handler behind the guards: input parsed, the rate limit admitted, and the outcome counted. */
@@ -200,11 +225,18 @@ function handlerOf(
   const { rateLimit, countedAs } = definition;
   const rateLimits = rateLimit && required(support.rateLimits, 'the rate limits', route);
   const metrics = countedAs && required(support.metrics, 'the metrics', route);
+  const errorPage = definition.page ? required(support.errorPage, 'the error page', route) : undefined;
   const handle = async (req: Request, res: Response) => {
-    const input = parseInput(definition, req);
-    // After the input is checked, so that a malformed request costs the client no attempt.
-    if (rateLimit && rateLimits) await admitters[rateLimit](rateLimits, req);
-    await handler(req, res, input);
+    try {
+      const input = parseInput(definition, req);
+      // After the input is checked, so that a malformed request costs the client no attempt.
+      if (rateLimit && rateLimits) await admitters[rateLimit](rateLimits, req, res, input.body);
+      await handler(req, res, input);
+    } catch (error) {
+      if (!errorPage || !(error instanceof AppError) || error.status >= 500) throw error;
+      for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+      errorPage(res, error);
+    }
   };
   if (!countedAs || !metrics) return handle;
   return async (req, res) => {

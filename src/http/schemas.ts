@@ -10,10 +10,17 @@ import { errorCatalogue, type ErrorCode } from '../errors';
 
 // ---- Requests ------------------------------------------------------------------------------
 
+// Long enough for any valid value: the domain says what is valid, with a precise message.
+const text = z.string().max(1000);
+
 export const signupBody = z
   .object({
     username: z.string(),
     password: z.string(),
+    email: text
+      .optional()
+      .describe('Stored normalised (trimmed, NFKC, lower-cased); a verification mail is sent to it.'),
+    displayName: text.optional().describe('1 to 100 characters, shown in place of the username.'),
     confirmPassword: z.string().optional().describe('When given, must equal `password`.'),
   })
   .refine((body) => body.confirmPassword === undefined || body.confirmPassword === body.password, {
@@ -26,6 +33,18 @@ export const loginBody = z.object({ username: z.string(), password: z.string() }
 export const refreshTokenBody = z.object({ refreshToken: z.string() });
 
 export const passwordChangeBody = z.object({ currentPassword: z.string(), newPassword: z.string() });
+
+export const updateMeBody = z.strictObject({
+  displayName: text.nullable().optional().describe('null clears it.'),
+});
+
+export const emailChangeBody = z.object({ email: text });
+
+export const tokenBody = z.object({ token: z.string().max(200).describe('The token from the link in the mail.') });
+
+export const passwordForgotBody = z.object({ login: text.describe('A username, or a verified email address.') });
+
+export const passwordResetBody = z.object({ token: z.string().max(200), newPassword: z.string() });
 
 export const sessionIdParams = z.object({ id: z.uuid() });
 
@@ -51,9 +70,18 @@ export const createUserBody = z.object({
   password: z.string(),
   roles: z.array(z.string()).optional(),
   defaultRole: z.string().optional(),
+  displayName: text.optional(),
+  email: text.optional(),
+  emailVerified: z.boolean().optional().describe('Whether the address is known to be the user’s; false unless given.'),
 });
 
 export const updateUserBody = z.strictObject({
+  displayName: text.nullable().optional().describe('null clears it.'),
+  email: text
+    .nullable()
+    .optional()
+    .describe('null clears it; a new address is unverified unless `emailVerified` is true.'),
+  emailVerified: z.boolean().optional(),
   defaultRole: z.string().optional(),
   disabled: z.boolean().optional(),
   sessionVariables: z
@@ -77,11 +105,19 @@ export const webhookPostBody = z.object({
 
 const timestamp = z.iso.datetime();
 
-export const userResponse = z.object({
+/** Who the user is, in every answer that has a user. */
+const userSummary = {
   id: z.int().describe('Also the X-Hasura-User-Id the webhook answers.'),
   username: z.string(),
+  displayName: z.string().nullable(),
+  email: z.string().nullable().describe('The address in force: verified, or not yet verified.'),
+  emailVerified: z.boolean(),
   roles: z.array(z.string()),
   defaultRole: z.string(),
+};
+
+export const userResponse = z.object({
+  ...userSummary,
   disabled: z.boolean(),
   sessionVariables: z.record(z.string(), z.string()),
   createdAt: timestamp,
@@ -90,19 +126,15 @@ export const userResponse = z.object({
 export const userListResponse = z.object({ users: z.array(userResponse), total: z.int() });
 
 export const newSessionResponse = z.object({
-  id: z.int(),
-  username: z.string(),
+  ...userSummary,
   token: z.string().describe('The bearer token of the new session. It is shown this once.'),
   expiresAt: timestamp,
-  roles: z.array(z.string()),
-  defaultRole: z.string(),
 });
 
+export const userOnlyResponse = z.object({ user: userResponse });
+
 export const currentUserResponse = z.object({
-  id: z.int(),
-  username: z.string(),
-  roles: z.array(z.string()),
-  defaultRole: z.string(),
+  ...userSummary,
   sessionVariables: z.record(z.string(), z.string()),
   session: z.object({ id: z.uuid(), createdAt: timestamp, expiresAt: timestamp }),
 });
@@ -145,6 +177,9 @@ export const hasuraSessionVariablesResponse = z
 /** Hasura's protocol answer for a caller who is not authenticated; Hasura ignores the body. */
 export const webhookRefusalResponse = z.strictObject({});
 
+/** An accepted request whose outcome is mailed, or not: the answer says nothing either way. */
+export const acceptedResponse = z.strictObject({});
+
 export const openApiDocumentResponse = z.looseObject({ openapi: z.literal('3.1.0') });
 
 /** The body of every error answer, for the codes given (all of the catalogue's by default). */
@@ -163,7 +198,7 @@ export const tokenPairResponse = z.object({
   accessTokenExpiresIn: z.int().describe('Seconds until the access token expires.'),
   refreshToken: z.string().describe('Shown this once; POST /token/refresh takes it, and it is replaced each time.'),
   refreshTokenExpiresAt: timestamp,
-  user: z.object({ id: z.int(), username: z.string(), roles: z.array(z.string()), defaultRole: z.string() }),
+  user: z.object(userSummary),
 });
 
 export const jwksResponse = z.object({

@@ -25,6 +25,9 @@ function viewOf(sessionId: string, userId = 1): ValidatedSession {
       sessionVariables: {},
       createdAt: now,
       sessionEpoch: 0,
+      displayName: null,
+      email: null,
+      emailVerified: false,
     },
     endsAt: now,
   };

@@ -4,7 +4,8 @@ import type { Services } from '../../services';
 import { currentSession } from '../authentication';
 import type { LogIn } from '../logins';
 import { recordAuthEvent } from '../auth-events';
-import { presentCurrentUser, presentNewSession } from '../presenters';
+import { AppError } from '../../errors';
+import { presentCurrentUser, presentNewSession, presentUser } from '../presenters';
 import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
 import * as schemas from '../schemas';
 import type { SessionCookies } from '../session-cookie';
@@ -22,9 +23,11 @@ export const accountRoutes = {
     signsIn: true,
     rateLimit: 'signup',
     countedAs: 'signup',
+    description:
+      'With `email`, a verification mail is sent to it. 409 EMAIL_TAKEN only when another account has verified that address. With SIGNUP=closed, 403 SIGNUP_CLOSED: only admins create users.',
     body: named('SignupRequest', schemas.signupBody),
     answers: [{ status: 201, description: 'The new user, and the token of their first session.', body: newSession }],
-    errors: ['WEAK_PASSWORD', 'USERNAME_TAKEN', 'OVERLOADED'],
+    errors: ['WEAK_PASSWORD', 'USERNAME_TAKEN', 'EMAIL_TAKEN', 'SIGNUP_CLOSED', 'OVERLOADED'],
     usesDatabase: true,
   }),
   logIn: defineRoute({
@@ -51,6 +54,18 @@ export const accountRoutes = {
     ],
     usesDatabase: true,
   }),
+  updateCurrentUser: defineRoute({
+    method: 'patch',
+    path: '/me',
+    summary: "Change the signed-in user's profile",
+    tag: 'accounts',
+    access: 'session',
+    body: named('ProfileChange', schemas.updateMeBody),
+    answers: [
+      { status: 200, description: 'The user as changed.', body: named('UserAnswer', schemas.userOnlyResponse) },
+    ],
+    usesDatabase: true,
+  }),
   changePassword: defineRoute({
     method: 'post',
     path: '/password',
@@ -69,9 +84,14 @@ export const accountRoutes = {
 
 export function accountsRouter(
   services: Services,
-  { cookies, logIn, support }: { cookies: SessionCookies; logIn: LogIn; support: RouteSupport },
+  {
+    cookies,
+    logIn,
+    support,
+    signupOpen,
+  }: { cookies: SessionCookies; logIn: LogIn; support: RouteSupport; signupOpen: boolean },
 ): Router {
-  const { accounts, sessions } = services;
+  const { accounts, sessions, emailVerification } = services;
 
   // The token goes in the body for mobile and server clients, and in the cookie for browsers.
   const setSessionCookie = (req: Request, res: Response, created: NewSession) => {
@@ -82,7 +102,9 @@ export function accountsRouter(
     accountRoutes,
     {
       signUp: async (req, res, { body }) => {
+        if (!signupOpen) throw new AppError('SIGNUP_CLOSED');
         const user = await accounts.registerUser(body);
+        await emailVerification.mailTokenForNewUser(user);
         const created = await sessions.createSession(user, req.get('user-agent'));
         recordAuthEvent(req, 'signup', { userId: user.id });
         setSessionCookie(req, res, created);
@@ -100,6 +122,13 @@ export function accountsRouter(
 
       getCurrentUser: (_req, res) => {
         res.json(presentCurrentUser(currentSession(res)));
+      },
+
+      updateCurrentUser: async (req, res, { body }) => {
+        let { user } = currentSession(res);
+        if (body.displayName !== undefined) user = await accounts.changeDisplayName(user.id, body.displayName);
+        recordAuthEvent(req, 'profile.updated', { userId: user.id });
+        res.json({ user: presentUser(user) });
       },
 
       changePassword: async (req, res, { body }) => {

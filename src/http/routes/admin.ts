@@ -33,7 +33,7 @@ export const adminRoutes = {
     access: 'admin',
     body: named('CreateUserRequest', schemas.createUserBody),
     answers: [{ status: 201, description: 'The new user.', body: user }],
-    errors: ['WEAK_PASSWORD', 'NOT_FOUND', 'USERNAME_TAKEN', 'OVERLOADED'],
+    errors: ['WEAK_PASSWORD', 'NOT_FOUND', 'USERNAME_TAKEN', 'EMAIL_TAKEN', 'OVERLOADED'],
     usesDatabase: true,
   }),
   getUser: defineRoute({
@@ -50,13 +50,15 @@ export const adminRoutes = {
   updateUser: defineRoute({
     method: 'patch',
     path: '/admin/users/{id}',
-    summary: "Change a user's default role, disabled flag or session variables",
+    summary: "Change a user's default role, disabled flag, session variables, email address or display name",
+    description:
+      'Setting `emailVerified: true` makes the address the user’s: any other account’s unverified claim on it is cleared. 409 EMAIL_TAKEN when another account has verified it.',
     tag: 'administration',
     access: 'admin',
     params: schemas.userIdParams,
     body: named('UpdateUserRequest', schemas.updateUserBody),
     answers: [{ status: 200, description: 'The user as changed.', body: user }],
-    errors: ['NOT_FOUND'],
+    errors: ['NOT_FOUND', 'EMAIL_TAKEN'],
     usesDatabase: true,
   }),
   deleteUser: defineRoute({
@@ -149,6 +151,7 @@ export function adminRouter(services: Services, support: RouteSupport): Router {
 
       createUser: async (req, res, { body }) => {
         const created = await administration.createUser(body);
+        await services.emailVerification.mailTokenForNewUser(created);
         recordAuthEvent(req, 'user.created', {
           userId: created.id,
           roles: created.roles.join(','),
@@ -168,6 +171,9 @@ export function adminRouter(services: Services, support: RouteSupport): Router {
           defaultRole: changes.defaultRole,
           disabled: changes.disabled,
           sessionVariablesChanged: changes.sessionVariables !== undefined,
+          emailChanged: changes.email !== undefined,
+          emailVerified: changes.emailVerified,
+          displayNameChanged: changes.displayName !== undefined,
           ...adminActor(res),
         });
         res.json(presentUser(updated));
