@@ -7,6 +7,7 @@ import type { HttpMethod } from '../src/http/route-definition';
 import { webhookRoutes } from '../src/http/routes/webhook';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
 import { cookieHeader, sessionCookieOf } from './support/cookies';
+import { linkIn, startMailbox, type Mailbox } from './support/mailbox';
 import { logIn } from './support/requests';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
@@ -51,11 +52,20 @@ const routeNames = (routes: readonly ServedRoute[]) =>
 describe('the OpenAPI description', () => {
   let app: TestApp;
   let document: OpenApiDocument;
+  let mailbox: Mailbox;
   beforeAll(async () => {
-    app = await startTestApp({ ADMIN_SECRET, METRICS_TOKEN: 'a-metrics-token-for-the-scraper' });
+    mailbox = await startMailbox();
+    app = await startTestApp({
+      ADMIN_SECRET,
+      METRICS_TOKEN: 'a-metrics-token-for-the-scraper',
+      SMTP_URL: mailbox.smtpUrl,
+    });
     document = (await request(app.http).get('/openapi.json')).body as OpenApiDocument;
   });
-  afterAll(() => app.close());
+  afterAll(async () => {
+    await app.close();
+    await mailbox.close();
+  });
 
   it('is served at GET /openapi.json as JSON', async () => {
     const res = await request(app.http).get('/openapi.json');
@@ -147,6 +157,11 @@ describe('the OpenAPI description', () => {
         expect(res.text).toBe('');
         return;
       }
+      if (documented.content['text/html'] !== undefined) {
+        expect(res.headers['content-type']).toMatch(/^text\/html/);
+        expect(res.text).toMatch(/^<!doctype html>/);
+        return;
+      }
       if (documented.content['text/plain'] !== undefined) {
         expect(res.headers['content-type']).toMatch(/^text\/plain/);
         expect(res.text.length).toBeGreaterThan(0);
@@ -160,6 +175,85 @@ describe('the OpenAPI description', () => {
       expect(validate.errors ?? []).toEqual([]);
       expect(valid).toBe(true);
     }
+
+    it('for email addresses, password resets and their pages', async () => {
+      const http = () => request(app.http);
+      const username = uniqueUsername('mailed');
+      const email = `${username}@example.com`;
+      const signup = await http().post('/signup').send({ username, password: PASSWORD, email });
+      const token = signup.body.token as string;
+      expectDocumentedAnswer(
+        await http().patch('/me').set(bearer(token)).send({ displayName: 'Mailed' }),
+        'PATCH /me',
+        200,
+      );
+      const verification = linkIn(await mailbox.waitForMail(email, /^Verify/));
+      expectDocumentedAnswer(await http().get(`/email/verify?token=${verification.token}`), 'GET /email/verify', 200);
+      expectDocumentedAnswer(
+        await http().post('/email/verify/form').type('form').send({ token: 'unknown' }),
+        'POST /email/verify/form',
+        400,
+      );
+      expectDocumentedAnswer(
+        await http().post('/email/verify').send({ token: verification.token }),
+        'POST /email/verify',
+        200,
+      );
+      expectDocumentedAnswer(await http().post('/email/verify').send({ token: 'unknown' }), 'POST /email/verify', 400);
+      expectDocumentedAnswer(
+        await http()
+          .post('/email')
+          .set(bearer(token))
+          .send({ email: `new-${email}` }),
+        'POST /email',
+        202,
+      );
+      const change = linkIn(await mailbox.waitForMail(`new-${email}`, /^Verify/));
+      expectDocumentedAnswer(
+        await http().post('/email/verify/resend').set(bearer(token)),
+        'POST /email/verify/resend',
+        202,
+      );
+      const resent = linkIn(await mailbox.waitForMail(`new-${email}`, /^Verify/, { skip: 1 }));
+      expect(resent.token).not.toBe(change.token);
+      expectDocumentedAnswer(
+        await http().post('/email/verify/form').type('form').send({ token: resent.token }),
+        'POST /email/verify/form',
+        200,
+      );
+      expectDocumentedAnswer(
+        await http().post('/password/forgot').send({ login: username }),
+        'POST /password/forgot',
+        202,
+      );
+      const reset = linkIn(await mailbox.waitForMail(`new-${email}`, /^Reset/));
+      expectDocumentedAnswer(await http().get(`/password/reset?token=${reset.token}`), 'GET /password/reset', 200);
+      expectDocumentedAnswer(
+        await http().post('/password/reset').send({ token: reset.token, newPassword: 'x' }),
+        'POST /password/reset',
+        400,
+      );
+      expectDocumentedAnswer(
+        await http()
+          .post('/password/reset/form')
+          .type('form')
+          .send({ token: reset.token, newPassword: 'a new passphrase 1', confirmPassword: 'a new passphrase 1' }),
+        'POST /password/reset/form',
+        200,
+      );
+      expectDocumentedAnswer(
+        await http().post('/password/reset/form').type('form').send({ token: reset.token }),
+        'POST /password/reset/form',
+        400,
+      );
+      await http().post('/password/forgot').send({ login: username });
+      const second = linkIn(await mailbox.waitForMail(`new-${email}`, /^Reset/, { skip: 1 }));
+      expectDocumentedAnswer(
+        await http().post('/password/reset').send({ token: second.token, newPassword: 'another passphrase 2' }),
+        'POST /password/reset',
+        204,
+      );
+    });
 
     it('for accounts, sessions and the webhook in both modes', async () => {
       const http = () => request(app.http);

@@ -20,7 +20,7 @@ import {
 
 export function createOneTimeTokensRepository(db: Knex): OneTimeTokenStore {
   const findUser = async (trx: Knex, id: number): Promise<User> =>
-    toUser((await trx('users as u').select(userColumns(trx)).where('u.id', id).first<UserRow>())!);
+    toUser(await trx('users as u').select(userColumns(trx)).where('u.id', id).first<UserRow>());
 
   /**
    * Marks the token used, if it is usable at `now`: one statement, so that of two requests with
@@ -45,8 +45,8 @@ export function createOneTimeTokensRepository(db: Knex): OneTimeTokenStore {
     async issueToken(token: OneTimeTokenRecord, mail: QueuedMail): Promise<boolean> {
       return db.transaction(async (trx) => {
         // Locked, so that a token is never issued to a user being deleted at this moment.
-        const user = await trx('users').select('id').where({ id: token.userId }).forUpdate().first();
-        if (!user) return false;
+        const user = await trx<{ id: number }>('users').select('id').where({ id: token.userId }).forUpdate().first();
+        if (user === undefined) return false;
         await voidUnusedTokens(trx, token.userId, token.purpose);
         await trx('one_time_tokens').insert({
           purpose: token.purpose,

@@ -98,7 +98,11 @@ function errorAnswersOf(operation: Operation): Record<string, JsonSchema> {
           },
         },
       }),
-      content: jsonContent(toJsonSchema(schemas.errorResponse(codes))),
+      // A page's errors under 500 are pages that say what went wrong; the rest are JSON, as everywhere.
+      content:
+        operation.page && status < 500
+          ? { 'text/html': { schema: { type: 'string' } } }
+          : jsonContent(toJsonSchema(schemas.errorResponse(codes))),
     };
   }
   return answers;

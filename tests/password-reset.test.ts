@@ -1,0 +1,217 @@
+import request from 'supertest';
+import { cookieHeader, sessionCookieOf } from './support/cookies';
+import { linkIn, startMailbox, type Mailbox } from './support/mailbox';
+import { logIn, logInToken } from './support/requests';
+import { expectCleanErrorBody, expectTokenRefused, statusAndCode } from './support/responses';
+import { PASSWORD, bearer, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+
+const PUBLIC_URL = 'http://auth.test.example';
+const RESET_SUBJECT = /^Reset your .* password$/;
+const NEW_PASSWORD = 'a brand new passphrase 42';
+
+describe('password reset', () => {
+  let app: TestApp;
+  let mailbox: Mailbox;
+  beforeAll(async () => {
+    mailbox = await startMailbox();
+    app = await startTestApp({ SMTP_URL: mailbox.smtpUrl, PUBLIC_URL });
+  });
+  afterAll(async () => {
+    await app.close();
+    await mailbox.close();
+  });
+
+  const http = () => request(app.http);
+  const forgot = (login: string) => http().post('/password/forgot').send({ login });
+  const reset = (token: string, newPassword = NEW_PASSWORD) =>
+    http().post('/password/reset').send({ token, newPassword });
+
+  /** A user with a verified address; answers their username, address and first session's token. */
+  async function verifiedUser() {
+    const username = uniqueUsername();
+    const email = `${username}@example.com`;
+    const signup = await http().post('/signup').send({ username, password: PASSWORD, email });
+    const mail = await mailbox.waitForMail(email, /^Verify/);
+    expect(
+      (
+        await http()
+          .post('/email/verify')
+          .send({ token: linkIn(mail).token })
+      ).status,
+    ).toBe(200);
+    return { id: signup.body.id as number, username, email, token: signup.body.token as string };
+  }
+
+  async function resetToken(email: string, skip = 0): Promise<string> {
+    const mail = await mailbox.waitForMail(email, RESET_SUBJECT, { skip });
+    const { url, token } = linkIn(mail);
+    expect(url).toBe(`${PUBLIC_URL}/password/reset?token=${token}`);
+    return token;
+  }
+
+  it('mails a link for a username or a verified address; the token sets a new password once and ends every session', async () => {
+    const user = await verifiedUser();
+    const cookie = cookieHeader(sessionCookieOf(await logIn(app, user.username)));
+    const refreshToken = (await http().post('/token').send({ username: user.username, password: PASSWORD })).body
+      .refreshToken as string;
+
+    const asked = await forgot(user.username);
+    expect(asked.status).toBe(202);
+    expect(asked.body).toEqual({});
+    const token = await resetToken(user.email);
+
+    // The page the link opens uses nothing, and carries no referrer.
+    const page = await http().get(`/password/reset?token=${token}`);
+    expect(page.status).toBe(200);
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+
+    expect((await reset(token)).status).toBe(204);
+
+    expect(statusAndCode(await logIn(app, user.username))).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    expect((await logIn(app, user.username, NEW_PASSWORD)).status).toBe(200);
+    await expectTokenRefused(app, user.token);
+    expect((await http().get('/me').set(cookie)).status).toBe(401);
+    expect(statusAndCode(await http().post('/token/refresh').send({ refreshToken }))).toEqual({
+      status: 401,
+      code: 'INVALID_REFRESH_TOKEN',
+    });
+    const notice = await mailbox.waitForMail(user.email, /password was changed/);
+    expect(notice.text).not.toMatch(/token=/);
+
+    const reused = await reset(token, 'yet another passphrase 43');
+    expectCleanErrorBody(reused, 'INVALID_TOKEN');
+    expect(reused.status).toBe(400);
+
+    // The verified address works as the login too.
+    expect((await forgot(user.email.toUpperCase())).status).toBe(202);
+    expect((await reset(await resetToken(user.email, 1), 'a third passphrase 44')).status).toBe(204);
+  });
+
+  it('answers byte for byte the same for a verified account, an unverified one and an unknown login, and mails only the first', async () => {
+    const verified = await verifiedUser();
+    const unverified = uniqueUsername();
+    await http()
+      .post('/signup')
+      .send({ username: unverified, password: PASSWORD, email: `${unverified}@example.com` });
+    const answers = await Promise.all([
+      forgot(unverified),
+      forgot(uniqueUsername('nobody')),
+      forgot(verified.username),
+    ]);
+
+    const shapes = answers.map((res) => ({
+      status: res.status,
+      text: res.text,
+      type: res.headers['content-type'],
+      length: res.headers['content-length'],
+    }));
+    expect(shapes[1]).toEqual(shapes[0]);
+    expect(shapes[2]).toEqual(shapes[0]);
+    expect(shapes[0]).toEqual({ status: 202, text: '{}', type: 'application/json; charset=utf-8', length: '2' });
+    await resetToken(verified.email);
+    expect(
+      mailbox.received.filter((mail) => mail.to === `${unverified}@example.com` && RESET_SUBJECT.test(mail.subject)),
+    ).toEqual([]);
+  });
+
+  it('refuses a token that a newer one superseded, and one older than 30 minutes, with INVALID_TOKEN', async () => {
+    const user = await verifiedUser();
+    await forgot(user.username);
+    const first = await resetToken(user.email);
+    await forgot(user.username);
+    const second = await resetToken(user.email, 1);
+
+    expect(statusAndCode(await reset(first))).toEqual({ status: 400, code: 'INVALID_TOKEN' });
+    app.clock.advanceSeconds(30 * 60 + 1);
+    expect(statusAndCode(await reset(second))).toEqual({ status: 400, code: 'INVALID_TOKEN' });
+    expect((await logIn(app, user.username)).status).toBe(200);
+  });
+
+  it('leaves the token usable after a weak password, and a password change voids it', async () => {
+    const user = await verifiedUser();
+    await forgot(user.username);
+    const token = await resetToken(user.email);
+
+    expect(statusAndCode(await reset(token, 'short'))).toEqual({ status: 400, code: 'WEAK_PASSWORD' });
+    const session = await logInToken(app, user.username);
+    expect(
+      (
+        await http()
+          .post('/password')
+          .set(bearer(session))
+          .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD })
+      ).status,
+    ).toBe(200);
+    expect(statusAndCode(await reset(token, 'yet another passphrase 43'))).toEqual({
+      status: 400,
+      code: 'INVALID_TOKEN',
+    });
+  });
+
+  it('lets exactly one of two concurrent resets with one token win', async () => {
+    const user = await verifiedUser();
+    await forgot(user.username);
+    const token = await resetToken(user.email);
+
+    const answers = await Promise.all([
+      reset(token, 'first racing passphrase 1'),
+      reset(token, 'second racing passphrase 2'),
+    ]);
+
+    expect(answers.map((res) => res.status).sort()).toEqual([204, 400]);
+    const winner = answers[0].status === 204 ? 'first racing passphrase 1' : 'second racing passphrase 2';
+    expect((await logIn(app, user.username, winner)).status).toBe(200);
+  });
+
+  it('ends a session that a login in flight with the old password creates while the reset commits', async () => {
+    const user = await verifiedUser();
+    const sessionsOfOldPasswords: string[] = [];
+    for (let round = 0; round < 3; round += 1) {
+      await forgot(user.username);
+      const token = await resetToken(user.email, round);
+      const password = round === 0 ? PASSWORD : `round ${round - 1} passphrase`;
+      const [login, resetAnswer] = await Promise.all([
+        logIn(app, user.username, password),
+        reset(token, `round ${round} passphrase`),
+      ]);
+      expect(resetAnswer.status).toBe(204);
+      expect([200, 401]).toContain(login.status);
+      sessionsOfOldPasswords.push(...(login.status === 200 ? [login.body.token as string] : []));
+    }
+    // Whichever finished first, no session made with an old password outlives its reset.
+    for (const token of sessionsOfOldPasswords) await expectTokenRefused(app, token);
+  });
+
+  it('does not log the token of a link', async () => {
+    const user = await verifiedUser();
+    await forgot(user.username);
+    const token = await resetToken(user.email);
+    await http().get(`/password/reset?token=${token}`);
+    await reset(token);
+
+    expect(app.logLines.filter((line) => line.includes(token))).toEqual([]);
+  });
+});
+
+describe('password reset rate limits', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ PASSWORD_RESET_LIMIT_PER_ACCOUNT: '2/3600' });
+  });
+  afterAll(() => app.close());
+
+  it('refuses a third request for one login within the window, with Retry-After, known account or not', async () => {
+    for (const login of [
+      uniqueUsername('nobody'),
+      (await request(app.http).post('/signup').send({ username: uniqueUsername(), password: PASSWORD })).body.username,
+    ]) {
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        expect((await request(app.http).post('/password/forgot').send({ login })).status).toBe(202);
+      }
+      const refused = await request(app.http).post('/password/forgot').send({ login });
+      expectCleanErrorBody(refused, 'RATE_LIMITED');
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    }
+  });
+});
