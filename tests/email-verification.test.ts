@@ -198,16 +198,13 @@ describe('email addresses', () => {
   describe('the admin API', () => {
     it('creates and changes users with an address and whether it is verified', async () => {
       const address = uniqueAddress('admin-made');
-      const created = await http()
-        .post('/admin/users')
-        .set(withAdminSecret)
-        .send({
-          username: uniqueUsername(),
-          password: PASSWORD,
-          email: address,
-          emailVerified: true,
-          displayName: 'Made',
-        });
+      const created = await http().post('/admin/users').set(withAdminSecret).send({
+        username: uniqueUsername(),
+        password: PASSWORD,
+        email: address,
+        emailVerified: true,
+        displayName: 'Made',
+      });
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ email: normalized(address), emailVerified: true, displayName: 'Made' });
 

@@ -35,7 +35,15 @@ describe('JWT mode: POST /token and the access token', () => {
       refreshTokenExpiresAt: new Date(
         app.clock.now().getTime() + app.config.sessions.absoluteTimeoutSeconds * 1000,
       ).toISOString(),
-      user: { id: user.id, username: user.username, roles: ['user'], defaultRole: 'user' },
+      user: {
+        id: user.id,
+        username: user.username,
+        displayName: null,
+        email: null,
+        emailVerified: false,
+        roles: ['user'],
+        defaultRole: 'user',
+      },
     });
   });
 

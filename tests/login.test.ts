@@ -22,6 +22,9 @@ describe('POST /login', () => {
         expiresAt: expect.any(String),
         roles: ['user'],
         defaultRole: 'user',
+        displayName: null,
+        email: null,
+        emailVerified: false,
       });
       expect(new Date(res.body.expiresAt).toISOString()).toBe(res.body.expiresAt);
     });

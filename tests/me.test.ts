@@ -20,6 +20,9 @@ describe('the calling user and session', () => {
         username: user.username,
         roles: ['user'],
         defaultRole: 'user',
+        displayName: null,
+        email: null,
+        emailVerified: false,
         sessionVariables: {},
         session: { id: expect.any(String), createdAt: expect.any(String), expiresAt: expect.any(String) },
       });

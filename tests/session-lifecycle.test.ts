@@ -49,6 +49,9 @@ describe('session lifecycle', () => {
         ).toISOString(),
         roles: ['user'],
         defaultRole: 'user',
+        displayName: null,
+        email: null,
+        emailVerified: false,
       });
       expect(statusAndBody(await webhookGet(app, user.token))).toEqual(WEBHOOK_REFUSAL);
       expect(statusAndBody(await webhookGet(app, other))).toEqual(WEBHOOK_REFUSAL);

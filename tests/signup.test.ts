@@ -28,6 +28,9 @@ describe('POST /signup', () => {
         expiresAt: expect.any(String),
         roles: ['user'],
         defaultRole: 'user',
+        displayName: null,
+        email: null,
+        emailVerified: false,
       });
       expect(Number.isInteger(res.body.id)).toBe(true);
       expect(new Date(res.body.expiresAt).toISOString()).toBe(res.body.expiresAt);
