@@ -266,3 +266,48 @@ describe('SIGNUP=closed', () => {
     expect(created.status).toBe(201);
   });
 });
+
+describe('verification mail rate limits', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({
+      EMAIL_VERIFICATION_LIMIT_PER_USER: '2/3600',
+      METRICS_TOKEN: 'a-metrics-token-for-the-scraper',
+    });
+  });
+  afterAll(() => app.close());
+
+  it('refuses a user a third verification mail within the window, with Retry-After; other users are not affected', async () => {
+    const signUpWithAddress = async () => {
+      const username = uniqueUsername();
+      return (
+        await request(app.http)
+          .post('/signup')
+          .send({ username, password: PASSWORD, email: `${username}@example.com` })
+      ).body.token as string;
+    };
+    const token = await signUpWithAddress();
+    expect((await request(app.http).post('/email/verify/resend').set(bearer(token))).status).toBe(202);
+    expect((await request(app.http).post('/email').set(bearer(token)).send({ email: 'x@example.com' })).status).toBe(
+      202,
+    );
+
+    const refused = await request(app.http).post('/email/verify/resend').set(bearer(token));
+    expectCleanErrorBody(refused, 'RATE_LIMITED');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(
+      (
+        await request(app.http)
+          .post('/email/verify/resend')
+          .set(bearer(await signUpWithAddress()))
+      ).status,
+    ).toBe(202);
+
+    // Two signups and three asked-for mails were queued by this instance.
+    const metrics = await request(app.http)
+      .get('/metrics')
+      .set('Authorization', 'Bearer a-metrics-token-for-the-scraper');
+    expect(metrics.text).toMatch(/^hasura_auth_mails_queued_total 5$/m);
+  });
+});

@@ -40,6 +40,19 @@ describe('the Hasura example metadata', () => {
     expect(roles.filter((role) => !answered.includes(role))).toEqual([]);
   });
 
+  it("grants only columns that the auth service's public view of users has", async () => {
+    const granted = readPermissions()
+      .filter((each) => each.table === 'auth_public.users')
+      .flatMap((each) => each.permission.columns as string[]);
+    const { rows } = await app.database.db.raw<{ rows: { column_name: string }[] }>(
+      "select column_name from information_schema.columns where table_schema = 'auth_public' and table_name = 'users'",
+    );
+    const columns = rows.map((row) => row.column_name);
+
+    expect(granted.length).toBeGreaterThan(0);
+    expect(granted.filter((column) => !columns.includes(column))).toEqual([]);
+  });
+
   it('names only session variables that the webhook answers', () => {
     const answered = answers.flatMap((answer) => Object.keys(answer).map((name) => name.toLowerCase()));
     const named = readPermissions().flatMap((each) => sessionVariablesIn(each.permission));

@@ -182,6 +182,29 @@ describe('password reset', () => {
     for (const token of sessionsOfOldPasswords) await expectTokenRefused(app, token);
   });
 
+  it('refuses a user without a password at login exactly as a wrong password, and a reset gives them one', async () => {
+    const user = await verifiedUser();
+    // As for a user who only ever logged in through an identity provider.
+    await app.database.db('users').update({ password_hash: null }).where({ id: user.id });
+
+    const withoutPassword = await logIn(app, user.username, PASSWORD);
+    const wrongPassword = await logIn(app, uniqueUsername('nobody'), PASSWORD);
+    expect({ status: withoutPassword.status, body: withoutPassword.body }).toEqual({
+      status: wrongPassword.status,
+      body: wrongPassword.body,
+    });
+    expect(statusAndCode(withoutPassword)).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    expect(
+      statusAndCode(
+        await http().post('/password').set(bearer(user.token)).send({ currentPassword: '', newPassword: NEW_PASSWORD }),
+      ),
+    ).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+
+    await forgot(user.email);
+    expect((await reset(await resetToken(user.email))).status).toBe(204);
+    expect((await logIn(app, user.username, NEW_PASSWORD)).status).toBe(200);
+  });
+
   it('does not log the token of a link', async () => {
     const user = await verifiedUser();
     await forgot(user.username);

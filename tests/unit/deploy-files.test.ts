@@ -215,10 +215,29 @@ describe('the Hasura example that docker compose applies (hasura/)', () => {
     expect(Object.keys(migrations).every((file) => file.startsWith(`default${path.sep}`))).toBe(true);
   });
 
-  it("tracks tables in public only, never the auth service's own schema", () => {
+  it("tracks the example's table and the auth service's public view of users, never the service's own schema", () => {
     const tracked = readMetadataSources().flatMap((source) => source.tables.map(({ table }) => table));
 
-    expect(tracked).toEqual([{ schema: 'public', name: 'notes' }]);
+    expect(tracked).toEqual([
+      { schema: 'public', name: 'notes' },
+      { schema: 'auth_public', name: 'users' },
+    ]);
+  });
+
+  it('relates a note to its owner through the public view of users', () => {
+    const notes = readMetadataSources()[0]!.tables.find(({ table }) => table.name === 'notes');
+
+    expect(notes?.object_relationships).toEqual([
+      {
+        name: 'owner',
+        using: {
+          manual_configuration: {
+            remote_table: { name: 'users', schema: 'auth_public' },
+            column_mapping: { owner_id: 'id' },
+          },
+        },
+      },
+    ]);
   });
 
   it("never touches the auth service's schema in a migration", () => {
@@ -231,7 +250,7 @@ describe('the Hasura example that docker compose applies (hasura/)', () => {
     const columns = migratedColumns('public.notes');
 
     expect(columns).toEqual(expect.arrayContaining(['id', 'owner_id', 'body']));
-    for (const { permission } of permissions) {
+    for (const { permission } of permissions.filter((each) => each.table === 'public.notes')) {
       const named = [
         ...((permission.columns as string[] | undefined) ?? []),
         ...Object.keys((permission.set as object | undefined) ?? {}),
