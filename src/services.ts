@@ -138,6 +138,7 @@ export async function createServices({ config, db, clock = systemClock, logger }
     passwords,
     clock,
     lifetimeSeconds: config.accounts.passwordResetTokenLifetimeSeconds,
+    invitationLifetimeSeconds: config.accounts.invitationTokenLifetimeSeconds,
     onMailQueued,
     runInBackground,
   });

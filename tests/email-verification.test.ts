@@ -231,6 +231,37 @@ describe('email addresses', () => {
     });
   });
 
+  describe('invitations', () => {
+    it('creates a user without a password and mails a link that sets one and verifies the address', async () => {
+      const username = uniqueUsername('invited');
+      const address = `${username}@example.com`;
+      const created = await http().post('/admin/users').set(withAdminSecret).send({ username, email: address });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ email: address, emailVerified: false });
+      expect(statusAndCode(await http().post('/login').send({ username, password: '' }))).toEqual({
+        status: 401,
+        code: 'INVALID_CREDENTIALS',
+      });
+
+      const invitation = await mailbox.waitForMail(address, /^You are invited to/);
+      expect(invitation.text).toContain(`with the username ${username}`);
+      const { url, token } = linkIn(invitation);
+      expect(url).toBe(`${PUBLIC_URL}/password/reset?token=${token}`);
+      const chosen = 'my very own passphrase';
+      expect((await http().post('/password/reset').send({ token, newPassword: chosen })).status).toBe(204);
+
+      const login = await http().post('/login').send({ username, password: chosen });
+      expect(login.status).toBe(200);
+      expect(login.body).toMatchObject({ email: address, emailVerified: true });
+    });
+
+    it('refuses a user with neither a password nor an address to invite', async () => {
+      const res = await http().post('/admin/users').set(withAdminSecret).send({ username: uniqueUsername() });
+      expect(statusAndCode(res)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(res.body.error.details).toEqual([{ path: 'password', message: 'required unless email is given' }]);
+    });
+  });
+
   describe('the public view of users', () => {
     it('shows id, username, display name and creation time, and refuses every write', async () => {
       const user = await signUpWith(uniqueAddress(), { displayName: 'Public Name' });

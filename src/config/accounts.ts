@@ -8,6 +8,8 @@ export const accountSettings = {
   SIGNUP: z.enum(['open', 'closed']).default('open'),
   PASSWORD_RESET_TOKEN_LIFETIME_SECONDS: integer(60, 86400).default(30 * 60),
   EMAIL_VERIFICATION_TOKEN_LIFETIME_SECONDS: integer(60, 30 * 86400).default(24 * 3600),
+  // The set-password link of a user an admin created without a password.
+  INVITATION_TOKEN_LIFETIME_SECONDS: integer(60, 30 * 86400).default(7 * 86400),
 };
 
 type AccountEnv = z.output<z.ZodObject<typeof accountSettings>>;
@@ -18,6 +20,7 @@ export function accountConfig(env: AccountEnv) {
       signupOpen: env.SIGNUP === 'open',
       passwordResetTokenLifetimeSeconds: env.PASSWORD_RESET_TOKEN_LIFETIME_SECONDS,
       emailVerificationTokenLifetimeSeconds: env.EMAIL_VERIFICATION_TOKEN_LIFETIME_SECONDS,
+      invitationTokenLifetimeSeconds: env.INVITATION_TOKEN_LIFETIME_SECONDS,
     },
   };
 }

@@ -135,6 +135,15 @@ export function createOneTimeTokensRepository(db: Knex): OneTimeTokenStore {
           return undefined;
         }
         await voidUnusedTokens(trx, used.userId, 'password-reset');
+        // The link came to this address: it is proven, unless another account proved it first.
+        const [unverified] = await trx('users')
+          .select('id')
+          .where({ id: used.userId, email: used.email })
+          .whereNull('email_verified_at');
+        if (unverified && !(await isVerifiedElsewhere(trx, used.email, used.userId))) {
+          await clearUnverifiedClaims(trx, used.email, used.userId);
+          await trx('users').update({ email_verified_at: now }).where({ id: used.userId });
+        }
         const user = await findUser(trx, used.userId);
         await queueMail(trx, notice(user), now);
         return user;

@@ -8,7 +8,8 @@ import { assertValidUsername, isValidUsername, normalizeUsername, usernameKey } 
 
 export interface Registration {
   username: string;
-  password: string;
+  /** Absent for a user an admin invites: they choose one through the invitation mail. */
+  password?: string;
   displayName?: string;
   email?: string;
   /** Only an admin may say so. */
@@ -43,12 +44,13 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
       assertValidUsername(registration.username);
       const email = registration.email === undefined ? null : validEmail(registration.email);
       const displayName = registration.displayName === undefined ? null : validDisplayName(registration.displayName);
-      passwords.assertAcceptable(registration.password, { username: registration.username });
+      const { password } = registration;
+      if (password !== undefined) passwords.assertAcceptable(password, { username: registration.username });
       const username = normalizeUsername(registration.username);
       const inserted = await users.insertUser({
         username,
         usernameKey: usernameKey(username),
-        passwordHash: await passwords.hash(registration.password),
+        passwordHash: password === undefined ? null : await passwords.hash(password),
         displayName,
         email,
         emailVerified: email !== null && registration.emailVerified === true,

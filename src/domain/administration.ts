@@ -66,15 +66,22 @@ export function createAdministration({
 
     getUser: userOrNotFound,
 
+    /** Creates a user; without a password, with an address the invitation mail goes to. */
     async createUser(input: {
       username: string;
-      password: string;
+      password?: string;
       roles?: string[];
       defaultRole?: string;
       displayName?: string;
       email?: string;
       emailVerified?: boolean;
     }): Promise<User> {
+      if (input.password === undefined && input.email === undefined) {
+        throw new AppError('VALIDATION_FAILED', {
+          message: 'A user needs a password, or an email address to invite them to choose one.',
+          details: [{ path: 'password', message: 'required unless email is given' }],
+        });
+      }
       const granted = [...new Set(input.roles ?? [])].filter((role) => role !== SIGNED_IN_ROLE);
       for (const [index, role] of granted.entries()) {
         assertGrantable(role, `roles.${index}`);

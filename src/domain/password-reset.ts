@@ -11,6 +11,7 @@ export interface PasswordResetDeps {
   passwords: PasswordHasher;
   clock: Clock;
   lifetimeSeconds: number;
+  invitationLifetimeSeconds: number;
   onMailQueued: () => void;
   /** Runs work after the request is answered; its failure is logged, never answered. */
   runInBackground: (what: string, work: () => Promise<void>) => void;
@@ -22,24 +23,27 @@ export function createPasswordReset({
   passwords,
   clock,
   lifetimeSeconds,
+  invitationLifetimeSeconds,
   onMailQueued,
   runInBackground,
 }: PasswordResetDeps) {
-  async function mailToken(user: User & { email: string }): Promise<void> {
+  /** Mails a link that sets the password: a reset, or an invitation (which lives longer). */
+  async function mailToken(user: User & { email: string }, template: 'password-reset' | 'invitation'): Promise<void> {
     const { token, tokenHash } = generateOneTimeToken();
     const now = clock.now();
-    await tokens.issueToken(
+    const lifetime = template === 'invitation' ? invitationLifetimeSeconds : lifetimeSeconds;
+    const issued = await tokens.issueToken(
       {
         purpose: 'password-reset',
         tokenHash,
         userId: user.id,
         email: user.email,
         createdAt: now,
-        expiresAt: new Date(now.getTime() + lifetimeSeconds * 1000),
+        expiresAt: new Date(now.getTime() + lifetime * 1000),
       },
-      { to: user.email, message: { template: 'password-reset', username: user.username, token } },
+      { to: user.email, message: { template, username: user.username, token } },
     );
-    onMailQueued();
+    if (issued) onMailQueued();
   }
 
   return {
@@ -56,8 +60,13 @@ export function createPasswordReset({
       });
       if (user?.email) {
         const recipient = { ...user, email: user.email };
-        runInBackground('password reset mail', () => mailToken(recipient));
+        runInBackground('password reset mail', () => mailToken(recipient, 'password-reset'));
       }
+    },
+
+    /** A user an admin created without a password: their address gets a link to choose one. */
+    async invite(user: User): Promise<void> {
+      if (user.email !== null) await mailToken({ ...user, email: user.email }, 'invitation');
     },
 
     /**

@@ -252,6 +252,7 @@ export type AttemptCounterStore = (limitName: string, limit: AttemptLimit) => At
 export type MailMessage =
   | { template: 'email-verification'; username: string; token: string; change: boolean }
   | { template: 'password-reset'; username: string; token: string }
+  | { template: 'invitation'; username: string; token: string }
   | { template: 'password-changed'; username: string }
   | { template: 'email-changed'; username: string; newEmail: string };
 
@@ -304,7 +305,8 @@ export interface OneTimeTokenStore {
   /**
    * Uses a reset token: the password is replaced, every session and every other reset token of
    * the user ends, and `notice` is queued; answers the user, or undefined when the token was not
-   * usable (unknown, used, expired, superseded, or used by a request that came first).
+   * usable (unknown, used, expired, superseded, or used by a request that came first). The token
+   * came by mail to the user's address, which so is verified, unless another account verified it.
    */
   resetPassword(
     tokenHash: string,

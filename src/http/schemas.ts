@@ -67,7 +67,10 @@ export const userListQuery = z.object({
 
 export const createUserBody = z.object({
   username: z.string(),
-  password: z.string(),
+  password: z
+    .string()
+    .optional()
+    .describe('Without one, `email` is required: an invitation mail lets the user choose their password.'),
   roles: z.array(z.string()).optional(),
   defaultRole: z.string().optional(),
   displayName: text.optional(),

@@ -51,6 +51,16 @@ function contentOf(message: MailMessage, context: MailContext): Content {
         link: { url: linkTo(context, LINK_PATHS['password-reset'], message.token), label: 'Choose a new password' },
         closing: 'If you did not ask for this, ignore this mail: your password stays as it is.',
       };
+    case 'invitation':
+      return {
+        subject: `You are invited to ${context.productName}`,
+        greeting,
+        paragraphs: [
+          `An administrator made you an account on ${context.productName}, with the username ${message.username}. Choose your password to start.`,
+        ],
+        link: { url: linkTo(context, LINK_PATHS['password-reset'], message.token), label: 'Choose your password' },
+        closing: 'If you did not expect this, ignore this mail.',
+      };
     case 'password-changed':
       return {
         subject: `Your ${context.productName} password was changed`,

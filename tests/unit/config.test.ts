@@ -295,6 +295,10 @@ describe('loadConfig', () => {
         loginFailuresPerUsernameAndIp: { attempts: 10, windowSeconds: 900 },
         signupPerIp: { attempts: 20, windowSeconds: 3600 },
         passwordChangePerIp: { attempts: 20, windowSeconds: 3600 },
+        passwordResetPerIp: { attempts: 20, windowSeconds: 3600 },
+        passwordResetPerAccount: { attempts: 5, windowSeconds: 3600 },
+        emailVerificationPerIp: { attempts: 30, windowSeconds: 3600 },
+        emailVerificationPerUser: { attempts: 5, windowSeconds: 3600 },
       });
     });
 
@@ -572,5 +576,42 @@ describe('loadConfig', () => {
       expect(error.problems).toEqual([expect.stringMatching(/^JWT_NEXT_PRIVATE_KEY: must be a PKCS#8 PEM/)]);
       expectNoMaterialOf(error, ec.privateKey);
     });
+  });
+});
+
+describe('accounts and mail settings', () => {
+  it('open signup, links to localhost in development, and no SMTP: mail is logged', () => {
+    const config = loadConfig({ PORT: '4000' });
+    expect(config.accounts.signupOpen).toBe(true);
+    expect(config.mail).toMatchObject({ publicUrl: 'http://localhost:4000', smtpUrl: null, logInsteadOfSending: true });
+  });
+
+  it('in production, builds no link without PUBLIC_URL and never logs mail', () => {
+    const config = loadConfig({ NODE_ENV: 'production' });
+    expect(config.mail).toMatchObject({ publicUrl: null, logInsteadOfSending: false });
+  });
+
+  it('takes PUBLIC_URL without its trailing slash, and SMTP_URL as smtp:// or smtps://', () => {
+    const config = loadConfig({
+      PUBLIC_URL: 'https://example.com/auth/',
+      SMTP_URL: 'smtps://u:p@mail.example.com:465',
+      SIGNUP: 'closed',
+    });
+    expect(config.mail).toMatchObject({
+      publicUrl: 'https://example.com/auth',
+      smtpUrl: 'smtps://u:p@mail.example.com:465',
+    });
+    expect(config.accounts.signupOpen).toBe(false);
+  });
+
+  it.each([
+    ['PUBLIC_URL', 'auth.example.com'],
+    ['PUBLIC_URL', 'https://auth.example.com/?x=1'],
+    ['PUBLIC_URL', 'ftp://auth.example.com'],
+    ['SMTP_URL', 'http://mail.example.com'],
+    ['SMTP_URL', 'mail.example.com:25'],
+    ['SIGNUP', 'invite-only'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
   });
 });

@@ -28,7 +28,9 @@ export const adminRoutes = {
   createUser: defineRoute({
     method: 'post',
     path: '/admin/users',
-    summary: 'Create a user',
+    summary: 'Create a user, or invite one',
+    description:
+      'With `password`, the user can log in at once, and an unverified `email` gets a verification mail. Without it, `email` is required: an invitation mail carries a link to choose a password (INVITATION_TOKEN_LIFETIME_SECONDS, 7 days by default), which verifies the address too.',
     tag: 'administration',
     access: 'admin',
     body: named('CreateUserRequest', schemas.createUserBody),
@@ -151,7 +153,9 @@ export function adminRouter(services: Services, support: RouteSupport): Router {
 
       createUser: async (req, res, { body }) => {
         const created = await administration.createUser(body);
-        await services.emailVerification.mailTokenForNewUser(created);
+        // A user without a password is invited to choose one, which verifies the address too.
+        if (body.password === undefined) await services.passwordReset.invite(created);
+        else await services.emailVerification.mailTokenForNewUser(created);
         recordAuthEvent(req, 'user.created', {
           userId: created.id,
           roles: created.roles.join(','),
