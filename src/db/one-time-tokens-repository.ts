@@ -136,11 +136,12 @@ export function createOneTimeTokensRepository(db: Knex): OneTimeTokenStore {
         }
         await voidUnusedTokens(trx, used.userId, 'password-reset');
         // The link came to this address: it is proven, unless another account proved it first.
-        const [unverified] = await trx('users')
+        const unverified = await trx<{ id: number; email: string | null; email_verified_at: Date | null }>('users')
           .select('id')
           .where({ id: used.userId, email: used.email })
-          .whereNull('email_verified_at');
-        if (unverified && !(await isVerifiedElsewhere(trx, used.email, used.userId))) {
+          .whereNull('email_verified_at')
+          .first();
+        if (unverified !== undefined && !(await isVerifiedElsewhere(trx, used.email, used.userId))) {
           await clearUnverifiedClaims(trx, used.email, used.userId);
           await trx('users').update({ email_verified_at: now }).where({ id: used.userId });
         }
