@@ -207,6 +207,10 @@ export async function launchServer({
           .purgeDeadSessions()
           .then((count) => count > 0 && logger.info({ count }, 'purged dead sessions'))
           .catch((error: unknown) => logger.warn({ err: error }, 'could not purge dead sessions'));
+        services
+          .purgeMailRecords()
+          .then(({ tokens, mails }) => tokens + mails > 0 && logger.info({ tokens, mails }, 'purged mail records'))
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not purge mail records'));
       }, config.sessions.purgeIntervalSeconds * 1000);
       purgeTimer.unref();
       mailWorker = startMailWorker(config, services, { logger, clock, metrics });

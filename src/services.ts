@@ -38,6 +38,9 @@ export interface ServiceDeps {
 }
 
 const SESSION_TOKEN_KEY = 'session-token-mac';
+// How long the record of a sent mail (recipient, template, when; never its token) is kept, for an
+// operator asking "was it sent?".
+const MAIL_RECORDS_KEPT_SECONDS = 7 * 86400;
 
 /**
  * Wires repositories into the domain. Shared by the HTTP app and the operator CLI. Reads the
@@ -142,6 +145,7 @@ export async function createServices({ config, db, clock = systemClock, logger }
     onMailQueued,
     runInBackground,
   });
+  const mailOutbox = createMailOutboxRepository(db);
   const runs = createBootstrapRunsRepository(db);
   const rateLimits = createRateLimits({ store: createAttemptCounterStore(db), policy: config.rateLimits });
   return {
@@ -152,7 +156,7 @@ export async function createServices({ config, db, clock = systemClock, logger }
     accounts,
     emailVerification,
     passwordReset,
-    mailOutbox: createMailOutboxRepository(db),
+    mailOutbox,
     /** Calls `listener` after each mail queued by this instance. */
     whenMailQueued: (listener: () => void) => void mailQueuedListeners.add(listener),
     administration,
@@ -167,6 +171,19 @@ export async function createServices({ config, db, clock = systemClock, logger }
       const count = await sessions.purgeDeadSessions();
       legacyTokensMayExist = await sessionStore.hasSessionsWithoutTokenMac();
       return count;
+    },
+    /**
+     * Deletes what mail leaves behind: tokens that expired, and the records of mail sent or
+     * given up on, after MAIL_RECORDS_KEPT_SECONDS. Answers how many of each.
+     */
+    async purgeMailRecords(): Promise<{ tokens: number; mails: number }> {
+      const now = clock.now();
+      const cutoff = new Date(now.getTime() - MAIL_RECORDS_KEPT_SECONDS * 1000);
+      const [tokens, mails] = [
+        await oneTimeTokens.deleteExpiredTokens(now),
+        await mailOutbox.deleteFinishedBefore(cutoff),
+      ];
+      return { tokens, mails };
     },
     async close(): Promise<void> {
       await Promise.all(background);

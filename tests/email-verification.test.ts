@@ -2,7 +2,7 @@ import request from 'supertest';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
 import { linkIn, startMailbox, type Mailbox } from './support/mailbox';
 import { expectCleanErrorBody, statusAndCode } from './support/responses';
-import { PASSWORD, bearer, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+import { PASSWORD, bearer, startPeerInstance, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 const PUBLIC_URL = 'https://auth.example.com/base';
 const VERIFICATION_SUBJECT = /^Verify your email address/;
@@ -277,68 +277,65 @@ describe('email addresses', () => {
       );
     });
   });
-});
 
-describe('SIGNUP=closed', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ SIGNUP: 'closed', ADMIN_SECRET });
-  });
-  afterAll(() => app.close());
+  /**
+   * Another instance on the same database, started with `env` (and this suite's mail settings,
+   * so that its outbox worker sends through the same SMTP server), as after a configuration change.
+   */
+  const instanceWith = async (env: Record<string, string>) =>
+    startPeerInstance(app, { SMTP_URL: mailbox.smtpUrl, PUBLIC_URL, ADMIN_SECRET, ...env });
 
-  it('refuses signups with 403 SIGNUP_CLOSED, and admins still create users', async () => {
-    const res = await request(app.http).post('/signup').send({ username: uniqueUsername(), password: PASSWORD });
-    expectCleanErrorBody(res, 'SIGNUP_CLOSED');
-    expect(res.status).toBe(403);
-    const created = await request(app.http)
-      .post('/admin/users')
-      .set(withAdminSecret)
-      .send({ username: uniqueUsername(), password: PASSWORD });
-    expect(created.status).toBe(201);
-  });
-});
-
-describe('verification mail rate limits', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({
-      EMAIL_VERIFICATION_LIMIT_PER_USER: '2/3600',
-      METRICS_TOKEN: 'a-metrics-token-for-the-scraper',
+  describe('SIGNUP=closed', () => {
+    it('refuses signups with 403 SIGNUP_CLOSED, and admins still create users', async () => {
+      const closed = await instanceWith({ SIGNUP: 'closed' });
+      const res = await request(closed).post('/signup').send({ username: uniqueUsername(), password: PASSWORD });
+      expectCleanErrorBody(res, 'SIGNUP_CLOSED');
+      expect(res.status).toBe(403);
+      const created = await request(closed)
+        .post('/admin/users')
+        .set(withAdminSecret)
+        .send({ username: uniqueUsername(), password: PASSWORD });
+      expect(created.status).toBe(201);
     });
   });
-  afterAll(() => app.close());
 
-  it('refuses a user a third verification mail within the window, with Retry-After; other users are not affected', async () => {
-    const signUpWithAddress = async () => {
-      const username = uniqueUsername();
-      return (
-        await request(app.http)
-          .post('/signup')
-          .send({ username, password: PASSWORD, email: `${username}@example.com` })
-      ).body.token as string;
-    };
-    const token = await signUpWithAddress();
-    expect((await request(app.http).post('/email/verify/resend').set(bearer(token))).status).toBe(202);
-    expect((await request(app.http).post('/email').set(bearer(token)).send({ email: 'x@example.com' })).status).toBe(
-      202,
-    );
+  describe('verification mail rate limits', () => {
+    it('refuses a user a third verification mail within the window, with Retry-After; other users are not affected', async () => {
+      const limited = await instanceWith({
+        EMAIL_VERIFICATION_LIMIT_PER_USER: '2/3600',
+        METRICS_TOKEN: 'a-metrics-token-for-the-scraper',
+      });
+      const signUpWithAddress = async () => {
+        const username = uniqueUsername();
+        return (
+          await request(limited)
+            .post('/signup')
+            .send({ username, password: PASSWORD, email: `${username}@example.com` })
+        ).body.token as string;
+      };
+      const token = await signUpWithAddress();
+      expect((await request(limited).post('/email/verify/resend').set(bearer(token))).status).toBe(202);
+      expect((await request(limited).post('/email').set(bearer(token)).send({ email: 'x@example.com' })).status).toBe(
+        202,
+      );
 
-    const refused = await request(app.http).post('/email/verify/resend').set(bearer(token));
-    expectCleanErrorBody(refused, 'RATE_LIMITED');
-    expect(refused.status).toBe(429);
-    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-    expect(
-      (
-        await request(app.http)
-          .post('/email/verify/resend')
-          .set(bearer(await signUpWithAddress()))
-      ).status,
-    ).toBe(202);
+      const refused = await request(limited).post('/email/verify/resend').set(bearer(token));
+      expectCleanErrorBody(refused, 'RATE_LIMITED');
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(
+        (
+          await request(limited)
+            .post('/email/verify/resend')
+            .set(bearer(await signUpWithAddress()))
+        ).status,
+      ).toBe(202);
 
-    // Two signups and three asked-for mails were queued by this instance.
-    const metrics = await request(app.http)
-      .get('/metrics')
-      .set('Authorization', 'Bearer a-metrics-token-for-the-scraper');
-    expect(metrics.text).toMatch(/^hasura_auth_mails_queued_total 5$/m);
+      // Two signups and three asked-for mails were queued by this instance.
+      const metrics = await request(limited)
+        .get('/metrics')
+        .set('Authorization', 'Bearer a-metrics-token-for-the-scraper');
+      expect(metrics.text).toMatch(/^hasura_auth_mails_queued_total 5$/m);
+    });
   });
 });

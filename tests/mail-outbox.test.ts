@@ -53,9 +53,12 @@ describe('the mail outbox', () => {
     });
 
     await mailbox.start();
-    // The retry is due a second after the failure, by the app's clock, which moves only when told.
+    // The retry is due a second after the failure, by the app's clock, which moves only when told;
+    // another mail queued wakes a worker at once, rather than at its next poll.
     app.clock.advanceSeconds(2);
+    const second = await signUpWithAddress(peer);
     await mailbox.waitForMail(email, /^Verify/);
+    await mailbox.waitForMail(second, /^Verify/);
     const sent = await eventually(
       () => outboxRowOf(app!, email),
       (row) => row?.sent_at !== null,
@@ -65,6 +68,7 @@ describe('the mail outbox', () => {
     // Both workers keep polling; a second copy would come within a poll or two.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(mailbox.received.filter((mail) => mail.to === email)).toHaveLength(1);
+    expect(mailbox.received.filter((mail) => mail.to === second)).toHaveLength(1);
 
     const metrics = await request(app.http).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`);
     expect(metrics.text).toMatch(/^hasura_auth_mail_outbox_pending \d+/m);
@@ -85,6 +89,43 @@ describe('the mail outbox', () => {
 
     const mail = await mailbox.waitForMail(email, /^Verify/);
     expect(mail.text).toContain(`${PUBLIC_URL}/email/verify?token=`);
+  });
+
+  it('sends a mail that a worker claimed and then died with, once its lease has ended', async () => {
+    mailbox = await startMailbox();
+    app = await startTestApp({ NODE_ENV: 'production', PUBLIC_URL });
+    const email = await signUpWithAddress(app.http);
+    // A worker claims the mail, and dies before it sends it.
+    const [claimed] = await app.services.mailOutbox.claimDue(app.clock.now(), 600, 10);
+    expect(claimed).toMatchObject({ to: email, attempts: 1 });
+    const peer = await startPeerInstance(app, { SMTP_URL: mailbox.smtpUrl, PUBLIC_URL });
+
+    // The lease holds: the other worker, woken by a mail of its own, leaves the claimed one alone.
+    const before = await signUpWithAddress(peer);
+    await mailbox.waitForMail(before, /^Verify/);
+    expect(mailbox.received.map((mail) => mail.to)).toEqual([before]);
+    app.clock.advanceSeconds(601);
+
+    await signUpWithAddress(peer);
+    await mailbox.waitForMail(email, /^Verify/);
+    expect(await outboxRowOf(app, email)).toMatchObject({ attempts: 2, sent_at: expect.any(Date) });
+  });
+
+  it('keeps the record of a sent mail for a week, and expired tokens not at all', async () => {
+    mailbox = await startMailbox();
+    app = await startTestApp({ SMTP_URL: mailbox.smtpUrl, PUBLIC_URL });
+    const email = await signUpWithAddress(app.http);
+    await mailbox.waitForMail(email, /^Verify/);
+    await eventually(
+      () => outboxRowOf(app!, email),
+      (row) => row?.sent_at !== null,
+    );
+
+    app.clock.advanceSeconds(6 * 86400);
+    expect(await app.services.purgeMailRecords()).toEqual({ tokens: 1, mails: 0 });
+    app.clock.advanceSeconds(86400 + 1);
+    expect(await app.services.purgeMailRecords()).toEqual({ tokens: 0, mails: 1 });
+    expect(await outboxRowOf(app, email)).toBeUndefined();
   });
 
   it('gives up on a mail after MAIL_GIVE_UP_AFTER_SECONDS, with an error log', async () => {

@@ -3,7 +3,7 @@ import { cookieHeader, sessionCookieOf } from './support/cookies';
 import { linkIn, startMailbox, type Mailbox } from './support/mailbox';
 import { logIn, logInToken } from './support/requests';
 import { expectCleanErrorBody, expectTokenRefused, statusAndCode } from './support/responses';
-import { PASSWORD, bearer, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+import { PASSWORD, bearer, startPeerInstance, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 const PUBLIC_URL = 'http://auth.test.example';
 const RESET_SUBJECT = /^Reset your .* password$/;
@@ -205,6 +205,20 @@ describe('password reset', () => {
     expect((await logIn(app, user.username, NEW_PASSWORD)).status).toBe(200);
   });
 
+  it('shows whatever the link carries escaped, on a page that allows no script and sends no referrer', async () => {
+    const hostile = '"><script>alert(1)</script>';
+    const page = await http().get(`/password/reset?token=${encodeURIComponent(hostile)}`);
+
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).not.toContain('<script>');
+    expect(page.text).toContain('value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
+    expect(page.headers['content-security-policy']).toMatch(
+      /^default-src 'none'; style-src 'sha256-[^']+'; form-action 'self'/,
+    );
+    expect(page.headers).toMatchObject({ 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' });
+  });
+
   it('does not log the token of a link', async () => {
     const user = await verifiedUser();
     await forgot(user.username);
@@ -214,24 +228,19 @@ describe('password reset', () => {
 
     expect(app.logLines.filter((line) => line.includes(token))).toEqual([]);
   });
-});
-
-describe('password reset rate limits', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ PASSWORD_RESET_LIMIT_PER_ACCOUNT: '2/3600' });
-  });
-  afterAll(() => app.close());
 
   it('refuses a third request for one login within the window, with Retry-After, known account or not', async () => {
-    for (const login of [
-      uniqueUsername('nobody'),
-      (await request(app.http).post('/signup').send({ username: uniqueUsername(), password: PASSWORD })).body.username,
-    ]) {
+    // An instance with a tighter limit, on the same database and mail server.
+    const limited = await startPeerInstance(app, {
+      SMTP_URL: mailbox.smtpUrl,
+      PUBLIC_URL,
+      PASSWORD_RESET_LIMIT_PER_ACCOUNT: '2/3600',
+    });
+    for (const login of [uniqueUsername('nobody'), (await verifiedUser()).username]) {
       for (let attempt = 0; attempt < 2; attempt += 1) {
-        expect((await request(app.http).post('/password/forgot').send({ login })).status).toBe(202);
+        expect((await request(limited).post('/password/forgot').send({ login })).status).toBe(202);
       }
-      const refused = await request(app.http).post('/password/forgot').send({ login });
+      const refused = await request(limited).post('/password/forgot').send({ login });
       expectCleanErrorBody(refused, 'RATE_LIMITED');
       expect(refused.status).toBe(429);
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);

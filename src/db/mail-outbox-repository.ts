@@ -68,6 +68,12 @@ export function createMailOutboxRepository(db: Knex): MailOutboxStore {
       await db('mail_outbox').update({ given_up_at: now, params: null, last_error: error }).where({ id });
     },
 
+    async deleteFinishedBefore(cutoff: Date): Promise<number> {
+      return db('mail_outbox')
+        .delete()
+        .where((finished) => void finished.where('sent_at', '<', cutoff).orWhere('given_up_at', '<', cutoff));
+    },
+
     async pending(now: Date): Promise<{ count: number; oldestAgeSeconds: number }> {
       const row = onlyRow(
         await pendingMail(db('mail_outbox')).select<{ count: string | number; oldest: Date | null }[]>(

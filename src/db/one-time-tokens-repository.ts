@@ -72,6 +72,10 @@ export function createOneTimeTokensRepository(db: Knex): OneTimeTokenStore {
       return row && { user: toUser(row), email: row.token_email };
     },
 
+    async deleteExpiredTokens(cutoff: Date): Promise<number> {
+      return db('one_time_tokens').delete().where('expires_at', '<', cutoff);
+    },
+
     async findPendingTokenEmail(userId, purpose, now): Promise<string | undefined> {
       const row = await db<{ user_id: number; purpose: string; email: string; used_at: Date | null }>('one_time_tokens')
         .select('email')

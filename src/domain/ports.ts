@@ -291,6 +291,8 @@ export interface OneTimeTokenStore {
     tokenHash: string,
     now: Date,
   ): Promise<{ user: User; email: string } | undefined>;
+  /** Deletes tokens that expired before `cutoff`, used or not; answers how many. */
+  deleteExpiredTokens(cutoff: Date): Promise<number>;
   /** The address of the user's newest unused, unexpired token of this purpose: where a resend goes. */
   findPendingTokenEmail(userId: UserId, purpose: TokenPurpose, now: Date): Promise<string | undefined>;
   /**
@@ -341,4 +343,6 @@ export interface MailOutboxStore {
   markGivenUp(id: string, error: string, now: Date): Promise<void>;
   /** Mail waiting to be sent, and how long the oldest has waited. */
   pending(now: Date): Promise<{ count: number; oldestAgeSeconds: number }>;
+  /** Deletes the records of mail sent or given up on before `cutoff`; answers how many. */
+  deleteFinishedBefore(cutoff: Date): Promise<number>;
 }
