@@ -4,6 +4,7 @@ import type {
   EmailVerification,
   OneTimeTokenRecord,
   OneTimeTokenStore,
+  PasswordResetRecipient,
   QueuedMail,
   TokenPurpose,
 } from '../domain/ports';
@@ -155,16 +156,20 @@ export function createOneTimeTokensRepository(db: Knex): OneTimeTokenStore {
       });
     },
 
-    async findUserForPasswordReset({ usernameKey, email }): Promise<User | undefined> {
+    async findPasswordResetRecipient({ usernameKey, email }): Promise<PasswordResetRecipient | undefined> {
       // One query whether or not anyone matches, so that an unknown login costs what a known one does.
-      const row = await db('users as u')
-        .select(userColumns(db))
-        .where('u.username_key', usernameKey)
-        .orWhere((where) => void where.where('u.email', email ?? '').whereNotNull('u.email_verified_at'))
-        .orderByRaw('(u.username_key = ?) desc', [usernameKey])
-        .first<UserRow | undefined>();
-      const user = row && toUser(row);
-      return user && !user.disabled && user.emailVerified ? user : undefined;
+      const row = await db('users')
+        .select<{ id: number; username: string; email: string }[]>('id', 'username', 'email')
+        .where((matches) => {
+          void matches
+            .where('username_key', usernameKey)
+            .orWhere((byAddress) => void byAddress.where('email', email ?? '').whereNotNull('email_verified_at'));
+        })
+        .where({ disabled: false })
+        .whereNotNull('email_verified_at')
+        .orderByRaw('(username_key = ?) desc', [usernameKey])
+        .first();
+      return row && { id: row.id, username: row.username, email: row.email };
     },
   });
 }

@@ -74,7 +74,7 @@ const oneTimeTokenStoreStaleness: StalenessOf<OneTimeTokenStore> = {
   findUsableToken: READS,
   findPendingTokenEmail: READS,
   deleteExpiredTokens: NOTHING,
-  findUserForPasswordReset: READS,
+  findPasswordResetRecipient: READS,
   // Its address changed, and any other account's unverified claim on it: those are not
   // known here, and the database tells every instance of each (users_notify_change).
   verifyEmail: () => 'everything',

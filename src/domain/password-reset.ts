@@ -3,7 +3,7 @@ import { isValidEmail, normalizeEmail } from './emails';
 import type { Clock, User } from './model';
 import { generateOneTimeToken, hashOneTimeToken, isWellFormedOneTimeToken } from './one-time-tokens';
 import type { PasswordHasher } from './passwords';
-import type { OneTimeTokenStore } from './ports';
+import type { OneTimeTokenStore, PasswordResetRecipient } from './ports';
 import { usernameKey } from './usernames';
 
 export interface PasswordResetDeps {
@@ -28,7 +28,7 @@ export function createPasswordReset({
   runInBackground,
 }: PasswordResetDeps) {
   /** Mails a link that sets the password: a reset, or an invitation (which lives longer). */
-  async function mailToken(user: User & { email: string }, template: 'password-reset' | 'invitation'): Promise<void> {
+  async function mailToken(user: PasswordResetRecipient, template: 'password-reset' | 'invitation'): Promise<void> {
     const { token, tokenHash } = generateOneTimeToken();
     const now = clock.now();
     const lifetime = template === 'invitation' ? invitationLifetimeSeconds : lifetimeSeconds;
@@ -54,14 +54,11 @@ export function createPasswordReset({
      * account is not the slow branch.
      */
     async requestReset(login: string): Promise<void> {
-      const user = await tokens.findUserForPasswordReset({
+      const recipient = await tokens.findPasswordResetRecipient({
         usernameKey: usernameKey(login),
         email: isValidEmail(login) ? normalizeEmail(login) : null,
       });
-      if (user?.email) {
-        const recipient = { ...user, email: user.email };
-        runInBackground('password reset mail', () => mailToken(recipient, 'password-reset'));
-      }
+      if (recipient) runInBackground('password reset mail', () => mailToken(recipient, 'password-reset'));
     },
 
     /** A user an admin created without a password: their address gets a link to choose one. */
