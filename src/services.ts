@@ -76,7 +76,11 @@ export async function createServices({ config, db, clock = systemClock, logger }
   const tokens = createSessionTokens({ key, legacyTokensMayExist: () => legacyTokensMayExist });
   const sessions = createSessionManager({ store: sessionStore, tokens, clock, policy: config.sessions, cache });
   const passwords = createPasswordHasher(config.passwords, config.hashing);
-  const accounts = createAccounts({ users, sessions, passwords, clock });
+  // Told whenever a mail is queued here: the outbox worker (src/server.ts) sends it at once, and
+  // the metrics count it.
+  const mailQueuedListeners = new Set<() => void>();
+  const onMailQueued = () => mailQueuedListeners.forEach((listener) => listener());
+  const accounts = createAccounts({ users, sessions, passwords, clock, onMailQueued });
   const administration = createAdministration({
     users,
     roles,
@@ -118,10 +122,6 @@ export async function createServices({ config, db, clock = systemClock, logger }
     policy: config.sessions,
     reuseGraceSeconds: jwt.refreshTokenReuseGraceSeconds,
   });
-  // Told whenever a mail is queued here: the outbox worker (src/server.ts) sends it at once, and
-  // the metrics count it.
-  const mailQueuedListeners = new Set<() => void>();
-  const onMailQueued = () => mailQueuedListeners.forEach((listener) => listener());
   // Work that runs after its request was answered; close() waits for it.
   const background = new Set<Promise<void>>();
   const runInBackground = (what: string, work: () => Promise<void>) => {

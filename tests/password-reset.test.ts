@@ -146,6 +146,8 @@ describe('password reset', () => {
       status: 400,
       code: 'INVALID_TOKEN',
     });
+    // The verified address hears of the change, as of a reset.
+    expect((await mailbox.waitForMail(user.email, /password was changed/)).text).toContain(`Hello ${user.username},`);
   });
 
   it('lets exactly one of two concurrent resets with one token win', async () => {

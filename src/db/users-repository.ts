@@ -3,6 +3,7 @@ import type { User, UserId } from '../domain/model';
 import { SIGNED_IN_ROLE } from '../domain/model';
 import type {
   NewUser,
+  QueuedMail,
   RoleChangeOptions,
   RoleGrant,
   RoleRevocation,
@@ -13,6 +14,7 @@ import type {
   UserUpdate,
 } from '../domain/ports';
 import { isForeignKeyViolation, isUniqueViolation, withClassifiedFailures } from './database-errors';
+import { queueMail } from './mail-outbox-repository';
 import { onlyRow } from './rows';
 
 export interface UserRow {
@@ -220,6 +222,7 @@ export function createUsersRepository(db: Knex): UserStore {
       id: UserId,
       { replaced, replacement }: { replaced: string; replacement: string },
       now: Date,
+      notice?: QueuedMail,
     ): Promise<number | undefined> {
       return db.transaction(async (trx) => {
         const [row] = await trx('users')
@@ -227,6 +230,7 @@ export function createUsersRepository(db: Knex): UserStore {
           .where({ id, password_hash: replaced })
           .returning<{ session_epoch: number }[]>('session_epoch');
         if (row) await voidUnusedTokens(trx, id, 'password-reset');
+        if (row && notice) await queueMail(trx, notice, now);
         return row?.session_epoch;
       });
     },

@@ -24,9 +24,10 @@ export interface AccountsDeps {
   sessions: SessionManager;
   passwords: PasswordHasher;
   clock: Clock;
+  onMailQueued: () => void;
 }
 
-export function createAccounts({ users, sessions, passwords, clock }: AccountsDeps) {
+export function createAccounts({ users, sessions, passwords, clock, onMailQueued }: AccountsDeps) {
   return {
     /** Sets or clears the user's display name. */
     async changeDisplayName(userId: User['id'], displayName: string | null): Promise<User> {
@@ -85,10 +86,10 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
     /**
      * Replaces the password after checking the current one, ends every session of the user
      * (in the same statement, so no login in flight with the old password survives it) and
-     * starts a fresh one.
+     * starts a fresh one. A verified address is told.
      */
     async changePassword(
-      user: Pick<User, 'id' | 'username'>,
+      user: Pick<User, 'id' | 'username' | 'email' | 'emailVerified'>,
       change: { currentPassword: string; newPassword: string; userAgent: string | undefined },
     ): Promise<NewSession> {
       const currentHash = (await users.findPasswordHash(user.id)) ?? undefined;
@@ -103,11 +104,15 @@ export function createAccounts({ users, sessions, passwords, clock }: AccountsDe
         user.id,
         { replaced: currentHash, replacement: await passwords.hash(change.newPassword) },
         clock.now(),
+        user.email !== null && user.emailVerified
+          ? { to: user.email, message: { template: 'password-changed', username: user.username } }
+          : undefined,
       );
       if (sessionEpoch === undefined) {
         if (!(await users.findPasswordHash(user.id))) throw new AppError('INVALID_CREDENTIALS');
         throw new AppError('PASSWORD_CHANGED');
       }
+      if (user.email !== null && user.emailVerified) onMailQueued();
       return sessions.createSession({ id: user.id, sessionEpoch }, change.userAgent);
     },
   };

@@ -146,12 +146,13 @@ export interface UserStore {
    * Replaces the password hash `replaced` and, in the same statement, ends every session of the
    * user; answers the user's new session epoch, or undefined when there is no such user or its
    * hash is no longer `replaced` (another change came first). Unused password-reset tokens
-   * of the user die with the old password.
+   * of the user die with the old password, and `notice` is queued with the change.
    */
   replacePasswordHash(
     id: UserId,
     hashes: { replaced: string; replacement: string },
     now: Date,
+    notice?: QueuedMail,
   ): Promise<number | undefined>;
   listUsers(limit: number, offset: number): Promise<{ users: User[]; total: number }>;
   /**

@@ -66,7 +66,7 @@ function contentOf(message: MailMessage, context: MailContext): Content {
         subject: `Your ${context.productName} password was changed`,
         greeting,
         paragraphs: [
-          'The password of your account was just reset, and every session of the account was ended.',
+          'The password of your account was just changed, and the sessions that used the old one were ended.',
           'If you did not do this, reset your password at once and tell your administrator.',
         ],
       };

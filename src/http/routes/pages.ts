@@ -1,8 +1,8 @@
-import express, { type Router } from 'express';
+import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../config';
 import type { AppError } from '../../errors';
-import { html } from '../../html';
+import { html, type SafeHtml } from '../../html';
 import type { Services } from '../../services';
 import { recordAuthEvent } from '../auth-events';
 import { sendPage } from '../pages/layout';
@@ -85,7 +85,7 @@ const FORM_LIMIT_BYTES = 8 * 1024;
 
 export function pagesRouter(config: Config, services: Services, support: RouteSupport): Router {
   const { productName } = config.mail;
-  const show = (res: Parameters<typeof sendPage>[0], status: number, title: string, body: ReturnType<typeof html>) =>
+  const show = (res: Response, status: number, title: string, body: SafeHtml) =>
     sendPage(res, status, { title, body }, productName);
 
   const resetForm = (token: string, problem?: string) =>
@@ -99,7 +99,7 @@ export function pagesRouter(config: Config, services: Services, support: RouteSu
         <button type="submit">Set the new password</button>
       </form>`;
 
-  const errorPage = (res: Parameters<typeof sendPage>[0], error: AppError) => {
+  const errorPage = (res: Response, error: AppError) => {
     // A weak or mistyped password leaves the token usable: the form comes back, with the reason.
     const token = (res.req.body as { token?: unknown } | undefined)?.token;
     if (
@@ -108,12 +108,7 @@ export function pagesRouter(config: Config, services: Services, support: RouteSu
       res.req.path === pageRoutes.passwordResetForm.path
     ) {
       const reason = error.details?.map((detail) => detail.message).join('; ') ?? error.message;
-      show(
-        res,
-        error.status,
-        'Choose a new password',
-        resetForm(token, error.code === 'WEAK_PASSWORD' ? error.message : reason),
-      );
+      show(res, error.status, 'Choose a new password', resetForm(token, reason));
       return;
     }
     show(res, error.status, 'That did not work', html`<p class="error" role="alert">${error.message}</p>`);
