@@ -18,6 +18,7 @@ async function signUpWithAddress(http: string): Promise<string> {
 interface OutboxRow {
   recipient: string;
   attempts: number;
+  next_attempt_at: Date;
   last_error: string | null;
   sent_at: Date | null;
   given_up_at: Date | null;
@@ -51,6 +52,8 @@ describe('the mail outbox', () => {
       given_up_at: null,
       last_error: expect.stringMatching(/ECONNREFUSED/),
     });
+    // Due again a second after the failure, by the app's clock (which stands still until told).
+    expect(new Date(failed!.next_attempt_at).getTime()).toBe(app.clock.now().getTime() + 1000);
 
     await mailbox.start();
     // The retry is due a second after the failure, by the app's clock, which moves only when told;

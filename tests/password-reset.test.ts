@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { ADMIN_SECRET, withAdminSecret } from './support/admin';
 import { cookieHeader, sessionCookieOf } from './support/cookies';
 import { linkIn, startMailbox, type Mailbox } from './support/mailbox';
 import { logIn, logInToken } from './support/requests';
@@ -14,7 +15,7 @@ describe('password reset', () => {
   let mailbox: Mailbox;
   beforeAll(async () => {
     mailbox = await startMailbox();
-    app = await startTestApp({ SMTP_URL: mailbox.smtpUrl, PUBLIC_URL });
+    app = await startTestApp({ SMTP_URL: mailbox.smtpUrl, PUBLIC_URL, ADMIN_SECRET });
   });
   afterAll(async () => {
     await app.close();
@@ -124,6 +125,26 @@ describe('password reset', () => {
     expect(statusAndCode(await reset(first))).toEqual({ status: 400, code: 'INVALID_TOKEN' });
     app.clock.advanceSeconds(30 * 60 + 1);
     expect(statusAndCode(await reset(second))).toEqual({ status: 400, code: 'INVALID_TOKEN' });
+    expect((await logIn(app, user.username)).status).toBe(200);
+  });
+
+  it('takes a token until the 30 minutes are up', async () => {
+    const user = await verifiedUser();
+    await forgot(user.username);
+    const token = await resetToken(user.email);
+    app.clock.advanceSeconds(30 * 60 - 5);
+
+    expect((await reset(token)).status).toBe(204);
+  });
+
+  it('changes nothing for a user disabled after the link was mailed', async () => {
+    const user = await verifiedUser();
+    await forgot(user.username);
+    const token = await resetToken(user.email);
+    await http().patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: true }).expect(200);
+
+    expect(statusAndCode(await reset(token))).toEqual({ status: 400, code: 'INVALID_TOKEN' });
+    await http().patch(`/admin/users/${user.id}`).set(withAdminSecret).send({ disabled: false }).expect(200);
     expect((await logIn(app, user.username)).status).toBe(200);
   });
 
