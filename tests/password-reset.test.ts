@@ -242,6 +242,34 @@ describe('password reset', () => {
     expect(page.headers).toMatchObject({ 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' });
   });
 
+  it('answers the failures of its form as pages: a form too large, and a rate limit with Retry-After', async () => {
+    const tooLarge = await http()
+      .post('/password/reset/form')
+      .type('form')
+      .send({ token: 'x', newPassword: 'y'.repeat(10_000), confirmPassword: 'y' });
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers['content-type']).toMatch(/^text\/html/);
+
+    const limited = await startPeerInstance(app, {
+      SMTP_URL: mailbox.smtpUrl,
+      PUBLIC_URL,
+      PASSWORD_RESET_LIMIT_PER_IP: '1/3600',
+    });
+    const form = { token: 'unknown', newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD };
+    // The counters are shared by every instance; this suite's earlier resets may have filled this one.
+    expect([400, 429]).toContain((await request(limited).post('/password/reset/form').type('form').send(form)).status);
+    const refused = await request(limited).post('/password/reset/form').type('form').send(form);
+    expect(refused.status).toBe(429);
+    expect(refused.headers['content-type']).toMatch(/^text\/html/);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.text).toContain('Too many password resets from this address.');
+    expect(
+      app.logLines.some(
+        (line) => line.includes('"authEvent":"rate_limited"') && line.includes('password-reset-per-ip'),
+      ),
+    ).toBe(true);
+  });
+
   it('does not log the token of a link', async () => {
     const user = await verifiedUser();
     await forgot(user.username);

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import { recordAuthEvent } from './auth-events';
@@ -24,7 +24,7 @@ function clientErrorStatus(error: unknown): number | undefined {
 }
 
 /** Every failure as a catalogue entry. Anything unforeseen is an INTERNAL_ERROR, logged with its cause. */
-function toAppError(error: unknown): AppError {
+export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const bodyParserType = (error as { type?: unknown } | null)?.type;
   const code = typeof bodyParserType === 'string' ? bodyParserErrors[bodyParserType] : undefined;
@@ -75,11 +75,15 @@ export function sendError(res: ServerResponse, error: unknown, log: Logger): voi
 
 export const notFoundHandler: RequestHandler = (_req, _res, next) => next(new AppError('NOT_FOUND'));
 
-/** Express's error handler: every error response of the Express routes is written here. */
+/** A refusal by a rate limit is an auth event, whatever answers it (JSON, or a page). */
+export function recordRefusal(req: Request, error: AppError): void {
+  if (error.code !== 'RATE_LIMITED') return;
+  const limit = (error.cause as { limit?: unknown } | undefined)?.limit;
+  recordAuthEvent(req, 'rate_limited', { limit: typeof limit === 'string' ? limit : undefined, path: req.path });
+}
+
+/** Express's error handler: every error response of the Express routes but the pages' is written here. */
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
-  if (error instanceof AppError && error.code === 'RATE_LIMITED') {
-    const limit = (error.cause as { limit?: unknown } | undefined)?.limit;
-    recordAuthEvent(req, 'rate_limited', { limit: typeof limit === 'string' ? limit : undefined, path: req.path });
-  }
+  if (error instanceof AppError) recordRefusal(req, error);
   sendError(res, error, req.log);
 };

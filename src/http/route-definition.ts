@@ -152,10 +152,8 @@ export interface RouteSupport {
   csrf?: CsrfDefence;
   /** Parse a JSON body into req.body. */
   jsonBody?: readonly RequestHandler[];
-  /** Parse a form body into req.body, for pages. */
+  /** Parse a form body into req.body, for pages (whose router answers their errors as pages). */
   formBody?: readonly RequestHandler[];
-  /** Answers an error of a page as a page. */
-  errorPage?: (res: Response, error: AppError) => void;
   requireSession?: RequestHandler;
   requireAdmin?: RequestHandler;
   requireMetricsToken?: RequestHandler;
@@ -225,18 +223,11 @@ function handlerOf(
   const { rateLimit, countedAs } = definition;
   const rateLimits = rateLimit && required(support.rateLimits, 'the rate limits', route);
   const metrics = countedAs && required(support.metrics, 'the metrics', route);
-  const errorPage = definition.page ? required(support.errorPage, 'the error page', route) : undefined;
   const handle = async (req: Request, res: Response) => {
-    try {
-      const input = parseInput(definition, req);
-      // After the input is checked, so that a malformed request costs the client no attempt.
-      if (rateLimit && rateLimits) await admitters[rateLimit](rateLimits, req, res, input.body);
-      await handler(req, res, input);
-    } catch (error) {
-      if (!errorPage || !(error instanceof AppError) || error.status >= 500) throw error;
-      for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-      errorPage(res, error);
-    }
+    const input = parseInput(definition, req);
+    // After the input is checked, so that a malformed request costs the client no attempt.
+    if (rateLimit && rateLimits) await admitters[rateLimit](rateLimits, req, res, input.body);
+    await handler(req, res, input);
   };
   if (!countedAs || !metrics) return handle;
   return async (req, res) => {

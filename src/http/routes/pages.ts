@@ -1,10 +1,10 @@
-import express, { type Response, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../config';
-import type { AppError } from '../../errors';
 import { html, type SafeHtml } from '../../html';
 import type { Services } from '../../services';
 import { recordAuthEvent } from '../auth-events';
+import { recordRefusal, toAppError } from '../error-handler';
 import { sendPage } from '../pages/layout';
 import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
 import * as schemas from '../schemas';
@@ -99,13 +99,22 @@ export function pagesRouter(config: Config, services: Services, support: RouteSu
         <button type="submit">Set the new password</button>
       </form>`;
 
-  const errorPage = (res: Response, error: AppError) => {
+  // Every failure of a page under 500 (a form the parser refused, a rate limit, a bad token) is a
+  // page that says what went wrong; a 5xx goes on to the JSON error handler, which logs it.
+  const errorPage: ErrorRequestHandler = (failure, req, res, next) => {
+    const error = toAppError(failure);
+    if (error.status >= 500) {
+      next(failure);
+      return;
+    }
+    recordRefusal(req, error);
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
     // A weak or mistyped password leaves the token usable: the form comes back, with the reason.
-    const token = (res.req.body as { token?: unknown } | undefined)?.token;
+    const token = (req.body as { token?: unknown } | undefined)?.token;
     if (
       (error.code === 'WEAK_PASSWORD' || error.code === 'VALIDATION_FAILED') &&
       typeof token === 'string' &&
-      res.req.path === pageRoutes.passwordResetForm.path
+      req.path === pageRoutes.passwordResetForm.path
     ) {
       const reason = error.details?.map((detail) => detail.message).join('; ') ?? error.message;
       show(res, error.status, 'Choose a new password', resetForm(token, reason));
@@ -114,7 +123,7 @@ export function pagesRouter(config: Config, services: Services, support: RouteSu
     show(res, error.status, 'That did not work', html`<p class="error" role="alert">${error.message}</p>`);
   };
 
-  return routerFor(
+  const router = routerFor(
     pageRoutes,
     {
       emailVerificationPage: (_req, res, { query }) => {
@@ -151,6 +160,8 @@ export function pagesRouter(config: Config, services: Services, support: RouteSu
         );
       },
     },
-    { ...support, formBody: [express.urlencoded({ extended: false, limit: FORM_LIMIT_BYTES })], errorPage },
+    { ...support, formBody: [express.urlencoded({ extended: false, limit: FORM_LIMIT_BYTES })] },
   );
+  router.use(errorPage);
+  return router;
 }
