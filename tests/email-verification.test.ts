@@ -143,6 +143,16 @@ describe('email addresses', () => {
     });
   });
 
+  it('lets exactly one of two concurrent verifications with one token win', async () => {
+    const address = uniqueAddress('racing');
+    await signUpWith(address);
+    const { token } = linkIn(await mailbox.waitForMail(normalized(address), VERIFICATION_SUBJECT));
+
+    const answers = await Promise.all([verify(token), verify(token)]);
+
+    expect(answers.map((res) => res.status).sort()).toEqual([200, 400]);
+  });
+
   describe('a change of address', () => {
     it('keeps the current address until the new one is verified, then tells the old one', async () => {
       const oldAddress = uniqueAddress('old');
