@@ -123,6 +123,7 @@ export default defineConfig(
             'expectRateLimited',
             'expectStillServing',
             'expectOneSuccessorEachRound',
+            'expectRefused',
           ],
         },
       ],

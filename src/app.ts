@@ -17,6 +17,9 @@ import { accountsRouter } from './http/routes/accounts';
 import { adminRouter } from './http/routes/admin';
 import { emailRouter } from './http/routes/email';
 import { pagesRouter } from './http/routes/pages';
+import { identityRouters } from './http/routes/identities';
+import { createIdentityFlows } from './http/identity-flows';
+import { createProviderClients } from './identity-providers/provider-clients';
 import { healthRouter } from './http/routes/health';
 import { metricsRouter } from './http/routes/metrics';
 import { openApiRouter } from './http/routes/openapi';
@@ -27,6 +30,7 @@ import { createWebhookHandler, WEBHOOK_PATH } from './http/webhook';
 import { buildOpenApiDocument } from './http/openapi';
 import type { RouteSupport } from './http/route-definition';
 import { requireAdmin, requireSession } from './http/authentication';
+import { authenticateSession } from './http/passport';
 
 export interface AppDeps {
   config: Config;
@@ -143,6 +147,22 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
   app.use(sessionsRouter(services, { cookies, support }));
   app.use(tokensRouter(config, services, { logIn, support }));
   app.use(adminRouter(services, support));
+  const { providers, allowInsecureIssuers } = config.identityProviders;
+  // With no provider configured, none of their routes exists: each answers 404 like any unknown path.
+  if (providers.length > 0) {
+    app.use(
+      ...identityRouters({
+        config,
+        services,
+        metrics,
+        clients: createProviderClients(providers, { allowInsecureIssuers }),
+        flows: createIdentityFlows(services.identityFlowKey),
+        cookies,
+        authenticate: (req) => authenticateSession(passport, req.headers),
+        support,
+      }),
+    );
+  }
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -11,6 +11,10 @@ export const errorCatalogue = {
   VALIDATION_FAILED: { status: 400, message: 'The request is not valid.' },
   INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
   WEAK_PASSWORD: { status: 400, message: 'The password does not meet the password policy.' },
+  INVALID_RETURN_URL: {
+    status: 400,
+    message: 'returnTo is not a URL this service may send you back to. List it in ALLOWED_RETURN_URLS.',
+  },
   INVALID_CREDENTIALS: { status: 401, message: 'The username or password is incorrect.' },
   UNAUTHORIZED: { status: 401, message: 'A valid session is required.' },
   INVALID_REFRESH_TOKEN: { status: 401, message: 'The refresh token is invalid, or its session has ended.' },
@@ -28,6 +32,10 @@ export const errorCatalogue = {
   NOT_FOUND: { status: 404, message: 'Not found.' },
   USERNAME_TAKEN: { status: 409, message: 'That username is taken.' },
   EMAIL_TAKEN: { status: 409, message: 'That email address belongs to another account.' },
+  LAST_LOGIN_METHOD: {
+    status: 409,
+    message: 'This is the last way to log in to the account. Set a password or link another identity first.',
+  },
   ROLE_EXISTS: { status: 409, message: 'That role already exists.' },
   ROLE_BUILT_IN: { status: 409, message: 'Built-in roles cannot be changed.' },
   PASSWORD_CHANGED: {
@@ -40,6 +48,7 @@ export const errorCatalogue = {
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable. Try again.' },
   SHUTTING_DOWN: { status: 503, message: 'This instance is shutting down.' },
+  PROVIDER_UNAVAILABLE: { status: 503, message: 'The identity provider cannot be reached. Try again.' },
   OVERLOADED: { status: 503, message: 'Too many sign-ins are being checked right now. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

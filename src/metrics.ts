@@ -150,6 +150,12 @@ export function createMetrics() {
     help: 'Mails given up on after MAIL_GIVE_UP_AFTER_SECONDS of failed attempts.',
     registers: [registry],
   });
+  const providerLogins = new Counter({
+    name: 'hasura_auth_provider_logins_total',
+    help: 'Logins through identity providers, by provider and outcome (success, or the error the callback redirects with).',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [registry],
+  });
   const outboxPending = new Gauge({
     name: 'hasura_auth_mail_outbox_pending',
     help: `Mails waiting in the outbox, from every instance, as read at most every ${READING_MAX_AGE_MS / 1000} s.`,
@@ -209,6 +215,10 @@ export function createMetrics() {
     /** Records one webhook answer and how long it took. */
     observeWebhook(outcome: WebhookOutcome, seconds: number): void {
       webhookDuration.observe({ outcome }, seconds);
+    },
+    /** Counts the end of a login through a provider: `success`, or why it failed. */
+    countProviderLogin(provider: string, outcome: string): void {
+      providerLogins.inc({ provider, outcome });
     },
     countOutcome(action: CountedAction, outcome: AccountOutcome): void {
       if (typeof action === 'string') accountCounters[action].inc({ outcome });

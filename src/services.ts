@@ -11,6 +11,7 @@ import { createSessionsRepository } from './db/sessions-repository';
 import { createUsersRepository } from './db/users-repository';
 import { createMailOutboxRepository } from './db/mail-outbox-repository';
 import { createOneTimeTokensRepository } from './db/one-time-tokens-repository';
+import { createIdentitiesRepository } from './db/identities-repository';
 import { createAccessTokens } from './domain/access-tokens';
 import { createAccounts } from './domain/accounts';
 import { createAdministration } from './domain/administration';
@@ -27,6 +28,7 @@ import { createSessionTokens, generateSessionTokenKey } from './domain/session-t
 import { createSigningKeys } from './domain/signing-keys';
 import { createEmailVerification } from './domain/email-verification';
 import { createPasswordReset } from './domain/password-reset';
+import { createIdentityLogins } from './domain/identity-logins';
 import type { Logger } from './logger';
 
 export interface ServiceDeps {
@@ -38,6 +40,10 @@ export interface ServiceDeps {
 }
 
 const SESSION_TOKEN_KEY = 'session-token-mac';
+// Signs the cookie that carries a login through an identity provider from its start to its callback.
+const IDENTITY_FLOW_KEY = 'identity-flow-mac';
+// How long the code that a provider login hands to an app may be traded for a session.
+const LOGIN_CODE_LIFETIME_SECONDS = 60;
 // How long the record of a sent mail (recipient, template, when; never its token) is kept, for an
 // operator asking "was it sent?".
 const MAIL_RECORDS_KEPT_SECONDS = 7 * 86400;
@@ -69,7 +75,9 @@ export async function createServices({ config, db, clock = systemClock, logger }
     },
     cache,
   );
-  const key = await createServerSecretsRepository(db).findOrCreateSecret(SESSION_TOKEN_KEY, generateSessionTokenKey);
+  const serverSecrets = createServerSecretsRepository(db);
+  const key = await serverSecrets.findOrCreateSecret(SESSION_TOKEN_KEY, generateSessionTokenKey);
+  const identityFlowKey = await serverSecrets.findOrCreateSecret(IDENTITY_FLOW_KEY, generateSessionTokenKey);
   // While any session from before MAC'd tokens is left (or an instance of an earlier version, in
   // a rolling deploy, still makes them), their tokens are looked up; read again after each purge.
   let legacyTokensMayExist = await sessionStore.hasSessionsWithoutTokenMac();
@@ -145,6 +153,13 @@ export async function createServices({ config, db, clock = systemClock, logger }
     onMailQueued,
     runInBackground,
   });
+  const identities = createIdentitiesRepository(db);
+  const identityLogins = createIdentityLogins({
+    identities,
+    clock,
+    signupOpen: config.accounts.signupOpen,
+    loginCodeLifetimeSeconds: LOGIN_CODE_LIFETIME_SECONDS,
+  });
   const mailOutbox = createMailOutboxRepository(db);
   const runs = createBootstrapRunsRepository(db);
   const rateLimits = createRateLimits({ store: createAttemptCounterStore(db), policy: config.rateLimits });
@@ -156,6 +171,9 @@ export async function createServices({ config, db, clock = systemClock, logger }
     accounts,
     emailVerification,
     passwordReset,
+    identityLogins,
+    /** The key that signs identity provider flows' cookies, the same in every instance. */
+    identityFlowKey,
     mailOutbox,
     /** Calls `listener` after each mail queued by this instance. */
     whenMailQueued: (listener: () => void) => void mailQueuedListeners.add(listener),
@@ -173,14 +191,14 @@ export async function createServices({ config, db, clock = systemClock, logger }
       return count;
     },
     /**
-     * Deletes what mail leaves behind: tokens that expired, and the records of mail sent or
-     * given up on, after MAIL_RECORDS_KEPT_SECONDS. Answers how many of each.
+     * Deletes what mail leaves behind: tokens that expired (provider logins' codes too), and the
+     * records of mail sent or given up on, after MAIL_RECORDS_KEPT_SECONDS. Answers how many of each.
      */
     async purgeMailRecords(): Promise<{ tokens: number; mails: number }> {
       const now = clock.now();
       const cutoff = new Date(now.getTime() - MAIL_RECORDS_KEPT_SECONDS * 1000);
       const [tokens, mails] = [
-        await oneTimeTokens.deleteExpiredTokens(now),
+        (await oneTimeTokens.deleteExpiredTokens(now)) + (await identities.deleteExpiredLoginCodes(now)),
         await mailOutbox.deleteFinishedBefore(cutoff),
       ];
       return { tokens, mails };

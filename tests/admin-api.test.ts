@@ -95,6 +95,7 @@ describe('admin API', () => {
         disabled: false,
         sessionVariables: {},
         createdAt: expect.any(String),
+        identities: [],
       });
       const login = await logIn(app, username);
       expect(login.status).toBe(200);

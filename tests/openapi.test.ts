@@ -8,6 +8,15 @@ import { webhookRoutes } from '../src/http/routes/webhook';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
 import { cookieHeader, sessionCookieOf } from './support/cookies';
 import { linkIn, startMailbox, type Mailbox } from './support/mailbox';
+import {
+  PUBLIC_URL,
+  RETURN_TO,
+  callbackUrlOf,
+  logInThroughProvider,
+  redirectParameters,
+  registerClient,
+  testProviderEntry,
+} from './support/identity-providers';
 import { logIn } from './support/requests';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
@@ -55,10 +64,15 @@ describe('the OpenAPI description', () => {
   let mailbox: Mailbox;
   beforeAll(async () => {
     mailbox = await startMailbox();
+    // With an identity provider, so that its routes are served too.
+    const client = await registerClient([callbackUrlOf('test')]);
     app = await startTestApp({
       ADMIN_SECRET,
       METRICS_TOKEN: 'a-metrics-token-for-the-scraper',
       SMTP_URL: mailbox.smtpUrl,
+      PUBLIC_URL,
+      ALLOWED_RETURN_URLS: new URL(RETURN_TO).origin,
+      IDENTITY_PROVIDERS: JSON.stringify([testProviderEntry('test', client)]),
     });
     document = (await request(app.http).get('/openapi.json')).body as OpenApiDocument;
   });
@@ -251,6 +265,36 @@ describe('the OpenAPI description', () => {
       expectDocumentedAnswer(
         await http().post('/password/reset').send({ token: second.token, newPassword: 'another passphrase 2' }),
         'POST /password/reset',
+        204,
+      );
+    });
+
+    it('for logging in through identity providers', async () => {
+      const http = () => request(app.http);
+      expectDocumentedAnswer(await http().get('/auth/providers'), 'GET /auth/providers', 200);
+      expectDocumentedAnswer(await http().get('/auth/test').redirects(0), 'GET /auth/{provider}', 302);
+      expectDocumentedAnswer(
+        await http().get('/auth/test?returnTo=https://evil.example').redirects(0),
+        'GET /auth/{provider}',
+        400,
+      );
+      expectDocumentedAnswer(await http().get('/auth/test/callback').redirects(0), 'GET /auth/{provider}/callback', 400);
+      const login = await logInThroughProvider(app, 'test', { sub: uniqueUsername('subject') });
+      expectDocumentedAnswer(login, 'GET /auth/{provider}/callback', 302);
+      const exchanged = await http().post('/auth/exchange').send({ code: redirectParameters(login).get('code') });
+      expectDocumentedAnswer(exchanged, 'POST /auth/exchange', 200);
+      const token = exchanged.body.token as string;
+      const identities = await http().get('/me/identities').set(bearer(token));
+      expectDocumentedAnswer(identities, 'GET /me/identities', 200);
+      const [identity] = identities.body.identities as { id: string }[];
+      expectDocumentedAnswer(
+        await http().delete(`/me/identities/${identity!.id}`).set(bearer(token)),
+        'DELETE /me/identities/{id}',
+        409,
+      );
+      expectDocumentedAnswer(
+        await http().delete(`/admin/users/${exchanged.body.id}/identities/${identity!.id}`).set(withAdminSecret),
+        'DELETE /admin/users/{id}/identities/{identityId}',
         204,
       );
     });

@@ -4,6 +4,7 @@ import { accountConfig, accountSettings } from './accounts';
 import { adminConfig, adminProblems, adminSettings } from './admin';
 import { databaseConfig, databaseSettings } from './database';
 import { httpConfig, httpProblems, httpSettings } from './http';
+import { identityProviderConfig, identityProviderProblems, identityProviderSettings } from './identity-providers';
 import { jwtConfig, jwtProblems, jwtSettings } from './jwt';
 import { mailConfig, mailSettings } from './mail';
 import { passwordConfig, passwordSettings } from './passwords';
@@ -12,12 +13,13 @@ import { sessionConfig, sessionProblems, sessionSettings } from './sessions';
 
 export type { DatabaseConfig } from './database';
 export type { JwtSigning } from './jwt';
+export type { IdentityProviderSettings } from './identity-providers';
 
 /**
  * Every setting the service reads, parsed once from the environment: the only module that knows
  * environment variable names. Each concern (./http, ./database, ./sessions, ./passwords,
- * ./rate-limits, ./jwt, ./admin, ./accounts, ./mail; identity providers, the OpenID Provider and second factors
- * next) declares its settings, what they become, and which of their combinations cannot work;
+ * ./rate-limits, ./jwt, ./admin, ./accounts, ./mail, ./identity-providers; the OpenID Provider and
+ * second factors next) declares its settings, what they become, and which of their combinations cannot work;
  * this puts them together, checks the whole environment at once, lists every problem, and
  * freezes the result. Everything else receives the typed, frozen Config.
  */
@@ -32,6 +34,7 @@ const envSchema = z.object({
   ...adminSettings,
   ...accountSettings,
   ...mailSettings,
+  ...identityProviderSettings,
 });
 
 type ParsedEnv = z.output<typeof envSchema>;
@@ -59,6 +62,7 @@ function toConfig(env: ParsedEnv) {
     ...adminConfig(env),
     ...accountConfig(env),
     ...mailConfig(env),
+    ...identityProviderConfig(env),
   };
 }
 
@@ -78,7 +82,13 @@ function deepFreeze<T>(value: T): T {
 
 /** Settings that are each valid but together would break the service. */
 function contradictions(env: ParsedEnv): string[] {
-  return [...sessionProblems(env), ...httpProblems(env), ...jwtProblems(env), ...adminProblems(env)];
+  return [
+    ...sessionProblems(env),
+    ...httpProblems(env),
+    ...jwtProblems(env),
+    ...adminProblems(env),
+    ...identityProviderProblems(env),
+  ];
 }
 
 /**

@@ -95,6 +95,36 @@ export async function voidUnusedTokens(trx: Knex, userId: UserId, purpose: Token
   await trx('one_time_tokens').delete().where({ user_id: userId, purpose }).whereNull('used_at');
 }
 
+/**
+ * Inserts the user and the roles granted to them; answers the new id, or undefined (with
+ * `usernameOrNothing`) when the username is taken. Checking and clearing claims on the address is
+ * the caller's.
+ */
+export async function insertUserRow(
+  trx: Knex.Transaction,
+  user: NewUser,
+  { usernameOrNothing = false } = {},
+): Promise<UserId | undefined> {
+  const insert = trx('users').insert({
+    username: user.username,
+    username_key: user.usernameKey,
+    password_hash: user.passwordHash,
+    display_name: user.displayName,
+    email: user.email,
+    email_verified_at: user.email !== null && user.emailVerified ? user.now : null,
+    default_role: user.defaultRole,
+    created_at: user.now,
+    updated_at: user.now,
+  });
+  if (usernameOrNothing) void insert.onConflict('username_key').ignore();
+  const [row] = await insert.returning<{ id: number }[]>('id');
+  if (row === undefined) return undefined;
+  if (user.grantedRoles.length > 0) {
+    await trx('user_roles').insert(user.grantedRoles.map((role) => ({ user_id: row.id, role, created_at: user.now })));
+  }
+  return row.id;
+}
+
 export function createUsersRepository(db: Knex): UserStore {
   const selectUsers = (trx: Knex = db) => trx('users as u').select(userColumns(trx));
 
@@ -168,27 +198,8 @@ export function createUsersRepository(db: Knex): UserStore {
             return { outcome: 'email-taken' };
           }
           if (user.email !== null && user.emailVerified) await clearUnverifiedClaims(trx, user.email);
-          const { id } = onlyRow(
-            await trx('users')
-              .insert({
-                username: user.username,
-                username_key: user.usernameKey,
-                password_hash: user.passwordHash,
-                display_name: user.displayName,
-                email: user.email,
-                email_verified_at: user.email !== null && user.emailVerified ? user.now : null,
-                default_role: user.defaultRole,
-                created_at: user.now,
-                updated_at: user.now,
-              })
-              .returning<{ id: number }[]>('id'),
-          );
-          if (user.grantedRoles.length > 0) {
-            await trx('user_roles').insert(
-              user.grantedRoles.map((role) => ({ user_id: id, role, created_at: user.now })),
-            );
-          }
-          return { outcome: 'inserted', user: (await findUserById(id, trx))! };
+          const id = await insertUserRow(trx, user);
+          return { outcome: 'inserted', user: (await findUserById(id!, trx))! };
         });
       } catch (error) {
         // Two accounts verified one address at once: the index refused the second.

@@ -358,3 +358,83 @@ export interface MailOutboxStore {
   /** Deletes the records of mail sent or given up on before `cutoff`; answers how many. */
   deleteFinishedBefore(cutoff: Date): Promise<number>;
 }
+
+/** Who an identity provider says the user is. The identity is (issuer, subject), never the email. */
+export interface ProviderProfile {
+  issuer: string;
+  subject: string;
+  /** Normalised and valid, or null. */
+  email: string | null;
+  /** True only when the provider says so. */
+  emailVerified: boolean;
+  /** What a new account's username is made from: `preferred_username`, else the email's local part. */
+  usernameHint: string | null;
+  displayName: string | null;
+}
+
+/** An identity at a provider, linked to a local user. */
+export interface LinkedIdentity {
+  id: string;
+  /** The id of the configured provider it came through. */
+  provider: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+export type IdentitySignIn =
+  /** A logged-in user adds the identity to their account. */
+  | { kind: 'link'; provider: string; profile: ProviderProfile; userId: UserId }
+  | {
+      kind: 'login';
+      provider: string;
+      profile: ProviderProfile;
+      /** The provider is trusted to link by an address both sides have verified. */
+      linkByVerifiedEmail: boolean;
+      /** The account to create when no user has the identity; null when signing up is closed. */
+      newUser: { usernames: string[]; displayName: string | null; now: Date } | null;
+    };
+
+export type IdentitySignInOutcome =
+  | { outcome: 'signed-in'; user: User; identityId: string; how: 'known' | 'linked' | 'created' }
+  /** Another account holds the identity (linking), or it was just linked to another (a race). */
+  | { outcome: 'identity-in-use' }
+  | { outcome: 'disabled' }
+  | { outcome: 'signup-closed' }
+  /** The linking user is gone, or no username could be had. */
+  | { outcome: 'user-not-found' };
+
+export interface IdentityStore {
+  /**
+   * Finds the user that holds the identity, or links it, or creates a user with it, as one
+   * transaction; records when the identity was used and the address the provider gave.
+   */
+  signIn(request: IdentitySignIn, now: Date): Promise<IdentitySignInOutcome>;
+  listIdentities(userIds: readonly UserId[]): Promise<Map<UserId, LinkedIdentity[]>>;
+  /**
+   * Unlinks the identity. With `keepLastLoginMethod`, not when it is the account's last way to
+   * log in (no password, no other identity), checked under the user's row lock.
+   */
+  deleteIdentity(
+    userId: UserId,
+    identityId: string,
+    options: { keepLastLoginMethod: boolean },
+  ): Promise<'deleted' | 'not-found' | 'last-login-method'>;
+  /** Stores a login code's hash, for the user at their current session epoch. */
+  insertLoginCode(code: {
+    codeHash: string;
+    userId: UserId;
+    provider: string;
+    createdAt: Date;
+    expiresAt: Date;
+  }): Promise<void>;
+  /**
+   * Uses a login code once: answers its user while the code is unexpired, unused, and the user
+   * enabled at the epoch the code was made in.
+   */
+  consumeLoginCode(codeHash: string, now: Date): Promise<{ user: User; provider: string } | undefined>;
+  /** Deletes login codes that expired; answers how many. */
+  deleteExpiredLoginCodes(now: Date): Promise<number>;
+}

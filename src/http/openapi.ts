@@ -12,6 +12,7 @@ import { accountRoutes } from './routes/accounts';
 import { adminRoutes } from './routes/admin';
 import { emailRoutes } from './routes/email';
 import { pageRoutes } from './routes/pages';
+import { identityRoutes, providerLoginRoutes } from './routes/identities';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
@@ -39,6 +40,8 @@ const routeGroups: RouteDefinitions[] = [
   accountRoutes,
   emailRoutes,
   pageRoutes,
+  providerLoginRoutes,
+  identityRoutes,
   tokenRoutes,
   sessionRoutes,
   adminRoutes,
@@ -199,6 +202,11 @@ export function buildOpenApiDocument(): JsonSchema {
     tags: [
       { name: 'accounts', description: 'Signing up, logging in, the signed-in user' },
       { name: 'email', description: 'Verifying an email address, and resetting a forgotten password through it' },
+      {
+        name: 'identity-providers',
+        description:
+          'Logging in through OpenID Connect providers and GitHub; served only when IDENTITY_PROVIDERS lists some',
+      },
       { name: 'pages', description: 'The pages that links in mail open: HTML, for people' },
       { name: 'sessions', description: "The signed-in user's sessions" },
       { name: 'webhook', description: "Hasura's auth webhook, in both modes" },

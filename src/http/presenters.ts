@@ -1,9 +1,11 @@
 import type { z } from 'zod';
 import type { TokenPair } from '../domain/jwt-sessions';
 import type { AuthenticatedSession, Session, User } from '../domain/model';
-import type { Role } from '../domain/ports';
+import type { LinkedIdentity, Role } from '../domain/ports';
 import type {
+  adminUserResponse,
   currentUserResponse,
+  identityResponse,
   newSessionResponse,
   roleResponse,
   sessionResponse,
@@ -33,6 +35,19 @@ export function presentUser(user: User): z.input<typeof userResponse> {
     sessionVariables: user.sessionVariables,
     createdAt: user.createdAt.toISOString(),
   };
+}
+
+export function presentIdentity(identity: LinkedIdentity): z.input<typeof identityResponse> {
+  return {
+    ...identity,
+    createdAt: identity.createdAt.toISOString(),
+    lastUsedAt: identity.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+/** A user as the admin API shows them: with the identities that log in to the account. */
+export function presentAdminUser(user: User, identities: readonly LinkedIdentity[]): z.input<typeof adminUserResponse> {
+  return { ...presentUser(user), identities: identities.map(presentIdentity) };
 }
 
 /** Signup, login and password change: the user and the new session's token, shown this once. */

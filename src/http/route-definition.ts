@@ -30,7 +30,8 @@ export type Access =
   /** Hasura, forwarding the client's headers (the webhook, served in front of Express). */
   | 'hasura';
 
-export type Tag = 'accounts' | 'email' | 'pages' | 'sessions' | 'webhook' | 'administration' | 'operations';
+export type Tag =
+  'accounts' | 'email' | 'identity-providers' | 'pages' | 'sessions' | 'webhook' | 'administration' | 'operations';
 
 /** The actions that the rate limits count (by client address, and some by account) before the handler runs. */
 export type RateLimitedAction =

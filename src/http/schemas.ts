@@ -95,6 +95,36 @@ export const updateUserBody = z.strictObject({
 
 export const createRoleBody = z.object({ name: z.string() });
 
+export const providerParams = z.object({ provider: z.string() });
+
+export const providerLoginQuery = z.object({
+  returnTo: z
+    .string()
+    .optional()
+    .describe('Where to send the browser afterwards: a URL or path that ALLOWED_RETURN_URLS admits.'),
+  link: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe('true: add the identity to the signed-in account instead of logging in.'),
+});
+
+/** The callback's query is the provider's answer; openid-client reads it whole. */
+export const providerCallbackQuery = z.object({
+  state: z.string().max(200).default(''),
+});
+
+export const loginCodeBody = z.object({
+  code: z.string().max(200).describe("The `code` parameter of the login's redirect to returnTo."),
+  issue: z
+    .enum(['session', 'tokens'])
+    .default('session')
+    .describe('`session`: the body of POST /login. `tokens`: the body of POST /token (JWT mode).'),
+});
+
+export const identityIdParams = z.object({ id: z.string().max(20) });
+
+export const userIdentityParams = userIdParams.extend({ identityId: z.string().max(20) });
+
 /**
  * Hasura's POST-mode body: the client's headers, and the GraphQL request, which may be an
  * object, an array, null or absent and is not needed.
@@ -126,7 +156,27 @@ export const userResponse = z.object({
   createdAt: timestamp,
 });
 
-export const userListResponse = z.object({ users: z.array(userResponse), total: z.int() });
+export const identityResponse = z.object({
+  id: z.string(),
+  provider: z.string().describe('The id of the configured provider it came through.'),
+  issuer: z.string(),
+  subject: z.string(),
+  email: z.string().nullable().describe('The address the provider gave at the last login.'),
+  createdAt: timestamp,
+  lastUsedAt: timestamp.nullable(),
+});
+
+export const identityListResponse = z.object({ identities: z.array(identityResponse) });
+
+export const adminUserResponse = userResponse.extend({
+  identities: z.array(identityResponse).describe('Identities at providers that log in to this account.'),
+});
+
+export const userListResponse = z.object({ users: z.array(adminUserResponse), total: z.int() });
+
+export const providerListResponse = z.object({
+  providers: z.array(z.object({ id: z.string(), name: z.string() })),
+});
 
 export const newSessionResponse = z.object({
   ...userSummary,

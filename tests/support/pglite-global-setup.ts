@@ -3,12 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { migrateToLatest, openDatabase } from '../../src/db/database';
+import { provideOpenIdProvider } from './openid-provider.mjs';
 
 /**
  * Migrates one PGlite once and dumps its data directory. Every suite then loads a copy of the
  * dump, which is several times faster than starting and migrating a fresh instance.
  */
 export default async function setUpPgliteTemplate(): Promise<void> {
+  await provideOpenIdProvider();
   // A process that runs Jest again and again (Stryker's runner, once per mutant) keeps the dump
   // it made the first time: a fresh PGlite per run would cost more than most mutants' tests.
   const made = process.env.PGLITE_TEMPLATE_DUMP;

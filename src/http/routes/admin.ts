@@ -1,11 +1,12 @@
 import type { Router } from 'express';
 import type { Services } from '../../services';
 import { adminActor, recordAuthEvent } from '../auth-events';
-import { presentRole, presentUser } from '../presenters';
+import type { User } from '../../domain/model';
+import { presentAdminUser, presentRole } from '../presenters';
 import { defineRoute, named, noContent, routerFor, type RouteSupport } from '../route-definition';
 import * as schemas from '../schemas';
 
-const user = named('User', schemas.userResponse);
+const user = named('User', schemas.adminUserResponse);
 
 /** The admin API of api.md. Every route needs an admin session or the admin secret. */
 export const adminRoutes = {
@@ -127,6 +128,19 @@ export const adminRoutes = {
     errors: ['ROLE_EXISTS'],
     usesDatabase: true,
   }),
+  unlinkUserIdentity: defineRoute({
+    method: 'delete',
+    path: '/admin/users/{id}/identities/{identityId}',
+    summary: "Remove an identity from a user's account",
+    description:
+      'It logs in to the account no more. An admin may remove the last way to log in; the user can then get in only by a password reset or invitation, or a new identity linked by an admin.',
+    tag: 'administration',
+    access: 'admin',
+    params: schemas.userIdentityParams,
+    answers: [noContent('The identity is unlinked.')],
+    errors: ['NOT_FOUND'],
+    usesDatabase: true,
+  }),
   deleteRole: defineRoute({
     method: 'delete',
     path: '/admin/roles/{name}',
@@ -142,13 +156,17 @@ export const adminRoutes = {
 };
 
 export function adminRouter(services: Services, support: RouteSupport): Router {
-  const { administration } = services;
+  const { administration, identityLogins } = services;
+  const present = async (...users: User[]) => {
+    const identities = await identityLogins.identitiesOf(users.map((each) => each.id));
+    return users.map((each) => presentAdminUser(each, identities.get(each.id) ?? []));
+  };
   return routerFor(
     adminRoutes,
     {
       listUsers: async (_req, res, { query }) => {
         const { users, total } = await administration.listUsers(query.limit, query.offset);
-        res.json({ users: users.map(presentUser), total });
+        res.json({ users: await present(...users), total });
       },
 
       createUser: async (req, res, { body }) => {
@@ -161,11 +179,11 @@ export function adminRouter(services: Services, support: RouteSupport): Router {
           roles: created.roles.join(','),
           ...adminActor(res),
         });
-        res.status(201).json(presentUser(created));
+        res.status(201).json((await present(created))[0]);
       },
 
       getUser: async (_req, res, { params }) => {
-        res.json(presentUser(await administration.getUser(params.id)));
+        res.json((await present(await administration.getUser(params.id)))[0]);
       },
 
       updateUser: async (req, res, { params: { id }, body: changes }) => {
@@ -180,7 +198,7 @@ export function adminRouter(services: Services, support: RouteSupport): Router {
           displayNameChanged: changes.displayName !== undefined,
           ...adminActor(res),
         });
-        res.json(presentUser(updated));
+        res.json((await present(updated))[0]);
       },
 
       deleteUser: async (req, res, { params: { id } }) => {
@@ -204,6 +222,12 @@ export function adminRouter(services: Services, support: RouteSupport): Router {
       endUserSessions: async (req, res, { params: { id } }) => {
         await administration.endUserSessions(id);
         recordAuthEvent(req, 'user.sessions.ended', { userId: id, ...adminActor(res) });
+        res.status(204).end();
+      },
+
+      unlinkUserIdentity: async (req, res, { params: { id, identityId } }) => {
+        await identityLogins.unlink(id, identityId, 'admin');
+        recordAuthEvent(req, 'identity.unlinked', { userId: id, identityId, ...adminActor(res) });
         res.status(204).end();
       },
 
