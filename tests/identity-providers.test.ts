@@ -18,6 +18,7 @@ import {
   type PersonAtProvider,
 } from './support/identity-providers';
 import { webhookGet } from './support/requests';
+import { startRogueOpenIdProvider, type RogueOpenIdProvider } from './support/rogue-openid-provider';
 import { PASSWORD, bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
 const uniqueSubject = () => `sub-${Math.random().toString(36).slice(2, 12)}`;
@@ -26,7 +27,9 @@ const uniqueEmail = (prefix = 'person') => `${prefix}-${Math.random().toString(3
 describe('logging in through an OpenID Connect provider', () => {
   let app: TestApp;
   let settings: Env;
+  let rogue: RogueOpenIdProvider;
   beforeAll(async () => {
+    rogue = await startRogueOpenIdProvider();
     // One client at the provider for every entry: they differ only in how they link.
     const client = await registerClient(['test', 'trusting', 'down'].map((id) => callbackUrlOf(id)));
     settings = {
@@ -38,11 +41,15 @@ describe('logging in through an OpenID Connect provider', () => {
         testProviderEntry('trusting', client, { name: 'Trusting', linkByVerifiedEmail: true }),
         // Nothing listens there: its discovery fails.
         { ...testProviderEntry('down', client), issuer: 'http://127.0.0.1:9' },
+        { id: 'rogue', type: 'oidc', name: 'Rogue', issuer: rogue.issuer, clientId: 'rogue-client', clientSecret: 'x' },
       ]),
     };
     app = await startTestApp(settings);
   });
-  afterAll(() => app.close());
+  afterAll(async () => {
+    await app.close();
+    await rogue.close();
+  });
 
   const http = () => request(app.http);
   const person = (extra: Partial<PersonAtProvider> = {}): PersonAtProvider => ({ sub: uniqueSubject(), ...extra });
@@ -54,6 +61,7 @@ describe('logging in through an OpenID Connect provider', () => {
         { id: 'test', name: 'Test test' },
         { id: 'trusting', name: 'Trusting' },
         { id: 'down', name: 'Test down' },
+        { id: 'rogue', name: 'Rogue' },
       ],
     });
   });
@@ -205,6 +213,17 @@ describe('logging in through an OpenID Connect provider', () => {
       expect(callback.searchParams.get('iss')).not.toBeNull();
       callback.searchParams.set('iss', 'https://evil.example');
       expectRefused(await deliverCallback(app, callback, started.flowCookie), 'provider_error');
+    });
+
+    it('an ID token signed by a key the provider does not publish', async () => {
+      expectRefused(await logInThroughProvider(app, 'rogue', person()), 'provider_error');
+      // The control: signed with its published key, the same answer logs in.
+      rogue.signWith('published');
+      try {
+        expect(redirectParameters(await logInThroughProvider(app, 'rogue', person())).get('code')).not.toBeNull();
+      } finally {
+        rogue.signWith('other');
+      }
     });
 
     it('a login cancelled at the provider', async () => {

@@ -278,10 +278,16 @@ describe('the OpenAPI description', () => {
         'GET /auth/{provider}',
         400,
       );
-      expectDocumentedAnswer(await http().get('/auth/test/callback').redirects(0), 'GET /auth/{provider}/callback', 400);
+      expectDocumentedAnswer(
+        await http().get('/auth/test/callback').redirects(0),
+        'GET /auth/{provider}/callback',
+        400,
+      );
       const login = await logInThroughProvider(app, 'test', { sub: uniqueUsername('subject') });
       expectDocumentedAnswer(login, 'GET /auth/{provider}/callback', 302);
-      const exchanged = await http().post('/auth/exchange').send({ code: redirectParameters(login).get('code') });
+      const exchanged = await http()
+        .post('/auth/exchange')
+        .send({ code: redirectParameters(login).get('code') });
       expectDocumentedAnswer(exchanged, 'POST /auth/exchange', 200);
       const token = exchanged.body.token as string;
       const identities = await http().get('/me/identities').set(bearer(token));

@@ -8,7 +8,8 @@ import { AppError } from '../errors';
 /**
  * The relying-party side of logging in through a provider, built on openid-client: discovery,
  * the authorization request (state, nonce, PKCE S256) and the checks of what comes back
- * (state, issuer, PKCE, the ID token's signature, issuer, audience, expiry and nonce). GitHub is
+ * (state, issuer, PKCE, the ID token's signature against the provider's JWKS, its issuer,
+ * audience, expiry and nonce). GitHub is
  * OAuth 2 without OpenID Connect: its configuration is built by hand, and who the user is comes
  * from its API.
  *
@@ -106,9 +107,16 @@ function lazyConfiguration(discover: () => Promise<client.Configuration>, now: (
   };
 }
 
-const requestOptions = (allowInsecure: boolean, issuer: string) => ({
+const discoveryOptions = (allowInsecure: boolean, issuer: string) => ({
   timeout: PROVIDER_TIMEOUT_SECONDS,
-  ...(allowInsecure && issuer.startsWith('http:') && { execute: [client.allowInsecureRequests] }),
+  execute: [
+    // openid-client checks an ID token's claims, but its signature only when asked: over TLS,
+    // OpenID Connect lets a client trust the token endpoint instead. Checked here all the same,
+    // against the provider's published keys, so that a token endpoint answer that was tampered
+    // with (or a plain-http provider in development) can never sign anyone in.
+    client.enableNonRepudiationChecks,
+    ...(allowInsecure && issuer.startsWith('http:') ? [client.allowInsecureRequests] : []),
+  ],
 });
 
 function oidcClient(settings: IdentityProviderSettings, allowInsecure: boolean, now: () => number): ProviderClient {
@@ -119,7 +127,7 @@ function oidcClient(settings: IdentityProviderSettings, allowInsecure: boolean, 
         settings.clientId,
         undefined,
         settings.clientSecret === null ? client.None() : client.ClientSecretPost(settings.clientSecret),
-        requestOptions(allowInsecure, settings.issuer),
+        discoveryOptions(allowInsecure, settings.issuer),
       ),
     now,
   );
