@@ -1,3 +1,5 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { ConfigError, loadConfig, type Env } from '../../src/config';
 
@@ -613,5 +615,86 @@ describe('accounts and mail settings', () => {
     ['SIGNUP', 'invite-only'],
   ])('refuses %s=%s', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+});
+
+describe('identity providers', () => {
+  const google = {
+    id: 'google',
+    type: 'oidc',
+    name: 'Google',
+    issuer: 'https://accounts.google.com',
+    clientId: 'client',
+    clientSecret: 'secret',
+  };
+  const providersOf = (entries: unknown) =>
+    loadConfig({ IDENTITY_PROVIDERS: JSON.stringify(entries) }).identityProviders;
+
+  it('has none by default, and returns browsers to CORS_ORIGINS and PUBLIC_URL', () => {
+    expect(loadConfig({}).identityProviders.providers).toEqual([]);
+    expect(
+      loadConfig({ CORS_ORIGINS: 'https://app.example.com', PUBLIC_URL: 'https://auth.example.com/' }).identityProviders
+        .allowedReturnUrls,
+    ).toEqual(['https://app.example.com', 'https://auth.example.com']);
+  });
+
+  it('fills in the scopes, asks for openid always, and puts GitHub at github.com', () => {
+    const { providers } = providersOf([
+      google,
+      { ...google, id: 'keycloak', scopes: ['email'], linkByVerifiedEmail: true },
+      { id: 'github', type: 'github', name: 'GitHub', clientId: 'c', clientSecret: 's' },
+    ]);
+    expect(providers).toEqual([
+      expect.objectContaining({ id: 'google', scopes: ['openid', 'email', 'profile'], linkByVerifiedEmail: false }),
+      expect.objectContaining({ id: 'keycloak', scopes: ['openid', 'email'], linkByVerifiedEmail: true }),
+      expect.objectContaining({ id: 'github', issuer: 'https://github.com', scopes: ['read:user', 'user:email'] }),
+    ]);
+  });
+
+  it('reads the same JSON from IDENTITY_PROVIDERS_FILE', () => {
+    const path = `${tmpdir()}/providers-${process.pid}.json`;
+    writeFileSync(path, JSON.stringify([google]));
+    try {
+      expect(loadConfig({ IDENTITY_PROVIDERS_FILE: path }).identityProviders.providers[0]?.id).toBe('google');
+    } finally {
+      rmSync(path);
+    }
+    expect(configErrorFor({ IDENTITY_PROVIDERS_FILE: `${path}.missing` }).problems).toEqual([
+      'IDENTITY_PROVIDERS_FILE: cannot be read (ENOENT)',
+    ]);
+  });
+
+  it.each([
+    ['not JSON', '[{', /^IDENTITY_PROVIDERS: is not valid JSON/],
+    ['no issuer for OpenID Connect', [{ ...google, issuer: undefined }], /^IDENTITY_PROVIDERS\.0\.issuer: is required/],
+    [
+      'no secret for GitHub',
+      [{ id: 'gh', type: 'github', name: 'GitHub', clientId: 'c' }],
+      /clientSecret: is required by GitHub/,
+    ],
+    ['an unknown field', [{ ...google, clientSecrt: 'typo' }], /^IDENTITY_PROVIDERS\.0: Unrecognized key/],
+    ['an id used twice', [google, google], /^IDENTITY_PROVIDERS\.1\.id: is used twice/],
+    ['an id that is a path of /auth', [{ ...google, id: 'exchange' }], /^IDENTITY_PROVIDERS\.0\.id: must not be/],
+    [
+      'an issuer with credentials',
+      [{ ...google, issuer: 'https://u:p@idp.example' }],
+      /issuer: must be the issuer URL/,
+    ],
+  ])('refuses %s, saying where', (_case, entries, problem) => {
+    const text = typeof entries === 'string' ? entries : JSON.stringify(entries);
+    expect(configErrorFor({ IDENTITY_PROVIDERS: text }).problems).toEqual([expect.stringMatching(problem)]);
+  });
+
+  it('needs PUBLIC_URL and https issuers in production', () => {
+    const problems = configErrorFor({
+      NODE_ENV: 'production',
+      IDENTITY_PROVIDERS: JSON.stringify([{ ...google, issuer: 'http://keycloak:8080/realms/app' }]),
+    }).problems;
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'IDENTITY_PROVIDERS: needs PUBLIC_URL, the callback URLs start with it',
+        'IDENTITY_PROVIDERS: google: issuer must be https in production',
+      ]),
+    );
   });
 });
