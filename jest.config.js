@@ -1,13 +1,16 @@
 const fs = require('node:fs');
 const vm = require('node:vm');
 
-// jose is ESM only. Node 24.9+ lets Jest require() ESM natively, and jose is then loaded as it is;
-// on older Node, Jest's module system loads CommonJS only, so its files are compiled to it.
+// jose, openid-client and oauth4webapi are ESM only. Node 24.9+ lets Jest require() ESM natively,
+// and they are then loaded as they are; on older Node, Jest's module system loads CommonJS only, so
+// their files are compiled to it. (oidc-provider, the test OpenID Provider, runs outside Jest's
+// sandbox, in the global setup, where Node loads ESM itself.)
+const esmOnly = 'jose|openid-client|oauth4webapi';
 const requiresEsmNatively = typeof vm.SourceTextModule?.prototype.hasAsyncGraph === 'function';
 const esmOnlyPackages = requiresEsmNatively
   ? {}
   : {
-      '^.+/node_modules/jose/.+\\.js$': [
+      [`^.+/node_modules/(${esmOnly})/.+\\.js$`]: [
         'ts-jest',
         { tsconfig: { allowJs: true, module: 'commonjs' }, diagnostics: false },
       ],
@@ -23,7 +26,7 @@ const shared = {
     '^.+\\.ts$': ['ts-jest', { diagnostics: { warnOnly: false } }],
     ...esmOnlyPackages,
   },
-  transformIgnorePatterns: requiresEsmNatively ? ['/node_modules/'] : ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: requiresEsmNatively ? ['/node_modules/'] : [`/node_modules/(?!(${esmOnly})/)`],
   moduleFileExtensions: ['ts', 'js', 'json'],
   roots: ['<rootDir>/tests'],
 };
