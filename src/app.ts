@@ -155,7 +155,10 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
         config,
         services,
         metrics,
-        clients: createProviderClients(providers, { allowInsecureIssuers }),
+        clients: createProviderClients(providers, {
+          allowInsecureIssuers,
+          now: () => services.clock.now().getTime(),
+        }),
         flows: createIdentityFlows(services.identityFlowKey),
         cookies,
         authenticate: (req) => authenticateSession(passport, req.headers),

@@ -164,6 +164,8 @@ export async function createServices({ config, db, clock = systemClock, logger }
   const runs = createBootstrapRunsRepository(db);
   const rateLimits = createRateLimits({ store: createAttemptCounterStore(db), policy: config.rateLimits });
   return {
+    /** What every rule here reads the time from (tests move it by hand). */
+    clock,
     rateLimits,
     sessions,
     jwtSessions,

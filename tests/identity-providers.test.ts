@@ -17,10 +17,12 @@ import {
   testProviderEntry,
   type PersonAtProvider,
 } from './support/identity-providers';
+import { freePort } from './support/ports';
 import { webhookGet } from './support/requests';
 import { startRogueOpenIdProvider, type RogueOpenIdProvider } from './support/rogue-openid-provider';
 import { PASSWORD, bearer, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
+const METRICS_TOKEN = 'a-metrics-token-for-the-scraper';
 const uniqueSubject = () => `sub-${Math.random().toString(36).slice(2, 12)}`;
 const uniqueEmail = (prefix = 'person') => `${prefix}-${Math.random().toString(36).slice(2, 10)}@example.com`;
 
@@ -28,20 +30,25 @@ describe('logging in through an OpenID Connect provider', () => {
   let app: TestApp;
   let settings: Env;
   let rogue: RogueOpenIdProvider;
+  // Where a provider will answer only once a test starts it.
+  let latePort: number;
   beforeAll(async () => {
     rogue = await startRogueOpenIdProvider();
+    latePort = await freePort();
     // One client at the provider for every entry: they differ only in how they link.
     const client = await registerClient(['test', 'trusting', 'down'].map((id) => callbackUrlOf(id)));
     settings = {
       PUBLIC_URL,
       ALLOWED_RETURN_URLS: `${APP_ORIGIN},${PUBLIC_URL}/account`,
       ADMIN_SECRET,
+      METRICS_TOKEN,
       IDENTITY_PROVIDERS: JSON.stringify([
         testProviderEntry('test', client),
         testProviderEntry('trusting', client, { name: 'Trusting', linkByVerifiedEmail: true }),
         // Nothing listens there: its discovery fails.
         { ...testProviderEntry('down', client), issuer: 'http://127.0.0.1:9' },
         { id: 'rogue', type: 'oidc', name: 'Rogue', issuer: rogue.issuer, clientId: 'rogue-client', clientSecret: 'x' },
+        { id: 'late', type: 'oidc', name: 'Late', issuer: `http://127.0.0.1:${latePort}`, clientId: 'late-client' },
       ]),
     };
     app = await startTestApp(settings);
@@ -62,6 +69,7 @@ describe('logging in through an OpenID Connect provider', () => {
         { id: 'trusting', name: 'Trusting' },
         { id: 'down', name: 'Test down' },
         { id: 'rogue', name: 'Rogue' },
+        { id: 'late', name: 'Late' },
       ],
     });
   });
@@ -456,6 +464,21 @@ describe('logging in through an OpenID Connect provider', () => {
     await http().get('/auth/nobody').redirects(0).expect(404);
   });
 
+  it('tries discovery again, after a backoff, once the provider answers', async () => {
+    expect((await http().get('/auth/late').redirects(0)).status).toBe(503);
+    const late = await startRogueOpenIdProvider(latePort);
+    try {
+      // Within the backoff, the provider is not asked again.
+      expect((await http().get('/auth/late').redirects(0)).status).toBe(503);
+      app.clock.advanceSeconds(1);
+      const res = await http().get('/auth/late').redirects(0);
+      expect(res.status).toBe(302);
+      expect(res.headers.location).toMatch(new RegExp(`^${late.issuer}/authorize\\?`));
+    } finally {
+      await late.close();
+    }
+  });
+
   it('counts each login per provider, and records each failure with its reason', async () => {
     const before = app.logLines.length;
     await logInThroughProvider(app, 'test', person());
@@ -473,6 +496,11 @@ describe('logging in through an OpenID Connect provider', () => {
       ]),
     );
     expect(app.logLines.slice(before).join('\n')).not.toMatch(/code=|state=/);
+    const metrics = await http().get('/metrics').set(bearer(METRICS_TOKEN)).expect(200);
+    expect(metrics.text).toMatch(/^hasura_auth_provider_logins_total\{provider="test",outcome="success"\} [1-9]/m);
+    expect(metrics.text).toMatch(
+      /^hasura_auth_provider_logins_total\{provider="test",outcome="access_denied"\} [1-9]/m,
+    );
   });
 
   describe('with other settings', () => {

@@ -1,17 +1,8 @@
-import { createServer } from 'node:net';
 import request from 'supertest';
 import { chromium, type Browser } from 'playwright-core';
 import { registerClient, testProviderEntry } from '../support/identity-providers';
+import { freePort } from '../support/ports';
 import { startTestApp, uniqueUsername, type TestApp } from '../support/test-app';
-
-/** A port free right now, for a server whose own URL must be known before it starts (its PUBLIC_URL). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** Logging in through an OpenID Provider in a real Chromium, as a person clicks through it. */
 describe('logging in through an identity provider, in Chromium', () => {

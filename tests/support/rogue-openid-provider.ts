@@ -16,7 +16,8 @@ export interface RogueOpenIdProvider {
   close(): Promise<void>;
 }
 
-export async function startRogueOpenIdProvider(): Promise<RogueOpenIdProvider> {
+/** On `port`, or any free one. */
+export async function startRogueOpenIdProvider(port = 0): Promise<RogueOpenIdProvider> {
   const published = await generateKeyPair('RS256');
   const other = await generateKeyPair('RS256');
   const publicJwk = { ...(await exportJWK(published.publicKey)), kid: 'published', alg: 'RS256', use: 'sig' };
@@ -78,7 +79,7 @@ export async function startRogueOpenIdProvider(): Promise<RogueOpenIdProvider> {
       }
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     issuer,

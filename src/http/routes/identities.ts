@@ -102,7 +102,7 @@ export const identityRoutes = {
         body: named('ExchangedLogin', z.union([schemas.newSessionResponse, schemas.tokenPairResponse])),
       },
     ],
-    errors: ['INVALID_TOKEN'],
+    errors: ['INVALID_TOKEN', 'FORBIDDEN'],
     usesDatabase: true,
   }),
   listMyIdentities: defineRoute({
@@ -271,7 +271,7 @@ export function identityRouters({
           const created = await sessions.createSession(user, req.get('user-agent'));
           res.append(
             'Set-Cookie',
-            cookies.issue(created.token, sessions.remainingLifetimeSeconds(created), secure(req)),
+            cookies.issue(created.token, sessions.remainingLifetimeSeconds(created), req.secure),
           );
           metrics.countProviderLogin(provider, 'success');
           recordAuthEvent(req, 'login.succeeded', {
