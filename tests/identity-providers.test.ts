@@ -271,6 +271,17 @@ describe('logging in through an OpenID Connect provider', () => {
     expect(two.username).toMatch(/^tab-two/);
   });
 
+  it('makes one user of two first logins with one identity at once', async () => {
+    const someone = person({ preferredUsername: 'twin' });
+    const flows = await Promise.all([1, 2].map(() => startLogin(app, 'test', { returnTo: RETURN_TO })));
+    const callbacks = await Promise.all(flows.map((flow) => authorizeAtProvider(flow.authorizationUrl, someone)));
+    const done = await Promise.all(
+      callbacks.map((callback, i) => deliverCallback(app, callback, flows[i]!.flowCookie)),
+    );
+    const [one, two] = await Promise.all(done.map((res) => exchangeCode(app, res)));
+    expect(one!.id).toBe(two!.id);
+  });
+
   describe('which account an address belongs to', () => {
     async function localUserWithVerifiedEmail(email: string) {
       const user = await signUp(app);
