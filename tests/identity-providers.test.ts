@@ -466,7 +466,8 @@ describe('logging in through an OpenID Connect provider', () => {
     const page = await http().get('/auth/down').redirects(0);
     expect(page.status).toBe(503);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
-    expect(page.headers['retry-after']).toBeDefined();
+    // The first retry waits one second; the wait doubles with each failure, up to a minute.
+    expect(page.headers['retry-after']).toBe('1');
     const back = await http()
       .get(`/auth/down?returnTo=${encodeURIComponent(RETURN_TO)}`)
       .redirects(0);

@@ -83,10 +83,14 @@ function lazyConfiguration(discover: () => Promise<client.Configuration>, now: (
   let pending: Promise<client.Configuration> | undefined;
   let retryAt = 0;
   let backoffSeconds = FIRST_RETRY_SECONDS;
+  const unavailable = (cause?: unknown) =>
+    new AppError('PROVIDER_UNAVAILABLE', {
+      cause,
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil((retryAt - now()) / 1000))) },
+    });
   return async (): Promise<client.Configuration> => {
     if (configuration) return configuration;
-    if (now() < retryAt)
-      throw new AppError('PROVIDER_UNAVAILABLE', { headers: { 'Retry-After': String(backoffSeconds) } });
+    if (now() < retryAt) throw unavailable();
     pending ??= discover()
       .then((discovered) => {
         configuration = discovered;
@@ -95,10 +99,7 @@ function lazyConfiguration(discover: () => Promise<client.Configuration>, now: (
       .catch((error: unknown) => {
         retryAt = now() + backoffSeconds * 1000;
         backoffSeconds = Math.min(backoffSeconds * 2, LAST_RETRY_SECONDS);
-        throw new AppError('PROVIDER_UNAVAILABLE', {
-          cause: error,
-          headers: { 'Retry-After': String(backoffSeconds) },
-        });
+        throw unavailable(error);
       })
       .finally(() => {
         pending = undefined;
