@@ -144,7 +144,8 @@ const FAILURE_PAGES: Record<ProviderLoginFailure, { status: number; text: string
     status: 401,
     text: 'Your session ended before the identity could be linked. Log in, and start again.',
   },
-  server_error: { status: 500, text: 'Something went wrong. Try again.' },
+  // No username could be had (four random suffixes taken): trying again draws others.
+  server_error: { status: 503, text: 'Something went wrong. Try again.' },
 };
 
 export interface IdentityRouterDeps {
