@@ -526,6 +526,22 @@ describe('logging in through an OpenID Connect provider', () => {
       expect(statuses).toEqual([404, 404, 404, 404, 404]);
     });
 
+    it('counts each start against the per-address login limit, and says so on a page', async () => {
+      const limited = await startPeerInstance(app, {
+        ...settings,
+        LOGIN_LIMIT_PER_IP: '2/600',
+        TRUST_PROXY: 'loopback',
+      });
+      // An address of its own: the counters are shared with every instance on the database.
+      const client = { 'X-Forwarded-For': `198.51.100.${Math.floor(Math.random() * 250) + 1}` };
+      const starts = [];
+      for (let i = 0; i < 3; i++) starts.push(await request(limited).get('/auth/test').set(client).redirects(0));
+      expect(starts.map((res) => res.status)).toEqual([302, 302, 429]);
+      expect(starts[2]!.headers['content-type']).toMatch(/^text\/html/);
+      expect(starts[2]!.headers['retry-after']).toMatch(/^\d+$/);
+      expect(starts[2]!.text).toContain('Too many login attempts from this address.');
+    });
+
     it('creates nobody when signing up is closed, and still logs in those it knows', async () => {
       const someone = person();
       const known = await exchangeCode(app, await logInThroughProvider(app, 'test', someone));

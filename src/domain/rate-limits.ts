@@ -149,6 +149,14 @@ export function createRateLimits({ store, policy }: { store: AttemptCounterStore
       };
     },
 
+    /**
+     * A login through an identity provider, counted when it starts: against the same per-address
+     * limit as password logins, so that every way in is bounded alike. (The provider checks the
+     * person; there is no password here to guess.)
+     */
+    admitProviderLogin: (clientAddress: string | undefined) =>
+      admit(loginPerIp, clientAddressKey(clientAddress), 'Too many login attempts from this address.'),
+
     admitSignup: (clientAddress: string | undefined) =>
       admit(signupPerIp, clientAddressKey(clientAddress), 'Too many signups from this address.'),
 

@@ -36,6 +36,8 @@ export type Tag =
 /** The actions that the rate limits count (by client address, and some by account) before the handler runs. */
 export type RateLimitedAction =
   | 'signup'
+  /** Starting a login through an identity provider (LOGIN_LIMIT_PER_IP). */
+  | 'provider-login'
   | 'password-change'
   /** Asking for a reset mail (counted per login too) or using its token. */
   | 'password-reset'
@@ -208,6 +210,7 @@ type Admitter = (rateLimits: RateLimits, req: Request, res: Response, body: unkn
 
 const admitters: Record<RateLimitedAction, Admitter> = {
   signup: (rateLimits, req) => rateLimits.admitSignup(req.ip),
+  'provider-login': (rateLimits, req) => rateLimits.admitProviderLogin(req.ip),
   'password-change': (rateLimits, req) => rateLimits.admitPasswordChange(req.ip),
   'password-reset': (rateLimits, req, _res, body) =>
     rateLimits.admitPasswordReset(req.ip, (body as { login?: string } | undefined)?.login),

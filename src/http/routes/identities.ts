@@ -10,7 +10,7 @@ import type { Metrics } from '../../metrics';
 import type { Services } from '../../services';
 import { currentSession } from '../authentication';
 import { recordAuthEvent } from '../auth-events';
-import { toAppError } from '../error-handler';
+import { recordRefusal, toAppError } from '../error-handler';
 import { createReturnUrlPolicy, type IdentityFlows } from '../identity-flows';
 import { sendPage } from '../pages/layout';
 import { presentIdentity, presentNewSession, presentTokenPair } from '../presenters';
@@ -55,6 +55,7 @@ export const providerLoginRoutes = {
     tag: 'identity-providers',
     access: 'public',
     page: true,
+    rateLimit: 'provider-login',
     params: schemas.providerParams,
     query: schemas.providerLoginQuery,
     answers: [
@@ -297,13 +298,14 @@ export function identityRouters({
     support,
   );
   // Failures before the flow (an unknown provider, a returnTo not allowed, no session to link
-  // to, a provider down) are pages too: the browser navigated here.
-  const errorPage: ErrorRequestHandler = (failure, _req, res, next) => {
+  // to, a rate limit, a provider down) are pages too: the browser navigated here.
+  const errorPage: ErrorRequestHandler = (failure, req, res, next) => {
     const error = toAppError(failure);
     if (error.status >= 500 && error.code !== 'PROVIDER_UNAVAILABLE') {
       next(failure);
       return;
     }
+    recordRefusal(req, error);
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
     show(res, error.status, 'Login failed', error.message);
   };
