@@ -1,12 +1,14 @@
 const fs = require('node:fs');
-const vm = require('node:vm');
 
 // jose, openid-client and oauth4webapi are ESM only. Node 24.9+ lets Jest require() ESM natively,
 // and they are then loaded as they are; on older Node, Jest's module system loads CommonJS only, so
 // their files are compiled to it. (oidc-provider, the test OpenID Provider, runs outside Jest's
 // sandbox, in the global setup, where Node loads ESM itself.)
 const esmOnly = 'jose|openid-client|oauth4webapi';
-const requiresEsmNatively = typeof vm.SourceTextModule?.prototype.hasAsyncGraph === 'function';
+// Read from the version, not from vm.SourceTextModule: that exists only under
+// --experimental-vm-modules, which a process that merely reads this file (Stryker's) may lack.
+const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(Number);
+const requiresEsmNatively = nodeMajor > 24 || (nodeMajor === 24 && nodeMinor >= 9);
 const esmOnlyPackages = requiresEsmNatively
   ? {}
   : {
