@@ -12,7 +12,7 @@ import { errorHandler, notFoundHandler, setCommonHeaders } from './http/error-ha
 import { jsonBodies } from './http/json-body';
 import { createLogins } from './http/logins';
 import { createPassport } from './http/passport';
-import { requestLogging } from './http/request-logging';
+import { pathOf, requestLogging } from './http/request-logging';
 import { accountsRouter } from './http/routes/accounts';
 import { adminRouter } from './http/routes/admin';
 import { emailRouter } from './http/routes/email';
@@ -27,6 +27,7 @@ import { sessionsRouter } from './http/routes/sessions';
 import { tokensRouter } from './http/routes/tokens';
 import { createSessionCookies } from './http/session-cookie';
 import { createWebhookHandler, WEBHOOK_PATH } from './http/webhook';
+import { createJwksResponder, type JwksResponder } from './http/jwks';
 import { buildOpenApiDocument } from './http/openapi';
 import type { RouteSupport } from './http/route-definition';
 import { requireAdmin, requireSession } from './http/authentication';
@@ -100,8 +101,12 @@ export function createStartingApp({
 // Built once: it depends on nothing that changes while the service runs.
 const openApiDocument = buildOpenApiDocument();
 
+const jwksResponderOf = ({ config, services, logger }: AppDeps) =>
+  createJwksResponder(services.signingKeys, config.jwt.jwksMaxAgeSeconds, logger);
+
 /** Every route but the webhook: the API of docs/api.md. */
-export function createExpressApp({ config, logger, services, metrics, isDraining = () => false }: AppDeps): Express {
+export function createExpressApp(deps: AppDeps, jwks: JwksResponder = jwksResponderOf(deps)): Express {
+  const { config, logger, services, metrics, isDraining = () => false } = deps;
   const cookies = createSessionCookies(config.cookie);
   const passport = createPassport(services.accounts, services.sessions, cookies);
   const app = createBaseApp(config, logger);
@@ -122,7 +127,7 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
     app.use(
       cors((req, answer) => {
         const origin = req.headers.origin;
-        const allowed = origin !== undefined && allowedOrigins.has(origin) && req.url?.split('?')[0] !== WEBHOOK_PATH;
+        const allowed = origin !== undefined && allowedOrigins.has(origin) && pathOf(req) !== WEBHOOK_PATH;
         answer(
           null,
           allowed
@@ -145,7 +150,7 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
   app.use(emailRouter(services, support));
   app.use(pagesRouter(config, services, support));
   app.use(sessionsRouter(services, { cookies, support }));
-  app.use(tokensRouter(config, services, { logIn, support }));
+  app.use(tokensRouter(services, { logIn, jwks, support }));
   app.use(adminRouter(services, support));
   const { providers, allowInsecureIssuers } = config.identityProviders;
   // With no provider configured, none of their routes exists: each answers 404 like any unknown path.
@@ -174,7 +179,8 @@ export function createExpressApp({ config, logger, services, metrics, isDraining
 
 /**
  * Builds the HTTP request listener. It opens nothing: startServer listens. The webhook, which
- * Hasura calls on every GraphQL request, is answered before Express sees the request.
+ * Hasura calls on every GraphQL request, and the JWKS, which Hasura DDN fetches on every one, are
+ * answered before Express sees the request.
  */
 export function createApp(deps: AppDeps): RequestListener {
   const webhook = createWebhookHandler({
@@ -183,8 +189,9 @@ export function createApp(deps: AppDeps): RequestListener {
     callers: deps.services.callers,
     metrics: deps.metrics,
   });
-  const api = createExpressApp(deps);
+  const jwks = jwksResponderOf(deps);
+  const api = createExpressApp(deps, jwks);
   return (req, res) => {
-    if (!webhook(req, res)) api(req, res);
+    if (!webhook(req, res) && !jwks.serveFast(req, res)) api(req, res);
   };
 }

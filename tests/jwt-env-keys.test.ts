@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Env } from '../src/config';
-import { KEY_ROTATION_MARGIN_SECONDS } from '../src/domain/signing-keys';
+import { KEY_ROTATION_MARGIN_SECONDS, PUBLISHED_KEYS_REFRESH_SECONDS } from '../src/domain/signing-keys';
 import { fetchJwks, headerOf, obtainTokens, verifyIssued } from './support/jwt';
 import { signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
@@ -126,8 +126,11 @@ describe('JWT signing keys from the environment', () => {
         (http) => ({ http }),
       );
       const bothKids = [thumbprintOf(current), thumbprintOf(next)];
-      // Also the instance that has not restarted yet, as in a rolling restart.
-      for (const instance of [app, ...instances]) expect(kidsOf(await fetchJwks(instance))).toEqual(bothKids);
+      for (const instance of instances) expect(kidsOf(await fetchJwks(instance))).toEqual(bothKids);
+      // Also the instance that has not restarted yet, as in a rolling restart, once its key set
+      // in memory is due to be read again: well within the margin before the next key signs.
+      app.clock.advanceSeconds(PUBLISHED_KEYS_REFRESH_SECONDS);
+      expect(kidsOf(await fetchJwks(app))).toEqual(bothKids);
 
       app.clock.advanceSeconds(jwksMaxAgeSeconds);
       for (const instance of instances) {

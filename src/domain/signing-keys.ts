@@ -13,6 +13,14 @@ import type { SigningAlgorithm, SigningKeyRecord, SigningKeyStore } from './port
 /** Beyond the JWKS max-age and the token lifetime: Hasura's one-second poll, and clocks that differ. */
 export const KEY_ROTATION_MARGIN_SECONDS = 30;
 
+/**
+ * How long the published key set is answered from memory before it is read again. Hasura DDN
+ * fetches the JWKS on every GraphQL request, so it must not cost a query each. A key rotated on
+ * another instance, or published or withdrawn as time passes, is seen this much later here: well
+ * within the margin above, by which every key is published before it signs and kept after.
+ */
+export const PUBLISHED_KEYS_REFRESH_SECONDS = 5;
+
 export type SigningKeySource =
   /** ES256 or RS256 key pairs, generated here and kept in the database. */
   | { kind: 'generated'; algorithm: SigningAlgorithm }
@@ -68,6 +76,11 @@ export class KeyRotationRefused extends Error {
   }
 }
 
+/** What GET /.well-known/jwks.json answers. */
+export interface PublishedKeySet {
+  keys: Record<string, unknown>[];
+}
+
 /** A key from the environment: its name, what is published of it, and the private half that signs. */
 interface EnvironmentKey {
   kid: string;
@@ -118,28 +131,57 @@ export function createSigningKeys({
   // Awaited only when used; a failure surfaces there, not as an unhandled rejection.
   environment?.keys.catch(() => undefined);
 
+  // The published set, until the earlier of its refresh and the next moment time changes it.
+  let published: { keySet: PublishedKeySet; computedAt: number; validUntil: number } | undefined;
+  // A change made here drops the memo at once; a reading begun before it must not put it back.
+  let keyChanges = 0;
+  const keysChanged = () => {
+    keyChanges += 1;
+    published = undefined;
+  };
+  const publishedIfFresh = (now: number) =>
+    published && now >= published.computedAt && now < published.validUntil ? published.keySet : undefined;
+
+  async function readPublishedKeySet(now: Date): Promise<{ keySet: PublishedKeySet; validUntil: number }> {
+    const refreshAt = now.getTime() + PUBLISHED_KEYS_REFRESH_SECONDS * 1000;
+    if (source.kind === 'shared-secret') return { keySet: { keys: [] }, validUntil: refreshAt };
+    const keys = await store.listSigningKeys();
+    const configured = environment ? new Set((await environment.keys).map((key) => key.kid)) : undefined;
+    // Generated keys stay published by their successors' times, as rotation supersedes them; keys
+    // from the environment while configured, and after that by their retirement.
+    const generated = keys.filter(hasPrivateHalf);
+    const publishedUntil = (key: SigningKeyRecord) => {
+      if (configured) return configured.has(key.kid) ? Infinity : retiredUntil(key);
+      return hasPrivateHalf(key) ? supersededUntil(key, generated) : retiredUntil(key);
+    };
+    const ends = keys.map((key) => ({ key, until: publishedUntil(key) }));
+    const live = ends.filter(({ until }) => until > now.getTime());
+    return {
+      keySet: { keys: live.map(({ key }) => key.publicJwk) },
+      validUntil: Math.min(refreshAt, ...live.map(({ until }) => until)),
+    };
+  }
+
   /** The key that signs at `now`: the one that began signing last. */
   function signingKeyAt(keys: SigningKeyRecord[], now: Date): SigningKeyRecord | undefined {
     return keys.filter((key) => key.signsFrom <= now).sort((a, b) => b.signsFrom.getTime() - a.signsFrom.getTime())[0];
   }
 
   /**
-   * Generated keys that a valid token may have been signed with, or that will sign soon: a key is
-   * superseded when its first successor begins signing (a successor still to come supersedes it
-   * in the future, so it stays), and is published for the retention time after that.
+   * Until when a generated key is published: a valid token may have been signed with it, or it
+   * will sign soon. A key is superseded when its first successor begins signing (a successor still
+   * to come supersedes it in the future, so it stays), and is published for the retention time
+   * after that.
    */
-  function publishedAt(keys: SigningKeyRecord[], now: Date): SigningKeyRecord[] {
-    return keys.filter((key) => {
-      const successors = keys.filter((other) => other.signsFrom > key.signsFrom);
-      if (successors.length === 0) return true;
-      const supersededAt = Math.min(...successors.map((other) => other.signsFrom.getTime()));
-      return now.getTime() < supersededAt + retentionMs;
-    });
+  function supersededUntil(key: SigningKeyRecord, keys: SigningKeyRecord[]): number {
+    const successors = keys.filter((other) => other.signsFrom > key.signsFrom);
+    if (successors.length === 0) return Infinity;
+    return Math.min(...successors.map((other) => other.signsFrom.getTime())) + retentionMs;
   }
 
-  /** Whether a key is still in use somewhere, or was retired so recently that a token it signed may be valid. */
-  function publishedByRetirement(key: SigningKeyRecord, now: Date): boolean {
-    return key.retiredAt === null || now.getTime() < key.retiredAt.getTime() + retentionMs;
+  /** Until when a key is published that is still in use somewhere, or was retired so recently that a token it signed may be valid. */
+  function retiredUntil(key: SigningKeyRecord): number {
+    return key.retiredAt === null ? Infinity : key.retiredAt.getTime() + retentionMs;
   }
 
   async function generateKey(algorithm: SigningAlgorithm, now: Date, signsFrom: Date): Promise<SigningKeyRecord> {
@@ -215,17 +257,20 @@ export function createSigningKeys({
       if (environment) {
         const configured = await environment.keys;
         await recordEnvironmentKeys(environment.algorithm, configured, now);
+        keysChanged();
         const current = (await store.listSigningKeys()).find((key) => key.kid === configured[0].kid);
         return current && current.signsFrom > now
           ? { signsBeforeFetched: { kid: current.kid, fetchedBy: current.signsFrom } }
           : {};
       }
       await store.retireSigningKeysNotInUse({ privateKeysInDatabase: true }, now);
+      keysChanged();
       const keys = (await store.listSigningKeys()).filter(hasPrivateHalf);
       if (keys.some((key) => key.algorithm === source.algorithm)) return {};
       const signsFrom = keys.length === 0 ? now : new Date(now.getTime() + publishLeadMs);
       const key = await generateKey(source.algorithm, now, signsFrom);
       if (!(await store.insertSigningKeyUnlessAlgorithmExists(key))) return {};
+      keysChanged();
       return { generated: { kid: key.kid, algorithm: key.algorithm, publishedAt: now, signsFrom, removedKids: [] } };
     },
 
@@ -247,24 +292,23 @@ export function createSigningKeys({
       return { alg: key.algorithm, kid: key.kid, key: await importPrivateKey(key) };
     },
 
-    /** The public keys for GET /.well-known/jwks.json: kty, kid, use, alg and the public parameters only. */
-    async publishedKeySet(): Promise<{ keys: Record<string, unknown>[] }> {
-      if (source.kind === 'shared-secret') return { keys: [] };
+    /**
+     * The public keys for GET /.well-known/jwks.json: kty, kid, use, alg and the public parameters
+     * only. Read at most once per PUBLISHED_KEYS_REFRESH_SECONDS; the same object until then.
+     */
+    async publishedKeySet(): Promise<PublishedKeySet> {
       const now = clock.now();
-      const keys = await store.listSigningKeys();
-      let published: SigningKeyRecord[];
-      if (environment) {
-        const configured = new Set((await environment.keys).map((key) => key.kid));
-        published = keys.filter((key) => configured.has(key.kid) || publishedByRetirement(key, now));
-      } else {
-        // Generated keys stay published by their successors' times, as rotation supersedes them;
-        // keys from the environment by their retirement.
-        const generated = new Set(publishedAt(keys.filter(hasPrivateHalf), now).map((key) => key.kid));
-        published = keys.filter((key) =>
-          hasPrivateHalf(key) ? generated.has(key.kid) : publishedByRetirement(key, now),
-        );
-      }
-      return { keys: published.map((key) => key.publicJwk) };
+      const fresh = publishedIfFresh(now.getTime());
+      if (fresh) return fresh;
+      const changesBefore = keyChanges;
+      const { keySet, validUntil } = await readPublishedKeySet(now);
+      if (keyChanges === changesBefore) published = { keySet, computedAt: now.getTime(), validUntil };
+      return keySet;
+    },
+
+    /** The published key set if it is in memory and fresh, without waiting: the JWKS's fast path. */
+    publishedKeySetNow(): PublishedKeySet | undefined {
+      return publishedIfFresh(clock.now().getTime());
     },
 
     /**
@@ -285,9 +329,11 @@ export function createSigningKeys({
       const signsFrom = new Date(now.getTime() + publishLeadMs);
       const key = await generateKey(algorithm, now, signsFrom);
       await store.insertSigningKey(key);
-      const published = new Set(publishedAt([...keys, key], now).map((each) => each.kid));
-      const removedKids = keys.filter((each) => !published.has(each.kid)).map((each) => each.kid);
+      const removedKids = keys
+        .filter((each) => supersededUntil(each, [...keys, key]) <= now.getTime())
+        .map((each) => each.kid);
       await store.deleteSigningKeys(removedKids);
+      keysChanged();
       return { kid: key.kid, algorithm: key.algorithm, publishedAt: now, signsFrom, removedKids };
     },
 

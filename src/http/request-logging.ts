@@ -11,9 +11,16 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/** The request's path, without the query string. */
+export function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '';
+  const queryStart = url.indexOf('?');
+  return queryStart === -1 ? url : url.slice(0, queryStart);
+}
+
 /** What a request log line says of the request: never the query string, headers or body. */
 export function describeRequest(req: IncomingMessage, id: string) {
-  return { id, method: req.method, path: req.url?.split('?')[0] };
+  return { id, method: req.method, path: pathOf(req) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
-import type { Config } from '../../config';
 import type { Services } from '../../services';
+import type { JwksResponder } from '../jwks';
 import type { LogIn } from '../logins';
 import { presentTokenPair } from '../presenters';
 import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
@@ -50,17 +50,19 @@ export const tokenRoutes = {
     summary: "JWT mode: the public keys that verify access tokens (Hasura's jwk_url)",
     tag: 'operations',
     access: 'public',
-    answers: [{ status: 200, description: 'The key set.', body: named('JsonWebKeySet', schemas.jwksResponse) }],
+    answers: [
+      { status: 200, description: 'The key set, with an ETag.', body: named('JsonWebKeySet', schemas.jwksResponse) },
+      { status: 304, description: 'If-None-Match names the current ETag: the key set has not changed.' },
+    ],
     usesDatabase: true,
   }),
 };
 
 export function tokensRouter(
-  config: Config,
   services: Services,
-  { logIn, support }: { logIn: LogIn; support: RouteSupport },
+  { logIn, jwks, support }: { logIn: LogIn; jwks: JwksResponder; support: RouteSupport },
 ): Router {
-  const { jwtSessions, signingKeys } = services;
+  const { jwtSessions } = services;
   return routerFor(
     tokenRoutes,
     {
@@ -82,12 +84,8 @@ export function tokensRouter(
         res.status(204).end();
       },
 
-      getJsonWebKeySet: async (_req, res) => {
-        const keySet = await signingKeys.publishedKeySet();
-        // Hasura fetches the keys again only when this expires; with no max-age it never would.
-        res.setHeader('Cache-Control', `public, max-age=${config.jwt.jwksMaxAgeSeconds}`);
-        res.json(keySet);
-      },
+      // Most calls are answered in front of Express (../jwks); a browser's, with Origin, here.
+      getJsonWebKeySet: (req, res) => jwks.answer(req, res),
     },
     support,
   );
