@@ -30,11 +30,15 @@ const usage = `Usage:
                                          print the value of Hasura's HASURA_GRAPHQL_JWT_SECRET;
                                          --jwks-url is where Hasura reaches this service's JWKS
                                          (default http://auth:<PORT>/.well-known/jwks.json)
+  cli hasura-ddn-auth-config --mode webhook|jwt --url <url>
+                                         print the AuthConfig that points Hasura DDN (v3) at this
+                                         service, as YAML for globals/metadata/auth-config.hml;
+                                         --url is where DDN reaches this service
   cli rotate-jwt-key                     publish a new signing key, which signs once every
                                          Hasura has fetched it; remove keys no token needs
 `;
 
-const COMMANDS = new Set(['migrate', 'create-admin', 'hasura-jwt-config', 'rotate-jwt-key']);
+const COMMANDS = new Set(['migrate', 'create-admin', 'hasura-jwt-config', 'hasura-ddn-auth-config', 'rotate-jwt-key']);
 
 /**
  * HASURA_GRAPHQL_JWT_SECRET for this configuration (docs/hasura-jwt-contract.md §1): where the
@@ -52,6 +56,85 @@ export function hasuraJwtSecret(config: Config, jwksUrl: string): Record<string,
     audience: jwt.audience,
     issuer: jwt.issuer,
   };
+}
+
+/** An http(s) URL without a trailing slash, or undefined. */
+function parseServiceUrl(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    return url.href.replace(/\/+$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JSON pointer (RFC 6901) to one member of the top level: how DDN's claimsConfig names the namespace. */
+function pointerTo(member: string): string {
+  return `/${member.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+}
+
+// Strings are written as JSON, which YAML reads as double-quoted scalars.
+const yamlString = (value: string) => JSON.stringify(value);
+
+/**
+ * The AuthConfig (v3) that points Hasura DDN at this service (docs/hasura-ddn.md). Webhook mode
+ * uses GET, the webhook's fastest path, forwarding only what the webhook reads: the credential,
+ * the role the client asks for, Sec-Fetch-Site (without which a cross-site request's cookie would
+ * count) and X-Request-Id for the logs. JWT mode says where the keys are and how the claims are
+ * carried; an HS256 secret is never printed, only the variable that DDN reads it from.
+ */
+export function hasuraDdnAuthConfig(config: Config, mode: 'webhook' | 'jwt', serviceUrl: string): string {
+  const header = [
+    '# Hasura DDN AuthConfig for hasura-auth-webhook: save as globals/metadata/auth-config.hml',
+    'kind: AuthConfig',
+    'version: v3',
+    'definition:',
+    '  mode:',
+  ];
+  if (mode === 'webhook') {
+    return [
+      ...header,
+      '    webhook:',
+      '      method: GET',
+      '      url:',
+      `        value: ${yamlString(`${serviceUrl}/webhook`)}`,
+      '      customHeadersConfig:',
+      '        headers:',
+      '          forward: ["Authorization", "Cookie", "X-Hasura-Role", "Sec-Fetch-Site", "X-Request-Id"]',
+      '',
+    ].join('\n');
+  }
+  const { jwt } = config;
+  const key =
+    jwt.signing.kind === 'shared-secret'
+      ? [
+          "      # Set AUTH_JWT_SECRET in DDN to the value of this service's JWT_SECRET.",
+          '      key:',
+          '        fixed:',
+          '          algorithm: HS256',
+          '          key:',
+          '            valueFromEnv: AUTH_JWT_SECRET',
+        ]
+      : [
+          `      # This service signs with ${jwt.signing.algorithm}; DDN reads the keys from the JWKS on every request.`,
+          '      key:',
+          `        jwkFromUrl: ${yamlString(`${serviceUrl}/.well-known/jwks.json`)}`,
+        ];
+  return [
+    ...header,
+    '    jwt:',
+    '      claimsConfig:',
+    '        namespace:',
+    `          claimsFormat: ${jwt.claimsFormat === 'json' ? 'Json' : 'StringifiedJson'}`,
+    `          location: ${yamlString(pointerTo(jwt.claimsNamespace))}`,
+    '      tokenLocation:',
+    '        type: BearerAuthorization',
+    ...key,
+    `      audience: [${yamlString(jwt.audience)}]`,
+    `      issuer: ${yamlString(jwt.issuer)}`,
+    '',
+  ].join('\n');
 }
 
 export interface CliIo {
@@ -93,6 +176,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   logger = createLogger(config.logLevel, io.stderr);
+
+  if (command === 'hasura-ddn-auth-config') {
+    const { values } = parseArgs({ args: rest, options: { mode: { type: 'string' }, url: { type: 'string' } } });
+    const { mode, url } = values;
+    const serviceUrl = url === undefined ? undefined : parseServiceUrl(url);
+    if ((mode !== 'webhook' && mode !== 'jwt') || serviceUrl === undefined) {
+      io.stderr.write(
+        'hasura-ddn-auth-config needs --mode webhook or --mode jwt, and --url with the http(s) URL at which DDN reaches this service\n',
+      );
+      return 2;
+    }
+    io.stdout.write(hasuraDdnAuthConfig(config, mode, serviceUrl));
+    return 0;
+  }
 
   if (command === 'hasura-jwt-config') {
     const { values } = parseArgs({ args: rest, options: { 'jwks-url': { type: 'string' } } });

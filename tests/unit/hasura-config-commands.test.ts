@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
+import { parse as parseYaml } from 'yaml';
 import { runCli } from '../../src/cli';
 
 async function cli(argv: string[], env: Record<string, string> = {}) {
@@ -70,5 +71,76 @@ describe('npm run cli -- hasura-jwt-config', () => {
     const { code, stderr, stdout } = await cli(['hasura-jwt-config'], { JWT_ALGORITHM: 'HS256', JWT_SECRET: 'short' });
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
     expect(stderr).toContain('JWT_SECRET: must be at least 32 bytes');
+  });
+});
+
+// No database is opened either; tests/hasura-ddn.test.ts verifies tokens by what the JWT config says.
+describe('npm run cli -- hasura-ddn-auth-config', () => {
+  const authConfig = async (argv: string[], env: Record<string, string> = {}) => {
+    const { code, stdout } = await cli(['hasura-ddn-auth-config', ...argv], env);
+    expect(code).toBe(0);
+    return parseYaml(stdout) as { kind: string; version: string; definition: { mode: Record<string, unknown> } };
+  };
+
+  it('points DDN at the webhook by GET, forwarding what the webhook reads', async () => {
+    const printed = await authConfig(['--mode', 'webhook', '--url', 'https://auth.example.com/']);
+    expect(printed).toEqual({
+      kind: 'AuthConfig',
+      version: 'v3',
+      definition: {
+        mode: {
+          webhook: {
+            method: 'GET',
+            url: { value: 'https://auth.example.com/webhook' },
+            customHeadersConfig: {
+              headers: { forward: ['Authorization', 'Cookie', 'X-Hasura-Role', 'Sec-Fetch-Site', 'X-Request-Id'] },
+            },
+          },
+        },
+      },
+    });
+  });
+
+  it('points DDN at the JWKS, with the namespace as a JSON pointer and the settings of this deploy', async () => {
+    const printed = await authConfig(['--mode', 'jwt', '--url', 'http://auth:3000'], {
+      JWT_CLAIMS_NAMESPACE: 'https://example.com/~claims',
+      JWT_CLAIMS_FORMAT: 'stringified_json',
+      JWT_AUDIENCE: 'my-api',
+      JWT_ISSUER: 'https://auth.example.com',
+    });
+    expect(printed.definition.mode).toEqual({
+      jwt: {
+        claimsConfig: { namespace: { claimsFormat: 'StringifiedJson', location: '/https:~1~1example.com~1~0claims' } },
+        tokenLocation: { type: 'BearerAuthorization' },
+        key: { jwkFromUrl: 'http://auth:3000/.well-known/jwks.json' },
+        audience: ['my-api'],
+        issuer: 'https://auth.example.com',
+      },
+    });
+  });
+
+  it('names the variable an HS256 secret is read from, and never prints the secret', async () => {
+    const secret = 'a shared secret of at least thirty-two bytes';
+    const { code, stdout } = await cli(['hasura-ddn-auth-config', '--mode', 'jwt', '--url', 'http://auth:3000'], {
+      JWT_ALGORITHM: 'HS256',
+      JWT_SECRET: secret,
+    });
+    expect(code).toBe(0);
+    expect(stdout).not.toContain(secret);
+    expect((parseYaml(stdout) as { definition: { mode: { jwt: { key: unknown } } } }).definition.mode.jwt.key).toEqual({
+      fixed: { algorithm: 'HS256', key: { valueFromEnv: 'AUTH_JWT_SECRET' } },
+    });
+  });
+
+  it.each([
+    [['--mode', 'webhook']],
+    [['--mode', 'both', '--url', 'https://auth.example.com']],
+    [['--mode', 'jwt', '--url', 'auth.example.com']],
+    [['--mode', 'jwt', '--url', 'ftp://auth.example.com']],
+  ])('refuses %j with exit code 2 and says what it needs', async (argv) => {
+    const { code, stdout, stderr } = await cli(['hasura-ddn-auth-config', ...argv]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/--mode webhook or --mode jwt, and --url/);
   });
 });
