@@ -331,7 +331,13 @@ describe('the OpenAPI description', () => {
         'POST /token/logout',
         204,
       );
-      expectDocumentedAnswer(await http().get('/.well-known/jwks.json'), 'GET /.well-known/jwks.json', 200);
+      const jwks = await http().get('/.well-known/jwks.json');
+      expectDocumentedAnswer(jwks, 'GET /.well-known/jwks.json', 200);
+      expectDocumentedAnswer(
+        await http().get('/.well-known/jwks.json').set('If-None-Match', jwks.headers.etag!),
+        'GET /.well-known/jwks.json',
+        304,
+      );
       expectDocumentedAnswer(await http().get('/me').set(bearer(token)), 'GET /me', 200);
       expectDocumentedAnswer(await http().get('/me'), 'GET /me', 401);
 
@@ -342,6 +348,7 @@ describe('the OpenAPI description', () => {
       expectDocumentedAnswer(await http().post('/webhook').send(forwarded), 'POST /webhook', 200);
       expectDocumentedAnswer(await http().post('/webhook').send({ headers: 'none' }), 'POST /webhook', 400);
 
+      expectDocumentedAnswer(await http().get('/session').set(bearer(token)), 'GET /session', 200);
       const sessions = await http().get('/sessions').set(bearer(token));
       expectDocumentedAnswer(sessions, 'GET /sessions', 200);
       const other = (sessions.body.sessions as { id: string; current: boolean }[]).find((each) => !each.current);

@@ -206,6 +206,10 @@ export const sessionResponse = z.object({
 
 export const sessionListResponse = z.object({ sessions: z.array(sessionResponse) });
 
+export const currentSessionResponse = sessionResponse.extend({
+  endsAt: timestamp.describe('When the session ends unless it is used again: its idle deadline or its absolute end.'),
+});
+
 export const roleResponse = z.object({ name: z.string(), builtIn: z.boolean() });
 
 export const roleListResponse = z.object({ roles: z.array(roleResponse) });

@@ -57,6 +57,13 @@ export function createSessionCookies(settings: CookieSettings) {
     return plain === undefined ? undefined : { token: plain, hostPrefixed: false };
   }
 
+  // A `__Host-` cookie stays one, since it can only have been set Secure.
+  function reissue(headers: IncomingHttpHeaders, maxAgeSeconds: number, requestSecure: boolean): string | undefined {
+    const cookie = read(headers.cookie);
+    if (cookie === undefined) return undefined;
+    return issue(cookie.token, maxAgeSeconds, requestSecure || cookie.hostPrefixed);
+  }
+
   return {
     read,
 
@@ -71,16 +78,16 @@ export function createSessionCookies(settings: CookieSettings) {
       ];
     },
 
+    /** The Set-Cookie that gives the cookie the request carried, if any, a new expiry. */
+    reissue,
+
     /**
      * The Set-Cookie that carries a cookie session's new expiry, when this call moved its idle
-     * deadline forward (at most once per touch interval); otherwise undefined. A `__Host-` cookie
-     * stays one, since it can only have been set Secure.
+     * deadline forward (at most once per touch interval); otherwise undefined.
      */
     renewal(headers: IncomingHttpHeaders, identity: Identity, requestSecure: boolean): string | undefined {
       if (identity.renewal?.credentialSource !== 'cookie') return undefined;
-      const cookie = read(headers.cookie);
-      if (cookie === undefined) return undefined;
-      return issue(cookie.token, identity.renewal.remainingLifetimeSeconds, requestSecure || cookie.hostPrefixed);
+      return reissue(headers, identity.renewal.remainingLifetimeSeconds, requestSecure);
     },
   };
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { Metrics, WebhookOutcome } from '../metrics';
 import { readSessionCredential } from './credentials';
 import { sendError, sendJson, setCommonHeaders } from './error-handler';
-import { describeRequest, requestIdOf } from './request-logging';
+import { describeRequest, pathOf, requestIdOf } from './request-logging';
 import { createSessionCookies } from './session-cookie';
 import { readWebhookHeaders } from './webhook-body';
 
@@ -42,14 +42,17 @@ function displayName(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
 }
 
-/** An identity as Hasura reads a webhook's 200 body: every value a string. */
-export function toHasuraSessionVariables(identity: Identity): Record<string, string> {
+/**
+ * An identity as Hasura reads a webhook's 200 body: every value a string. Hasura v2 reads the
+ * answer's expiry from the `Cache-Control` key; DDN (v3) caches nothing and would only turn that
+ * key into a session variable named `cache-control`, so it is left out for v3.
+ */
+function toHasuraSessionVariables(identity: Identity, withMaxAge: boolean): Record<string, string> {
   const variables: Record<string, string> = {};
   for (const [name, value] of Object.entries(identity.sessionVariables)) variables[displayName(name)] = value;
   variables['X-Hasura-Role'] = identity.role;
   if (identity.userId !== null) variables['X-Hasura-User-Id'] = String(identity.userId);
-  // Hasura reads expiry from the body, with this exact key.
-  if (identity.maxAgeSeconds !== null) variables['Cache-Control'] = `max-age=${identity.maxAgeSeconds}`;
+  if (withMaxAge && identity.maxAgeSeconds !== null) variables['Cache-Control'] = `max-age=${identity.maxAgeSeconds}`;
   return variables;
 }
 
@@ -66,6 +69,9 @@ export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => bool
 export function createWebhookHandler({ config, logger, callers, metrics }: WebhookDeps): WebhookHandler {
   const cookies = createSessionCookies(config.cookie);
   const allowedOrigins = new Set(config.corsOrigins);
+  // DDN reads no header of the answer: no Set-Cookie reaches a browser through it (GET /session
+  // renews the cookie instead), and no max-age is read.
+  const answersV2 = config.webhook.engine === 'v2';
   const credentialOf = (headers: IncomingHttpHeaders) =>
     readSessionCredential(headers, cookies, { cookieAllowed: !isCrossSite(headers, allowedOrigins) });
 
@@ -79,9 +85,11 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
     // Hasura copies the webhook's Set-Cookie onto its own answer: the browser's cookie follows
     // the session's new idle deadline, once per touch interval. Hasura's own call says nothing of
     // how the browser reached Hasura, so only COOKIE_SECURE or a __Host- cookie make it Secure.
-    const renewal = cookies.renewal(headers, decision.identity, false);
-    if (renewal !== undefined) res.setHeader('Set-Cookie', renewal);
-    sendJson(res, 200, toHasuraSessionVariables(decision.identity));
+    if (answersV2) {
+      const renewal = cookies.renewal(headers, decision.identity, false);
+      if (renewal !== undefined) res.setHeader('Set-Cookie', renewal);
+    }
+    sendJson(res, 200, toHasuraSessionVariables(decision.identity, answersV2));
     return decision.identity.userId === null ? 'anonymous' : 'user';
   }
 
@@ -96,11 +104,8 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
   }
 
   return (req, res) => {
-    const url = req.url ?? '';
-    const queryStart = url.indexOf('?');
     // Hasura calls the URL as configured, query string included.
-    const path = queryStart === -1 ? url : url.slice(0, queryStart);
-    if (path !== WEBHOOK_PATH || (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST')) {
+    if (pathOf(req) !== WEBHOOK_PATH || (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST')) {
       return false;
     }
     const startedAt = process.hrtime.bigint();

@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import type { Services } from '../../services';
 import { currentSession } from '../authentication';
+import { readSessionCredential } from '../credentials';
 import { recordAuthEvent } from '../auth-events';
 import { presentSession } from '../presenters';
 import { defineRoute, named, noContent, routerFor, type RouteSupport } from '../route-definition';
@@ -25,6 +26,21 @@ export const sessionRoutes = {
     tag: 'sessions',
     access: 'session',
     answers: [noContent('Every session of the user is dead.')],
+    usesDatabase: true,
+  }),
+  describeSession: defineRoute({
+    method: 'get',
+    path: '/session',
+    summary: 'The calling session; a cookie session gets its cookie renewed',
+    description:
+      "Answers Set-Cookie with the session cookie's expiry moved to the session's own, whenever the session " +
+      "came as the cookie. Hasura v2 renews the cookie through the webhook's answer; Hasura DDN drops that " +
+      'header, so a browser app under DDN calls this at least once per idle timeout to keep its cookie.',
+    tag: 'sessions',
+    access: 'session',
+    answers: [
+      { status: 200, description: 'The session.', body: named('CurrentSession', schemas.currentSessionResponse) },
+    ],
     usesDatabase: true,
   }),
   listSessions: defineRoute({
@@ -78,6 +94,16 @@ export function sessionsRouter(
         await sessions.endUserSessions(user.id);
         recordAuthEvent(req, 'logout.all', { userId: user.id });
         res.append('Set-Cookie', cookies.clear(req.secure)).status(204).end();
+      },
+
+      describeSession: (req, res) => {
+        const auth = currentSession(res);
+        const credential = readSessionCredential(req.headers, cookies);
+        if (credential.kind === 'session-token' && credential.source === 'cookie') {
+          const renewed = cookies.reissue(req.headers, sessions.remainingLifetimeSeconds(auth), req.secure);
+          if (renewed !== undefined) res.append('Set-Cookie', renewed);
+        }
+        res.json({ ...presentSession(auth.session, auth.session.id), endsAt: auth.endsAt.toISOString() });
       },
 
       listSessions: async (_req, res) => {
