@@ -25,6 +25,7 @@ const REPEATS = quick ? 1 : 3;
 const SPINNER_UNDER_SCHED_IDLE = spawnSync('chrt', ['--idle', '0', 'true']).status === 0;
 const SPINNER_PRIORITY = SPINNER_UNDER_SCHED_IDLE ? 'SCHED_IDLE' : 'nice 19';
 const SPINNER_SCENARIO = `GET, valid token, c=100, beside a spinning process at ${SPINNER_PRIORITY}`;
+const JWKS_SCENARIO = 'GET /.well-known/jwks.json, c=100';
 const TOKENS = 1000;
 const LARGE_TABLE = quick ? 100_000 : 1_000_000;
 const LOGIN_BCRYPT_COST = 12;
@@ -233,6 +234,12 @@ async function main(): Promise<void> {
         },
       ],
       ['GET, no credentials, c=100', service, { connections: 100, headers: () => ({}), expectStatus: 200 }],
+      // Hasura DDN fetches the JWKS on every GraphQL request in JWT mode.
+      [
+        JWKS_SCENARIO,
+        service,
+        { path: '/.well-known/jwks.json', connections: 100, headers: () => ({}), expectStatus: 200 },
+      ],
     ];
     if (pglite !== service) {
       scenarios.push([
@@ -384,6 +391,7 @@ async function main(): Promise<void> {
       'GET c=100 p99 / Express p99 (target <= 1.0)': idle.p99Ms / rateOf('baseline, c=100', express).p99Ms,
       'unknown tokens vs Express (target >= 0.5)': baselines(rateOf('GET, random unknown tokens, c=100', service))
         .vsExpress,
+      'JWKS c=100 vs node:http (target >= 0.8)': baselines(rateOf(JWKS_SCENARIO, service)).vsNode,
       'webhook p99 during login flood / idle (target <= 1.5)': flooded.p99Ms / idle.p99Ms,
       'webhook req/s during login flood / idle (target >= 0.8)': flooded.requestsPerSecond / idle.requestsPerSecond,
       [`control: webhook p99 beside a spinning process at ${SPINNER_PRIORITY} / idle`]: spinning.p99Ms / idle.p99Ms,
