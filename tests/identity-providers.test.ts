@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { Env } from '../src/config';
 import { withAdminSecret, ADMIN_SECRET } from './support/admin';
-import { cookieHeader, sessionCookieOf } from './support/cookies';
+import { cookieHeader, sessionCookieOf, setCookiesOf } from './support/cookies';
 import {
   APP_ORIGIN,
   PUBLIC_URL,
@@ -95,6 +95,32 @@ describe('logging in through an OpenID Connect provider', () => {
 
     const second = await exchangeCode(app, await logInThroughProvider(app, 'test', someone));
     expect(second.id).toBe(me.body.id);
+  });
+
+  it("keeps each identity's address and last use as of its latest login", async () => {
+    const someone = person({ email: uniqueEmail(), emailVerified: true });
+    const { token } = await exchangeCode(app, await logInThroughProvider(app, 'test', someone));
+    const [before] = (await http().get('/me/identities').set(bearer(token)).expect(200)).body.identities;
+    expect(before).toMatchObject({ email: someone.email });
+
+    app.clock.advanceSeconds(60);
+    const moved = { ...someone, email: uniqueEmail() };
+    await exchangeCode(app, await logInThroughProvider(app, 'test', moved));
+    const [after] = (await http().get('/me/identities').set(bearer(token)).expect(200)).body.identities;
+    expect(after).toMatchObject({ id: before.id, email: moved.email });
+    expect(Date.parse(after.lastUsedAt) - Date.parse(before.lastUsedAt)).toBeGreaterThanOrEqual(60_000);
+  });
+
+  it("keeps the flow's state in a cookie of its own, sent only to that provider's callback, for 10 minutes", async () => {
+    const { res } = await startLogin(app, 'test', { returnTo: RETURN_TO });
+    const [flow] = setCookiesOf(res);
+    expect(flow).toMatchObject({
+      name: expect.stringMatching(/^hasura_auth_flow_[\w-]{16}$/),
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/auth/test/callback',
+      maxAge: 600,
+    });
   });
 
   it('keeps the address unverified when the provider does not say it is verified, and makes usernames unique', async () => {
@@ -341,6 +367,14 @@ describe('logging in through an OpenID Connect provider', () => {
       });
       expect(redirectParameters(linked).get('linked')).toBe('test');
       expect((await exchangeCode(app, await logInThroughProvider(app, 'test', someone))).id).toBe(user.id);
+      // Linking it again to the same account changes nothing, and is no error.
+      const again = await logInThroughProvider(app, 'test', someone, {
+        returnTo: RETURN_TO,
+        link: true,
+        cookie: `hasura_auth_session=${user.token}`,
+      });
+      expect(redirectParameters(again).get('linked')).toBe('test');
+      expect((await http().get('/me/identities').set(bearer(user.token)).expect(200)).body.identities).toHaveLength(1);
 
       const other = await signUp(app);
       const taken = await logInThroughProvider(app, 'test', someone, {
@@ -380,6 +414,9 @@ describe('logging in through an OpenID Connect provider', () => {
         link: true,
         cookie: `hasura_auth_session=${token}`,
       });
+      for (const malformed of [`x${only.id}`, `${only.id}x`]) {
+        await http().delete(`/me/identities/${malformed}`).set(bearer(token)).expect(404);
+      }
       await http().delete(`/me/identities/${only.id}`).set(bearer(token)).expect(204);
       await http().delete(`/me/identities/${only.id}`).set(bearer(token)).expect(404);
       const again = await exchangeCode(app, await logInThroughProvider(app, 'test', someone));
