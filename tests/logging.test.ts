@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
+import { eventually } from './support/eventually';
 import { logIn, webhookGet, webhookPost } from './support/requests';
 import { statusAndCode } from './support/responses';
 import { startTestApp, uniqueUsername, type TestApp } from './support/test-app';
@@ -10,6 +11,7 @@ interface RequestLogLine {
   res?: { statusCode?: number };
   msg?: string;
   responseTime?: number;
+  refusals?: Record<string, number>;
 }
 
 const requestId = () => `log-test-${randomBytes(6).toString('hex')}`;
@@ -17,7 +19,7 @@ const requestId = () => `log-test-${randomBytes(6).toString('hex')}`;
 describe('request logging', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ WEBHOOK_REFUSAL_SUMMARY_SECONDS: '1' });
   });
   afterAll(() => app.close());
 
@@ -89,25 +91,33 @@ describe('request logging', () => {
     }
   });
 
-  it('logs a webhook refusal at info, with method, path and 401, but not a webhook success', async () => {
+  it('logs no line per webhook refusal or success, and sums refusals up by reason once per interval', async () => {
+    const summaries = () =>
+      app.logLines.map((line) => JSON.parse(line) as RequestLogLine).filter((line) => line.refusals !== undefined);
+    // No test before this one is refused by the webhook: no summary is pending.
+    const before = summaries().length;
+
     const refused = requestId();
     const answered = requestId();
-    const sentAt = performance.now();
     expect((await webhookGet(app, 'not-a-token').set('x-request-id', refused)).status).toBe(401);
-    const elapsedMs = performance.now() - sentAt;
+    expect((await webhookGet(app, 'not-a-token')).status).toBe(401);
+    expect((await webhookGet(app, undefined, { role: 'admin' })).status).toBe(401);
     expect((await webhookGet(app).set('x-request-id', answered)).status).toBe(200);
-    expect(logLineFor(refused)).toEqual(
+    expect(logLineFor(refused)).toBeUndefined();
+    expect(logLineFor(answered)).toBeUndefined();
+
+    const after = await eventually(
+      () => Promise.resolve(summaries().slice(before)),
+      (lines) => lines.length > 0,
+      3000,
+    );
+    expect(after).toEqual([
       expect.objectContaining({
         level: 30,
-        msg: 'request completed',
-        req: { id: refused, method: 'GET', path: '/webhook' },
-        res: { statusCode: 401 },
+        msg: 'webhook refusals in the last 1 s',
+        refusals: { 'invalid-credential': 2, 'role-not-anonymous': 1 },
       }),
-    );
-    // In milliseconds, as pino-http writes it for the other routes: within what the test saw.
-    expect(logLineFor(refused)!.responseTime).toBeGreaterThanOrEqual(0);
-    expect(logLineFor(refused)!.responseTime).toBeLessThanOrEqual(elapsedMs);
-    expect(logLineFor(answered)).toBeUndefined();
+    ]);
   });
 
   it('logs the path without its query string', async () => {

@@ -18,6 +18,9 @@ export const sessionSettings = {
   WEBHOOK_CACHE_TTL_SECONDS: integer(0, 3600).default(10),
   WEBHOOK_CACHE_MAX_ENTRIES: integer(0, 10_000_000).default(10_000),
   WEBHOOK_BODY_LIMIT_BYTES: integer(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  // Webhook refusals are logged one line per this many seconds, with their count by reason, not
+  // one line each: a client spraying tokens must not cost a log write per try.
+  WEBHOOK_REFUSAL_SUMMARY_SECONDS: integer(1, 3600).default(60),
   // Which Hasura calls the webhook: v2 (GraphQL Engine) or v3 (DDN), which reads no Cache-Control
   // and no Set-Cookie from the answer and makes every key of its body a session variable.
   HASURA_ENGINE: z.enum(['v2', 'v3']).default('v2'),
@@ -43,6 +46,7 @@ export function sessionConfig(env: SessionEnv) {
       maxAgeSeconds: env.WEBHOOK_MAX_AGE_SECONDS,
       bodyLimitBytes: env.WEBHOOK_BODY_LIMIT_BYTES,
       engine: env.HASURA_ENGINE,
+      refusalSummarySeconds: env.WEBHOOK_REFUSAL_SUMMARY_SECONDS,
       anonymousRole: env.ANONYMOUS_ROLE === '' ? null : env.ANONYMOUS_ROLE,
       cache: { ttlSeconds: env.WEBHOOK_CACHE_TTL_SECONDS, maxEntries: env.WEBHOOK_CACHE_MAX_ENTRIES },
     },

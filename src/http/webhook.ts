@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config';
-import type { CallerDecision, CallerIdentification, Identity } from '../domain/caller-identity';
+import type { CallerDecision, CallerIdentification, Identity, Refusal } from '../domain/caller-identity';
 import type { Logger } from '../logger';
 import type { Metrics, WebhookOutcome } from '../metrics';
 import { readSessionCredential } from './credentials';
@@ -56,6 +56,27 @@ function toHasuraSessionVariables(identity: Identity, withMaxAge: boolean): Reco
   return variables;
 }
 
+/**
+ * Counts refusals and logs them as one line per interval, by reason, from the first refusal after
+ * the last line: nothing is scheduled while nobody is refused.
+ */
+function createRefusalSummary(logger: Logger, intervalSeconds: number) {
+  let counts = new Map<Refusal, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    logger.info(
+      { refusals: Object.fromEntries(counts), intervalSeconds },
+      `webhook refusals in the last ${intervalSeconds} s`,
+    );
+    counts = new Map();
+  };
+  return (refusal: Refusal) => {
+    counts.set(refusal, (counts.get(refusal) ?? 0) + 1);
+    timer ??= setTimeout(flush, intervalSeconds * 1000).unref();
+  };
+}
+
 export interface WebhookDeps {
   config: Config;
   logger: Logger;
@@ -72,6 +93,7 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
   // DDN reads no header of the answer: no Set-Cookie reaches a browser through it (GET /session
   // renews the cookie instead), and no max-age is read.
   const answersV2 = config.webhook.engine === 'v2';
+  const countRefusal = createRefusalSummary(logger, config.webhook.refusalSummarySeconds);
   const credentialOf = (headers: IncomingHttpHeaders) =>
     readSessionCredential(headers, cookies, { cookieAllowed: !isCrossSite(headers, allowedOrigins) });
 
@@ -79,6 +101,7 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
   function respond(res: ServerResponse, headers: IncomingHttpHeaders, decision: CallerDecision): WebhookOutcome {
     // A refusal is Hasura's protocol answer, not an error: 401 with an empty object.
     if (decision.outcome === 'refused') {
+      countRefusal(decision.refusal);
       sendJson(res, 401, {});
       return 'refused';
     }
@@ -117,8 +140,10 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
     const completed = (outcome: WebhookOutcome) => {
       const elapsedMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
       metrics.observeWebhook(outcome, elapsedMs / 1000);
-      // Successes are the hot path: logged at debug. Refusals and failures at info and error.
-      const level = res.statusCode >= 500 ? 'error' : res.statusCode === 200 ? 'debug' : 'info';
+      // Successes and refusals are the hot path, logged at debug; refusals are summed up at info
+      // (countRefusal). Failures, and bodies refused as malformed, at error and info.
+      const level =
+        res.statusCode >= 500 ? 'error' : res.statusCode === 200 || res.statusCode === 401 ? 'debug' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         { req: describe(), res: { statusCode: res.statusCode }, responseTime: elapsedMs },
