@@ -11,7 +11,8 @@ import type { Logger } from './logger';
  */
 
 /** How the webhook answered: a signed-in user, an anonymous caller, a refusal (401), or a failure. */
-export type WebhookOutcome = 'user' | 'anonymous' | 'refused' | 'error';
+const WEBHOOK_OUTCOMES = ['user', 'anonymous', 'refused', 'error'] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /**
  * How a signup, a login or a password change ended: `success`, or the catalogue code it failed
@@ -88,8 +89,14 @@ export function createMetrics() {
     labelNames: ['method', 'issued', 'outcome'] as const,
     registers: [registry],
   });
-  // Series that exist from the start, at zero, so that rate() and alerts see the first event.
-  for (const outcome of ['user', 'anonymous', 'refused', 'error'] as const) webhookDuration.zero({ outcome });
+  // Series that exist from the start, at zero, so that rate() and alerts see the first event; each
+  // outcome's series is looked up once here, not per call.
+  const webhookSeries = Object.fromEntries(
+    WEBHOOK_OUTCOMES.map((outcome) => {
+      webhookDuration.zero({ outcome });
+      return [outcome, webhookDuration.labels({ outcome })];
+    }),
+  ) as Record<WebhookOutcome, ReturnType<typeof webhookDuration.labels>>;
   for (const counter of Object.values(accountCounters)) counter.inc({ outcome: 'success' }, 0);
   for (const issued of ['session', 'tokens'] as const)
     logins.inc({ method: 'password', issued, outcome: 'success' }, 0);
@@ -214,7 +221,7 @@ export function createMetrics() {
     registry,
     /** Records one webhook answer and how long it took. */
     observeWebhook(outcome: WebhookOutcome, seconds: number): void {
-      webhookDuration.observe({ outcome }, seconds);
+      webhookSeries[outcome].observe(seconds);
     },
     /** Counts the end of a login through a provider: `success`, or why it failed. */
     countProviderLogin(provider: string, outcome: string): void {

@@ -4,7 +4,7 @@ import type { CallerDecision, CallerIdentification, Identity, Refusal } from '..
 import type { Logger } from '../logger';
 import type { Metrics, WebhookOutcome } from '../metrics';
 import { readSessionCredential } from './credentials';
-import { sendError, sendJson, setCommonHeaders } from './error-handler';
+import { sendError, setCommonHeaders } from './error-handler';
 import { describeRequest, pathOf, requestIdOf } from './request-logging';
 import { createSessionCookies } from './session-cookie';
 import { readWebhookHeaders } from './webhook-body';
@@ -77,6 +77,28 @@ function createRefusalSummary(logger: Logger, intervalSeconds: number) {
   };
 }
 
+/**
+ * Writes an answer with its headers in one call: writeHead with a flat list skips the header map
+ * that setHeader fills, on the path every GraphQL request takes. The same headers as any answer
+ * of this service (setCommonHeaders), which the failures here are written with.
+ */
+function writeAnswer(res: ServerResponse, status: number, body: object, setCookie?: string): void {
+  const text = JSON.stringify(body);
+  const headers = [
+    'Cache-Control',
+    'no-store',
+    'X-Content-Type-Options',
+    'nosniff',
+    'Content-Type',
+    'application/json; charset=utf-8',
+    'Content-Length',
+    String(Buffer.byteLength(text)),
+  ];
+  if (setCookie !== undefined) headers.push('Set-Cookie', setCookie);
+  res.writeHead(status, headers);
+  res.end(text);
+}
+
 export interface WebhookDeps {
   config: Config;
   logger: Logger;
@@ -102,17 +124,14 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
     // A refusal is Hasura's protocol answer, not an error: 401 with an empty object.
     if (decision.outcome === 'refused') {
       countRefusal(decision.refusal);
-      sendJson(res, 401, {});
+      writeAnswer(res, 401, {});
       return 'refused';
     }
     // Hasura copies the webhook's Set-Cookie onto its own answer: the browser's cookie follows
     // the session's new idle deadline, once per touch interval. Hasura's own call says nothing of
     // how the browser reached Hasura, so only COOKIE_SECURE or a __Host- cookie make it Secure.
-    if (answersV2) {
-      const renewal = cookies.renewal(headers, decision.identity, false);
-      if (renewal !== undefined) res.setHeader('Set-Cookie', renewal);
-    }
-    sendJson(res, 200, toHasuraSessionVariables(decision.identity, answersV2));
+    const renewal = answersV2 ? cookies.renewal(headers, decision.identity, false) : undefined;
+    writeAnswer(res, 200, toHasuraSessionVariables(decision.identity, answersV2), renewal);
     return decision.identity.userId === null ? 'anonymous' : 'user';
   }
 
@@ -132,7 +151,6 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
       return false;
     }
     const startedAt = process.hrtime.bigint();
-    setCommonHeaders(res);
 
     // Made only for a line that is logged: a success at info level needs none.
     let id: string | undefined;
@@ -151,6 +169,7 @@ export function createWebhookHandler({ config, logger, callers, metrics }: Webho
       );
     };
     const failed = (error: unknown): WebhookOutcome => {
+      setCommonHeaders(res);
       sendError(res, error, logger.child({ req: describe() }));
       return 'error';
     };
