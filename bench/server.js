@@ -83,10 +83,6 @@ async function startService(options) {
   const { startServer } = compiled('server');
   /** @type {typeof import('../src/db/database')} */
   const { openDatabase } = compiled('db/database');
-  /** @type {typeof import('../src/v8-settings')} */
-  const { applyServiceV8Settings } = compiled('v8-settings');
-  // As main.ts does, before anything else of the service runs.
-  applyServiceV8Settings();
   const pino = require('pino');
   const config = loadConfig({
     ...process.env,

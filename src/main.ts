@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from './config';
 import { DatabaseWaitTimeoutError } from './db/database';
 import { createLogger, wantsReadableLogs } from './logger';
 import { launchServer, type StartingServer } from './server';
-import { applyServiceV8Settings } from './v8-settings';
+import { missingServiceNodeFlags } from './v8-settings';
 
 /**
  * The process: reads the environment, starts the server, and stops it on a signal or a fault.
@@ -45,7 +45,6 @@ process.on('uncaughtException', (error: Error) => {
 });
 
 async function main(): Promise<void> {
-  applyServiceV8Settings();
   let config;
   try {
     config = loadConfig(process.env);
@@ -62,6 +61,14 @@ async function main(): Promise<void> {
       terminal: process.stdout.isTTY === true,
     }),
   });
+  const missingFlags = missingServiceNodeFlags();
+  if (missingFlags.length > 0) {
+    logger.warn(
+      { missing: missingFlags },
+      'started without the node flags of `npm start`: memory use may be higher (with embedded PGlite, ' +
+        'much higher); start it with `npm start`, or `node <the flags> dist/src/main.js`',
+    );
+  }
   server = await launchServer({ config, logger });
   const where = { url: server.url, host: config.host ?? 'all interfaces', port: server.port };
   logger.info(where, 'listening');

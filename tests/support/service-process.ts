@@ -1,10 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { SERVICE_NODE_FLAGS } from '../../src/v8-settings';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * The service as an operator runs it: `node <build>/src/main.js`, a process of its own, with its
+ * The service as an operator runs it: `node <flags> <build>/src/main.js`, a process of its own, with its
  * log on stdout. The build is made from the current sources for each suite (never a stale dist/),
  * under node_modules/.cache so that it finds the project's node_modules and the linters skip it.
  */
@@ -60,7 +61,8 @@ export function startServiceProcess(
   env: Record<string, string>,
   nodeOptions: string[] = [],
 ): ServiceProcess {
-  const child = spawn(process.execPath, [...nodeOptions, build.main], {
+  // With the node flags of the start command, as an operator starts it.
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeOptions, build.main], {
     cwd: repoRoot,
     // Only what the test names, and PATH: the developer's own settings must not leak in.
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', BCRYPT_COST: '4', ...env },

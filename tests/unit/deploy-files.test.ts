@@ -5,6 +5,7 @@ import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { hasuraJwtSecret } from '../../src/cli';
 import { loadConfig, settingNames } from '../../src/config';
+import { SERVICE_NODE_FLAGS } from '../../src/v8-settings';
 import {
   hasuraProjectDir,
   readMetadataSources,
@@ -376,6 +377,8 @@ describe('Procfile', () => {
     const dockerCommand = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
     expect(processes.web).toBe(scripts.start);
     expect((JSON.parse(dockerCommand ?? '[]') as string[]).join(' ')).toBe(scripts.start);
+    // The flags main.ts expects, on the command line, where V8 reads them as it starts.
+    expect(scripts.start).toBe(`node ${SERVICE_NODE_FLAGS.join(' ')} dist/src/main.js`);
   });
 
   it('migrates the database in the release phase with the compiled CLI', () => {
