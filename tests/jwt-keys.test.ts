@@ -2,11 +2,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { SignJWT } from 'jose';
 import request from 'supertest';
-import { runCli } from '../src/cli';
 import { loadConfig, type Env } from '../src/config';
+import { runCliCapturing } from './support/cli';
 import { openDatabase } from '../src/db/database';
 import { KEY_ROTATION_MARGIN_SECONDS } from '../src/domain/signing-keys';
 import { silentLogger } from './support/logs';
@@ -253,21 +252,7 @@ describe('npm run cli -- rotate-jwt-key', () => {
   });
   afterAll(() => dispose());
 
-  async function cli(argv: string[], extraEnv: Env = {}) {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let stdout = '';
-    let stderr = '';
-    out.on('data', (chunk) => (stdout += String(chunk)));
-    err.on('data', (chunk) => (stderr += String(chunk)));
-    const code = await runCli(argv, {
-      env: { ...env, ...extraEnv },
-      stdin: Readable.from([]),
-      stdout: out,
-      stderr: err,
-    });
-    return { code, stdout, stderr };
-  }
+  const cli = (argv: string[], extraEnv: Env = {}) => runCliCapturing(argv, { ...env, ...extraEnv });
 
   it('publishes a new key, says when it signs, and refuses a second rotation while it waits', async () => {
     const first = await cli(['rotate-jwt-key']);

@@ -1,18 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
-import { runCli } from '../../src/cli';
+import { runCliCapturing } from '../support/cli';
 
-async function cli(argv: string[], env: Record<string, string> = {}) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (chunk) => (stdout += String(chunk)));
-  err.on('data', (chunk) => (stderr += String(chunk)));
-  const code = await runCli(argv, { env, stdin: Readable.from([]), stdout: out, stderr: err });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[], env: Record<string, string> = {}) => runCliCapturing(argv, env);
 
 // No database is opened: the value depends on configuration only.
 describe('npm run cli -- hasura-jwt-config', () => {
