@@ -1,11 +1,13 @@
 import request from 'supertest';
 import { parse as parseYaml } from 'yaml';
 import { hasuraDdnAuthConfig } from '../src/cli';
+import { PUBLISHED_KEYS_REFRESH_SECONDS } from '../src/domain/signing-keys';
 import { ADMIN_SECRET, createRole, createUserAsAdmin, uniqueRoleName } from './support/admin';
 import { cookieHeader, sessionCookieOf, setCookiesOf } from './support/cookies';
 import { forwardedByDdn, readAsDdn, TRACEPARENT, verifyAsDdn, type DdnJwtConfig } from './support/hasura-ddn';
 import { obtainTokens, nowSecondsOf } from './support/jwt';
 import { logIn } from './support/requests';
+import { expectCleanErrorBody } from './support/responses';
 import { bearer, signUp, startTestApp, type TestApp } from './support/test-app';
 
 // Hasura DDN (the v3 engine) calls the webhook, and reads JWTs, by rules of its own
@@ -240,5 +242,16 @@ describe('Hasura DDN fetches the JWKS on every request', () => {
     expect(after.status).toBe(200);
     expect(after.headers.etag).not.toBe(before);
     expect((after.body as { keys: unknown[] }).keys).toHaveLength(2);
+  });
+
+  // Last: the database is gone for good afterwards.
+  it('answers 503 DATABASE_UNAVAILABLE, not a stale key set, once the keys are due to be read again and the database is down', async () => {
+    await fetchJwks().expect(200);
+    await app.database.simulateOutage();
+    app.clock.advanceSeconds(PUBLISHED_KEYS_REFRESH_SECONDS);
+    const res = await fetchJwks();
+    expect(res.status).toBe(503);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expectCleanErrorBody(res, 'DATABASE_UNAVAILABLE');
   });
 });

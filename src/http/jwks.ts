@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger';
 import type { PublishedKeySet, SigningKeys } from '../domain/signing-keys';
-import { sendError } from './error-handler';
+import { sendError, setCommonHeaders } from './error-handler';
 import { describeRequest, pathOf, requestIdOf } from './request-logging';
 
 /**
@@ -80,9 +80,11 @@ export function createJwksResponder(signingKeys: SigningKeys, maxAgeSeconds: num
         send(req, res, keySet);
         return true;
       }
-      answer(req, res).catch((error: unknown) =>
-        sendError(res, error, logger.child({ req: describeRequest(req, requestIdOf(req)) })),
-      );
+      answer(req, res).catch((error: unknown) => {
+        // As every failure of this service is answered (Express sets these before its routes).
+        setCommonHeaders(res);
+        sendError(res, error, logger.child({ req: describeRequest(req, requestIdOf(req)) }));
+      });
       return true;
     },
   };
