@@ -36,16 +36,22 @@ export function toAppError(error: unknown): AppError {
 }
 
 /** The headers every answer carries, Express's or the webhook's. */
+/**
+ * What every answer of this service carries, as names and values in turn (writeHead's flat form):
+ * answers carry tokens and session state, which no cache may keep.
+ */
+export const COMMON_HEADERS = ['Cache-Control', 'no-store', 'X-Content-Type-Options', 'nosniff'] as const;
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 export function setCommonHeaders(res: ServerResponse): void {
-  // Answers carry tokens and session state: no cache may keep them.
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
+  for (let i = 0; i < COMMON_HEADERS.length; i += 2) res.setHeader(COMMON_HEADERS[i]!, COMMON_HEADERS[i + 1]!);
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Type', JSON_CONTENT_TYPE);
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger';
 import type { PublishedKeySet, SigningKeys } from '../domain/signing-keys';
-import { sendError, setCommonHeaders } from './error-handler';
+import { JSON_CONTENT_TYPE, sendError, setCommonHeaders } from './error-handler';
 import { describeRequest, pathOf, requestIdOf } from './request-logging';
 
 /**
@@ -53,7 +53,7 @@ export function createJwksResponder(signingKeys: SigningKeys, maxAgeSeconds: num
       return;
     }
     res.statusCode = 200;
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Type', JSON_CONTENT_TYPE);
     res.setHeader('Content-Length', body.length);
     res.end(body);
   }

@@ -4,7 +4,7 @@ import type { CallerDecision, CallerIdentification, Identity, Refusal } from '..
 import type { Logger } from '../logger';
 import type { Metrics, WebhookOutcome } from '../metrics';
 import { readSessionCredential } from './credentials';
-import { sendError, setCommonHeaders } from './error-handler';
+import { COMMON_HEADERS, JSON_CONTENT_TYPE, sendError, setCommonHeaders } from './error-handler';
 import { describeRequest, pathOf, requestIdOf } from './request-logging';
 import { createSessionCookies } from './session-cookie';
 import { readWebhookHeaders } from './webhook-body';
@@ -79,18 +79,14 @@ function createRefusalSummary(logger: Logger, intervalSeconds: number) {
 
 /**
  * Writes an answer with its headers in one call: writeHead with a flat list skips the header map
- * that setHeader fills, on the path every GraphQL request takes. The same headers as any answer
- * of this service (setCommonHeaders), which the failures here are written with.
+ * that setHeader fills, on the path every GraphQL request takes.
  */
 function writeAnswer(res: ServerResponse, status: number, body: object, setCookie?: string): void {
   const text = JSON.stringify(body);
   const headers = [
-    'Cache-Control',
-    'no-store',
-    'X-Content-Type-Options',
-    'nosniff',
+    ...COMMON_HEADERS,
     'Content-Type',
-    'application/json; charset=utf-8',
+    JSON_CONTENT_TYPE,
     'Content-Length',
     String(Buffer.byteLength(text)),
   ];
