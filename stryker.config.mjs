@@ -33,8 +33,8 @@ const testFilesMap = path.join(os.tmpdir(), `hasura-auth-mutation-tests-${proces
 export default {
   packageManager: 'npm',
   testRunner: 'jest',
-  // PGlite imports dynamically; Jest needs this flag for it, as in `npm test`.
-  testRunnerNodeArgs: ['--experimental-vm-modules'],
+  // As in `npm test`: PGlite imports dynamically, which Jest needs the first flag for.
+  testRunnerNodeArgs: ['--experimental-vm-modules', '--liftoff-only'],
   jest: {
     projectType: 'custom',
     // Jest's --findRelatedTests misses suites that reach a file only through the running server
