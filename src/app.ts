@@ -23,6 +23,7 @@ import { createProviderClients } from './identity-providers/provider-clients';
 import { healthRouter } from './http/routes/health';
 import { metricsRouter } from './http/routes/metrics';
 import { openApiRouter } from './http/routes/openapi';
+import { secondFactorsRouter } from './http/routes/second-factors';
 import { sessionsRouter } from './http/routes/sessions';
 import { tokensRouter } from './http/routes/tokens';
 import { createSessionCookies } from './http/session-cookie';
@@ -145,12 +146,13 @@ export function createExpressApp(deps: AppDeps, jwks: JwksResponder = jwksRespon
     rateLimits: services.rateLimits,
     metrics,
   };
-  const logIn = createLogins(passport, services.rateLimits);
-  app.use(accountsRouter(services, { cookies, logIn, support, signupOpen: config.accounts.signupOpen }));
+  const logins = createLogins(passport, services.rateLimits, services.secondFactors);
+  app.use(accountsRouter(services, { cookies, logins, support, signupOpen: config.accounts.signupOpen }));
+  app.use(secondFactorsRouter(services, support));
   app.use(emailRouter(services, support));
   app.use(pagesRouter(config, services, support));
   app.use(sessionsRouter(services, { cookies, support }));
-  app.use(tokensRouter(services, { logIn, jwks, support }));
+  app.use(tokensRouter(services, { logins, jwks, support }));
   app.use(adminRouter(services, support));
   const { providers, allowInsecureIssuers } = config.identityProviders;
   // With no provider configured, none of their routes exists: each answers 404 like any unknown path.

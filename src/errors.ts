@@ -16,6 +16,15 @@ export const errorCatalogue = {
     message: 'returnTo is not a URL this service may send you back to. List it in ALLOWED_RETURN_URLS.',
   },
   INVALID_CREDENTIALS: { status: 401, message: 'The username or password is incorrect.' },
+  MFA_REQUIRED: {
+    status: 401,
+    message: 'The password is right; now send a code from your authenticator app, or a recovery code.',
+  },
+  INVALID_MFA_CODE: { status: 401, message: 'The code is incorrect, or was used already.' },
+  INVALID_MFA_CHALLENGE: {
+    status: 401,
+    message: 'This login has expired, was finished already, or had too many wrong codes. Log in again.',
+  },
   UNAUTHORIZED: { status: 401, message: 'A valid session is required.' },
   INVALID_REFRESH_TOKEN: { status: 401, message: 'The refresh token is invalid, or its session has ended.' },
   INVALID_TOKEN: {
@@ -23,6 +32,10 @@ export const errorCatalogue = {
     message: 'This link or token is invalid: it is unknown, was used already, has expired, or a newer one replaced it.',
   },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  PASSWORD_REQUIRED: {
+    status: 403,
+    message: 'Confirm your current password (`password`) to do this: the session is more than 5 minutes old.',
+  },
   SIGNUP_CLOSED: { status: 403, message: 'Signing up is closed. Ask an administrator for an account.' },
   CSRF_REJECTED: {
     status: 403,
@@ -36,6 +49,11 @@ export const errorCatalogue = {
     status: 409,
     message: 'This is the last way to log in to the account. Set a password or link another identity first.',
   },
+  MFA_ALREADY_ENABLED: {
+    status: 409,
+    message: 'An authenticator app is already set up. Remove it before setting up another.',
+  },
+  MFA_NOT_ENABLED: { status: 409, message: 'No authenticator app is set up, or its setup is not confirmed.' },
   ROLE_EXISTS: { status: 409, message: 'That role already exists.' },
   ROLE_BUILT_IN: { status: 409, message: 'Built-in roles cannot be changed.' },
   PASSWORD_CHANGED: {
@@ -68,21 +86,25 @@ export interface AppErrorOptions {
   headers?: Readonly<Record<string, string>>;
   /** Which parts of the request were wrong. */
   details?: readonly ErrorDetail[];
+  /** What the client needs to go on, answered beside `error` (MFA_REQUIRED's challenge). */
+  fields?: Readonly<Record<string, unknown>>;
 }
 
 export class AppError extends Error {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly details: readonly ErrorDetail[] | undefined;
+  readonly fields: Readonly<Record<string, unknown>>;
 
   constructor(
     readonly code: ErrorCode,
-    { message, cause, headers = {}, details }: AppErrorOptions = {},
+    { message, cause, headers = {}, details, fields = {} }: AppErrorOptions = {},
   ) {
     super(message ?? errorCatalogue[code].message, cause === undefined ? undefined : { cause });
     this.name = 'AppError';
     this.status = errorCatalogue[code].status;
     this.headers = headers;
     this.details = details;
+    this.fields = fields;
   }
 }

@@ -30,7 +30,8 @@ export type AccountAction = 'signup' | 'password_change';
  * theirs) and what it issued: a `session` (POST /login) or JWT mode's `tokens` (POST /token).
  */
 export interface LoginKind {
-  method: 'password';
+  /** `second_factor`: a login's second step (POST /login/mfa, /token/mfa), after its password. */
+  method: 'password' | 'second_factor';
   issued: 'session' | 'tokens';
 }
 
@@ -98,8 +99,9 @@ export function createMetrics() {
     }),
   ) as Record<WebhookOutcome, ReturnType<typeof webhookDuration.labels>>;
   for (const counter of Object.values(accountCounters)) counter.inc({ outcome: 'success' }, 0);
-  for (const issued of ['session', 'tokens'] as const)
-    logins.inc({ method: 'password', issued, outcome: 'success' }, 0);
+  for (const method of ['password', 'second_factor'] as const) {
+    for (const issued of ['session', 'tokens'] as const) logins.inc({ method, issued, outcome: 'success' }, 0);
+  }
 
   let sources: DatabaseSources | undefined;
   /**

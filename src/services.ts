@@ -1,3 +1,4 @@
+import { createSecretKey, randomBytes } from 'node:crypto';
 import type { Config } from './config';
 import type { Database } from './db/database';
 import { createDatabaseProbe } from './db/database';
@@ -12,6 +13,7 @@ import { createUsersRepository } from './db/users-repository';
 import { createMailOutboxRepository } from './db/mail-outbox-repository';
 import { createOneTimeTokensRepository } from './db/one-time-tokens-repository';
 import { createIdentitiesRepository } from './db/identities-repository';
+import { createSecondFactorsRepository } from './db/second-factors-repository';
 import { createAccessTokens } from './domain/access-tokens';
 import { createAccounts } from './domain/accounts';
 import { createAdministration } from './domain/administration';
@@ -29,6 +31,8 @@ import { createSigningKeys } from './domain/signing-keys';
 import { createEmailVerification } from './domain/email-verification';
 import { createPasswordReset } from './domain/password-reset';
 import { createIdentityLogins } from './domain/identity-logins';
+import { createSecondFactors } from './domain/second-factors';
+import { createSecretBox, SECRET_BOX_KEY_BYTES } from './domain/secret-box';
 import type { Logger } from './logger';
 
 export interface ServiceDeps {
@@ -42,6 +46,8 @@ export interface ServiceDeps {
 const SESSION_TOKEN_KEY = 'session-token-mac';
 // Signs the cookie that carries a login through an identity provider from its start to its callback.
 const IDENTITY_FLOW_KEY = 'identity-flow-mac';
+// Encrypts TOTP secrets where MFA_ENCRYPTION_KEY is not set (never in production).
+const MFA_ENCRYPTION_KEY = 'mfa-secret-encryption';
 // How long the code that a provider login hands to an app may be traded for a session.
 const LOGIN_CODE_LIFETIME_SECONDS = 60;
 // How long the record of a sent mail (recipient, template, when; never its token) is kept, for an
@@ -78,6 +84,11 @@ export async function createServices({ config, db, clock = systemClock, logger }
   const serverSecrets = createServerSecretsRepository(db);
   const key = await serverSecrets.findOrCreateSecret(SESSION_TOKEN_KEY, generateSessionTokenKey);
   const identityFlowKey = await serverSecrets.findOrCreateSecret(IDENTITY_FLOW_KEY, generateSessionTokenKey);
+  const mfaEncryptionKey =
+    config.secondFactors.encryptionKey ??
+    createSecretKey(
+      await serverSecrets.findOrCreateSecret(MFA_ENCRYPTION_KEY, () => randomBytes(SECRET_BOX_KEY_BYTES)),
+    );
   // While any session from before MAC'd tokens is left (or an instance of an earlier version, in
   // a rolling deploy, still makes them), their tokens are looked up; read again after each purge.
   let legacyTokensMayExist = await sessionStore.hasSessionsWithoutTokenMac();
@@ -89,11 +100,20 @@ export async function createServices({ config, db, clock = systemClock, logger }
   const mailQueuedListeners = new Set<() => void>();
   const onMailQueued = () => mailQueuedListeners.forEach((listener) => listener());
   const accounts = createAccounts({ users, sessions, passwords, clock, onMailQueued });
+  const secondFactors = createSecondFactors({
+    store: createSecondFactorsRepository(db),
+    box: createSecretBox(mfaEncryptionKey),
+    clock,
+    issuer: config.secondFactors.issuer,
+    users,
+    confirmPassword: accounts.confirmPassword,
+  });
   const administration = createAdministration({
     users,
     roles,
     sessions,
     accounts,
+    secondFactors,
     clock,
     endSessionsOnRoleChange: config.sessions.endOnRoleChange,
     anonymousRole: config.webhook.anonymousRole,
@@ -171,6 +191,7 @@ export async function createServices({ config, db, clock = systemClock, logger }
     jwtSessions,
     signingKeys,
     accounts,
+    secondFactors,
     emailVerification,
     passwordReset,
     identityLogins,
@@ -193,14 +214,17 @@ export async function createServices({ config, db, clock = systemClock, logger }
       return count;
     },
     /**
-     * Deletes what mail leaves behind: tokens that expired (provider logins' codes too), and the
+     * Deletes what mail leaves behind: tokens that expired (provider logins' codes and logins'
+     * second-factor challenges too), and the
      * records of mail sent or given up on, after MAIL_RECORDS_KEPT_SECONDS. Answers how many of each.
      */
     async purgeMailRecords(): Promise<{ tokens: number; mails: number }> {
       const now = clock.now();
       const cutoff = new Date(now.getTime() - MAIL_RECORDS_KEPT_SECONDS * 1000);
       const [tokens, mails] = [
-        (await oneTimeTokens.deleteExpiredTokens(now)) + (await identities.deleteExpiredLoginCodes(now)),
+        (await oneTimeTokens.deleteExpiredTokens(now)) +
+          (await identities.deleteExpiredLoginCodes(now)) +
+          (await secondFactors.purgeExpiredChallenges()),
         await mailOutbox.deleteFinishedBefore(cutoff),
       ];
       return { tokens, mails };

@@ -96,6 +96,7 @@ describe('admin API', () => {
         sessionVariables: {},
         createdAt: expect.any(String),
         identities: [],
+        mfa: { totp: false },
       });
       const login = await logIn(app, username);
       expect(login.status).toBe(200);

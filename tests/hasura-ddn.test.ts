@@ -55,7 +55,7 @@ describe('Hasura DDN calls the webhook (HASURA_ENGINE=v3)', () => {
     expect(readAsDdn(res)).toEqual({
       outcome: 'session',
       role: 'user',
-      variables: { 'x-hasura-role': 'user', 'x-hasura-user-id': String(user.id) },
+      variables: { 'x-hasura-role': 'user', 'x-hasura-user-id': String(user.id), 'x-hasura-mfa': 'false' },
     });
   });
 
@@ -69,7 +69,7 @@ describe('Hasura DDN calls the webhook (HASURA_ENGINE=v3)', () => {
     expect(readAsDdn(res)).toEqual({
       outcome: 'session',
       role: 'user',
-      variables: { 'x-hasura-role': 'user', 'x-hasura-user-id': String(user.id) },
+      variables: { 'x-hasura-role': 'user', 'x-hasura-user-id': String(user.id), 'x-hasura-mfa': 'false' },
     });
   });
 
@@ -179,7 +179,7 @@ describe.each<[string, Record<string, string>]>([
     expect(await verify(accessToken)).toEqual({
       ok: true,
       role: 'user',
-      variables: { 'x-hasura-user-id': String(user.id) },
+      variables: { 'x-hasura-user-id': String(user.id), 'x-hasura-mfa': 'false' },
     });
     expect(await verify(accessToken, editor)).toMatchObject({ ok: true, role: editor });
     expect(await verify(accessToken, 'admin')).toMatchObject({ ok: false });

@@ -1,3 +1,4 @@
+import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
 import type { Env } from '../src/config';
 import { withAdminSecret, ADMIN_SECRET } from './support/admin';
@@ -383,6 +384,35 @@ describe('logging in through an OpenID Connect provider', () => {
         cookie: `hasura_auth_session=${other.token}`,
       });
       expect(redirectParameters(taken).get('error')).toBe('identity_in_use');
+    });
+
+    it('asks an account with a second factor for it: no cookie at the callback, MFA_REQUIRED at the exchange', async () => {
+      const user = await signUp(app);
+      const someone = person();
+      await logInThroughProvider(app, 'test', someone, {
+        returnTo: RETURN_TO,
+        link: true,
+        cookie: `hasura_auth_session=${user.token}`,
+      });
+      const begun = await http().post('/me/mfa/totp').set(bearer(user.token)).send({}).expect(200);
+      const app2fa = new TOTP({ secret: Secret.fromBase32(begun.body.secret as string) });
+      const codeNow = () => app2fa.generate({ timestamp: app.clock.now().getTime() });
+      await http().post('/me/mfa/totp/confirm').set(bearer(user.token)).send({ code: codeNow() }).expect(200);
+
+      const res = await logInThroughProvider(app, 'test', someone);
+      expect(String(res.headers['set-cookie'] ?? '')).not.toMatch(/hasura_auth_session=[^;]/);
+      const exchanged = await http()
+        .post('/auth/exchange')
+        .send({ code: redirectParameters(res).get('code') });
+      expect(exchanged.status).toBe(401);
+      expect(exchanged.body).toMatchObject({ error: { code: 'MFA_REQUIRED' }, challenge: expect.any(String) });
+      app.clock.advanceSeconds(30);
+      const finished = await http()
+        .post('/login/mfa')
+        .send({ challenge: exchanged.body.challenge, code: codeNow() })
+        .expect(200);
+      const me = await http().get('/me').set(bearer(finished.body.token)).expect(200);
+      expect(me.body).toMatchObject({ id: user.id, session: { amr: ['otp'] } });
     });
 
     it('needs a session to start, and the same one at the callback', async () => {

@@ -181,7 +181,7 @@ describe('JWT signing keys', () => {
       expect(await verifyIssued(app, accessToken)).toEqual({
         ok: true,
         role: 'user',
-        sessionVariables: { 'x-hasura-role': 'user', 'x-hasura-user-id': String(user.id) },
+        sessionVariables: { 'x-hasura-role': 'user', 'x-hasura-user-id': String(user.id), 'x-hasura-mfa': 'false' },
       });
     });
 

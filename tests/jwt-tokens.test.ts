@@ -53,7 +53,7 @@ describe('JWT mode: POST /token and the access token', () => {
     expect(await verifyIssued(app, accessToken)).toEqual({
       ok: true,
       role: 'user',
-      sessionVariables: { 'x-hasura-role': 'user', 'x-hasura-user-id': String(user.id) },
+      sessionVariables: { 'x-hasura-role': 'user', 'x-hasura-user-id': String(user.id), 'x-hasura-mfa': 'false' },
     });
   });
 
@@ -73,6 +73,7 @@ describe('JWT mode: POST /token and the access token', () => {
         'x-hasura-allowed-roles': ['user'],
         'x-hasura-default-role': 'user',
         'x-hasura-user-id': String(user.id),
+        'x-hasura-mfa': 'false',
       },
     });
     expect(headerOf(accessToken)).toEqual({ alg: 'ES256', typ: 'JWT', kid: expect.any(String) });
@@ -92,12 +93,18 @@ describe('JWT mode: POST /token and the access token', () => {
       'x-hasura-allowed-roles': ['user', role],
       'x-hasura-default-role': role,
       'x-hasura-user-id': String(user.id),
+      'x-hasura-mfa': 'false',
       'x-hasura-org-id': '42',
     });
     expect(await verifyIssued(app, accessToken)).toEqual({
       ok: true,
       role,
-      sessionVariables: { 'x-hasura-role': role, 'x-hasura-user-id': String(user.id), 'x-hasura-org-id': '42' },
+      sessionVariables: {
+        'x-hasura-role': role,
+        'x-hasura-user-id': String(user.id),
+        'x-hasura-mfa': 'false',
+        'x-hasura-org-id': '42',
+      },
     });
   });
 

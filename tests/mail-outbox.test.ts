@@ -82,7 +82,7 @@ describe('the mail outbox', () => {
   it('keeps mail queued by an instance that cannot send, and another instance (a restart) sends it', async () => {
     mailbox = await startMailbox();
     // In production without SMTP_URL nothing is sent: as if the instance died between queueing and sending.
-    app = await startTestApp({ NODE_ENV: 'production', PUBLIC_URL });
+    app = await startTestApp({ NODE_ENV: 'production', PUBLIC_URL, MFA_ENCRYPTION_KEY: 'ab'.repeat(32) });
     const email = await signUpWithAddress(app.http);
     expect(app.logLines.some((line) => line.includes('mail is not sent') && line.includes('SMTP_URL'))).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -96,7 +96,7 @@ describe('the mail outbox', () => {
 
   it('sends a mail that a worker claimed and then died with, once its lease has ended', async () => {
     mailbox = await startMailbox();
-    app = await startTestApp({ NODE_ENV: 'production', PUBLIC_URL });
+    app = await startTestApp({ NODE_ENV: 'production', PUBLIC_URL, MFA_ENCRYPTION_KEY: 'ab'.repeat(32) });
     const email = await signUpWithAddress(app.http);
     // A worker claims the mail, and dies before it sends it.
     const [claimed] = await app.services.mailOutbox.claimDue(app.clock.now(), 600, 10);

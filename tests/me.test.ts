@@ -23,8 +23,15 @@ describe('the calling user and session', () => {
         displayName: null,
         email: null,
         emailVerified: false,
+        mfa: { totp: false },
         sessionVariables: {},
-        session: { id: expect.any(String), createdAt: expect.any(String), expiresAt: expect.any(String) },
+        session: {
+          id: expect.any(String),
+          createdAt: expect.any(String),
+          expiresAt: expect.any(String),
+          // Signed up with a password: one factor.
+          amr: ['pwd'],
+        },
       });
       const { createdAt, expiresAt } = res.body.session;
       expect(createdAt).toBe(app.clock.now().toISOString());

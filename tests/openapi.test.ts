@@ -1,3 +1,4 @@
+import { Secret, TOTP } from 'otpauth';
 import Ajv2020 from 'ajv/dist/2020';
 import request, { type Response } from 'supertest';
 import { createExpressApp } from '../src/app';
@@ -373,6 +374,72 @@ describe('the OpenAPI description', () => {
       expectDocumentedAnswer(await http().post('/logout').set(bearer(fresh)), 'POST /logout', 401);
       const again = await signUp(app);
       expectDocumentedAnswer(await http().post('/logout/all').set(bearer(again.token)), 'POST /logout/all', 204);
+    });
+
+    it('for second factors, and a login that asks for one', async () => {
+      const http = () => request(app.http);
+      const user = await signUp(app);
+      const codeNow = (secret: string) =>
+        new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: app.clock.now().getTime() });
+      expectDocumentedAnswer(await http().get('/me/mfa').set(bearer(user.token)), 'GET /me/mfa', 200);
+      const begun = await http().post('/me/mfa/totp').set(bearer(user.token)).send({});
+      expectDocumentedAnswer(begun, 'POST /me/mfa/totp', 200);
+      const secret = begun.body.secret as string;
+      expectDocumentedAnswer(
+        await http().post('/me/mfa/totp/confirm').set(bearer(user.token)).send({ code: 'nope' }),
+        'POST /me/mfa/totp/confirm',
+        401,
+      );
+      const confirmed = await http()
+        .post('/me/mfa/totp/confirm')
+        .set(bearer(user.token))
+        .send({ code: codeNow(secret) });
+      expectDocumentedAnswer(confirmed, 'POST /me/mfa/totp/confirm', 200);
+      expectDocumentedAnswer(
+        await http().post('/me/mfa/totp').set(bearer(user.token)).send({}),
+        'POST /me/mfa/totp',
+        409,
+      );
+      const replaced = await http().post('/me/mfa/recovery-codes').set(bearer(user.token)).send({});
+      expectDocumentedAnswer(replaced, 'POST /me/mfa/recovery-codes', 200);
+
+      const asked = await http().post('/login').send({ username: user.username, password: PASSWORD });
+      expectDocumentedAnswer(asked, 'POST /login', 401);
+      const wrong = await http().post('/login/mfa').send({ challenge: asked.body.challenge, code: '000000' });
+      expectDocumentedAnswer(wrong, 'POST /login/mfa', 401);
+      const [first = '', second = '', third = ''] = replaced.body.recoveryCodes as string[];
+      expectDocumentedAnswer(
+        await http().post('/login/mfa').send({ challenge: asked.body.challenge, recoveryCode: first }),
+        'POST /login/mfa',
+        200,
+      );
+      const tokenAsked = await http().post('/token').send({ username: user.username, password: PASSWORD });
+      expectDocumentedAnswer(tokenAsked, 'POST /token', 401);
+      expectDocumentedAnswer(
+        await http().post('/token/mfa').send({ challenge: tokenAsked.body.challenge, recoveryCode: second }),
+        'POST /token/mfa',
+        200,
+      );
+      expectDocumentedAnswer(
+        await http().post('/token/mfa').send({ challenge: tokenAsked.body.challenge, recoveryCode: third }),
+        'POST /token/mfa',
+        401,
+      );
+      expectDocumentedAnswer(
+        await http().delete('/me/mfa/totp').set(bearer(user.token)).send({ password: PASSWORD, recoveryCode: third }),
+        'DELETE /me/mfa/totp',
+        204,
+      );
+      expectDocumentedAnswer(
+        await http().delete(`/admin/users/${user.id}/mfa`).set(withAdminSecret),
+        'DELETE /admin/users/{id}/mfa',
+        204,
+      );
+      expectDocumentedAnswer(
+        await http().delete('/admin/users/2147483647/mfa').set(withAdminSecret),
+        'DELETE /admin/users/{id}/mfa',
+        404,
+      );
     });
 
     it('for the admin API and operations', async () => {

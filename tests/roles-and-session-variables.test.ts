@@ -109,6 +109,7 @@ describe('roles and session variables in the webhook answer', () => {
       'X-Hasura-User-Id': String(user.id),
       'X-Hasura-Org-Id': '42',
       'X-Hasura-Team': 'blue',
+      'X-Hasura-Mfa': 'false',
       'Cache-Control': expect.stringMatching(/^max-age=\d+$/),
     });
     const me = await request(app.http).get('/me').set(bearer(user.token));
@@ -132,6 +133,7 @@ describe('roles and session variables in the webhook answer', () => {
     await patch({});
     expect(Object.keys((await webhookGet(app, user.token)).body).sort()).toEqual([
       'Cache-Control',
+      'X-Hasura-Mfa',
       'X-Hasura-Role',
       'X-Hasura-User-Id',
     ]);

@@ -31,13 +31,21 @@ describe('a user’s own sessions', () => {
       expect(res.body.sessions).toHaveLength(2);
       expect(res.body.sessions).toEqual(
         expect.arrayContaining([
-          { id: await sessionIdOf(user.token), kind: 'bearer', ...times, userAgent: null, current: false },
+          {
+            id: await sessionIdOf(user.token),
+            kind: 'bearer',
+            ...times,
+            userAgent: null,
+            current: false,
+            amr: ['pwd'],
+          },
           {
             id: await sessionIdOf(second.body.token),
             kind: 'bearer',
             ...times,
             userAgent: 'session-list-test/1.0',
             current: true,
+            amr: ['pwd'],
           },
         ]),
       );

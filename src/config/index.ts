@@ -9,6 +9,7 @@ import { jwtConfig, jwtProblems, jwtSettings } from './jwt';
 import { mailConfig, mailSettings } from './mail';
 import { passwordConfig, passwordSettings } from './passwords';
 import { rateLimitConfig, rateLimitSettings } from './rate-limits';
+import { secondFactorConfig, secondFactorProblems, secondFactorSettings } from './second-factors';
 import { sessionConfig, sessionProblems, sessionSettings } from './sessions';
 
 export type { DatabaseConfig } from './database';
@@ -18,8 +19,7 @@ export type { IdentityProviderSettings } from './identity-providers';
 /**
  * Every setting the service reads, parsed once from the environment: the only module that knows
  * environment variable names. Each concern (./http, ./database, ./sessions, ./passwords,
- * ./rate-limits, ./jwt, ./admin, ./accounts, ./mail, ./identity-providers; the OpenID Provider and
- * second factors next) declares its settings, what they become, and which of their combinations cannot work;
+ * ./rate-limits, ./jwt, ./admin, ./accounts, ./mail, ./identity-providers, ./second-factors; the OpenID Provider next) declares its settings, what they become, and which of their combinations cannot work;
  * this puts them together, checks the whole environment at once, lists every problem, and
  * freezes the result. Everything else receives the typed, frozen Config.
  */
@@ -35,6 +35,7 @@ const envSchema = z.object({
   ...accountSettings,
   ...mailSettings,
   ...identityProviderSettings,
+  ...secondFactorSettings,
 });
 
 type ParsedEnv = z.output<typeof envSchema>;
@@ -63,6 +64,7 @@ function toConfig(env: ParsedEnv) {
     ...accountConfig(env),
     ...mailConfig(env),
     ...identityProviderConfig(env),
+    ...secondFactorConfig(env),
   };
 }
 
@@ -88,6 +90,7 @@ function contradictions(env: ParsedEnv): string[] {
     ...jwtProblems(env),
     ...adminProblems(env),
     ...identityProviderProblems(env),
+    ...secondFactorProblems(env),
   ];
 }
 

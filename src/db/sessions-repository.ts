@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Knex } from 'knex';
-import type { Session, SessionKind, UserId, ValidatedSession } from '../domain/model';
+import type { AuthenticationMethod, Session, SessionKind, UserId, ValidatedSession } from '../domain/model';
 import type { Liveness, SessionStore } from '../domain/ports';
 import { isForeignKeyViolation, withClassifiedFailures } from './database-errors';
 import { toUser, userColumns, type UserRow } from './users-repository';
@@ -13,6 +13,7 @@ export interface SessionRow {
   last_used_at: Date;
   expires_at: Date;
   user_agent: string | null;
+  amr: AuthenticationMethod[];
 }
 
 export type SessionLookupRow = UserRow &
@@ -26,6 +27,7 @@ export const sessionColumns = [
   's.last_used_at',
   's.expires_at',
   's.user_agent',
+  's.amr',
 ];
 
 export function toSession(row: SessionRow): Session {
@@ -37,6 +39,7 @@ export function toSession(row: SessionRow): Session {
     lastUsedAt: row.last_used_at,
     expiresAt: row.expires_at,
     userAgent: row.user_agent,
+    amr: row.amr,
   };
 }
 
@@ -69,8 +72,8 @@ export function insertSessionForCurrentUser(
   { kind, tokenHash }: { kind: SessionKind; tokenHash: string | null },
 ): { sql: string; bindings: Knex.RawBinding[] } {
   return {
-    sql: `insert into sessions (id, kind, token_hash, user_id, created_at, last_used_at, expires_at, user_agent, user_epoch, token_mac)
-          select ?, ?, ?, u.id, ?, ?, ?, ?, u.session_epoch, ? from users u
+    sql: `insert into sessions (id, kind, token_hash, user_id, created_at, last_used_at, expires_at, user_agent, amr, user_epoch, token_mac)
+          select ?, ?, ?, u.id, ?, ?, ?, ?, ?::text[], u.session_epoch, ? from users u
           where u.id = ? and u.session_epoch = ? and not u.disabled`,
     bindings: [
       session.id,
@@ -80,6 +83,8 @@ export function insertSessionForCurrentUser(
       session.lastUsedAt,
       session.expiresAt,
       session.userAgent,
+      // An array literal: knex would spread an array binding into a list. The methods are fixed words.
+      `{${session.amr.join(',')}}`,
       tokenHash !== null,
       session.userId,
       session.userEpoch,

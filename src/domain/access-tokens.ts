@@ -31,6 +31,7 @@ export function renderHasuraClaims(identity: UserIdentity): Record<string, strin
     'x-hasura-allowed-roles': [...identity.allowedRoles],
     'x-hasura-default-role': identity.role,
     'x-hasura-user-id': String(identity.userId),
+    'x-hasura-mfa': String(identity.secondFactor),
   };
 }
 

@@ -2,7 +2,7 @@ import { AppError } from '../errors';
 import { SIGNED_IN_ROLE, type Clock, type NewSession, type User } from './model';
 import type { UserStore } from './ports';
 import type { PasswordHasher } from './passwords';
-import type { SessionManager } from './sessions';
+import type { SessionManager, SessionOrigin } from './sessions';
 import { validDisplayName, validEmail } from './emails';
 import { assertValidUsername, isValidUsername, normalizeUsername, usernameKey } from './usernames';
 
@@ -28,7 +28,19 @@ export interface AccountsDeps {
 }
 
 export function createAccounts({ users, sessions, passwords, clock, onMailQueued }: AccountsDeps) {
+  /** Checks a signed-in user's current password; answers its hash. Throws INVALID_CREDENTIALS. */
+  async function confirmPassword(userId: User['id'], password: string): Promise<string> {
+    const currentHash = (await users.findPasswordHash(userId)) ?? undefined;
+    const matches = await passwords.verify(password, currentHash);
+    if (!matches || currentHash === undefined) {
+      throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
+    }
+    return currentHash;
+  }
+
   return {
+    confirmPassword,
+
     /** Sets or clears the user's display name. */
     async changeDisplayName(userId: User['id'], displayName: string | null): Promise<User> {
       const updated = await users.updateUser(
@@ -90,13 +102,9 @@ export function createAccounts({ users, sessions, passwords, clock, onMailQueued
      */
     async changePassword(
       user: Pick<User, 'id' | 'username' | 'email' | 'emailVerified'>,
-      change: { currentPassword: string; newPassword: string; userAgent: string | undefined },
+      change: { currentPassword: string; newPassword: string; origin: SessionOrigin },
     ): Promise<NewSession> {
-      const currentHash = (await users.findPasswordHash(user.id)) ?? undefined;
-      const matches = await passwords.verify(change.currentPassword, currentHash);
-      if (!matches || currentHash === undefined) {
-        throw new AppError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' });
-      }
+      const currentHash = await confirmPassword(user.id, change.currentPassword);
       passwords.assertAcceptable(change.newPassword, user);
       // Only the hash that was checked is replaced: of two changes at once, one wins, and the
       // other is told so instead of answering 200 with a password that was never set.
@@ -113,7 +121,7 @@ export function createAccounts({ users, sessions, passwords, clock, onMailQueued
         throw new AppError('PASSWORD_CHANGED');
       }
       if (user.email !== null && user.emailVerified) onMailQueued();
-      return sessions.createSession({ id: user.id, sessionEpoch }, change.userAgent);
+      return sessions.createSession({ id: user.id, sessionEpoch }, change.origin);
     },
   };
 }

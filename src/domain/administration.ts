@@ -4,6 +4,7 @@ import { validDisplayName, validEmail } from './emails';
 import { normalizeSessionVariables } from './session-variables';
 import { ANONYMOUS_ROLE, SIGNED_IN_ROLE, isValidRoleName, type Clock, type User, type UserId } from './model';
 import type { Role, RoleStore, UserStore } from './ports';
+import type { SecondFactors } from './second-factors';
 import type { SessionManager } from './sessions';
 
 export interface AdministrationDeps {
@@ -11,6 +12,7 @@ export interface AdministrationDeps {
   roles: RoleStore;
   sessions: SessionManager;
   accounts: Accounts;
+  secondFactors: Pick<SecondFactors, 'removeAllFactors'>;
   clock: Clock;
   /** End a user's sessions when a role is granted or revoked; otherwise the change applies from their next request. */
   endSessionsOnRoleChange: boolean;
@@ -24,6 +26,7 @@ export function createAdministration({
   roles,
   sessions,
   accounts,
+  secondFactors,
   clock,
   endSessionsOnRoleChange,
   anonymousRole,
@@ -170,6 +173,16 @@ export function createAdministration({
 
     async endUserSessions(id: UserId): Promise<void> {
       await userOrNotFound(id);
+      await sessions.endUserSessions(id);
+    },
+
+    /**
+     * For a user who lost their phone: every second factor goes, then every session ends, which
+     * also voids any login waiting for its second step.
+     */
+    async resetSecondFactors(id: UserId): Promise<void> {
+      await userOrNotFound(id);
+      await secondFactors.removeAllFactors(id);
       await sessions.endUserSessions(id);
     },
 

@@ -1,4 +1,4 @@
-import type { AuthenticatedSession, UserId } from './model';
+import { provedSecondFactor, type AuthenticatedSession, type UserId } from './model';
 import type { SessionManager } from './sessions';
 
 /**
@@ -32,6 +32,8 @@ export interface Identity {
   allowedRoles: readonly string[];
   /** The user's own variables, lower-case `x-hasura-*` names; never the role or the user id. */
   sessionVariables: Readonly<Record<string, string>>;
+  /** Whether the session was proved with a second factor (`x-hasura-mfa`); null for an anonymous caller. */
+  secondFactor: boolean | null;
   /** How long the answer may be reused; null where nothing ends it (an anonymous caller). */
   maxAgeSeconds: number | null;
   /**
@@ -42,7 +44,7 @@ export interface Identity {
 }
 
 /** A signed-in caller's identity: a user's, through one of their sessions. */
-export type UserIdentity = Identity & { userId: UserId; sessionId: string };
+export type UserIdentity = Identity & { userId: UserId; sessionId: string; secondFactor: boolean };
 
 export type Refusal =
   /** No credential, and anonymous access is turned off. */
@@ -84,6 +86,7 @@ export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeco
       role,
       allowedRoles: user.roles.filter((held) => held !== anonymousRole),
       sessionVariables: user.sessionVariables,
+      secondFactor: provedSecondFactor(session.amr),
       maxAgeSeconds: Math.min(maxAgeSeconds, sessions.remainingLifetimeSeconds(auth)),
       renewal:
         auth.renewed && credentialSource
@@ -103,6 +106,7 @@ export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeco
       role: anonymousRole,
       allowedRoles: [anonymousRole],
       sessionVariables: {},
+      secondFactor: null,
       maxAgeSeconds: null,
       renewal: null,
     });

@@ -3,7 +3,7 @@ import type { AccessTokens } from './access-tokens';
 import type { CallerIdentification, UserIdentity } from './caller-identity';
 import type { Clock, Session, User, ValidatedSession } from './model';
 import type { Liveness, RefreshSessionStore } from './ports';
-import { endOfUnusedSession, startingSession, type SessionPolicy } from './sessions';
+import { endOfUnusedSession, startingSession, type SessionOrigin, type SessionPolicy } from './sessions';
 import { hashSessionToken, type SessionTokens } from './session-tokens';
 
 /**
@@ -80,10 +80,10 @@ export function createJwtSessions({
      * Starts a refresh session for a user whose credentials were just checked. Throws
      * INVALID_CREDENTIALS when the user changed since (see SessionManager.createSession).
      */
-    async startJwtSession(user: User, userAgent: string | undefined): Promise<TokenPair> {
+    async startJwtSession(user: User, origin: SessionOrigin): Promise<TokenPair> {
       const now = clock.now();
       const refreshToken = tokens.generate();
-      const session = startingSession('refresh', user.id, userAgent, now, policy);
+      const session = startingSession('refresh', user.id, origin, now, policy);
       const auth = { session, user, endsAt: endOfUnusedSession(session, policy) };
       // Decided before the session is stored, so that a refused login leaves no session behind.
       const identity = identityOf(auth);

@@ -33,6 +33,17 @@ export interface User {
  */
 export type SessionKind = 'bearer' | 'refresh';
 
+/**
+ * How a session's user proved who they are, as RFC 8176 names it: `pwd`, a password; `otp`, a
+ * one-time code (an authenticator app's, or a recovery code).
+ */
+export type AuthenticationMethod = 'pwd' | 'otp';
+
+/** Whether a session was proved with more than a password: what `x-hasura-mfa` tells Hasura. */
+export function provedSecondFactor(amr: readonly AuthenticationMethod[]): boolean {
+  return amr.includes('otp');
+}
+
 export interface Session {
   id: string;
   kind: SessionKind;
@@ -42,6 +53,8 @@ export interface Session {
   /** The absolute end of the session; the idle timeout may end it sooner. */
   expiresAt: Date;
   userAgent: string | null;
+  /** How the user proved who they are when it started; empty where that is not known. */
+  amr: readonly AuthenticationMethod[];
 }
 
 /** A session that was just validated, with the user it belongs to. */

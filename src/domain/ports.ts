@@ -1,4 +1,4 @@
-import type { Session, User, UserId, ValidatedSession } from './model';
+import type { AuthenticationMethod, Session, User, UserId, ValidatedSession } from './model';
 
 /**
  * What the domain needs from storage, in the domain's words. The repositories in src/db
@@ -437,4 +437,75 @@ export interface IdentityStore {
   consumeLoginCode(codeHash: string, now: Date): Promise<{ user: User; provider: string } | undefined>;
   /** Deletes login codes that expired; answers how many. */
   deleteExpiredLoginCodes(now: Date): Promise<number>;
+}
+
+/** What a login's second step gives once finished: a session (POST /login) or a token pair (POST /token). */
+export type ChallengeIssues = 'session' | 'tokens';
+
+/** A user's authenticator app as stored: its secret still sealed. */
+export interface StoredTotpFactor {
+  secretCiphertext: string;
+  confirmed: boolean;
+}
+
+/** The checks a second factor's proof makes, inside the transaction that holds the login's challenge. */
+export interface SecondFactorChecks {
+  findTotp(userId: UserId): Promise<StoredTotpFactor | undefined>;
+  /**
+   * Records that a code of time step `step` was accepted, unless a code of this step or a later
+   * one was accepted before (or the factor is not confirmed): answers whether it did. Of two
+   * uses of one code at once, exactly one is recorded.
+   */
+  acceptTotpStep(userId: UserId, step: number): Promise<boolean>;
+  /** Deletes the recovery code with this hash; answers whether there was one. */
+  consumeRecoveryCode(userId: UserId, codeHash: string): Promise<boolean>;
+}
+
+export type ChallengeOutcome =
+  /** No such challenge, or it expired, was used, ran out of attempts, or its user changed since. */
+  | { outcome: 'unknown' }
+  /** The proof failed; the challenge lives on while attempts are left. */
+  | { outcome: 'failed'; attemptsLeft: number }
+  /** The proof passed and the challenge is gone. `sessionEpoch` is the user's when the password was checked. */
+  | { outcome: 'passed'; userId: UserId; sessionEpoch: number; firstStepAmr: AuthenticationMethod[] };
+
+export interface SecondFactorStore extends SecondFactorChecks {
+  /** Stores an enrolment in progress, replacing one not yet confirmed; false when a confirmed factor exists. */
+  savePendingTotp(userId: UserId, secretCiphertext: string, now: Date): Promise<boolean>;
+  /**
+   * Confirms the enrolment with the step of its first code, and replaces the recovery codes, in
+   * one transaction; false when there is no enrolment in progress or the step was used.
+   */
+  confirmTotp(userId: UserId, step: number, recoveryCodeHashes: string[], now: Date): Promise<boolean>;
+  /** Replaces the recovery codes of a user whose factor is confirmed; false when it is not. */
+  replaceRecoveryCodes(userId: UserId, codeHashes: string[]): Promise<boolean>;
+  /** Deletes every factor and recovery code of the user; answers whether there was any. */
+  deleteFactors(userId: UserId): Promise<boolean>;
+  /** Of these users, those with a confirmed authenticator app. */
+  usersWithTotp(userIds: readonly UserId[]): Promise<Set<UserId>>;
+  countRecoveryCodes(userId: UserId): Promise<number>;
+
+  insertChallenge(challenge: {
+    challengeHash: string;
+    userId: UserId;
+    sessionEpoch: number;
+    issues: ChallengeIssues;
+    firstStepAmr: readonly AuthenticationMethod[];
+    attempts: number;
+    expiresAt: Date;
+  }): Promise<void>;
+  /** The username of a live challenge's user, to count its attempts against the account. */
+  findChallengeUsername(challengeHash: string, issues: ChallengeIssues, now: Date): Promise<string | undefined>;
+  /**
+   * Holds the live challenge (a row lock: its uses take turns, on every instance) while `prove`
+   * checks the proof through the checks given to it, in the same transaction. Passed, the
+   * challenge is deleted; failed, it loses an attempt, and dies with its last.
+   */
+  useChallenge(
+    challengeHash: string,
+    issues: ChallengeIssues,
+    now: Date,
+    prove: (userId: UserId, checks: SecondFactorChecks) => Promise<boolean>,
+  ): Promise<ChallengeOutcome>;
+  deleteExpiredChallenges(now: Date): Promise<number>;
 }

@@ -7,10 +7,12 @@ import { AppError, type ErrorDetail } from '../errors';
 
 const SESSION_VARIABLE_NAME = /^x-hasura-[a-z0-9_-]+$/;
 // Hasura's own, and answered by the service itself from the session: the webhook's role and
-// user id, and the role claims of JWT mode's access tokens.
+// user id, whether the session was proved with a second factor, and the role claims of JWT
+// mode's access tokens.
 const RESERVED_SESSION_VARIABLES = new Set([
   'x-hasura-role',
   'x-hasura-user-id',
+  'x-hasura-mfa',
   'x-hasura-allowed-roles',
   'x-hasura-default-role',
 ]);

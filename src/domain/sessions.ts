@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors';
 import type {
   AuthenticatedSession,
+  AuthenticationMethod,
   Clock,
   NewSession,
   Session,
@@ -23,11 +24,17 @@ export interface SessionPolicy {
 
 const MAX_USER_AGENT_LENGTH = 512;
 
+/** Where a session comes from: the client that asked for it, and how its user proved who they are. */
+export interface SessionOrigin {
+  userAgent: string | undefined;
+  amr: readonly AuthenticationMethod[];
+}
+
 /** A session as it starts, of either kind: the one place where its lifetime is decided. */
 export function startingSession(
   kind: SessionKind,
   userId: UserId,
-  userAgent: string | undefined,
+  { userAgent, amr }: SessionOrigin,
   now: Date,
   policy: Pick<SessionPolicy, 'absoluteTimeoutSeconds'>,
 ): Session {
@@ -39,6 +46,7 @@ export function startingSession(
     lastUsedAt: now,
     expiresAt: new Date(now.getTime() + policy.absoluteTimeoutSeconds * 1000),
     userAgent: userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+    amr,
   };
 }
 
@@ -136,11 +144,11 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
      */
     async createSession(
       { id: userId, sessionEpoch }: Pick<User, 'id' | 'sessionEpoch'>,
-      userAgent: string | undefined,
+      origin: SessionOrigin,
     ): Promise<NewSession> {
       const now = clock.now();
       const token = tokens.generate();
-      const session = startingSession('bearer', userId, userAgent, now, policy);
+      const session = startingSession('bearer', userId, origin, now, policy);
       if (!(await store.insertSession({ ...session, tokenHash: hashSessionToken(token), userEpoch: sessionEpoch }))) {
         throw new AppError('INVALID_CREDENTIALS');
       }

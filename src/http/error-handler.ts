@@ -35,7 +35,6 @@ export function toAppError(error: unknown): AppError {
   return new AppError('INTERNAL_ERROR', { cause: error });
 }
 
-/** The headers every answer carries, Express's or the webhook's. */
 /**
  * What every answer of this service carries, as names and values in turn (writeHead's flat form):
  * answers carry tokens and session state, which no cache may keep.
@@ -76,6 +75,7 @@ export function sendError(res: ServerResponse, error: unknown, log: Logger): voi
   for (const [name, value] of Object.entries(appError.headers)) res.setHeader(name, value);
   sendJson(res, appError.status, {
     error: { code: appError.code, message: appError.message, ...(appError.details && { details: appError.details }) },
+    ...appError.fields,
   });
 }
 

@@ -16,6 +16,7 @@ import { identityRoutes, providerLoginRoutes } from './routes/identities';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
+import { secondFactorRoutes } from './routes/second-factors';
 import { sessionRoutes } from './routes/sessions';
 import { tokenRoutes } from './routes/tokens';
 import { webhookRoutes } from './routes/webhook';
@@ -38,6 +39,7 @@ const routeGroups: RouteDefinitions[] = [
   openApiRoutes,
   webhookRoutes,
   accountRoutes,
+  secondFactorRoutes,
   emailRoutes,
   pageRoutes,
   providerLoginRoutes,
@@ -201,6 +203,10 @@ export function buildOpenApiDocument(): JsonSchema {
     },
     tags: [
       { name: 'accounts', description: 'Signing up, logging in, the signed-in user' },
+      {
+        name: 'second-factors',
+        description: 'An authenticator app (TOTP) and recovery codes, asked for at login once set up',
+      },
       { name: 'email', description: 'Verifying an email address, and resetting a forgotten password through it' },
       {
         name: 'identity-providers',

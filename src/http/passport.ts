@@ -5,7 +5,7 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import { Strategy as BearerStrategy, type VerifyFunction } from 'passport-http-bearer';
 import type { Accounts } from '../domain/accounts';
 import type { AuthenticatedSession, User } from '../domain/model';
-import type { RateLimits } from '../domain/rate-limits';
+import type { LoginAttempt, RateLimits } from '../domain/rate-limits';
 import type { SessionManager } from '../domain/sessions';
 import { AppError } from '../errors';
 import { readSessionCredential } from './credentials';
@@ -81,16 +81,17 @@ function authenticateWithPassword(
 }
 
 /**
- * The login check of /login and /token: the rate limits, then the password. Answers the user,
- * or undefined for wrong credentials; throws RATE_LIMITED, or OVERLOADED when the password
- * could not be checked, which then counts against no account.
+ * The login check of /login and /token: the rate limits, then the password. Answers the user and
+ * the attempt, whose success the caller records once the login is complete (after its second
+ * factor, where the user has one), or undefined for wrong credentials; throws RATE_LIMITED, or
+ * OVERLOADED when the password could not be checked, which then counts against no account.
  */
 export async function checkLogin(
   passport: Authenticator,
   rateLimits: RateLimits,
   clientAddress: string | undefined,
   credentials: { username: string; password: string },
-): Promise<User | undefined> {
+): Promise<{ user: User; attempt: LoginAttempt } | undefined> {
   const attempt = await rateLimits.admitLogin(clientAddress, credentials.username);
   let user: User | undefined;
   try {
@@ -99,8 +100,7 @@ export async function checkLogin(
     if (error instanceof AppError && error.code === 'OVERLOADED') await attempt.notChecked();
     throw error;
   }
-  if (user) await attempt.succeeded();
-  return user;
+  return user && { user, attempt };
 }
 
 /** Finds the live session that these request headers carry credentials for. */

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { TokenPair } from '../domain/jwt-sessions';
 import type { AuthenticatedSession, Session, User } from '../domain/model';
 import type { LinkedIdentity, Role } from '../domain/ports';
+import type { MfaSummary } from '../domain/second-factors';
 import type {
   adminUserResponse,
   currentUserResponse,
@@ -45,9 +46,13 @@ export function presentIdentity(identity: LinkedIdentity): z.input<typeof identi
   };
 }
 
-/** A user as the admin API shows them: with the identities that log in to the account. */
-export function presentAdminUser(user: User, identities: readonly LinkedIdentity[]): z.input<typeof adminUserResponse> {
-  return { ...presentUser(user), identities: identities.map(presentIdentity) };
+/** A user as the admin API shows them: with the identities that log in to the account, and the second factors. */
+export function presentAdminUser(
+  user: User,
+  identities: readonly LinkedIdentity[],
+  mfa: MfaSummary,
+): z.input<typeof adminUserResponse> {
+  return { ...presentUser(user), identities: identities.map(presentIdentity), mfa };
 }
 
 /** Signup, login and password change: the user and the new session's token, shown this once. */
@@ -78,15 +83,25 @@ export function presentSession(session: Session, currentSessionId: string): z.in
     expiresAt: session.expiresAt.toISOString(),
     userAgent: session.userAgent,
     current: session.id === currentSessionId,
+    amr: [...session.amr],
   };
 }
 
 /** GET /me: the signed-in user and the session the request came with. */
-export function presentCurrentUser({ user, session }: AuthenticatedSession): z.input<typeof currentUserResponse> {
+export function presentCurrentUser(
+  { user, session }: AuthenticatedSession,
+  mfa: MfaSummary,
+): z.input<typeof currentUserResponse> {
   return {
     ...summaryOf(user),
+    mfa,
     sessionVariables: user.sessionVariables,
-    session: { id: session.id, createdAt: session.createdAt.toISOString(), expiresAt: session.expiresAt.toISOString() },
+    session: {
+      id: session.id,
+      createdAt: session.createdAt.toISOString(),
+      expiresAt: session.expiresAt.toISOString(),
+      amr: [...session.amr],
+    },
   };
 }
 

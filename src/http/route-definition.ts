@@ -31,7 +31,15 @@ export type Access =
   | 'hasura';
 
 export type Tag =
-  'accounts' | 'email' | 'identity-providers' | 'pages' | 'sessions' | 'webhook' | 'administration' | 'operations';
+  | 'accounts'
+  | 'second-factors'
+  | 'email'
+  | 'identity-providers'
+  | 'pages'
+  | 'sessions'
+  | 'webhook'
+  | 'administration'
+  | 'operations';
 
 /** The actions that the rate limits count (by client address, and some by account) before the handler runs. */
 export type RateLimitedAction =

@@ -32,6 +32,29 @@ export const loginBody = z.object({ username: z.string(), password: z.string() }
 
 export const refreshTokenBody = z.object({ refreshToken: z.string() });
 
+const totpCode = z.string().max(20).describe('The 6 digits the authenticator app shows now.');
+const recoveryCode = z.string().max(40).describe('One of the recovery codes; dashes and case do not matter.');
+
+/** A code from the app, or a recovery code (exactly one), beside the fields that go with it. */
+const withSecondFactorProof = <F extends z.ZodRawShape>(fields: F) =>
+  z.union([z.strictObject({ ...fields, code: totpCode }), z.strictObject({ ...fields, recoveryCode })]);
+
+export const secondFactorLoginBody = withSecondFactorProof({
+  challenge: z.string().max(200).describe('From the MFA_REQUIRED answer.'),
+});
+
+/** A change to the second factors: the password again, unless the session is fresh. */
+export const passwordConfirmationBody = z.strictObject({
+  password: z
+    .string()
+    .optional()
+    .describe('The current password; required unless the session started less than 5 minutes ago.'),
+});
+
+export const totpConfirmationBody = z.strictObject({ code: totpCode });
+
+export const totpRemovalBody = withSecondFactorProof({ password: z.string() });
+
 export const passwordChangeBody = z.object({ currentPassword: z.string(), newPassword: z.string() });
 
 export const updateMeBody = z.strictObject({
@@ -149,6 +172,10 @@ const userSummary = {
   defaultRole: z.string(),
 };
 
+export const mfaSummary = z
+  .object({ totp: z.boolean().describe('Whether logins ask for a code from an authenticator app.') })
+  .describe("The user's second factors.");
+
 export const userResponse = z.object({
   ...userSummary,
   disabled: z.boolean(),
@@ -170,6 +197,7 @@ export const identityListResponse = z.object({ identities: z.array(identityRespo
 
 export const adminUserResponse = userResponse.extend({
   identities: z.array(identityResponse).describe('Identities at providers that log in to this account.'),
+  mfa: mfaSummary,
 });
 
 export const userListResponse = z.object({ users: z.array(adminUserResponse), total: z.int() });
@@ -186,10 +214,33 @@ export const newSessionResponse = z.object({
 
 export const userOnlyResponse = z.object({ user: userResponse });
 
+const amr = z
+  .array(z.enum(['pwd', 'otp']))
+  .describe(
+    'How the user proved who they are when the session started (RFC 8176): `pwd` a password, `otp` a code from an ' +
+      "authenticator app or a recovery code. Empty for an identity provider's login and for sessions from before it was kept.",
+  );
+
 export const currentUserResponse = z.object({
   ...userSummary,
+  mfa: mfaSummary,
   sessionVariables: z.record(z.string(), z.string()),
-  session: z.object({ id: z.uuid(), createdAt: timestamp, expiresAt: timestamp }),
+  session: z.object({ id: z.uuid(), createdAt: timestamp, expiresAt: timestamp, amr }),
+});
+
+export const totpEnrolmentResponse = z.object({
+  secret: z.string().describe('Base32, for typing into the app by hand.'),
+  otpauthUri: z.string().describe('The otpauth:// URI that the QR code holds.'),
+  qrSvg: z.string().describe('The URI as a QR code, an SVG document.'),
+});
+
+export const recoveryCodesResponse = z.object({
+  recoveryCodes: z.array(z.string()).describe('10 codes, each good for one login. Shown this once.'),
+});
+
+export const mfaStatusResponse = z.object({
+  totp: z.boolean(),
+  recoveryCodesLeft: z.int().describe('Recovery codes not used yet.'),
 });
 
 export const sessionResponse = z.object({
@@ -199,6 +250,7 @@ export const sessionResponse = z.object({
   expiresAt: timestamp,
   userAgent: z.string().nullable(),
   current: z.boolean().describe('Whether this is the session the request came with.'),
+  amr,
   kind: z
     .enum(['bearer', 'refresh'])
     .describe('bearer: a token from /login or /signup; refresh: a JWT-mode session from /token.'),
@@ -246,6 +298,22 @@ export function errorResponse(codes: readonly ErrorCode[] = Object.keys(errorCat
       code: z.enum(codes as [ErrorCode, ...ErrorCode[]]),
       message: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+    ...(codes.includes('MFA_REQUIRED') && {
+      challenge: z
+        .string()
+        .optional()
+        .describe('With MFA_REQUIRED: send it with a code to /login/mfa (or /token/mfa) within 5 minutes.'),
+      methods: z
+        .array(z.enum(['totp', 'recovery_code']))
+        .optional()
+        .describe('With MFA_REQUIRED: the ways the second step may be proved.'),
+    }),
+    ...(codes.includes('INVALID_MFA_CODE') && {
+      attemptsLeft: z
+        .int()
+        .optional()
+        .describe("With INVALID_MFA_CODE at a login's second step: wrong codes the challenge still takes."),
     }),
   });
 }

@@ -52,6 +52,7 @@ function toHasuraSessionVariables(identity: Identity, withMaxAge: boolean): Reco
   for (const [name, value] of Object.entries(identity.sessionVariables)) variables[displayName(name)] = value;
   variables['X-Hasura-Role'] = identity.role;
   if (identity.userId !== null) variables['X-Hasura-User-Id'] = String(identity.userId);
+  if (identity.secondFactor !== null) variables['X-Hasura-Mfa'] = String(identity.secondFactor);
   if (withMaxAge && identity.maxAgeSeconds !== null) variables['Cache-Control'] = `max-age=${identity.maxAgeSeconds}`;
   return variables;
 }

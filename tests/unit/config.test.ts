@@ -14,6 +14,7 @@ function configErrorFor(env: Record<string, string>): ConfigError {
   throw new Error('loadConfig accepted the environment');
 }
 
+const HEX_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 describe('loadConfig', () => {
   describe('defaults', () => {
     it('gives the documented defaults for an empty environment', () => {
@@ -35,7 +36,7 @@ describe('loadConfig', () => {
     });
 
     it('ignores variables it does not know', () => {
-      expect(loadConfig({ NODE_ENV: 'production', HOME: '/root' }).port).toBe(3000);
+      expect(loadConfig({ HOME: '/root', LANG: 'C.UTF-8' }).port).toBe(3000);
     });
   });
 
@@ -589,7 +590,7 @@ describe('accounts and mail settings', () => {
   });
 
   it('in production, builds no link without PUBLIC_URL and never logs mail', () => {
-    const config = loadConfig({ NODE_ENV: 'production' });
+    const config = loadConfig({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: HEX_KEY });
     expect(config.mail).toMatchObject({ publicUrl: null, logInsteadOfSending: false });
   });
 
@@ -686,6 +687,7 @@ describe('identity providers', () => {
   });
 
   it('needs PUBLIC_URL and https issuers in production', () => {
+    // (The second-factor key production needs is another test's subject.)
     const problems = configErrorFor({
       NODE_ENV: 'production',
       IDENTITY_PROVIDERS: JSON.stringify([{ ...google, issuer: 'http://keycloak:8080/realms/app' }]),
@@ -696,5 +698,33 @@ describe('identity providers', () => {
         'IDENTITY_PROVIDERS: google: issuer must be https in production',
       ]),
     );
+  });
+});
+
+describe('second factors', () => {
+  it('take MFA_ENCRYPTION_KEY as 64 hex digits or base64 of 32 bytes', () => {
+    expect(loadConfig({ MFA_ENCRYPTION_KEY: HEX_KEY }).secondFactors.encryptionKey?.export().toString('hex')).toBe(
+      HEX_KEY,
+    );
+    const base64 = Buffer.from(HEX_KEY, 'hex').toString('base64');
+    expect(loadConfig({ MFA_ENCRYPTION_KEY: base64 }).secondFactors.encryptionKey?.export().toString('hex')).toBe(
+      HEX_KEY,
+    );
+    for (const bad of ['too short', HEX_KEY.slice(2), `${HEX_KEY}00`, Buffer.alloc(31).toString('base64')]) {
+      expect(configErrorFor({ MFA_ENCRYPTION_KEY: bad }).problems).toEqual([
+        expect.stringMatching(/^MFA_ENCRYPTION_KEY: must be 32 random bytes/),
+      ]);
+    }
+  });
+
+  it('generate the key outside production, and need it in production', () => {
+    expect(loadConfig({}).secondFactors.encryptionKey).toBeNull();
+    expect(configErrorFor({ NODE_ENV: 'production' }).problems).toEqual([
+      expect.stringMatching(/^MFA_ENCRYPTION_KEY: required in production/),
+    ]);
+  });
+
+  it('name the issuer that authenticator apps show after PRODUCT_NAME', () => {
+    expect(loadConfig({ PRODUCT_NAME: 'Acme' }).secondFactors.issuer).toBe('Acme');
   });
 });

@@ -15,6 +15,7 @@ function viewOf(sessionId: string, userId = 1): ValidatedSession {
       lastUsedAt: now,
       expiresAt: now,
       userAgent: null,
+      amr: [],
     },
     user: {
       id: userId,

@@ -1,8 +1,9 @@
 import type { Request, Response, Router } from 'express';
+import type { z } from 'zod';
 import type { NewSession } from '../../domain/model';
 import type { Services } from '../../services';
 import { currentSession } from '../authentication';
-import type { LogIn } from '../logins';
+import type { IssueLogin, Logins } from '../logins';
 import { recordAuthEvent } from '../auth-events';
 import { AppError } from '../../errors';
 import { presentCurrentUser, presentNewSession, presentUser } from '../presenters';
@@ -40,7 +41,23 @@ export const accountRoutes = {
     countedAs: { method: 'password', issued: 'session' },
     body: named('LoginRequest', schemas.loginBody),
     answers: [{ status: 200, description: 'The user, and the token of the new session.', body: newSession }],
-    errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED', 'OVERLOADED'],
+    errors: ['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'RATE_LIMITED', 'OVERLOADED'],
+    usesDatabase: true,
+  }),
+  finishLogIn: defineRoute({
+    method: 'post',
+    path: '/login/mfa',
+    summary: "A login's second step: the challenge of MFA_REQUIRED and a code; answers as /login does",
+    description:
+      'A challenge lives 5 minutes, is used once, and dies after 5 wrong codes. Each try counts against the ' +
+      "account's login rate limits. A code from the app is accepted once: a second use, even at the same moment, fails.",
+    tag: 'accounts',
+    access: 'public',
+    signsIn: true,
+    countedAs: { method: 'second_factor', issued: 'session' },
+    body: named('SecondFactorLoginRequest', schemas.secondFactorLoginBody),
+    answers: [{ status: 200, description: 'The user, and the token of the new session.', body: newSession }],
+    errors: ['INVALID_MFA_CODE', 'INVALID_MFA_CHALLENGE', 'INVALID_CREDENTIALS', 'RATE_LIMITED'],
     usesDatabase: true,
   }),
   getCurrentUser: defineRoute({
@@ -86,17 +103,26 @@ export function accountsRouter(
   services: Services,
   {
     cookies,
-    logIn,
+    logins,
     support,
     signupOpen,
-  }: { cookies: SessionCookies; logIn: LogIn; support: RouteSupport; signupOpen: boolean },
+  }: { cookies: SessionCookies; logins: Logins; support: RouteSupport; signupOpen: boolean },
 ): Router {
-  const { accounts, sessions, emailVerification } = services;
+  const { accounts, sessions, secondFactors, emailVerification } = services;
 
   // The token goes in the body for mobile and server clients, and in the cookie for browsers.
   const setSessionCookie = (req: Request, res: Response, created: NewSession) => {
     res.append('Set-Cookie', cookies.issue(created.token, sessions.remainingLifetimeSeconds(created), req.secure));
   };
+
+  /** A login's answer: a session, as a cookie for browsers and in the body for other clients. */
+  const startSession =
+    (req: Request, res: Response): IssueLogin<z.input<typeof schemas.newSessionResponse>> =>
+    async (user, amr) => {
+      const created = await sessions.createSession(user, { userAgent: req.get('user-agent'), amr });
+      setSessionCookie(req, res, created);
+      return { answer: presentNewSession(user, created), sessionId: created.session.id };
+    };
 
   return routerFor(
     accountRoutes,
@@ -105,23 +131,24 @@ export function accountsRouter(
         if (!signupOpen) throw new AppError('SIGNUP_CLOSED');
         const user = await accounts.registerUser(body);
         await emailVerification.mailTokenForNewUser(user);
-        const created = await sessions.createSession(user, req.get('user-agent'));
+        const created = await sessions.createSession(user, { userAgent: req.get('user-agent'), amr: ['pwd'] });
         recordAuthEvent(req, 'signup', { userId: user.id });
         setSessionCookie(req, res, created);
         res.status(201).json(presentNewSession(user, created));
       },
 
       logIn: async (req, res, { body }) => {
-        const answer = await logIn(req, body, accountRoutes.logIn.countedAs, async (user) => {
-          const created = await sessions.createSession(user, req.get('user-agent'));
-          setSessionCookie(req, res, created);
-          return { answer: presentNewSession(user, created), sessionId: created.session.id };
-        });
-        res.json(answer);
+        res.json(await logins.logIn(req, body, accountRoutes.logIn.countedAs, startSession(req, res)));
       },
 
-      getCurrentUser: (_req, res) => {
-        res.json(presentCurrentUser(currentSession(res)));
+      finishLogIn: async (req, res, { body }) => {
+        res.json(await logins.finishLogIn(req, body, accountRoutes.finishLogIn.countedAs, startSession(req, res)));
+      },
+
+      getCurrentUser: async (_req, res) => {
+        const auth = currentSession(res);
+        const mfa = await secondFactors.summaries([auth.user.id]);
+        res.json(presentCurrentUser(auth, mfa.get(auth.user.id)!));
       },
 
       updateCurrentUser: async (req, res, { body }) => {
@@ -133,7 +160,11 @@ export function accountsRouter(
 
       changePassword: async (req, res, { body }) => {
         const { user } = currentSession(res);
-        const created = await accounts.changePassword(user, { ...body, userAgent: req.get('user-agent') });
+        const created = await accounts.changePassword(user, {
+          ...body,
+          // The new session was proved as the one that asked: its factors, and the password again.
+          origin: { userAgent: req.get('user-agent'), amr: currentSession(res).session.amr },
+        });
         recordAuthEvent(req, 'password.changed', { userId: user.id, sessionId: created.session.id });
         setSessionCookie(req, res, created);
         res.json(presentNewSession(user, created));

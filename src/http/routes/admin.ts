@@ -108,6 +108,17 @@ export const adminRoutes = {
     errors: ['NOT_FOUND'],
     usesDatabase: true,
   }),
+  resetUserSecondFactors: defineRoute({
+    method: 'delete',
+    path: '/admin/users/{id}/mfa',
+    summary: "Remove every second factor of a user (a lost phone), and end the user's sessions",
+    tag: 'administration',
+    access: 'admin',
+    params: schemas.userIdParams,
+    answers: [noContent('The user logs in with the password alone, and every session of theirs is dead.')],
+    errors: ['NOT_FOUND'],
+    usesDatabase: true,
+  }),
   listRoles: defineRoute({
     method: 'get',
     path: '/admin/roles',
@@ -156,10 +167,11 @@ export const adminRoutes = {
 };
 
 export function adminRouter(services: Services, support: RouteSupport): Router {
-  const { administration, identityLogins } = services;
+  const { administration, identityLogins, secondFactors } = services;
   const present = async (...users: User[]) => {
-    const identities = await identityLogins.identitiesOf(users.map((each) => each.id));
-    return users.map((each) => presentAdminUser(each, identities.get(each.id) ?? []));
+    const ids = users.map((each) => each.id);
+    const [identities, mfa] = [await identityLogins.identitiesOf(ids), await secondFactors.summaries(ids)];
+    return users.map((each) => presentAdminUser(each, identities.get(each.id) ?? [], mfa.get(each.id)!));
   };
   return routerFor(
     adminRoutes,
@@ -222,6 +234,12 @@ export function adminRouter(services: Services, support: RouteSupport): Router {
       endUserSessions: async (req, res, { params: { id } }) => {
         await administration.endUserSessions(id);
         recordAuthEvent(req, 'user.sessions.ended', { userId: id, ...adminActor(res) });
+        res.status(204).end();
+      },
+
+      resetUserSecondFactors: async (req, res, { params: { id } }) => {
+        await administration.resetSecondFactors(id);
+        recordAuthEvent(req, 'mfa.reset', { userId: id, ...adminActor(res) });
         res.status(204).end();
       },
 

@@ -12,6 +12,7 @@ import { currentSession } from '../authentication';
 import { recordAuthEvent } from '../auth-events';
 import { recordRefusal, toAppError } from '../error-handler';
 import { createReturnUrlPolicy, type IdentityFlows } from '../identity-flows';
+import { secondFactorRequired } from '../logins';
 import { sendPage } from '../pages/layout';
 import { presentIdentity, presentNewSession, presentTokenPair } from '../presenters';
 import { defineRoute, named, noContent, routerFor, type RouteSupport } from '../route-definition';
@@ -103,7 +104,7 @@ export const identityRoutes = {
         body: named('ExchangedLogin', z.union([schemas.newSessionResponse, schemas.tokenPairResponse])),
       },
     ],
-    errors: ['INVALID_TOKEN', 'FORBIDDEN'],
+    errors: ['INVALID_TOKEN', 'MFA_REQUIRED', 'FORBIDDEN'],
     usesDatabase: true,
   }),
   listMyIdentities: defineRoute({
@@ -170,7 +171,7 @@ export function identityRouters({
   authenticate,
   support,
 }: IdentityRouterDeps): Router[] {
-  const { identityLogins, sessions, jwtSessions } = services;
+  const { identityLogins, sessions, jwtSessions, secondFactors } = services;
   const { productName, publicUrl } = config.mail;
   // PUBLIC_URL is required with providers in production; elsewhere its default serves.
   const base = publicUrl ?? `http://localhost:${config.port}`;
@@ -270,12 +271,29 @@ export function identityRouters({
           }
 
           const { user, how } = await identityLogins.signIn(client.settings, profile);
-          const created = await sessions.createSession(user, req.get('user-agent'));
+          metrics.countProviderLogin(provider, 'success');
+          if (await secondFactors.isRequired(user.id)) {
+            // No session yet: the app trades the code, is told MFA_REQUIRED, and finishes the login
+            // at /login/mfa. A browser that came without an app has nowhere to type the code.
+            recordAuthEvent(req, 'login.second_factor_required', { method: 'provider', provider, userId: user.id });
+            if (returnTo) {
+              returnTo.searchParams.set('code', await identityLogins.issueLoginCode(user, provider));
+              redirectTo(res, returnTo);
+            } else {
+              show(
+                res,
+                403,
+                'Second factor required',
+                'This account asks for a second factor: log in through your app.',
+              );
+            }
+            return;
+          }
+          const created = await sessions.createSession(user, { userAgent: req.get('user-agent'), amr: [] });
           res.append(
             'Set-Cookie',
             cookies.issue(created.token, sessions.remainingLifetimeSeconds(created), req.secure),
           );
-          metrics.countProviderLogin(provider, 'success');
           recordAuthEvent(req, 'login.succeeded', {
             method: 'provider',
             provider,
@@ -316,14 +334,17 @@ export function identityRouters({
     {
       exchangeLoginCode: async (req, res, { body }) => {
         const { user, provider } = await identityLogins.exchangeLoginCode(body.code);
-        const userAgent = req.get('user-agent');
-        if (body.issue === 'tokens') {
-          const pair = await jwtSessions.startJwtSession(user, userAgent);
+        const issues = body.issue === 'tokens' ? 'tokens' : 'session';
+        // The provider proved the first step; the account's own second factor is still asked.
+        if (await secondFactors.isRequired(user.id)) throw await secondFactorRequired(secondFactors, user, issues, []);
+        const origin = { userAgent: req.get('user-agent'), amr: [] };
+        if (issues === 'tokens') {
+          const pair = await jwtSessions.startJwtSession(user, origin);
           recordAuthEvent(req, 'login.code_exchanged', { provider, userId: user.id, sessionId: pair.session.id });
           res.json(presentTokenPair(pair));
           return;
         }
-        const created = await sessions.createSession(user, userAgent);
+        const created = await sessions.createSession(user, origin);
         recordAuthEvent(req, 'login.code_exchanged', { provider, userId: user.id, sessionId: created.session.id });
         res.json(presentNewSession(user, created));
       },

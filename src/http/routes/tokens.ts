@@ -1,7 +1,8 @@
-import type { Router } from 'express';
+import type { Request, Router } from 'express';
+import type { z } from 'zod';
 import type { Services } from '../../services';
 import type { JwksResponder } from '../jwks';
-import type { LogIn } from '../logins';
+import type { IssueLogin, Logins } from '../logins';
 import { presentTokenPair } from '../presenters';
 import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
 import * as schemas from '../schemas';
@@ -20,7 +21,19 @@ export const tokenRoutes = {
     countedAs: { method: 'password', issued: 'tokens' },
     body: named('LoginRequest', schemas.loginBody),
     answers: [{ status: 200, description: 'The token pair.', body: tokenPair }],
-    errors: ['INVALID_CREDENTIALS', 'FORBIDDEN', 'RATE_LIMITED', 'OVERLOADED'],
+    errors: ['INVALID_CREDENTIALS', 'MFA_REQUIRED', 'FORBIDDEN', 'RATE_LIMITED', 'OVERLOADED'],
+    usesDatabase: true,
+  }),
+  finishTokenLogin: defineRoute({
+    method: 'post',
+    path: '/token/mfa',
+    summary: "JWT mode: a login's second step, as /login/mfa; answers as /token does",
+    tag: 'accounts',
+    access: 'public',
+    countedAs: { method: 'second_factor', issued: 'tokens' },
+    body: named('SecondFactorLoginRequest', schemas.secondFactorLoginBody),
+    answers: [{ status: 200, description: 'The token pair.', body: tokenPair }],
+    errors: ['INVALID_MFA_CODE', 'INVALID_MFA_CHALLENGE', 'INVALID_CREDENTIALS', 'FORBIDDEN', 'RATE_LIMITED'],
     usesDatabase: true,
   }),
   refreshTokens: defineRoute({
@@ -60,18 +73,24 @@ export const tokenRoutes = {
 
 export function tokensRouter(
   services: Services,
-  { logIn, jwks, support }: { logIn: LogIn; jwks: JwksResponder; support: RouteSupport },
+  { logins, jwks, support }: { logins: Logins; jwks: JwksResponder; support: RouteSupport },
 ): Router {
   const { jwtSessions } = services;
+  const startJwtSession =
+    (req: Request): IssueLogin<z.input<typeof schemas.tokenPairResponse>> =>
+    async (user, amr) => {
+      const pair = await jwtSessions.startJwtSession(user, { userAgent: req.get('user-agent'), amr });
+      return { answer: presentTokenPair(pair), sessionId: pair.session.id };
+    };
   return routerFor(
     tokenRoutes,
     {
       obtainTokens: async (req, res, { body }) => {
-        const answer = await logIn(req, body, tokenRoutes.obtainTokens.countedAs, async (user) => {
-          const pair = await jwtSessions.startJwtSession(user, req.get('user-agent'));
-          return { answer: presentTokenPair(pair), sessionId: pair.session.id };
-        });
-        res.json(answer);
+        res.json(await logins.logIn(req, body, tokenRoutes.obtainTokens.countedAs, startJwtSession(req)));
+      },
+
+      finishTokenLogin: async (req, res, { body }) => {
+        res.json(await logins.finishLogIn(req, body, tokenRoutes.finishTokenLogin.countedAs, startJwtSession(req)));
       },
 
       refreshTokens: async (_req, res, { body }) => {

@@ -1,0 +1,43 @@
+import { createSecretKey } from 'node:crypto';
+import { z } from 'zod';
+
+/** Second factors: the key that encrypts authenticator apps' secrets. */
+
+/** 32 bytes, as 64 hex digits (`openssl rand -hex 32`, Heroku's generated secrets) or base64 (43 characters and `=`). */
+const encryptionKey = z
+  .string()
+  .regex(
+    /^(?:[0-9a-f]{64}|[A-Za-z0-9+/_-]{43}=?)$/i,
+    'must be 32 random bytes: 64 hex digits (openssl rand -hex 32) or base64',
+  )
+  // A KeyObject: it can be frozen with the rest of the configuration, and never prints its bytes.
+  .transform((value) => createSecretKey(Buffer.from(value, value.length === 64 ? 'hex' : 'base64')));
+
+export const secondFactorSettings = {
+  // Encrypts TOTP secrets at rest. Unset outside production: one is generated and kept in the
+  // database with the other server secrets. Changing it makes every enrolled app's secret unreadable.
+  MFA_ENCRYPTION_KEY: encryptionKey.optional(),
+};
+
+type SecondFactorEnv = z.output<z.ZodObject<typeof secondFactorSettings>> & {
+  NODE_ENV?: string;
+  PRODUCT_NAME: string;
+};
+
+export function secondFactorConfig(env: SecondFactorEnv) {
+  return {
+    secondFactors: {
+      /** Null: generated once and kept in the database (never in production). */
+      encryptionKey: env.MFA_ENCRYPTION_KEY ?? null,
+      /** What authenticator apps show above the account's codes: PRODUCT_NAME, as mail and pages say it. */
+      issuer: env.PRODUCT_NAME,
+    },
+  };
+}
+
+/** In production the key comes from configuration: kept beside the ciphertext, it would protect nothing. */
+export function secondFactorProblems(env: SecondFactorEnv): string[] {
+  return env.NODE_ENV === 'production' && env.MFA_ENCRYPTION_KEY === undefined
+    ? ['MFA_ENCRYPTION_KEY: required in production: 32 random bytes, e.g. `openssl rand -hex 32`']
+    : [];
+}
