@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
@@ -71,7 +72,20 @@ function interpolate(value: string | undefined, given: Record<string, string>): 
     });
 }
 
-const operatorEnv = { HASURA_ADMIN_SECRET: 'an-operator-chosen-secret-0123456789' };
+// What the compose file's header tells the operator to set.
+const operatorEnv = {
+  HASURA_ADMIN_SECRET: 'an-operator-chosen-secret-0123456789',
+  MFA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+};
+
+/** The auth service's environment as Compose hands it over, once the operator set what the header says. */
+const composedAuthEnv = () =>
+  Object.fromEntries(
+    Object.entries(environmentOf(compose.services.auth)).map(([name, value]) => [
+      name,
+      interpolate(value, operatorEnv),
+    ]),
+  );
 
 describe('docker-compose.yml', () => {
   it('is valid against the Compose Specification schema', () => {
@@ -100,7 +114,7 @@ describe('docker-compose.yml', () => {
     expect(hook.hostname).toBe('auth');
     expect(Object.keys(compose.services)).toContain(hook.hostname);
     expect(hook.pathname).toBe('/webhook');
-    const authConfig = loadConfig(environmentOf(compose.services.auth));
+    const authConfig = loadConfig(composedAuthEnv());
     expect(Number(hook.port || 80)).toBe(authConfig.port);
     // Hasura compares the mode case-sensitively.
     expect(['GET', 'POST']).toContain(hasura.HASURA_GRAPHQL_AUTH_HOOK_MODE);
@@ -130,10 +144,21 @@ describe('docker-compose.yml', () => {
     expect(() => loadConfig({ ADMIN_SECRET: 'x'.repeat(16) })).not.toThrow();
   });
 
+  it('refuses to start without MFA_ENCRYPTION_KEY, which production needs, and says how to make one', () => {
+    const key = environmentOf(compose.services.auth).MFA_ENCRYPTION_KEY;
+    expect(key).toMatch(/^\$\{MFA_ENCRYPTION_KEY:\?.*openssl rand -hex 32.*\}$/);
+    expect(() => interpolate(key, {})).toThrow('without MFA_ENCRYPTION_KEY');
+    expect(read('docker-compose.yml')).toContain('MFA_ENCRYPTION_KEY=$(openssl rand -hex 32)');
+    // The image runs in production, where the key is required.
+    const { MFA_ENCRYPTION_KEY: _, ...withoutKey } = composedAuthEnv();
+    expect(() => loadConfig({ ...withoutKey, NODE_ENV: 'production' })).toThrow('MFA_ENCRYPTION_KEY');
+    expect(() => loadConfig({ ...composedAuthEnv(), NODE_ENV: 'production' })).not.toThrow();
+  });
+
   it('runs, in the jwt profile, a Hasura in JWT mode configured as hasura-jwt-config prints for the auth service', () => {
     const service = compose.services['hasura-jwt'] as ComposeService & { profiles?: string[] };
     const hasura = environmentOf(service);
-    const authConfig = loadConfig(environmentOf(compose.services.auth));
+    const authConfig = loadConfig(composedAuthEnv());
 
     expect(service.profiles).toEqual(['jwt']);
     expect(hasura.HASURA_GRAPHQL_AUTH_HOOK).toBeUndefined();
@@ -319,9 +344,14 @@ describe('app.json', () => {
     expect(appJson.env.DATABASE_SSL?.value).toBe('no-verify');
   });
 
-  it('describes every variable and generates a required admin secret', () => {
+  it('describes every variable and generates a required admin secret and second-factor key', () => {
     for (const [, entry] of entries) expect(entry.description).toBeTruthy();
     expect(appJson.env.ADMIN_SECRET).toMatchObject({ generator: 'secret', required: true });
+    expect(appJson.env.MFA_ENCRYPTION_KEY).toMatchObject({ generator: 'secret', required: true });
+    // Heroku's generated secrets are 64 hex digits: a key the configuration takes, in production too.
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: randomBytes(32).toString('hex') }),
+    ).not.toThrow();
   });
 });
 
