@@ -142,7 +142,7 @@ export function createExpressApp(deps: AppDeps, jwks: JwksResponder = jwksRespon
     csrf: createCsrfDefence(config.corsOrigins, cookies),
     jsonBody: jsonBodies(config.jsonBodyLimitBytes),
     requireSession: requireSession(passport),
-    requireAdmin: requireAdmin(passport, config.admin.secret),
+    requireAdmin: requireAdmin(passport, config.admin.secret, new Set(config.secondFactors.requiredForRoles)),
     rateLimits: services.rateLimits,
     metrics,
   };

@@ -122,6 +122,7 @@ export async function createServices({ config, db, clock = systemClock, logger }
     sessions,
     anonymousRole: config.webhook.anonymousRole,
     maxAgeSeconds: config.webhook.maxAgeSeconds,
+    secondFactorRoles: new Set(config.secondFactors.requiredForRoles),
   });
   const { jwt } = config;
   const signingKeys = createSigningKeys({

@@ -1,6 +1,6 @@
 import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
-import { ADMIN_SECRET, withAdminSecret } from './support/admin';
+import { ADMIN_SECRET, createUserAsAdmin, withAdminSecret } from './support/admin';
 import { sessionCookieOf } from './support/cookies';
 import { logIn, logInToken, webhookGet } from './support/requests';
 import { expectCleanErrorBody, statusAndCode } from './support/responses';
@@ -406,5 +406,50 @@ describe('a second factor: an authenticator app (TOTP) and recovery codes', () =
       .set(withAdminSecret)
       .send({ sessionVariables: { 'x-hasura-mfa': 'true' } });
     expect(statusAndCode(res)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+  });
+});
+
+describe('MFA_REQUIRED_ROLES: roles that only a session with a second factor acts in', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET, MFA_REQUIRED_ROLES: 'admin' });
+  });
+  afterAll(() => app.close());
+
+  const http = () => request(app.http);
+
+  it('keeps the role from a password-only session, which sets up a factor; a login with it acts in the role', async () => {
+    const admin = await createUserAsAdmin(app, { roles: ['admin'] });
+    const refused = await http().get('/admin/users').set(bearer(admin.token));
+    expect(statusAndCode(refused)).toEqual({ status: 403, code: 'FORBIDDEN' });
+    expect(refused.body.error.message).toMatch(/second factor/);
+    expect((await webhookGet(app, admin.token, { role: 'admin' })).status).toBe(401);
+    // Its other roles work, and the role kept back is not offered.
+    expect((await webhookGet(app, admin.token)).body).toMatchObject({ 'X-Hasura-Role': 'user' });
+
+    const begun = await http().post('/me/mfa/totp').set(bearer(admin.token)).send({}).expect(200);
+    const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret as string) });
+    const codeNow = () => totp.generate({ timestamp: app.clock.now().getTime() });
+    await http().post('/me/mfa/totp/confirm').set(bearer(admin.token)).send({ code: codeNow() }).expect(200);
+    // Setting it up does not make this session one proved with it.
+    expect((await http().get('/admin/users').set(bearer(admin.token))).status).toBe(403);
+
+    app.clock.advanceSeconds(30);
+    const asked = await http().post('/login').send({ username: admin.username, password: PASSWORD });
+    const session = await http().post('/login/mfa').send({ challenge: asked.body.challenge, code: codeNow() });
+    expect(session.status).toBe(200);
+    expect((await http().get('/admin/users').set(bearer(session.body.token))).status).toBe(200);
+    expect((await webhookGet(app, session.body.token, { role: 'admin' })).body).toMatchObject({
+      'X-Hasura-Role': 'admin',
+      'X-Hasura-Mfa': 'true',
+    });
+  });
+
+  it('refuses a JWT-mode login whose default role needs a factor it was not proved with, saying so', async () => {
+    const admin = await createUserAsAdmin(app, { roles: ['admin'], defaultRole: 'admin' });
+    expect((await webhookGet(app, admin.token)).status).toBe(401);
+    const res = await http().post('/token').send({ username: admin.username, password: PASSWORD });
+    expect(statusAndCode(res)).toEqual({ status: 403, code: 'FORBIDDEN' });
+    expect(res.body.error.message).toMatch(/second factor/);
   });
 });

@@ -1,7 +1,9 @@
 import { createSecretKey } from 'node:crypto';
 import { z } from 'zod';
+import { ROLE_NAME_PATTERN } from '../domain/model';
+import { list } from './settings';
 
-/** Second factors: the key that encrypts authenticator apps' secrets. */
+/** Second factors: the key that encrypts authenticator apps' secrets, and the roles that need one. */
 
 /** 32 bytes, as 64 hex digits (`openssl rand -hex 32`, Heroku's generated secrets) or base64 (43 characters and `=`). */
 const encryptionKey = z
@@ -17,6 +19,9 @@ export const secondFactorSettings = {
   // Encrypts TOTP secrets at rest. Unset outside production: one is generated and kept in the
   // database with the other server secrets. Changing it makes every enrolled app's secret unreadable.
   MFA_ENCRYPTION_KEY: encryptionKey.optional(),
+  // Roles that a session acts in only when it was proved with a second factor (e.g. `admin`):
+  // a holder without one logs in, sets one up, and logs in again to use the role.
+  MFA_REQUIRED_ROLES: list(z.string().regex(ROLE_NAME_PATTERN, 'must be role names')).default([]),
 };
 
 type SecondFactorEnv = z.output<z.ZodObject<typeof secondFactorSettings>> & {
@@ -31,6 +36,7 @@ export function secondFactorConfig(env: SecondFactorEnv) {
       encryptionKey: env.MFA_ENCRYPTION_KEY ?? null,
       /** What authenticator apps show above the account's codes: PRODUCT_NAME, as mail and pages say it. */
       issuer: env.PRODUCT_NAME,
+      requiredForRoles: env.MFA_REQUIRED_ROLES,
     },
   };
 }

@@ -1,4 +1,4 @@
-import { provedSecondFactor, type AuthenticatedSession, type UserId } from './model';
+import { provedSecondFactor, rolesOfSession, type AuthenticatedSession, type UserId } from './model';
 import type { SessionManager } from './sessions';
 
 /**
@@ -54,7 +54,9 @@ export type Refusal =
   /** A credential that is malformed or unknown, whose session has ended, or whose user is disabled. */
   | 'invalid-credential'
   /** A valid session that asked for a role its user does not hold. */
-  | 'role-not-held';
+  | 'role-not-held'
+  /** A valid session that asked for a role its user holds, which MFA_REQUIRED_ROLES keeps for sessions with a second factor. */
+  | 'second-factor-required';
 
 type Decision<T extends Identity> = { outcome: 'identified'; identity: T } | { outcome: 'refused'; refusal: Refusal };
 export type CallerDecision = Decision<Identity>;
@@ -65,12 +67,19 @@ export interface CallerIdentificationDeps {
   anonymousRole: string | null;
   /** The cap of how long an answer may be reused, whatever is left of the session. */
   maxAgeSeconds: number;
+  /** MFA_REQUIRED_ROLES: roles that only a session proved with a second factor acts in. */
+  secondFactorRoles: ReadonlySet<string>;
 }
 
 const refused = (refusal: Refusal) => ({ outcome: 'refused', refusal }) as const;
 const identified = <T extends Identity>(identity: T): Decision<T> => ({ outcome: 'identified', identity });
 
-export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeconds }: CallerIdentificationDeps) {
+export function createCallerIdentification({
+  sessions,
+  anonymousRole,
+  maxAgeSeconds,
+  secondFactorRoles,
+}: CallerIdentificationDeps) {
   function identifySession(
     auth: AuthenticatedSession,
     requestedRole?: string,
@@ -80,11 +89,13 @@ export function createCallerIdentification({ sessions, anonymousRole, maxAgeSeco
     const role = requestedRole ?? user.defaultRole;
     // The anonymous role is never answered with a user id, even if a user came to hold it.
     if (!user.roles.includes(role) || role === anonymousRole) return refused('role-not-held');
+    const roles = rolesOfSession(user, session, secondFactorRoles);
+    if (!roles.includes(role)) return refused('second-factor-required');
     return identified({
       userId: user.id,
       sessionId: session.id,
       role,
-      allowedRoles: user.roles.filter((held) => held !== anonymousRole),
+      allowedRoles: roles.filter((held) => held !== anonymousRole),
       sessionVariables: user.sessionVariables,
       secondFactor: provedSecondFactor(session.amr),
       maxAgeSeconds: Math.min(maxAgeSeconds, sessions.remainingLifetimeSeconds(auth)),

@@ -58,10 +58,15 @@ export function createJwtSessions({
   function identityOf(auth: ValidatedSession): UserIdentity {
     // No cookie follows a JWT session: its use is the refresh itself.
     const decision = callers.identifySession({ ...auth, renewed: false });
-    // A user whose default role is the anonymous one could only be answered without a user id.
-    if (decision.outcome === 'refused')
-      throw new AppError('FORBIDDEN', { message: 'This account has no usable role.' });
-    return decision.identity;
+    if (decision.outcome === 'identified') return decision.identity;
+    // A default role that MFA_REQUIRED_ROLES keeps for sessions with a second factor; or the
+    // anonymous one, which could only be answered without a user id.
+    throw new AppError('FORBIDDEN', {
+      message:
+        decision.refusal === 'second-factor-required'
+          ? 'The default role of this account needs a second factor: set one up, and log in with it.'
+          : 'This account has no usable role.',
+    });
   }
 
   async function tokenPair(auth: ValidatedSession, identity: UserIdentity, refreshToken: string): Promise<TokenPair> {

@@ -44,6 +44,20 @@ export function provedSecondFactor(amr: readonly AuthenticationMethod[]): boolea
   return amr.includes('otp');
 }
 
+/**
+ * The roles a session acts in: its user's, less those that MFA_REQUIRED_ROLES keeps for sessions
+ * proved with a second factor, where this one was not. The webhook, JWT mode's claims and the
+ * admin API all ask here.
+ */
+export function rolesOfSession(
+  user: Pick<User, 'roles'>,
+  session: Pick<Session, 'amr'>,
+  secondFactorRoles: ReadonlySet<string>,
+): readonly string[] {
+  if (secondFactorRoles.size === 0 || provedSecondFactor(session.amr)) return user.roles;
+  return user.roles.filter((role) => !secondFactorRoles.has(role));
+}
+
 export interface Session {
   id: string;
   kind: SessionKind;

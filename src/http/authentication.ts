@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import { ADMIN_ROLE, type AuthenticatedSession } from '../domain/model';
+import { ADMIN_ROLE, rolesOfSession, type AuthenticatedSession } from '../domain/model';
 import { AppError } from '../errors';
 import { authenticateSession, type Authenticator } from './passport';
 
@@ -49,9 +49,13 @@ export function requireBearerSecret(secret: string): RequestHandler {
  * Admits the admin secret (X-Hasura-Admin-Secret, as Hasura itself names it) or a session of a
  * user holding `admin`. Without ADMIN_SECRET configured the header admits nothing, and a request
  * that relied on it is told why. A wrong secret or no session is 401; a session without `admin`
- * is 403.
+ * is 403, as is one whose `admin` MFA_REQUIRED_ROLES keeps for sessions with a second factor.
  */
-export function requireAdmin(passport: Authenticator, adminSecret: string | null): RequestHandler {
+export function requireAdmin(
+  passport: Authenticator,
+  adminSecret: string | null,
+  secondFactorRoles: ReadonlySet<string>,
+): RequestHandler {
   return async (req, res, next) => {
     const givenSecret = req.get('x-hasura-admin-secret');
     if (adminSecret !== null && givenSecret !== undefined) {
@@ -70,6 +74,11 @@ export function requireAdmin(passport: Authenticator, adminSecret: string | null
     }
     if (!auth.user.roles.includes(ADMIN_ROLE))
       throw new AppError('FORBIDDEN', { message: 'This needs the admin role.' });
+    if (!rolesOfSession(auth.user, auth.session, secondFactorRoles).includes(ADMIN_ROLE)) {
+      throw new AppError('FORBIDDEN', {
+        message: 'The admin role needs a session proved with a second factor: set one up, and log in with it.',
+      });
+    }
     res.locals.auth = auth;
     next();
   };

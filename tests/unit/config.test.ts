@@ -724,6 +724,17 @@ describe('second factors', () => {
     ]);
   });
 
+  it('take MFA_REQUIRED_ROLES as role names', () => {
+    expect(loadConfig({}).secondFactors.requiredForRoles).toEqual([]);
+    expect(loadConfig({ MFA_REQUIRED_ROLES: 'admin, editor' }).secondFactors.requiredForRoles).toEqual([
+      'admin',
+      'editor',
+    ]);
+    expect(configErrorFor({ MFA_REQUIRED_ROLES: 'admin,Not A Role' }).problems).toEqual([
+      expect.stringMatching(/^MFA_REQUIRED_ROLES\.1: must be role names/),
+    ]);
+  });
+
   it('name the issuer that authenticator apps show after PRODUCT_NAME', () => {
     expect(loadConfig({ PRODUCT_NAME: 'Acme' }).secondFactors.issuer).toBe('Acme');
   });
