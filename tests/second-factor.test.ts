@@ -453,3 +453,26 @@ describe('MFA_REQUIRED_ROLES: roles that only a session with a second factor act
     expect(res.body.error.message).toMatch(/second factor/);
   });
 });
+
+describe('the calls that may check the password', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ PASSWORD_CHANGE_LIMIT_PER_IP: '3/3600' });
+  });
+  afterAll(() => app.close());
+
+  const http = () => request(app.http);
+
+  it('count against the password-change limit', async () => {
+    const user = await signUp(app);
+    const attempts = [
+      () => http().post('/me/mfa/totp').set(bearer(user.token)).send({ password: 'wrong one' }),
+      () => http().post('/me/mfa/recovery-codes').set(bearer(user.token)).send({ password: 'wrong two' }),
+      () => http().delete('/me/mfa/totp').set(bearer(user.token)).send({ password: 'wrong three', code: '123456' }),
+    ];
+    for (const attempt of attempts)
+      expect(statusAndCode(await attempt())).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    for (const attempt of attempts)
+      expect(statusAndCode(await attempt())).toEqual({ status: 429, code: 'RATE_LIMITED' });
+  });
+});

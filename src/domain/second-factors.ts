@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
 import QRCode from 'qrcode';
 import { AppError } from '../errors';
@@ -21,7 +21,7 @@ const TOTP_WINDOW_STEPS = 1;
 const TOTP_CODE = /^\d{6}$/;
 
 const RECOVERY_CODE_COUNT = 10;
-// 80 bits each, in 16 characters of an alphabet without look-alikes, shown in groups of four.
+// 79 bits each: 16 characters of a 31-letter alphabet without look-alikes, shown in groups of four.
 const RECOVERY_CODE_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 const RECOVERY_CODE_LENGTH = 16;
 
@@ -59,16 +59,11 @@ function hashRecoveryCode(code: string): string {
 }
 
 function generateRecoveryCode(): string {
-  // 256 is not a multiple of the alphabet's size: bytes past the last whole multiple are drawn again.
-  const limit = 256 - (256 % RECOVERY_CODE_ALPHABET.length);
-  let code = '';
-  while (code.length < RECOVERY_CODE_LENGTH) {
-    for (const byte of randomBytes(RECOVERY_CODE_LENGTH)) {
-      if (byte < limit && code.length < RECOVERY_CODE_LENGTH)
-        code += RECOVERY_CODE_ALPHABET[byte % RECOVERY_CODE_ALPHABET.length];
-    }
-  }
-  return code.match(/.{4}/g)!.join('-');
+  const characters = Array.from(
+    { length: RECOVERY_CODE_LENGTH },
+    () => RECOVERY_CODE_ALPHABET[randomInt(RECOVERY_CODE_ALPHABET.length)],
+  );
+  return characters.join('').match(/.{4}/g)!.join('-');
 }
 
 function generateRecoveryCodes(): { codes: string[]; hashes: string[] } {

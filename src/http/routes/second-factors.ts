@@ -7,7 +7,11 @@ import * as schemas from '../schemas';
 
 const recoveryCodes = named('RecoveryCodes', schemas.recoveryCodesResponse);
 
-/** The signed-in user's second factors: an authenticator app (TOTP) and its recovery codes. */
+/**
+ * The signed-in user's second factors: an authenticator app (TOTP) and its recovery codes. The
+ * calls that may check the password count against the password-change limit, so that none is a
+ * way to guess the password, nor the app's codes.
+ */
 export const secondFactorRoutes = {
   getSecondFactors: defineRoute({
     method: 'get',
@@ -26,6 +30,7 @@ export const secondFactorRoutes = {
       'Nothing is asked at login until POST /me/mfa/totp/confirm. Calling again before that replaces the secret.',
     tag: 'second-factors',
     access: 'session',
+    rateLimit: 'password-change',
     body: named('PasswordConfirmation', schemas.passwordConfirmationBody),
     answers: [
       {
@@ -54,6 +59,7 @@ export const secondFactorRoutes = {
     summary: 'Remove the app and the recovery codes, with the password and a code',
     tag: 'second-factors',
     access: 'session',
+    rateLimit: 'password-change',
     body: named('TotpRemoval', schemas.totpRemovalBody),
     answers: [noContent('Logins ask for the password alone.')],
     errors: ['INVALID_CREDENTIALS', 'INVALID_MFA_CODE', 'MFA_NOT_ENABLED', 'OVERLOADED'],
@@ -65,6 +71,7 @@ export const secondFactorRoutes = {
     summary: 'A new set of recovery codes; the old set stops working',
     tag: 'second-factors',
     access: 'session',
+    rateLimit: 'password-change',
     body: named('PasswordConfirmation', schemas.passwordConfirmationBody),
     answers: [{ status: 200, description: 'The new codes, shown this once.', body: recoveryCodes }],
     errors: ['INVALID_CREDENTIALS', 'PASSWORD_REQUIRED', 'MFA_NOT_ENABLED', 'OVERLOADED'],
