@@ -130,7 +130,12 @@ describe('a web app in a real Chromium', () => {
       status: 200,
       body: {
         data: {
-          session: { 'X-Hasura-Role': 'user', 'X-Hasura-User-Id': String(userId), 'Cache-Control': 'max-age=60' },
+          session: {
+            'X-Hasura-Role': 'user',
+            'X-Hasura-User-Id': String(userId),
+            'X-Hasura-Mfa': 'false',
+            'Cache-Control': 'max-age=60',
+          },
         },
       },
     });
