@@ -24,6 +24,7 @@ import { healthRouter } from './http/routes/health';
 import { metricsRouter } from './http/routes/metrics';
 import { openApiRouter } from './http/routes/openapi';
 import { secondFactorsRouter } from './http/routes/second-factors';
+import { passkeysRouter } from './http/routes/passkeys';
 import { sessionsRouter } from './http/routes/sessions';
 import { tokensRouter } from './http/routes/tokens';
 import { createSessionCookies } from './http/session-cookie';
@@ -146,9 +147,10 @@ export function createExpressApp(deps: AppDeps, jwks: JwksResponder = jwksRespon
     rateLimits: services.rateLimits,
     metrics,
   };
-  const logins = createLogins(passport, services.rateLimits, services.secondFactors);
+  const logins = createLogins(passport, services.rateLimits, services.secondFactors, services.passkeys);
   app.use(accountsRouter(services, { cookies, logins, support, signupOpen: config.accounts.signupOpen }));
   app.use(secondFactorsRouter(services, support));
+  app.use(passkeysRouter(services, support));
   app.use(emailRouter(services, support));
   app.use(pagesRouter(config, services, support));
   app.use(sessionsRouter(services, { cookies, support }));

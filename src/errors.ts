@@ -11,6 +11,10 @@ export const errorCatalogue = {
   VALIDATION_FAILED: { status: 400, message: 'The request is not valid.' },
   INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
   WEAK_PASSWORD: { status: 400, message: 'The password does not meet the password policy.' },
+  PASSKEY_REJECTED: {
+    status: 400,
+    message: 'The passkey could not be registered: its answer did not verify, or its challenge was used or expired.',
+  },
   INVALID_RETURN_URL: {
     status: 400,
     message: 'returnTo is not a URL this service may send you back to. List it in ALLOWED_RETURN_URLS.',
@@ -21,6 +25,7 @@ export const errorCatalogue = {
     message: 'The password is right; now send a code from your authenticator app, or a recovery code.',
   },
   INVALID_MFA_CODE: { status: 401, message: 'The code is incorrect, or was used already.' },
+  INVALID_PASSKEY: { status: 401, message: 'The passkey could not be verified, or is not registered here.' },
   INVALID_MFA_CHALLENGE: {
     status: 401,
     message: 'This login has expired, was finished already, or had too many wrong codes. Log in again.',
@@ -47,13 +52,14 @@ export const errorCatalogue = {
   EMAIL_TAKEN: { status: 409, message: 'That email address belongs to another account.' },
   LAST_LOGIN_METHOD: {
     status: 409,
-    message: 'This is the last way to log in to the account. Set a password or link another identity first.',
+    message: 'This is the last way to log in to the account. Set a password, link an identity or add a passkey first.',
   },
   MFA_ALREADY_ENABLED: {
     status: 409,
     message: 'An authenticator app is already set up. Remove it before setting up another.',
   },
   MFA_NOT_ENABLED: { status: 409, message: 'No authenticator app is set up, or its setup is not confirmed.' },
+  PASSKEY_EXISTS: { status: 409, message: 'That passkey is registered already.' },
   ROLE_EXISTS: { status: 409, message: 'That role already exists.' },
   ROLE_BUILT_IN: { status: 409, message: 'Built-in roles cannot be changed.' },
   PASSWORD_CHANGED: {

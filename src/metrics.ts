@@ -26,12 +26,12 @@ export type AccountOutcome = 'success' | Lowercase<ErrorCode>;
 export type AccountAction = 'signup' | 'password_change';
 
 /**
- * A login, by how the user proved who they are (`password`; identity providers and passkeys add
- * theirs) and what it issued: a `session` (POST /login) or JWT mode's `tokens` (POST /token).
+ * A login, by how the user proved who they are (`password`, `passkey`; identity providers count
+ * theirs in hasura_auth_provider_logins_total) and what it issued: a `session` (POST /login) or JWT mode's `tokens` (POST /token).
  */
 export interface LoginKind {
-  /** `second_factor`: a login's second step (POST /login/mfa, /token/mfa), after its password. */
-  method: 'password' | 'second_factor';
+  /** `second_factor`: a login's second step (POST /login/mfa, /token/mfa), after its first. */
+  method: 'password' | 'second_factor' | 'passkey';
   issued: 'session' | 'tokens';
 }
 
@@ -99,7 +99,7 @@ export function createMetrics() {
     }),
   ) as Record<WebhookOutcome, ReturnType<typeof webhookDuration.labels>>;
   for (const counter of Object.values(accountCounters)) counter.inc({ outcome: 'success' }, 0);
-  for (const method of ['password', 'second_factor'] as const) {
+  for (const method of ['password', 'second_factor', 'passkey'] as const) {
     for (const issued of ['session', 'tokens'] as const) logins.inc({ method, issued, outcome: 'success' }, 0);
   }
 

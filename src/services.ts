@@ -14,6 +14,7 @@ import { createMailOutboxRepository } from './db/mail-outbox-repository';
 import { createOneTimeTokensRepository } from './db/one-time-tokens-repository';
 import { createIdentitiesRepository } from './db/identities-repository';
 import { createSecondFactorsRepository } from './db/second-factors-repository';
+import { createPasskeysRepository } from './db/passkeys-repository';
 import { createAccessTokens } from './domain/access-tokens';
 import { createAccounts } from './domain/accounts';
 import { createAdministration } from './domain/administration';
@@ -32,6 +33,7 @@ import { createEmailVerification } from './domain/email-verification';
 import { createPasswordReset } from './domain/password-reset';
 import { createIdentityLogins } from './domain/identity-logins';
 import { createSecondFactors } from './domain/second-factors';
+import { createPasskeys } from './domain/passkeys';
 import { createSecretBox, SECRET_BOX_KEY_BYTES } from './domain/secret-box';
 import type { Logger } from './logger';
 
@@ -100,13 +102,22 @@ export async function createServices({ config, db, clock = systemClock, logger }
   const mailQueuedListeners = new Set<() => void>();
   const onMailQueued = () => mailQueuedListeners.forEach((listener) => listener());
   const accounts = createAccounts({ users, sessions, passwords, clock, onMailQueued });
+  const passkeyStore = createPasskeysRepository(db);
   const secondFactors = createSecondFactors({
     store: createSecondFactorsRepository(db),
     box: createSecretBox(mfaEncryptionKey),
     clock,
     issuer: config.secondFactors.issuer,
     users,
+    passkeys: passkeyStore,
     confirmPassword: accounts.confirmPassword,
+  });
+  const passkeys = createPasskeys({
+    store: passkeyStore,
+    users,
+    clock,
+    relyingParty: config.passkeys,
+    confirmFreshness: secondFactors.confirmFreshness,
   });
   const administration = createAdministration({
     users,
@@ -193,6 +204,7 @@ export async function createServices({ config, db, clock = systemClock, logger }
     signingKeys,
     accounts,
     secondFactors,
+    passkeys,
     emailVerification,
     passwordReset,
     identityLogins,
@@ -215,8 +227,8 @@ export async function createServices({ config, db, clock = systemClock, logger }
       return count;
     },
     /**
-     * Deletes what mail leaves behind: tokens that expired (provider logins' codes and logins'
-     * second-factor challenges too), and the
+     * Deletes what mail leaves behind: tokens that expired (provider logins' codes, logins'
+     * second-factor challenges and passkey challenges too), and the
      * records of mail sent or given up on, after MAIL_RECORDS_KEPT_SECONDS. Answers how many of each.
      */
     async purgeMailRecords(): Promise<{ tokens: number; mails: number }> {
@@ -225,7 +237,8 @@ export async function createServices({ config, db, clock = systemClock, logger }
       const [tokens, mails] = [
         (await oneTimeTokens.deleteExpiredTokens(now)) +
           (await identities.deleteExpiredLoginCodes(now)) +
-          (await secondFactors.purgeExpiredChallenges()),
+          (await secondFactors.purgeExpiredChallenges()) +
+          (await passkeys.purgeExpiredChallenges()),
         await mailOutbox.deleteFinishedBefore(cutoff),
       ];
       return { tokens, mails };

@@ -96,7 +96,7 @@ describe('admin API', () => {
         sessionVariables: {},
         createdAt: expect.any(String),
         identities: [],
-        mfa: { totp: false },
+        mfa: { totp: false, passkeys: 0 },
       });
       const login = await logIn(app, username);
       expect(login.status).toBe(200);

@@ -23,7 +23,7 @@ describe('the calling user and session', () => {
         displayName: null,
         email: null,
         emailVerified: false,
-        mfa: { totp: false },
+        mfa: { totp: false, passkeys: 0 },
         sessionVariables: {},
         session: {
           id: expect.any(String),

@@ -167,7 +167,7 @@ describe('GET /metrics', () => {
         .flatMap((line) => [...line.matchAll(/(\w+)="([^"]*)"/g)].map(([, name, value]) => `${name}=${value}`)),
     );
     const allowed =
-      /^(outcome=[a-z_]+|method=(password|second_factor)|issued=(session|tokens)|state=(in_use|idle|opening)|le=[0-9.e+-]+|le=\+Inf)$/;
+      /^(outcome=[a-z_]+|method=(password|second_factor|passkey)|issued=(session|tokens)|state=(in_use|idle|opening)|le=[0-9.e+-]+|le=\+Inf)$/;
     expect([...labelValues].filter((label) => !allowed.test(label))).toEqual([]);
     expect(text).not.toContain(user.username);
   });

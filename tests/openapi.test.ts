@@ -442,6 +442,49 @@ describe('the OpenAPI description', () => {
       );
     });
 
+    it('for passkeys, as far as no authenticator is needed (tests/e2e/passkeys.test.ts has one)', async () => {
+      const http = () => request(app.http);
+      const user = await signUp(app);
+      expectDocumentedAnswer(
+        await http().post('/me/passkeys/options').set(bearer(user.token)).send({}),
+        'POST /me/passkeys/options',
+        200,
+      );
+      const forged = {
+        id: 'AAAA',
+        rawId: 'AAAA',
+        type: 'public-key',
+        response: { clientDataJSON: 'e30', attestationObject: 'oA' },
+        clientExtensionResults: {},
+      };
+      expectDocumentedAnswer(
+        await http().post('/me/passkeys').set(bearer(user.token)).send({ response: forged }),
+        'POST /me/passkeys',
+        400,
+      );
+      expectDocumentedAnswer(await http().get('/me/passkeys').set(bearer(user.token)), 'GET /me/passkeys', 200);
+      expectDocumentedAnswer(
+        await http().patch('/me/passkeys/AAAA').set(bearer(user.token)).send({ name: 'x' }),
+        'PATCH /me/passkeys/{id}',
+        404,
+      );
+      expectDocumentedAnswer(
+        await http().delete('/me/passkeys/AAAA').set(bearer(user.token)),
+        'DELETE /me/passkeys/{id}',
+        404,
+      );
+      expectDocumentedAnswer(await http().post('/login/passkey/options').send(), 'POST /login/passkey/options', 200);
+      expectDocumentedAnswer(
+        await http()
+          .post('/login/passkey')
+          .send({
+            response: { ...forged, response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' } },
+          }),
+        'POST /login/passkey',
+        401,
+      );
+    });
+
     it('for the admin API and operations', async () => {
       const http = () => request(app.http);
       const { token } = await signUp(app);

@@ -109,9 +109,9 @@ describe('a second factor: an authenticator app (TOTP) and recovery codes', () =
     for (const code of codes) expect(code).toMatch(/^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/);
 
     expect((await http().get('/me/mfa').set(bearer(user.token))).body).toEqual({ totp: true, recoveryCodesLeft: 10 });
-    expect((await http().get('/me').set(bearer(user.token))).body.mfa).toEqual({ totp: true });
+    expect((await http().get('/me').set(bearer(user.token))).body.mfa).toEqual({ totp: true, passkeys: 0 });
     const asAdmin = await http().get(`/admin/users/${user.id}`).set(withAdminSecret);
-    expect(asAdmin.body.user?.mfa ?? asAdmin.body.mfa).toEqual({ totp: true });
+    expect(asAdmin.body.mfa).toEqual({ totp: true, passkeys: 0 });
     // A second app needs the first removed.
     expect(statusAndCode(await http().post('/me/mfa/totp').set(bearer(user.token)).send({}))).toEqual({
       status: 409,
@@ -389,7 +389,7 @@ describe('a second factor: an authenticator app (TOTP) and recovery codes', () =
     nextStep();
     expectRefused(await finish({ challenge: pending, code: codeFor(user.secret) }), 'INVALID_MFA_CHALLENGE');
     const token = await logInToken(app, user.username);
-    expect((await http().get('/me').set(bearer(token))).body.mfa).toEqual({ totp: false });
+    expect((await http().get('/me').set(bearer(token))).body.mfa).toEqual({ totp: false, passkeys: 0 });
     expect(app.logLines.some((line) => line.includes('"authEvent":"mfa.reset"'))).toBe(true);
     expect(statusAndCode(await http().delete('/admin/users/2147483647/mfa').set(withAdminSecret))).toEqual({
       status: 404,

@@ -15,7 +15,7 @@ const proxyAddress = z.string().refine((value) => {
 }, 'must be an IP address, a CIDR subnet, or loopback, linklocal or uniquelocal');
 
 /** `https://app.example.com` exactly as a browser sends it in `Origin`: scheme, host, port if not the default. */
-const origin = z.string().refine((value) => {
+export const origin = z.string().refine((value) => {
   try {
     const url = new URL(value);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;

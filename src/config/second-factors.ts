@@ -1,9 +1,10 @@
 import { createSecretKey } from 'node:crypto';
 import { z } from 'zod';
 import { ROLE_NAME_PATTERN } from '../domain/model';
+import { origin } from './http';
 import { list } from './settings';
 
-/** Second factors: the key that encrypts authenticator apps' secrets, and the roles that need one. */
+/** Second factors and passkeys: the key that encrypts authenticator apps' secrets, the roles that need a second factor, and the relying party passkeys belong to. */
 
 /** 32 bytes, as 64 hex digits (`openssl rand -hex 32`, Heroku's generated secrets) or base64 (43 characters and `=`). */
 const encryptionKey = z
@@ -22,11 +23,20 @@ export const secondFactorSettings = {
   // Roles that a session acts in only when it was proved with a second factor (e.g. `admin`):
   // a holder without one logs in, sets one up, and logs in again to use the role.
   MFA_REQUIRED_ROLES: list(z.string().regex(ROLE_NAME_PATTERN, 'must be role names')).default([]),
+  // Passkeys belong to a domain (the relying party) and are offered only to pages of the listed
+  // origins. Unset: PUBLIC_URL's host and origin, or localhost and this port's http origin.
+  WEBAUTHN_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i, 'must be a domain such as example.com')
+    .optional(),
+  WEBAUTHN_ORIGINS: list(origin).optional(),
 };
 
 type SecondFactorEnv = z.output<z.ZodObject<typeof secondFactorSettings>> & {
   NODE_ENV?: string;
   PRODUCT_NAME: string;
+  PUBLIC_URL?: string;
+  PORT: number;
 };
 
 export function secondFactorConfig(env: SecondFactorEnv) {
@@ -37,6 +47,14 @@ export function secondFactorConfig(env: SecondFactorEnv) {
       /** What authenticator apps show above the account's codes: PRODUCT_NAME, as mail and pages say it. */
       issuer: env.PRODUCT_NAME,
       requiredForRoles: env.MFA_REQUIRED_ROLES,
+    },
+    passkeys: {
+      relyingPartyId: env.WEBAUTHN_RP_ID ?? (env.PUBLIC_URL ? new URL(env.PUBLIC_URL).hostname : 'localhost'),
+      origins: env.WEBAUTHN_ORIGINS ?? [
+        env.PUBLIC_URL ? new URL(env.PUBLIC_URL).origin : `http://localhost:${env.PORT}`,
+      ],
+      /** What a passkey manager shows beside the passkey. */
+      relyingPartyName: env.PRODUCT_NAME,
     },
   };
 }

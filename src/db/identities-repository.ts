@@ -3,6 +3,7 @@ import { SIGNED_IN_ROLE, type User, type UserId } from '../domain/model';
 import type { IdentitySignIn, IdentitySignInOutcome, IdentityStore, LinkedIdentity } from '../domain/ports';
 import { usernameKey } from '../domain/usernames';
 import { isUniqueViolation, withClassifiedFailures } from './database-errors';
+import { countOf, lockLoginMethods } from './login-methods';
 import {
   clearUnverifiedClaims,
   insertUserRow,
@@ -137,17 +138,9 @@ export function createIdentitiesRepository(db: Knex): IdentityStore {
 
     async deleteIdentity(userId, identityId, { keepLastLoginMethod }) {
       return db.transaction(async (trx) => {
-        // Deletions of one user's identities run one after another, so that two at once cannot
-        // each leave the other as the last and so together leave none.
-        const user = await trx<{ id: number; password_hash: string | null }>('users')
-          .select('password_hash')
-          .where({ id: userId })
-          .forUpdate()
-          .first();
-        if (!user) return 'not-found';
-        const identities = await trx('user_identities').select('id').where({ user_id: userId });
-        if (!identities.some((each: { id: string }) => String(each.id) === identityId)) return 'not-found';
-        if (keepLastLoginMethod && user.password_hash === null && identities.length === 1) return 'last-login-method';
+        const methods = await lockLoginMethods(trx, userId);
+        if (!methods?.identityIds.includes(identityId)) return 'not-found';
+        if (keepLastLoginMethod && countOf(methods) === 1) return 'last-login-method';
         await trx('user_identities').delete().where({ id: identityId, user_id: userId });
         return 'deleted';
       });

@@ -177,8 +177,8 @@ export function createAdministration({
     },
 
     /**
-     * For a user who lost their phone: every second factor goes, then every session ends, which
-     * also voids any login waiting for its second step.
+     * For a user who lost their phone: every second factor goes (passkeys too), then every
+     * session ends, which also voids any login waiting for its second step.
      */
     async resetSecondFactors(id: UserId): Promise<void> {
       await userOrNotFound(id);

@@ -35,13 +35,14 @@ export type SessionKind = 'bearer' | 'refresh';
 
 /**
  * How a session's user proved who they are, as RFC 8176 names it: `pwd`, a password; `otp`, a
- * one-time code (an authenticator app's, or a recovery code).
+ * one-time code (an authenticator app's, or a recovery code); `hwk`, a passkey; `mfa`, more than
+ * one factor at once (a passkey that verified its user, by PIN or biometrics).
  */
-export type AuthenticationMethod = 'pwd' | 'otp';
+export type AuthenticationMethod = 'pwd' | 'otp' | 'hwk' | 'mfa';
 
-/** Whether a session was proved with more than a password: what `x-hasura-mfa` tells Hasura. */
+/** Whether a session was proved with more than one factor: what `x-hasura-mfa` tells Hasura. */
 export function provedSecondFactor(amr: readonly AuthenticationMethod[]): boolean {
-  return amr.includes('otp');
+  return amr.includes('otp') || amr.includes('mfa');
 }
 
 /**

@@ -509,3 +509,60 @@ export interface SecondFactorStore extends SecondFactorChecks {
   ): Promise<ChallengeOutcome>;
   deleteExpiredChallenges(now: Date): Promise<number>;
 }
+
+/** A registered passkey, as its owner sees it. */
+export interface Passkey {
+  /** The credential id, base64url. */
+  id: string;
+  name: string;
+  /** `multiDevice`: synced between the owner's devices (a passkey manager); `singleDevice`: a security key. */
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+/** A passkey with what verifies its signatures. */
+export interface StoredPasskey extends Passkey {
+  userId: UserId;
+  publicKey: Uint8Array<ArrayBuffer>;
+  counter: number;
+  transports: string[];
+}
+
+export type PasskeyChallengePurpose = 'registration' | 'authentication';
+
+export interface PasskeyStore {
+  insertChallenge(challenge: {
+    challengeHash: string;
+    purpose: PasskeyChallengePurpose;
+    userId: UserId | null;
+    expiresAt: Date;
+  }): Promise<void>;
+  /** Deletes the live challenge with this hash, purpose and user; answers whether there was one. */
+  consumeChallenge(
+    challengeHash: string,
+    purpose: PasskeyChallengePurpose,
+    userId: UserId | null,
+    now: Date,
+  ): Promise<boolean>;
+  deleteExpiredChallenges(now: Date): Promise<number>;
+  /** `exists`: the credential is registered already (to anyone). */
+  insertPasskey(passkey: StoredPasskey): Promise<'inserted' | 'exists'>;
+  findPasskey(id: string): Promise<StoredPasskey | undefined>;
+  listPasskeys(userId: UserId): Promise<Passkey[]>;
+  countPasskeys(userIds: readonly UserId[]): Promise<Map<UserId, number>>;
+  /**
+   * Records a use whose signature counter is `counter`, if it moves the stored one on (or both are
+   * 0, an authenticator that keeps none): of two uses of one signature, or of a clone's, one wins.
+   */
+  recordUse(id: string, counter: number, now: Date): Promise<boolean>;
+  rename(userId: UserId, id: string, name: string): Promise<Passkey | undefined>;
+  /** With `keepLastLoginMethod`, refuses to delete the account's last way in. */
+  deletePasskey(
+    userId: UserId,
+    id: string,
+    options: { keepLastLoginMethod: boolean },
+  ): Promise<'deleted' | 'not-found' | 'last-login-method'>;
+  deleteUserPasskeys(userId: UserId): Promise<number>;
+}

@@ -150,11 +150,11 @@ export function createRateLimits({ store, policy }: { store: AttemptCounterStore
     },
 
     /**
-     * A login through an identity provider, counted when it starts: against the same per-address
-     * limit as password logins, so that every way in is bounded alike. (The provider checks the
-     * person; there is no password here to guess.)
+     * A login without a password (through an identity provider, counted when it starts; with a
+     * passkey): against the same per-address limit as password logins, so that every way in is
+     * bounded alike. There is no password here to guess, so no account's count moves.
      */
-    admitProviderLogin: (clientAddress: string | undefined) =>
+    admitLoginWithoutPassword: (clientAddress: string | undefined) =>
       admit(loginPerIp, clientAddressKey(clientAddress), 'Too many login attempts from this address.'),
 
     admitSignup: (clientAddress: string | undefined) =>

@@ -4,7 +4,7 @@ import QRCode from 'qrcode';
 import { AppError } from '../errors';
 import type { AuthenticatedSession, AuthenticationMethod, Clock, User, UserId } from './model';
 import { generateOneTimeToken, hashOneTimeToken, isWellFormedOneTimeToken } from './one-time-tokens';
-import type { ChallengeIssues, SecondFactorChecks, SecondFactorStore, UserStore } from './ports';
+import type { ChallengeIssues, PasskeyStore, SecondFactorChecks, SecondFactorStore, UserStore } from './ports';
 import type { SecretBox } from './secret-box';
 
 /**
@@ -40,6 +40,7 @@ export type SecondFactorProof = { code: string } | { recoveryCode: string };
 /** What an account shows of its second factors. */
 export interface MfaSummary {
   totp: boolean;
+  passkeys: number;
 }
 
 export interface TotpEnrolment {
@@ -78,11 +79,21 @@ export interface SecondFactorsDeps {
   /** The name an authenticator app shows above the account's codes. */
   issuer: string;
   users: Pick<UserStore, 'findUserById'>;
+  /** The passkeys, which count among the factors an account shows, and an admin's reset removes. */
+  passkeys: Pick<PasskeyStore, 'countPasskeys' | 'deleteUserPasskeys'>;
   /** Checks the user's current password; throws INVALID_CREDENTIALS when it is wrong. */
   confirmPassword: (userId: UserId, password: string) => Promise<unknown>;
 }
 
-export function createSecondFactors({ store, box, clock, issuer, users, confirmPassword }: SecondFactorsDeps) {
+export function createSecondFactors({
+  store,
+  box,
+  clock,
+  issuer,
+  users,
+  passkeys,
+  confirmPassword,
+}: SecondFactorsDeps) {
   const secretContext = (userId: UserId) => `totp:${userId}`;
   const totpFor = (secret: Secret, label = '') => new TOTP({ ...TOTP_SETTINGS, issuer, label, secret });
 
@@ -108,7 +119,10 @@ export function createSecondFactors({ store, box, clock, issuer, users, confirmP
     return step !== undefined && checks.acceptTotpStep(userId, step);
   }
 
-  /** A change to the factors of a session older than FRESH_SESSION_SECONDS needs the password again. */
+  /**
+   * A change to the ways into an account (its factors, its passkeys) from a session older than
+   * FRESH_SESSION_SECONDS needs the password again: a stolen session alone cannot add its own.
+   */
   async function confirmFreshness(auth: AuthenticatedSession, password: string | undefined): Promise<void> {
     if (password !== undefined) {
       await confirmPassword(auth.user.id, password);
@@ -119,6 +133,8 @@ export function createSecondFactors({ store, box, clock, issuer, users, confirmP
   }
 
   return {
+    confirmFreshness,
+
     /** Starts setting up an authenticator app; nothing is asked at login until it is confirmed. */
     async beginTotpEnrolment(auth: AuthenticatedSession, password: string | undefined): Promise<TotpEnrolment> {
       await confirmFreshness(auth, password);
@@ -168,14 +184,17 @@ export function createSecondFactors({ store, box, clock, issuer, users, confirmP
 
     /** What users' accounts show of their factors. */
     async summaries(userIds: readonly UserId[]): Promise<Map<UserId, MfaSummary>> {
-      const withTotp = await store.usersWithTotp(userIds);
-      return new Map(userIds.map((id) => [id, { totp: withTotp.has(id) }]));
+      const [withTotp, passkeyCounts] = [await store.usersWithTotp(userIds), await passkeys.countPasskeys(userIds)];
+      return new Map(userIds.map((id) => [id, { totp: withTotp.has(id), passkeys: passkeyCounts.get(id) ?? 0 }]));
     },
 
     countRecoveryCodes: (userId: UserId) => store.countRecoveryCodes(userId),
 
-    /** The admin's order for a user who lost their phone: every factor goes. */
-    removeAllFactors: (userId: UserId) => store.deleteFactors(userId),
+    /** The admin's order for a user who lost their phone: every factor goes, passkeys too. */
+    async removeAllFactors(userId: UserId): Promise<void> {
+      await store.deleteFactors(userId);
+      await passkeys.deleteUserPasskeys(userId);
+    },
 
     /**
      * After a login's first step (the right password, or an identity provider's login): the

@@ -1,5 +1,7 @@
 import type { Request } from 'express';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { AuthenticationMethod, User } from '../domain/model';
+import type { Passkeys } from '../domain/passkeys';
 import type { RateLimits } from '../domain/rate-limits';
 import { SECOND_FACTOR_METHODS, type SecondFactorProof, type SecondFactors } from '../domain/second-factors';
 import { AppError } from '../errors';
@@ -33,7 +35,12 @@ export type IssueLogin<T> = (user: User, amr: AuthenticationMethod[]) => Promise
  * finished login counts as the account's success for the rate limits, so that a known password
  * does not reset the count of wrong codes.
  */
-export function createLogins(passport: Authenticator, rateLimits: RateLimits, secondFactors: SecondFactors) {
+export function createLogins(
+  passport: Authenticator,
+  rateLimits: RateLimits,
+  secondFactors: SecondFactors,
+  passkeys: Passkeys,
+) {
   return {
     async logIn<T>(
       req: Request,
@@ -53,6 +60,27 @@ export function createLogins(passport: Authenticator, rateLimits: RateLimits, se
       }
       await attempt.succeeded();
       const { answer, sessionId } = await issue(user, ['pwd']);
+      recordAuthEvent(req, 'login.succeeded', { ...kind, userId: user.id, sessionId });
+      return answer;
+    },
+
+    /** A login with a passkey alone, which verified its user: two factors, so no second step. */
+    async logInWithPasskey<T>(
+      req: Request,
+      { response, username }: { response: AuthenticationResponseJSON; username?: string },
+      kind: LoginKind,
+      issue: IssueLogin<T>,
+    ): Promise<T> {
+      let proved;
+      try {
+        proved = await passkeys.logIn(response, username);
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'INVALID_PASSKEY')
+          recordAuthEvent(req, 'login.failed', { ...kind });
+        throw error;
+      }
+      const { user, amr } = proved;
+      const { answer, sessionId } = await issue(user, amr);
       recordAuthEvent(req, 'login.succeeded', { ...kind, userId: user.id, sessionId });
       return answer;
     },

@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
 import { secondFactorRoutes } from './routes/second-factors';
+import { passkeyRoutes } from './routes/passkeys';
 import { sessionRoutes } from './routes/sessions';
 import { tokenRoutes } from './routes/tokens';
 import { webhookRoutes } from './routes/webhook';
@@ -40,6 +41,7 @@ const routeGroups: RouteDefinitions[] = [
   webhookRoutes,
   accountRoutes,
   secondFactorRoutes,
+  passkeyRoutes,
   emailRoutes,
   pageRoutes,
   providerLoginRoutes,
@@ -205,7 +207,7 @@ export function buildOpenApiDocument(): JsonSchema {
       { name: 'accounts', description: 'Signing up, logging in, the signed-in user' },
       {
         name: 'second-factors',
-        description: 'An authenticator app (TOTP) and recovery codes, asked for at login once set up',
+        description: 'An authenticator app (TOTP) and recovery codes, asked for at login once set up; passkeys',
       },
       { name: 'email', description: 'Verifying an email address, and resetting a forgotten password through it' },
       {

@@ -45,7 +45,7 @@ export type Tag =
 export type RateLimitedAction =
   | 'signup'
   /** Starting a login through an identity provider (LOGIN_LIMIT_PER_IP). */
-  | 'provider-login'
+  | 'login-without-password'
   | 'password-change'
   /** Asking for a reset mail (counted per login too) or using its token. */
   | 'password-reset'
@@ -218,7 +218,7 @@ type Admitter = (rateLimits: RateLimits, req: Request, res: Response, body: unkn
 
 const admitters: Record<RateLimitedAction, Admitter> = {
   signup: (rateLimits, req) => rateLimits.admitSignup(req.ip),
-  'provider-login': (rateLimits, req) => rateLimits.admitProviderLogin(req.ip),
+  'login-without-password': (rateLimits, req) => rateLimits.admitLoginWithoutPassword(req.ip),
   'password-change': (rateLimits, req) => rateLimits.admitPasswordChange(req.ip),
   'password-reset': (rateLimits, req, _res, body) =>
     rateLimits.admitPasswordReset(req.ip, (body as { login?: string } | undefined)?.login),

@@ -43,6 +43,38 @@ export const secondFactorLoginBody = withSecondFactorProof({
   challenge: z.string().max(200).describe('From the MFA_REQUIRED answer.'),
 });
 
+/**
+ * A browser's answer to a WebAuthn ceremony, as PublicKeyCredential.toJSON() (or
+ * @simplewebauthn/browser) gives it; @simplewebauthn/server checks the rest.
+ */
+const webAuthnResponse = z.looseObject({
+  id: z.string().max(1400),
+  rawId: z.string().max(1400),
+  type: z.literal('public-key'),
+  response: z.looseObject({ clientDataJSON: z.string().max(10_000) }),
+  clientExtensionResults: z.looseObject({}).default({}),
+});
+
+export const passkeyRegistrationBody = z.strictObject({
+  response: webAuthnResponse,
+  name: z.string().max(1000).optional().describe('What the owner calls it, up to 100 characters.'),
+});
+
+export const passkeyRenameBody = z.strictObject({ name: z.string().max(1000) });
+
+export const passkeyLoginBody = z.strictObject({
+  response: webAuthnResponse,
+  username: z
+    .string()
+    .max(1000)
+    .optional()
+    .describe(
+      'When given, the passkey must be this user’s. The options never name passkeys, so they reveal no account.',
+    ),
+});
+
+export const passkeyIdParams = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,1400}$/) });
+
 /** A change to the second factors: the password again, unless the session is fresh. */
 export const passwordConfirmationBody = z.strictObject({
   password: z
@@ -173,8 +205,31 @@ const userSummary = {
 };
 
 export const mfaSummary = z
-  .object({ totp: z.boolean().describe('Whether logins ask for a code from an authenticator app.') })
+  .object({
+    totp: z.boolean().describe('Whether logins ask for a code from an authenticator app.'),
+    passkeys: z.int().describe('How many passkeys log in to the account.'),
+  })
   .describe("The user's second factors.");
+
+export const passkeyResponse = z.object({
+  id: z.string().describe('The credential id, base64url.'),
+  name: z.string(),
+  deviceType: z
+    .enum(['singleDevice', 'multiDevice'])
+    .describe('multiDevice: synced by a passkey manager; singleDevice: bound to one authenticator.'),
+  backedUp: z.boolean(),
+  createdAt: timestamp,
+  lastUsedAt: timestamp.nullable(),
+});
+
+export const passkeyListResponse = z.object({ passkeys: z.array(passkeyResponse) });
+
+/** What navigator.credentials.create() or .get() was given, as @simplewebauthn/browser passes it on. */
+export const webAuthnOptionsResponse = z.looseObject({
+  challenge: z.string(),
+  rpId: z.string().optional(),
+  rp: z.looseObject({ id: z.string().optional(), name: z.string() }).optional(),
+});
 
 export const userResponse = z.object({
   ...userSummary,
@@ -215,10 +270,11 @@ export const newSessionResponse = z.object({
 export const userOnlyResponse = z.object({ user: userResponse });
 
 const amr = z
-  .array(z.enum(['pwd', 'otp']))
+  .array(z.enum(['pwd', 'otp', 'hwk', 'mfa']))
   .describe(
     'How the user proved who they are when the session started (RFC 8176): `pwd` a password, `otp` a code from an ' +
-      "authenticator app or a recovery code. Empty for an identity provider's login and for sessions from before it was kept.",
+      'authenticator app or a recovery code, `hwk` a passkey, `mfa` more than one factor at once (a passkey that ' +
+      "verified its user). Empty for an identity provider's login and for sessions from before it was kept.",
   );
 
 export const currentUserResponse = z.object({

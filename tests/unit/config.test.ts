@@ -735,6 +735,33 @@ describe('second factors', () => {
     ]);
   });
 
+  it('give passkeys PUBLIC_URL’s host and origin, or localhost and this port, unless told otherwise', () => {
+    expect(loadConfig({ PORT: '4000' }).passkeys).toEqual({
+      relyingPartyId: 'localhost',
+      origins: ['http://localhost:4000'],
+      relyingPartyName: 'Hasura Auth',
+    });
+    expect(loadConfig({ PUBLIC_URL: 'https://auth.example.com/base/' }).passkeys).toMatchObject({
+      relyingPartyId: 'auth.example.com',
+      origins: ['https://auth.example.com'],
+    });
+    const told = loadConfig({
+      PUBLIC_URL: 'https://auth.example.com',
+      WEBAUTHN_RP_ID: 'example.com',
+      WEBAUTHN_ORIGINS: 'https://app.example.com, https://auth.example.com',
+    });
+    expect(told.passkeys).toMatchObject({
+      relyingPartyId: 'example.com',
+      origins: ['https://app.example.com', 'https://auth.example.com'],
+    });
+    expect(configErrorFor({ WEBAUTHN_ORIGINS: 'https://app.example.com/path' }).problems).toEqual([
+      expect.stringMatching(/^WEBAUTHN_ORIGINS\.0: must be an origin/),
+    ]);
+    expect(configErrorFor({ WEBAUTHN_RP_ID: 'https://example.com' }).problems).toEqual([
+      expect.stringMatching(/^WEBAUTHN_RP_ID: must be a domain/),
+    ]);
+  });
+
   it('name the issuer that authenticator apps show after PRODUCT_NAME', () => {
     expect(loadConfig({ PRODUCT_NAME: 'Acme' }).secondFactors.issuer).toBe('Acme');
   });

@@ -1,4 +1,5 @@
 import type { Request, Response, Router } from 'express';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { z } from 'zod';
 import type { NewSession } from '../../domain/model';
 import type { Services } from '../../services';
@@ -60,6 +61,42 @@ export const accountRoutes = {
     errors: ['INVALID_MFA_CODE', 'INVALID_MFA_CHALLENGE', 'INVALID_CREDENTIALS', 'RATE_LIMITED'],
     usesDatabase: true,
   }),
+  passkeyLoginOptions: defineRoute({
+    method: 'post',
+    path: '/login/passkey/options',
+    summary: 'The options for navigator.credentials.get(), to log in with a passkey',
+    description:
+      'They name no passkey (the browser offers those it holds for this site), so they reveal nothing of any ' +
+      'account. Their challenge is good once, for 5 minutes.',
+    tag: 'accounts',
+    access: 'public',
+    rateLimit: 'login-without-password',
+    answers: [
+      {
+        status: 200,
+        description: 'PublicKeyCredentialRequestOptionsJSON.',
+        body: named('WebAuthnOptions', schemas.webAuthnOptionsResponse),
+      },
+    ],
+    usesDatabase: true,
+  }),
+  logInWithPasskey: defineRoute({
+    method: 'post',
+    path: '/login/passkey',
+    summary: "Log in with a passkey alone (the browser's answer to the options, as JSON); answers as /login does",
+    description:
+      'The authenticator must verify its user (PIN, biometrics): the passkey is two factors (`amr: ["hwk", "mfa"]`), ' +
+      'and no second step follows.',
+    tag: 'accounts',
+    access: 'public',
+    signsIn: true,
+    rateLimit: 'login-without-password',
+    countedAs: { method: 'passkey', issued: 'session' },
+    body: named('PasskeyLogin', schemas.passkeyLoginBody),
+    answers: [{ status: 200, description: 'The user, and the token of the new session.', body: newSession }],
+    errors: ['INVALID_PASSKEY', 'INVALID_CREDENTIALS'],
+    usesDatabase: true,
+  }),
   getCurrentUser: defineRoute({
     method: 'get',
     path: '/me',
@@ -108,7 +145,7 @@ export function accountsRouter(
     signupOpen,
   }: { cookies: SessionCookies; logins: Logins; support: RouteSupport; signupOpen: boolean },
 ): Router {
-  const { accounts, sessions, secondFactors, emailVerification } = services;
+  const { accounts, sessions, secondFactors, passkeys, emailVerification } = services;
 
   // The token goes in the body for mobile and server clients, and in the cookie for browsers.
   const setSessionCookie = (req: Request, res: Response, created: NewSession) => {
@@ -143,6 +180,17 @@ export function accountsRouter(
 
       finishLogIn: async (req, res, { body }) => {
         res.json(await logins.finishLogIn(req, body, accountRoutes.finishLogIn.countedAs, startSession(req, res)));
+      },
+
+      passkeyLoginOptions: async (_req, res) => {
+        res.json(await passkeys.loginOptions());
+      },
+
+      logInWithPasskey: async (req, res, { body }) => {
+        const proof = { response: body.response as unknown as AuthenticationResponseJSON, username: body.username };
+        res.json(
+          await logins.logInWithPasskey(req, proof, accountRoutes.logInWithPasskey.countedAs, startSession(req, res)),
+        );
       },
 
       getCurrentUser: async (_req, res) => {

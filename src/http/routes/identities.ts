@@ -56,7 +56,7 @@ export const providerLoginRoutes = {
     tag: 'identity-providers',
     access: 'public',
     page: true,
-    rateLimit: 'provider-login',
+    rateLimit: 'login-without-password',
     params: schemas.providerParams,
     query: schemas.providerLoginQuery,
     answers: [
