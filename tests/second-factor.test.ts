@@ -190,6 +190,8 @@ describe('a second factor: an authenticator app (TOTP) and recovery codes', () =
     const user = await enrolledUser();
     const code = codeFor(user.secret);
     expect((await finish({ challenge: await challengeFor(user), code })).status).toBe(200);
+    // Later within the same 30-second step, or past its end while the code is still taken.
+    app.clock.advanceSeconds(STEP_SECONDS / 2);
     const replayed = await finish({ challenge: await challengeFor(user), code });
     expectRefused(replayed, 'INVALID_MFA_CODE');
     expect(replayed.body.attemptsLeft).toBe(4);
@@ -227,6 +229,34 @@ describe('a second factor: an authenticator app (TOTP) and recovery codes', () =
     const typed = second.replace(/-/g, ' ').toUpperCase();
     expect((await finish({ challenge: await challengeFor(user), recoveryCode: typed })).status).toBe(200);
     expect((await http().get('/me/mfa').set(bearer(user.token))).body.recoveryCodesLeft).toBe(8);
+  });
+
+  it('keeps each user’s factors, codes and challenges to that user', async () => {
+    const [alice, bob] = [await enrolledUser(), await enrolledUser()];
+    const bobsChallenge = await challengeFor(bob);
+    const alicesChallenge = await challengeFor(alice);
+    for (let i = 0; i < 5; i += 1) await finish({ challenge: alicesChallenge, code: '000000' });
+    // Alice's wrong codes cost Bob's challenge nothing.
+    expect((await finish({ challenge: bobsChallenge, code: '000000' })).body.attemptsLeft).toBe(4);
+    // Both use their code of the same step.
+    expect((await finish({ challenge: await challengeFor(alice), code: codeFor(alice.secret) })).status).toBe(200);
+    expect((await finish({ challenge: bobsChallenge, code: codeFor(bob.secret) })).status).toBe(200);
+
+    // Carol sets up an app while Dave's setup is under way: his stays unconfirmed, and Alice keeps her codes.
+    const dave = await signUp(app);
+    await http().post('/me/mfa/totp').set(bearer(dave.token)).send({}).expect(200);
+    await enrolledUser();
+    expect((await http().get('/me/mfa').set(bearer(dave.token))).body).toEqual({ totp: false, recoveryCodesLeft: 0 });
+    expect((await http().get('/me/mfa').set(bearer(alice.token))).body.recoveryCodesLeft).toBe(10);
+
+    // Alice turns hers off; Bob's stays.
+    await http()
+      .delete('/me/mfa/totp')
+      .set(bearer(alice.token))
+      .send({ password: PASSWORD, recoveryCode: alice.recoveryCodes[0] })
+      .expect(204);
+    expect(statusAndCode(await logIn(app, bob.username))).toEqual({ status: 401, code: 'MFA_REQUIRED' });
+    expect((await http().get('/me/mfa').set(bearer(bob.token))).body).toEqual({ totp: true, recoveryCodesLeft: 10 });
   });
 
   it('a challenge dies after five wrong codes, after five minutes, after use, and serves only its own endpoint', async () => {
@@ -358,7 +388,10 @@ describe('a second factor: an authenticator app (TOTP) and recovery codes', () =
   it('a new set of recovery codes voids the old; an old session must confirm the password', async () => {
     const user = await enrolledUser();
     const replace = (body: object) => http().post('/me/mfa/recovery-codes').set(bearer(user.token)).send(body);
-    app.clock.advanceSeconds(5 * 60 + 1);
+    // Five minutes old, the session still needs no password; a second more, it does.
+    app.clock.advanceSeconds(5 * 60 - STEP_SECONDS);
+    expect((await replace({})).status).toBe(200);
+    app.clock.advanceSeconds(1);
     expectCleanErrorBody(await replace({}), 'PASSWORD_REQUIRED');
     expectCleanErrorBody(await replace({ password: 'wrong password' }), 'INVALID_CREDENTIALS');
     expectCleanErrorBody(await http().post('/me/mfa/totp').set(bearer(user.token)).send({}), 'PASSWORD_REQUIRED');

@@ -94,7 +94,6 @@ export function createPasskeysRepository(db: Knex): PasskeyStore {
     },
 
     async countPasskeys(userIds: readonly UserId[]) {
-      if (userIds.length === 0) return new Map();
       const rows = await db('passkeys')
         .select('user_id')
         .count<{ user_id: number; count: string | number }[]>({ count: '*' })

@@ -92,15 +92,13 @@ export function createSecondFactorsRepository(db: Knex): SecondFactorStore {
     },
 
     async deleteFactors(userId) {
-      return db.transaction(async (trx) => {
-        const factors = await trx('totp_factors').delete().where({ user_id: userId });
-        const codes = await trx('recovery_codes').delete().where({ user_id: userId });
-        return factors + codes > 0;
+      await db.transaction(async (trx) => {
+        await trx('totp_factors').delete().where({ user_id: userId });
+        await trx('recovery_codes').delete().where({ user_id: userId });
       });
     },
 
     async usersWithTotp(userIds) {
-      if (userIds.length === 0) return new Set();
       const rows = await db<TotpRow>('totp_factors')
         .select('user_id')
         .whereIn('user_id', userIds)
@@ -157,14 +155,9 @@ export function createSecondFactorsRepository(db: Knex): SecondFactorStore {
             firstStepAmr: challenge.amr,
           };
         }
+        // With none left it is dead (see liveChallenge), and the purge deletes it once it expires.
         const attemptsLeft = challenge.attempts_left - 1;
-        if (attemptsLeft > 0) {
-          await trx('login_challenges')
-            .update({ attempts_left: attemptsLeft })
-            .where({ challenge_hash: challengeHash });
-        } else {
-          await trx('login_challenges').delete().where({ challenge_hash: challengeHash });
-        }
+        await trx('login_challenges').update({ attempts_left: attemptsLeft }).where({ challenge_hash: challengeHash });
         return { outcome: 'failed', attemptsLeft };
       });
     },

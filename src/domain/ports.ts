@@ -479,8 +479,8 @@ export interface SecondFactorStore extends SecondFactorChecks {
   confirmTotp(userId: UserId, step: number, recoveryCodeHashes: string[], now: Date): Promise<boolean>;
   /** Replaces the recovery codes of a user whose factor is confirmed; false when it is not. */
   replaceRecoveryCodes(userId: UserId, codeHashes: string[]): Promise<boolean>;
-  /** Deletes every factor and recovery code of the user; answers whether there was any. */
-  deleteFactors(userId: UserId): Promise<boolean>;
+  /** Deletes every factor and recovery code of the user. */
+  deleteFactors(userId: UserId): Promise<void>;
   /** Of these users, those with a confirmed authenticator app. */
   usersWithTotp(userIds: readonly UserId[]): Promise<Set<UserId>>;
   countRecoveryCodes(userId: UserId): Promise<number>;
@@ -499,7 +499,7 @@ export interface SecondFactorStore extends SecondFactorChecks {
   /**
    * Holds the live challenge (a row lock: its uses take turns, on every instance) while `prove`
    * checks the proof through the checks given to it, in the same transaction. Passed, the
-   * challenge is deleted; failed, it loses an attempt, and dies with its last.
+   * challenge is deleted; failed, it loses an attempt, and is dead with none left.
    */
   useChallenge(
     challengeHash: string,
