@@ -117,6 +117,10 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
   const forgetPasskeys = () => cdp.send('WebAuthn.clearCredentials', { authenticatorId });
 
   it('registers a passkey and logs in with it alone, without a username: two factors, as Hasura sees', async () => {
+    // Someone else's passkey, from another device: untouched by what follows.
+    await forgetPasskeys();
+    const someoneElse = await signUp(app);
+    const theirs = (await registerPasskey(someoneElse, 'Theirs')).registered.body as Json;
     await forgetPasskeys();
     const user = await signUp(app);
     const { options, registered } = await registerPasskey(user, 'My laptop');
@@ -147,6 +151,8 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
     });
     const used = (await http().get('/me/passkeys').set(bearer(user.token))).body.passkeys[0];
     expect(used.lastUsedAt).not.toBeNull();
+    await http().patch(`/me/passkeys/${used.id}`).set(bearer(user.token)).send({ name: 'Renamed' }).expect(200);
+    expect((await http().get('/me/passkeys').set(bearer(someoneElse.token))).body.passkeys).toEqual([theirs]);
   });
 
   it('logs in with a username only with that user’s passkey', async () => {
@@ -217,8 +223,12 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
     const user = await signUp(app);
     const { registered } = await registerPasskey(user);
     const id = registered.body.id as string;
-    const renamed = await http().patch(`/me/passkeys/${id}`).set(bearer(user.token)).send({ name: 'Phone' });
-    expect(renamed.body).toMatchObject({ id, name: 'Phone' });
+    expect(registered.body.name).toBe('Passkey');
+    const rename = (name: string) => http().patch(`/me/passkeys/${id}`).set(bearer(user.token)).send({ name });
+    expect((await rename('  Phone  ')).body).toMatchObject({ id, name: 'Phone' });
+    expect(statusAndCode(await rename('x'.repeat(101)))).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect((await rename('x'.repeat(100))).body.name).toBe('x'.repeat(100));
+    expect((await rename(' ')).body.name).toBe('Passkey');
     const other = await signUp(app);
     expect(statusAndCode(await http().delete(`/me/passkeys/${id}`).set(bearer(other.token)))).toEqual({
       status: 404,
