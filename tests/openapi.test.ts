@@ -483,6 +483,15 @@ describe('the OpenAPI description', () => {
         'POST /login/passkey',
         401,
       );
+      expectDocumentedAnswer(
+        await http()
+          .post('/token/passkey')
+          .send({
+            response: { ...forged, response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' } },
+          }),
+        'POST /token/passkey',
+        401,
+      );
     });
 
     it('for the admin API and operations', async () => {

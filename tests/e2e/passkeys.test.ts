@@ -167,6 +167,26 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
     });
   });
 
+  it('logs in for a JWT-mode token pair, whose claims say x-hasura-mfa', async () => {
+    await forgetPasskeys();
+    const user = await signUp(app);
+    expect((await registerPasskey(user)).registered.status).toBe(201);
+    const options = await http().post('/login/passkey/options').send().expect(200);
+    const response = await getInBrowser(options.body as Json);
+    const pair = await http().post('/token/passkey').send({ response, username: user.username });
+    expect(pair.status).toBe(200);
+    const [, payload = ''] = (pair.body.accessToken as string).split('.');
+    const claims = (JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, Json>)[
+      'https://hasura.io/jwt/claims'
+    ];
+    expect(claims).toMatchObject({ 'x-hasura-user-id': String(user.id), 'x-hasura-mfa': 'true' });
+    // The answer was used: the same one is no good for a session either.
+    expect(statusAndCode(await http().post('/login/passkey').send({ response }))).toEqual({
+      status: 401,
+      code: 'INVALID_PASSKEY',
+    });
+  });
+
   it('refuses an answer used twice, a passkey registered twice, and a counter that went back (a clone)', async () => {
     await forgetPasskeys();
     const user = await signUp(app);

@@ -1,4 +1,5 @@
 import type { Request, Router } from 'express';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { z } from 'zod';
 import type { Services } from '../../services';
 import type { JwksResponder } from '../jwks';
@@ -34,6 +35,20 @@ export const tokenRoutes = {
     body: named('SecondFactorLoginRequest', schemas.secondFactorLoginBody),
     answers: [{ status: 200, description: 'The token pair.', body: tokenPair }],
     errors: ['INVALID_MFA_CODE', 'INVALID_MFA_CHALLENGE', 'INVALID_CREDENTIALS', 'FORBIDDEN', 'RATE_LIMITED'],
+    usesDatabase: true,
+  }),
+  obtainTokensWithPasskey: defineRoute({
+    method: 'post',
+    path: '/token/passkey',
+    summary: 'JWT mode: log in with a passkey alone, as /login/passkey does; answers as /token does',
+    description: 'The options come from POST /login/passkey/options.',
+    tag: 'accounts',
+    access: 'public',
+    rateLimit: 'login-without-password',
+    countedAs: { method: 'passkey', issued: 'tokens' },
+    body: named('PasskeyLogin', schemas.passkeyLoginBody),
+    answers: [{ status: 200, description: 'The token pair.', body: tokenPair }],
+    errors: ['INVALID_PASSKEY', 'INVALID_CREDENTIALS', 'FORBIDDEN'],
     usesDatabase: true,
   }),
   refreshTokens: defineRoute({
@@ -91,6 +106,12 @@ export function tokensRouter(
 
       finishTokenLogin: async (req, res, { body }) => {
         res.json(await logins.finishLogIn(req, body, tokenRoutes.finishTokenLogin.countedAs, startJwtSession(req)));
+      },
+
+      obtainTokensWithPasskey: async (req, res, { body }) => {
+        const proof = { response: body.response as unknown as AuthenticationResponseJSON, username: body.username };
+        const kind = tokenRoutes.obtainTokensWithPasskey.countedAs;
+        res.json(await logins.logInWithPasskey(req, proof, kind, startJwtSession(req)));
       },
 
       refreshTokens: async (_req, res, { body }) => {
