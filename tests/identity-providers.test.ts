@@ -413,6 +413,13 @@ describe('logging in through an OpenID Connect provider', () => {
         .expect(200);
       const me = await http().get('/me').set(bearer(finished.body.token)).expect(200);
       expect(me.body).toMatchObject({ id: user.id, session: { amr: ['otp'] } });
+
+      // A browser that came without an app has nowhere to type the code: a page says so, and no cookie.
+      const withoutApp = await logInThroughProvider(app, 'test', someone, {});
+      expect(withoutApp.status).toBe(403);
+      expect(withoutApp.headers['content-type']).toMatch(/^text\/html/);
+      expect(withoutApp.text).toContain('second factor');
+      expect(String(withoutApp.headers['set-cookie'] ?? '')).not.toMatch(/hasura_auth_session=[^;]/);
     });
 
     it('needs a session to start, and the same one at the callback', async () => {
