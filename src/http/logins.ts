@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { z } from 'zod';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { AuthenticationMethod, User } from '../domain/model';
 import type { Passkeys } from '../domain/passkeys';
@@ -8,6 +9,7 @@ import { AppError } from '../errors';
 import type { LoginKind } from '../metrics';
 import { recordAuthEvent } from './auth-events';
 import { checkLogin, type Authenticator } from './passport';
+import type { passkeyLoginBody } from './schemas';
 
 /** The answer to a first step whose user has a second factor: MFA_REQUIRED, with the challenge for the second. */
 export async function secondFactorRequired(
@@ -67,13 +69,14 @@ export function createLogins(
     /** A login with a passkey alone, which verified its user: two factors, so no second step. */
     async logInWithPasskey<T>(
       req: Request,
-      { response, username }: { response: AuthenticationResponseJSON; username?: string },
+      { response, username }: z.output<typeof passkeyLoginBody>,
       kind: LoginKind,
       issue: IssueLogin<T>,
     ): Promise<T> {
       let proved;
       try {
-        proved = await passkeys.logIn(response, username);
+        // The schema checked the outline; @simplewebauthn/server checks every byte.
+        proved = await passkeys.logIn(response as unknown as AuthenticationResponseJSON, username);
       } catch (error) {
         if (error instanceof AppError && error.code === 'INVALID_PASSKEY')
           recordAuthEvent(req, 'login.failed', { ...kind });

@@ -1,5 +1,4 @@
 import type { Request, Response, Router } from 'express';
-import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { z } from 'zod';
 import type { NewSession } from '../../domain/model';
 import type { Services } from '../../services';
@@ -187,9 +186,8 @@ export function accountsRouter(
       },
 
       logInWithPasskey: async (req, res, { body }) => {
-        const proof = { response: body.response as unknown as AuthenticationResponseJSON, username: body.username };
         res.json(
-          await logins.logInWithPasskey(req, proof, accountRoutes.logInWithPasskey.countedAs, startSession(req, res)),
+          await logins.logInWithPasskey(req, body, accountRoutes.logInWithPasskey.countedAs, startSession(req, res)),
         );
       },
 

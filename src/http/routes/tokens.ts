@@ -1,5 +1,4 @@
 import type { Request, Router } from 'express';
-import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { z } from 'zod';
 import type { Services } from '../../services';
 import type { JwksResponder } from '../jwks';
@@ -109,9 +108,8 @@ export function tokensRouter(
       },
 
       obtainTokensWithPasskey: async (req, res, { body }) => {
-        const proof = { response: body.response as unknown as AuthenticationResponseJSON, username: body.username };
         const kind = tokenRoutes.obtainTokensWithPasskey.countedAs;
-        res.json(await logins.logInWithPasskey(req, proof, kind, startJwtSession(req)));
+        res.json(await logins.logInWithPasskey(req, body, kind, startJwtSession(req)));
       },
 
       refreshTokens: async (_req, res, { body }) => {
