@@ -1,13 +1,14 @@
 import type { z } from 'zod';
 import type { TokenPair } from '../domain/jwt-sessions';
 import type { AuthenticatedSession, Session, User } from '../domain/model';
-import type { LinkedIdentity, Role } from '../domain/ports';
+import type { LinkedIdentity, Passkey, Role } from '../domain/ports';
 import type { MfaSummary } from '../domain/second-factors';
 import type {
   adminUserResponse,
   currentUserResponse,
   identityResponse,
   newSessionResponse,
+  passkeyResponse,
   roleResponse,
   sessionResponse,
   tokenPairResponse,
@@ -102,6 +103,18 @@ export function presentCurrentUser(
       expiresAt: session.expiresAt.toISOString(),
       amr: [...session.amr],
     },
+  };
+}
+
+/** One of the signed-in user's passkeys. */
+export function presentPasskey(passkey: Passkey): z.input<typeof passkeyResponse> {
+  return {
+    id: passkey.id,
+    name: passkey.name,
+    deviceType: passkey.deviceType,
+    backedUp: passkey.backedUp,
+    createdAt: passkey.createdAt.toISOString(),
+    lastUsedAt: passkey.lastUsedAt?.toISOString() ?? null,
   };
 }
 

@@ -1,25 +1,14 @@
 import type { Router } from 'express';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
-import type { Passkey } from '../../domain/ports';
 import type { Services } from '../../services';
 import { currentSession } from '../authentication';
 import { recordAuthEvent } from '../auth-events';
+import { presentPasskey } from '../presenters';
 import { defineRoute, named, noContent, routerFor, type RouteSupport } from '../route-definition';
 import * as schemas from '../schemas';
 
 const passkey = named('Passkey', schemas.passkeyResponse);
 const notFound = { code: 'NOT_FOUND', message: 'No such passkey.' } as const;
-
-function presentPasskey(each: Passkey) {
-  return {
-    id: each.id,
-    name: each.name,
-    deviceType: each.deviceType,
-    backedUp: each.backedUp,
-    createdAt: each.createdAt.toISOString(),
-    lastUsedAt: each.lastUsedAt?.toISOString() ?? null,
-  };
-}
 
 /** The signed-in user's passkeys: registering one, listing, renaming and removing them. */
 export const passkeyRoutes = {
