@@ -17,6 +17,8 @@ import { accountsRouter } from './http/routes/accounts';
 import { adminRouter } from './http/routes/admin';
 import { emailRouter } from './http/routes/email';
 import { pagesRouter } from './http/routes/pages';
+import { accountPagesRouter } from './http/routes/account-pages';
+import { adminPagesRouter } from './http/routes/admin-pages';
 import { identityRouters } from './http/routes/identities';
 import { createIdentityFlows } from './http/identity-flows';
 import { createProviderClients } from './identity-providers/provider-clients';
@@ -139,8 +141,9 @@ export function createExpressApp(deps: AppDeps, jwks: JwksResponder = jwksRespon
       }),
     );
   }
+  const csrf = createCsrfDefence(config.corsOrigins, cookies, services.pageFormKey);
   const support: RouteSupport = {
-    csrf: createCsrfDefence(config.corsOrigins, cookies),
+    csrf,
     jsonBody: jsonBodies(config.jsonBodyLimitBytes),
     requireSession: requireSession(passport),
     requireAdmin: requireAdmin(passport, config.admin.secret, new Set(config.secondFactors.requiredForRoles)),
@@ -153,6 +156,9 @@ export function createExpressApp(deps: AppDeps, jwks: JwksResponder = jwksRespon
   app.use(passkeysRouter(services, support));
   app.use(emailRouter(services, support));
   app.use(pagesRouter(config, services, support));
+  const pages = { config, services, logins, cookies, csrf, support };
+  app.use(accountPagesRouter(pages));
+  app.use(adminPagesRouter(pages));
   app.use(sessionsRouter(services, { cookies, support }));
   app.use(tokensRouter(services, { logins, jwks, support }));
   app.use(adminRouter(services, support));

@@ -48,6 +48,8 @@ export interface ServiceDeps {
 const SESSION_TOKEN_KEY = 'session-token-mac';
 // Signs the cookie that carries a login through an identity provider from its start to its callback.
 const IDENTITY_FLOW_KEY = 'identity-flow-mac';
+// Makes the CSRF tokens of the signed-in pages' forms.
+const PAGE_FORM_KEY = 'page-form-mac';
 // Encrypts TOTP secrets where MFA_ENCRYPTION_KEY is not set (never in production).
 const MFA_ENCRYPTION_KEY = 'mfa-secret-encryption';
 // How long the code that a provider login hands to an app may be traded for a session.
@@ -86,6 +88,7 @@ export async function createServices({ config, db, clock = systemClock, logger }
   const serverSecrets = createServerSecretsRepository(db);
   const key = await serverSecrets.findOrCreateSecret(SESSION_TOKEN_KEY, generateSessionTokenKey);
   const identityFlowKey = await serverSecrets.findOrCreateSecret(IDENTITY_FLOW_KEY, generateSessionTokenKey);
+  const pageFormKey = await serverSecrets.findOrCreateSecret(PAGE_FORM_KEY, generateSessionTokenKey);
   const mfaEncryptionKey =
     config.secondFactors.encryptionKey ??
     createSecretKey(
@@ -210,6 +213,8 @@ export async function createServices({ config, db, clock = systemClock, logger }
     identityLogins,
     /** The key that signs identity provider flows' cookies, the same in every instance. */
     identityFlowKey,
+    /** The key of the pages' CSRF tokens, the same in every instance. */
+    pageFormKey,
     mailOutbox,
     /** Calls `listener` after each mail queued by this instance. */
     whenMailQueued: (listener: () => void) => void mailQueuedListeners.add(listener),

@@ -18,6 +18,7 @@ import {
   registerClient,
   testProviderEntry,
 } from './support/identity-providers';
+import { logInAtPage, postForm, SAME_ORIGIN } from './support/pages';
 import { logIn } from './support/requests';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
@@ -145,7 +146,9 @@ describe('the OpenAPI description', () => {
           .set('Origin', 'https://evil.example.net')
           .send({});
         const route = `${method.toUpperCase()} ${path}`;
-        if (res.status === 403 && res.body.error?.code === 'CSRF_REJECTED') refusing.push(route);
+        // A page's form answers its errors as a page, which names the code too.
+        const code = res.type === 'text/html' ? /Error code: ([A-Z_]+)/.exec(res.text)?.[1] : res.body.error?.code;
+        if (res.status === 403 && code === 'CSRF_REJECTED') refusing.push(route);
         if (JSON.stringify(operation.responses['403'] ?? {}).includes('CSRF_REJECTED')) documented.push(route);
       }
     }
@@ -175,6 +178,11 @@ describe('the OpenAPI description', () => {
       if (documented.content['text/html'] !== undefined) {
         expect(res.headers['content-type']).toMatch(/^text\/html/);
         expect(res.text).toMatch(/^<!doctype html>/);
+        return;
+      }
+      if (documented.content['text/javascript'] !== undefined) {
+        expect(res.headers['content-type']).toMatch(/^text\/javascript/);
+        expect(res.text.length).toBeGreaterThan(0);
         return;
       }
       if (documented.content['text/plain'] !== undefined) {
@@ -492,6 +500,116 @@ describe('the OpenAPI description', () => {
         'POST /token/passkey',
         401,
       );
+    });
+
+    it('for the account and admin pages', async () => {
+      const http = () => request(app.http);
+      const username = uniqueUsername('pages');
+      await http()
+        .post('/admin/users')
+        .set(withAdminSecret)
+        .send({ username, password: PASSWORD, roles: ['admin'] })
+        .expect(201);
+      expectDocumentedAnswer(await http().get('/account/login'), 'GET /account/login', 200);
+      expectDocumentedAnswer(
+        await http().post('/account/login').set(SAME_ORIGIN).type('form').send({ username, password: 'wrong' }),
+        'POST /account/login',
+        401,
+      );
+      expectDocumentedAnswer(await http().get('/account'), 'GET /account', 303);
+      const session = await logInAtPage(app, username);
+      const form = (path: string, fields: Record<string, string> = {}) => postForm(app, session, path, fields);
+      expectDocumentedAnswer(await http().get('/account').set(session.cookie), 'GET /account', 200);
+      expectDocumentedAnswer(await form('/account/profile', { displayName: 'Page' }), 'POST /account/profile', 303);
+      expectDocumentedAnswer(
+        await form('/account/email', { email: `${username}@example.com` }),
+        'POST /account/email',
+        303,
+      );
+      expectDocumentedAnswer(
+        await form('/account/password', { currentPassword: 'wrong', newPassword: 'x', confirmPassword: 'y' }),
+        'POST /account/password',
+        400,
+      );
+      expectDocumentedAnswer(
+        await form('/account/sessions/end', { id: '00000000-0000-4000-8000-000000000000' }),
+        'POST /account/sessions/end',
+        404,
+      );
+      expectDocumentedAnswer(await form('/account/sessions/end-others'), 'POST /account/sessions/end-others', 303);
+      expectDocumentedAnswer(
+        await form('/account/identities/unlink', { id: '1' }),
+        'POST /account/identities/unlink',
+        404,
+      );
+      const enrolment = await form('/account/totp', { password: PASSWORD });
+      expectDocumentedAnswer(enrolment, 'POST /account/totp', 200);
+      const secret = /id="totp-secret">([A-Z2-7]+)</.exec(enrolment.text)![1]!;
+      const code = () =>
+        new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: app.clock.now().getTime() });
+      expectDocumentedAnswer(await form('/account/totp/confirm', { code: 'nope' }), 'POST /account/totp/confirm', 401);
+      expectDocumentedAnswer(await form('/account/totp/confirm', { code: code() }), 'POST /account/totp/confirm', 200);
+      expectDocumentedAnswer(
+        await form('/account/recovery-codes', { password: PASSWORD }),
+        'POST /account/recovery-codes',
+        200,
+      );
+      const second = await http()
+        .post('/account/login')
+        .set(SAME_ORIGIN)
+        .type('form')
+        .send({ username, password: PASSWORD });
+      expectDocumentedAnswer(second, 'POST /account/login', 401);
+      expectDocumentedAnswer(
+        await http()
+          .post('/account/login/mfa')
+          .set(SAME_ORIGIN)
+          .type('form')
+          .send({ challenge: 'unknown', code: '000000' }),
+        'POST /account/login/mfa',
+        401,
+      );
+      expectDocumentedAnswer(
+        await form('/account/totp/remove', { password: PASSWORD, code: 'aaaa-bbbb-cccc-dddd' }),
+        'POST /account/totp/remove',
+        401,
+      );
+      expectDocumentedAnswer(await http().get('/account/passkeys').set(session.cookie), 'GET /account/passkeys', 200);
+      expectDocumentedAnswer(await http().get('/account/passkeys.js'), 'GET /account/passkeys.js', 200);
+      expectDocumentedAnswer(
+        await form('/account/passkeys/rename', { id: 'AAAA', name: 'x' }),
+        'POST /account/passkeys/rename',
+        404,
+      );
+      expectDocumentedAnswer(
+        await form('/account/passkeys/remove', { id: 'AAAA' }),
+        'POST /account/passkeys/remove',
+        404,
+      );
+
+      expectDocumentedAnswer(await http().get('/admin?search=pages').set(session.cookie), 'GET /admin', 200);
+      const invited = uniqueUsername('invited');
+      expectDocumentedAnswer(
+        await form('/admin/forms/users', {
+          username: invited,
+          email: `${invited}@example.com`,
+          password: '',
+          role: '',
+        }),
+        'POST /admin/forms/users',
+        303,
+      );
+      expectDocumentedAnswer(
+        await form('/admin/forms/user', { id: '2147483647', action: 'end-sessions' }),
+        'POST /admin/forms/user',
+        404,
+      );
+      expectDocumentedAnswer(
+        await form('/admin/forms/roles', { action: 'delete', name: 'user' }),
+        'POST /admin/forms/roles',
+        409,
+      );
+      expectDocumentedAnswer(await form('/account/logout'), 'POST /account/logout', 303);
     });
 
     it('for the admin API and operations', async () => {

@@ -246,10 +246,19 @@ export function createUsersRepository(db: Knex): UserStore {
       });
     },
 
-    async listUsers(limit: number, offset: number): Promise<{ users: User[]; total: number }> {
+    async listUsers(limit: number, offset: number, search?: string): Promise<{ users: User[]; total: number }> {
+      // A part of a username or address, matched as text: LIKE's own wildcards are escaped.
+      const pattern = search === undefined ? undefined : `%${search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+      const matching = <Q extends Knex.QueryBuilder>(query: Q, alias: string): Q => {
+        if (pattern === undefined) return query;
+        void query.where((where) => {
+          void where.whereILike(`${alias}.username`, pattern).orWhereILike(`${alias}.email`, pattern);
+        });
+        return query;
+      };
       const [rows, counted] = await Promise.all([
-        selectUsers().orderBy('u.id').limit(limit).offset(offset),
-        db('users').count<{ count: string | number }[]>({ count: '*' }),
+        matching(selectUsers(), 'u').orderBy('u.id').limit(limit).offset(offset),
+        matching(db('users as c').count<{ count: string | number }[]>({ count: '*' }), 'c'),
       ]);
       return { users: rows.map(toUser), total: Number(onlyRow(counted).count) };
     },

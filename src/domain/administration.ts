@@ -65,7 +65,7 @@ export function createAdministration({
   const roleChange = { endSessions: endSessionsOnRoleChange };
 
   return {
-    listUsers: (limit: number, offset: number) => users.listUsers(limit, offset),
+    listUsers: (limit: number, offset: number, search?: string) => users.listUsers(limit, offset, search),
 
     getUser: userOrNotFound,
 

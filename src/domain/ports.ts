@@ -154,7 +154,8 @@ export interface UserStore {
     now: Date,
     notice?: QueuedMail,
   ): Promise<number | undefined>;
-  listUsers(limit: number, offset: number): Promise<{ users: User[]; total: number }>;
+  /** A page of users by id; with `search`, those whose username or address contains it, in any case. */
+  listUsers(limit: number, offset: number, search?: string): Promise<{ users: User[]; total: number }>;
   /**
    * Applies the changes as one, after every other change to this user. A default role must be
    * held when the change commits, not only when it was asked for. Disabling also ends every

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors';
 import { readSessionCredential } from './credentials';
@@ -53,8 +54,30 @@ function forgeryRisk(req: Request, allowedOrigins: ReadonlySet<string>): string 
   return undefined;
 }
 
-export function createCsrfDefence(corsOrigins: readonly string[], cookies: SessionCookieReader) {
+/**
+ * Why a page's form post may be forged, or undefined when it may not. Forms are posted by this
+ * service's own pages only: the browser says the post is same-origin (Sec-Fetch-Site), or, where
+ * it does not send that header, its Origin is this very host.
+ */
+function pageFormRisk(req: Request): string | undefined {
+  const fetchSite = req.get('sec-fetch-site');
+  if (fetchSite !== undefined) return fetchSite === 'same-origin' ? undefined : 'The form was posted from another site.';
+  const origin = req.get('origin');
+  if (origin !== undefined && origin !== `${req.protocol}://${req.get('host') ?? ''}`) {
+    return 'The form was posted from another origin.';
+  }
+  return undefined;
+}
+
+/** The name of the hidden field that carries a page form's CSRF token. */
+export const PAGE_FORM_TOKEN_FIELD = 'csrf';
+
+export function createCsrfDefence(corsOrigins: readonly string[], cookies: SessionCookieReader, pageFormKey: Buffer) {
   const allowedOrigins = new Set(corsOrigins);
+  // Bound to the session cookie, so a token read off one session's page is worth nothing with
+  // another; a MAC, so that nothing needs storing.
+  const pageFormTokenOf = (sessionToken: string) =>
+    createHmac('sha256', pageFormKey).update(`page-form:${sessionToken}`).digest('base64url');
   const refuseForgeable = (req: Request) => {
     const risk = forgeryRisk(req, allowedOrigins);
     if (risk !== undefined) throw new AppError('CSRF_REJECTED', { message: risk });
@@ -75,6 +98,39 @@ export function createCsrfDefence(corsOrigins: readonly string[], cookies: Sessi
       if (!SAFE_METHODS.has(req.method) && (fromBrowser || isCookieAuthenticated(req, cookies))) refuseForgeable(req);
       next();
     }) satisfies RequestHandler,
+
+    /** A page's form post, before its body is read: it must come from this service's own pages. */
+    forPageForms: ((req, _res, next) => {
+      const risk = pageFormRisk(req);
+      if (risk !== undefined) throw new AppError('CSRF_REJECTED', { message: risk });
+      next();
+    }) satisfies RequestHandler,
+
+    /**
+     * A signed-in page's form post, once its body is read: with the session cookie, it must carry
+     * the token that the page's form was given for that cookie (synchroniser token).
+     */
+    forSignedInPageForms: ((req, _res, next) => {
+      const cookie = cookies.read(req.headers.cookie);
+      if (cookie !== undefined) {
+        const given = (req.body as Record<string, unknown> | undefined)?.[PAGE_FORM_TOKEN_FIELD];
+        const expected = Buffer.from(pageFormTokenOf(cookie.token));
+        const matches =
+          typeof given === 'string' &&
+          Buffer.byteLength(given) === expected.length &&
+          timingSafeEqual(Buffer.from(given), expected);
+        if (!matches) {
+          throw new AppError('CSRF_REJECTED', { message: 'The form is out of date. Open the page again.' });
+        }
+      }
+      next();
+    }) satisfies RequestHandler,
+
+    /** The token a signed-in page puts in its forms, for the session cookie the request carries. */
+    pageFormToken(req: Request): string {
+      const cookie = cookies.read(req.headers.cookie);
+      return cookie === undefined ? '' : pageFormTokenOf(cookie.token);
+    },
   };
 }
 

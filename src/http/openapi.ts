@@ -12,6 +12,8 @@ import { accountRoutes } from './routes/accounts';
 import { adminRoutes } from './routes/admin';
 import { emailRoutes } from './routes/email';
 import { pageRoutes } from './routes/pages';
+import { accountPageRoutes } from './routes/account-pages';
+import { adminPageRoutes } from './routes/admin-pages';
 import { identityRoutes, providerLoginRoutes } from './routes/identities';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
@@ -44,6 +46,8 @@ const routeGroups: RouteDefinitions[] = [
   passkeyRoutes,
   emailRoutes,
   pageRoutes,
+  accountPageRoutes,
+  adminPageRoutes,
   providerLoginRoutes,
   identityRoutes,
   tokenRoutes,

@@ -84,9 +84,10 @@ export interface RouteDefinition {
    */
   readonly signsIn?: boolean;
   /**
-   * A page for people, opened from a link in a mail: its body is a form
-   * (application/x-www-form-urlencoded, so that it works without JavaScript), it answers HTML,
-   * and its errors are pages too.
+   * A page for people (a link in a mail opens one; /account and /admin are others): its body is a
+   * form (application/x-www-form-urlencoded, so that it works without JavaScript), posted only
+   * from this service's own pages and, when signed in, with the page's CSRF field; it answers
+   * HTML, and its errors are pages too.
    */
   readonly page?: boolean;
   readonly rateLimit?: RateLimitedAction;
@@ -114,7 +115,8 @@ export type RouteDefinitions = Readonly<Record<string, RouteDefinition>>;
 const SAFE_METHODS: ReadonlySet<HttpMethod> = new Set(['get']);
 
 /** The CSRF check a route runs, if any. */
-function csrfCheckOf(definition: RouteDefinition): 'session-issuing' | 'cookie-sessions' | undefined {
+function csrfCheckOf(definition: RouteDefinition): 'page-form' | 'session-issuing' | 'cookie-sessions' | undefined {
+  if (definition.page && !SAFE_METHODS.has(definition.method)) return 'page-form';
   if (definition.signsIn) return 'session-issuing';
   const cookieAuthenticates = definition.access === 'session' || definition.access === 'admin';
   return cookieAuthenticates && !SAFE_METHODS.has(definition.method) ? 'cookie-sessions' : undefined;
@@ -181,10 +183,14 @@ function guardsOf(definition: RouteDefinition, support: RouteSupport, route: str
   const chain: RequestHandler[] = [];
   // First, so that a forged form post is told CSRF_REJECTED, whatever its body.
   const csrfCheck = csrfCheckOf(definition);
+  if (csrfCheck === 'page-form') chain.push(required(support.csrf, 'the CSRF defence', route).forPageForms);
   if (csrfCheck === 'session-issuing') chain.push(required(support.csrf, 'the CSRF defence', route).forSessionIssuing);
   if (csrfCheck === 'cookie-sessions') chain.push(required(support.csrf, 'the CSRF defence', route).forCookieSessions);
   if (!SAFE_METHODS.has(definition.method) && definition.page) {
     chain.push(...required(support.formBody, 'the form body parser', route));
+    if (definition.access === 'session' || definition.access === 'admin') {
+      chain.push(required(support.csrf, 'the CSRF defence', route).forSignedInPageForms);
+    }
   } else if (!SAFE_METHODS.has(definition.method)) {
     chain.push(...required(support.jsonBody, 'the JSON body parser', route), refuseBodiesThatAreNotJson);
   }

@@ -118,6 +118,11 @@ export const roleNameParams = z.object({ name: z.string() });
 export const userListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0),
+  search: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('Only users whose username or email address contains this text, in any case.'),
 });
 
 export const createUserBody = z.object({

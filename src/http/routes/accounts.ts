@@ -13,6 +13,24 @@ import type { SessionCookies } from '../session-cookie';
 
 const newSession = named('NewSession', schemas.newSessionResponse);
 
+/** How a login that issues a session answers, for the API and the account pages alike. */
+export function sessionStarter(sessions: Services['sessions'], cookies: SessionCookies) {
+  // The token goes in the body for mobile and server clients, and in the cookie for browsers.
+  const setSessionCookie = (req: Request, res: Response, created: NewSession) => {
+    res.append('Set-Cookie', cookies.issue(created.token, sessions.remainingLifetimeSeconds(created), req.secure));
+  };
+
+  /** A login's answer: a session, as a cookie for browsers and in the body for other clients. */
+  const startSession =
+    (req: Request, res: Response): IssueLogin<z.input<typeof schemas.newSessionResponse>> =>
+    async (user, amr) => {
+      const created = await sessions.createSession(user, { userAgent: req.get('user-agent'), amr });
+      setSessionCookie(req, res, created);
+      return { answer: presentNewSession(user, created), sessionId: created.session.id };
+    };
+  return { setSessionCookie, startSession };
+}
+
 /** Signing up, logging in, and the signed-in user's own account. */
 export const accountRoutes = {
   signUp: defineRoute({
@@ -145,20 +163,7 @@ export function accountsRouter(
   }: { cookies: SessionCookies; logins: Logins; support: RouteSupport; signupOpen: boolean },
 ): Router {
   const { accounts, sessions, secondFactors, passkeys, emailVerification } = services;
-
-  // The token goes in the body for mobile and server clients, and in the cookie for browsers.
-  const setSessionCookie = (req: Request, res: Response, created: NewSession) => {
-    res.append('Set-Cookie', cookies.issue(created.token, sessions.remainingLifetimeSeconds(created), req.secure));
-  };
-
-  /** A login's answer: a session, as a cookie for browsers and in the body for other clients. */
-  const startSession =
-    (req: Request, res: Response): IssueLogin<z.input<typeof schemas.newSessionResponse>> =>
-    async (user, amr) => {
-      const created = await sessions.createSession(user, { userAgent: req.get('user-agent'), amr });
-      setSessionCookie(req, res, created);
-      return { answer: presentNewSession(user, created), sessionId: created.session.id };
-    };
+  const { setSessionCookie, startSession } = sessionStarter(sessions, cookies);
 
   return routerFor(
     accountRoutes,

@@ -1,4 +1,5 @@
-import type { Router } from 'express';
+import type { Request, Response, Router } from 'express';
+import type { z } from 'zod';
 import type { Services } from '../../services';
 import { adminActor, recordAuthEvent } from '../auth-events';
 import type { User } from '../../domain/model';
@@ -166,6 +167,21 @@ export const adminRoutes = {
   }),
 };
 
+/** An admin creates a user, for the API and the admin page alike: the user is mailed, and it is an auth event. */
+export async function createUser(
+  services: Services,
+  req: Request,
+  res: Response,
+  body: z.output<typeof schemas.createUserBody>,
+): Promise<User> {
+  const created = await services.administration.createUser(body);
+  // A user without a password is invited to choose one, which verifies the address too.
+  if (body.password === undefined) await services.passwordReset.invite(created);
+  else await services.emailVerification.mailTokenForNewUser(created);
+  recordAuthEvent(req, 'user.created', { userId: created.id, roles: created.roles.join(','), ...adminActor(res) });
+  return created;
+}
+
 export function adminRouter(services: Services, support: RouteSupport): Router {
   const { administration, identityLogins, secondFactors } = services;
   const present = async (...users: User[]) => {
@@ -177,20 +193,12 @@ export function adminRouter(services: Services, support: RouteSupport): Router {
     adminRoutes,
     {
       listUsers: async (_req, res, { query }) => {
-        const { users, total } = await administration.listUsers(query.limit, query.offset);
+        const { users, total } = await administration.listUsers(query.limit, query.offset, query.search || undefined);
         res.json({ users: await present(...users), total });
       },
 
       createUser: async (req, res, { body }) => {
-        const created = await administration.createUser(body);
-        // A user without a password is invited to choose one, which verifies the address too.
-        if (body.password === undefined) await services.passwordReset.invite(created);
-        else await services.emailVerification.mailTokenForNewUser(created);
-        recordAuthEvent(req, 'user.created', {
-          userId: created.id,
-          roles: created.roles.join(','),
-          ...adminActor(res),
-        });
+        const created = await createUser(services, req, res, body);
         res.status(201).json((await present(created))[0]);
       },
 

@@ -1,10 +1,11 @@
-import express, { type ErrorRequestHandler, type Response, type Router } from 'express';
+import type { Response, Router } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../config';
 import { html, type SafeHtml } from '../../html';
 import type { Services } from '../../services';
 import { recordAuthEvent } from '../auth-events';
-import { recordRefusal, toAppError } from '../error-handler';
+import { pageErrorHandler } from '../pages/errors';
+import { formBody, pageAnswer } from '../pages/forms';
 import { sendPage } from '../pages/layout';
 import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
 import * as schemas from '../schemas';
@@ -15,9 +16,7 @@ import * as schemas from '../schemas';
  * JavaScript; its answer is a page too.
  */
 
-const page = named('HtmlPage', z.string().describe('An HTML page.'));
 const tokenQuery = z.object({ token: z.string().max(200).default('') });
-const htmlAnswer = (description: string) => ({ status: 200, description, body: page, mediaType: 'text/html' });
 
 export const pageRoutes = {
   emailVerificationPage: defineRoute({
@@ -29,7 +28,7 @@ export const pageRoutes = {
     access: 'public',
     page: true,
     query: tokenQuery,
-    answers: [htmlAnswer('The page, with a form that posts the token to /email/verify/form.')],
+    answers: [pageAnswer('The page, with a form that posts the token to /email/verify/form.')],
     usesDatabase: false,
   }),
   emailVerificationForm: defineRoute({
@@ -41,7 +40,7 @@ export const pageRoutes = {
     page: true,
     rateLimit: 'email-verification',
     body: named('TokenRequest', schemas.tokenBody),
-    answers: [htmlAnswer('The address is verified.')],
+    answers: [pageAnswer('The address is verified.')],
     errors: ['INVALID_TOKEN', 'EMAIL_TAKEN'],
     usesDatabase: true,
   }),
@@ -54,7 +53,7 @@ export const pageRoutes = {
     access: 'public',
     page: true,
     query: tokenQuery,
-    answers: [htmlAnswer('The page, with a form that posts the token and the new password to /password/reset/form.')],
+    answers: [pageAnswer('The page, with a form that posts the token and the new password to /password/reset/form.')],
     usesDatabase: false,
   }),
   passwordResetForm: defineRoute({
@@ -74,14 +73,11 @@ export const pageRoutes = {
           message: 'does not match the new password',
         }),
     ),
-    answers: [htmlAnswer('The password is changed.')],
+    answers: [pageAnswer('The password is changed.')],
     errors: ['INVALID_TOKEN', 'WEAK_PASSWORD', 'OVERLOADED'],
     usesDatabase: true,
   }),
 };
-
-/** Form bodies are two or three short fields. */
-const FORM_LIMIT_BYTES = 8 * 1024;
 
 export function pagesRouter(config: Config, services: Services, support: RouteSupport): Router {
   const { productName } = config.mail;
@@ -99,29 +95,23 @@ export function pagesRouter(config: Config, services: Services, support: RouteSu
         <button type="submit">Set the new password</button>
       </form>`;
 
-  // Every failure of a page under 500 (a form the parser refused, a rate limit, a bad token) is a
-  // page that says what went wrong; a 5xx goes on to the JSON error handler, which logs it.
-  const errorPage: ErrorRequestHandler = (failure, req, res, next) => {
-    const error = toAppError(failure);
-    if (error.status >= 500) {
-      next(failure);
-      return;
-    }
-    recordRefusal(req, error);
-    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-    // A weak or mistyped password leaves the token usable: the form comes back, with the reason.
-    const token = (req.body as { token?: unknown } | undefined)?.token;
-    if (
-      (error.code === 'WEAK_PASSWORD' || error.code === 'VALIDATION_FAILED') &&
-      typeof token === 'string' &&
-      req.path === pageRoutes.passwordResetForm.path
-    ) {
+  // A weak or mistyped password leaves the token usable: the form comes back, with the reason.
+  const errorPage = pageErrorHandler(
+    (res, status, shown) => sendPage(res, status, shown, productName),
+    (error, req, res) => {
+      const token = (req.body as { token?: unknown } | undefined)?.token;
+      if (
+        (error.code !== 'WEAK_PASSWORD' && error.code !== 'VALIDATION_FAILED') ||
+        typeof token !== 'string' ||
+        req.path !== pageRoutes.passwordResetForm.path
+      ) {
+        return false;
+      }
       const reason = error.details?.map((detail) => detail.message).join('; ') ?? error.message;
       show(res, error.status, 'Choose a new password', resetForm(token, reason));
-      return;
-    }
-    show(res, error.status, 'That did not work', html`<p class="error" role="alert">${error.message}</p>`);
-  };
+      return true;
+    },
+  );
 
   const router = routerFor(
     pageRoutes,
@@ -160,7 +150,7 @@ export function pagesRouter(config: Config, services: Services, support: RouteSu
         );
       },
     },
-    { ...support, formBody: [express.urlencoded({ extended: false, limit: FORM_LIMIT_BYTES })] },
+    { ...support, formBody: formBody() },
   );
   router.use(errorPage);
   return router;
