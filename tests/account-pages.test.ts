@@ -1,0 +1,365 @@
+import { Secret, TOTP } from 'otpauth';
+import request from 'supertest';
+import { ADMIN_SECRET, withAdminSecret } from './support/admin';
+import { cookieHeader, sessionCookieOf } from './support/cookies';
+import { csrfFieldOf, logInAtPage, postForm, SAME_ORIGIN, type PageSession } from './support/pages';
+import { logInToken, webhookGet } from './support/requests';
+import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
+
+/**
+ * The account and admin pages through HTTP, as a browser's form posts reach them: who may post
+ * (CSRF), that each form does what its API route does, and that the rules of the API (login
+ * limits, the second factor, the admin role) hold on the pages too. tests/e2e/pages.test.ts
+ * drives the same pages in Chromium.
+ */
+describe('the account and admin pages', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ ADMIN_SECRET });
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const http = () => request(app.http);
+  const displayNameOf = async (token: string) =>
+    (await http().get('/me').set(bearer(token)).expect(200)).body.displayName as string | null;
+
+  async function enrolTotp(token: string): Promise<TOTP> {
+    const begun = await http().post('/me/mfa/totp').set(bearer(token)).send({}).expect(200);
+    const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret as string) });
+    await http()
+      .post('/me/mfa/totp/confirm')
+      .set(bearer(token))
+      .send({ code: totp.generate({ timestamp: app.clock.now().getTime() }) })
+      .expect(200);
+    return totp;
+  }
+
+  describe('logging in at the page', () => {
+    it('starts a cookie session and goes on to /account, which shows the user', async () => {
+      const user = await signUp(app);
+      const session = await logInAtPage(app, user.username);
+      const page = await http().get('/account').set(session.cookie).expect(200);
+      expect(page.text).toContain(user.username);
+      expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(page.headers['content-security-policy']).not.toContain('script-src');
+      expect(page.headers['cache-control']).toBe('no-store');
+    });
+
+    it('answers a wrong password and an unknown user with the same page, the form again', async () => {
+      const user = await signUp(app);
+      const post = (username: string) =>
+        http().post('/account/login').set(SAME_ORIGIN).type('form').send({ username, password: 'not the password' });
+      const wrong = await post(user.username);
+      const unknown = await post(user.username + '-nobody');
+      expect(wrong.status).toBe(401);
+      expect(unknown.status).toBe(401);
+      expect(wrong.headers['set-cookie']).toBeUndefined();
+      const withoutName = (text: string) => text.replaceAll(/value="[^"]*-nobody"|value="[^"]*"/g, '');
+      expect(withoutName(wrong.text)).toBe(withoutName(unknown.text));
+      expect(wrong.text).toContain('The username or password is incorrect.');
+      expect(wrong.text).toContain('aria-describedby="login-error"');
+    });
+
+    it('counts against the same login limits as POST /login', async () => {
+      const user = await signUp(app);
+      for (let attempt = 0; attempt < 10; attempt++) {
+        await http().post('/login').send({ username: user.username, password: 'wrong' }).expect(401);
+      }
+      const page = await http()
+        .post('/account/login')
+        .set(SAME_ORIGIN)
+        .type('form')
+        .send({ username: user.username, password: PASSWORD });
+      expect(page.status).toBe(429);
+      expect(page.text).toMatch(/Try again in \d+ seconds/);
+      expect(page.headers['retry-after']).toBeDefined();
+    });
+
+    it('asks an account with a second factor for its code, and takes a recovery code in the same field', async () => {
+      const user = await signUp(app);
+      const totp = await enrolTotp(user.token);
+      const codes = (await http().post('/me/mfa/recovery-codes').set(bearer(user.token)).send({}).expect(200)).body
+        .recoveryCodes as string[];
+      const firstStep = async () => {
+        const asked = await http()
+          .post('/account/login')
+          .set(SAME_ORIGIN)
+          .type('form')
+          .send({ username: user.username, password: PASSWORD });
+        expect(asked.status).toBe(401);
+        expect(asked.headers['set-cookie']).toBeUndefined();
+        return /name="challenge" value="([^"]+)"/.exec(asked.text)![1]!;
+      };
+      const second = (challenge: string, code: string) =>
+        http().post('/account/login/mfa').set(SAME_ORIGIN).type('form').send({ challenge, code, next: '/account' });
+
+      // The code that confirmed the app was this time step's: the login's is the next one's.
+      app.clock.advanceSeconds(30);
+      const challenge = await firstStep();
+      const wrong = await second(challenge, '000000');
+      expect(wrong.status).toBe(401);
+      expect(wrong.text).toContain(`value="${challenge}"`);
+      expect(wrong.text).toContain('aria-describedby="code-error"');
+      const finished = await second(challenge, totp.generate({ timestamp: app.clock.now().getTime() }));
+      expect(finished.status).toBe(303);
+      expect(finished.headers.location).toBe('/account');
+      const cookie = cookieHeader(sessionCookieOf(finished));
+      const described = await http().get('/session').set(cookie).expect(200);
+      expect(described.body.amr).toEqual(['pwd', 'otp']);
+      // The challenge was used: it opens nothing again.
+      expect((await second(challenge, codes[0]!)).status).toBe(401);
+
+      const byRecoveryCode = await second(await firstStep(), codes[0]!.toUpperCase());
+      expect(byRecoveryCode.status).toBe(303);
+      expect(byRecoveryCode.headers['set-cookie']).toBeDefined();
+    });
+
+    it('goes on only to /account or /admin, whatever `next` says', async () => {
+      const user = await signUp(app);
+      for (const [next, expected] of [
+        ['/admin', '/admin'],
+        ['https://evil.example', '/account'],
+        ['//evil.example', '/account'],
+      ] as const) {
+        const loggedIn = await http()
+          .post('/account/login')
+          .set(SAME_ORIGIN)
+          .type('form')
+          .send({ username: user.username, password: PASSWORD, next })
+          .expect(303);
+        expect(loggedIn.headers.location).toBe(expected);
+      }
+    });
+
+    it('sends a browser without a session from a page to the login page, and back after it', async () => {
+      expect((await http().get('/account').expect(303)).headers.location).toBe('/account/login');
+      expect((await http().get('/account/passkeys').expect(303)).headers.location).toBe('/account/login');
+      expect((await http().get('/admin').expect(303)).headers.location).toBe('/account/login?next=/admin');
+      const page = await http().get('/account/login?next=/admin').expect(200);
+      expect(page.text).toContain('name="next" value="/admin"');
+    });
+  });
+
+  describe('refuses a form it did not serve (CSRF)', () => {
+    let token: string;
+    let session: PageSession;
+
+    beforeEach(async () => {
+      const user = await signUp(app);
+      token = user.token;
+      session = await logInAtPage(app, user.username);
+    });
+
+    it('without the CSRF field, or with another session’s, and nothing is changed', async () => {
+      const other = await logInAtPage(app, (await signUp(app)).username);
+      for (const csrf of ['', other.csrf, `${session.csrf}x`]) {
+        const forged = await postForm(app, { ...session, csrf }, '/account/profile', { displayName: 'Forged' });
+        expect(forged.status).toBe(403);
+        expect(forged.text).toContain('CSRF_REJECTED');
+      }
+      expect(await displayNameOf(token)).toBeNull();
+      await postForm(app, session, '/account/profile', { displayName: 'Mine' }).expect(303);
+      expect(await displayNameOf(token)).toBe('Mine');
+    });
+
+    it('posted from another site or origin, even with the right field', async () => {
+      for (const headers of [
+        { 'Sec-Fetch-Site': 'cross-site' },
+        { 'Sec-Fetch-Site': 'same-site' },
+        { Origin: 'https://evil.example' },
+      ]) {
+        const forged = await request(app.http)
+          .post('/account/profile')
+          .set(session.cookie)
+          .set(headers)
+          .type('form')
+          .send({ csrf: session.csrf, displayName: 'Forged' });
+        expect(forged.status).toBe(403);
+        expect(forged.text).toContain('CSRF_REJECTED');
+      }
+      const forgedLogin = await http()
+        .post('/account/login')
+        .set('Sec-Fetch-Site', 'cross-site')
+        .type('form')
+        .send({ username: 'attacker', password: PASSWORD });
+      expect(forgedLogin.status).toBe(403);
+      expect(await displayNameOf(token)).toBeNull();
+    });
+
+    it('a form posted without a session is told so, and does nothing', async () => {
+      const signedOut = await request(app.http)
+        .post('/account/profile')
+        .set(SAME_ORIGIN)
+        .type('form')
+        .send({ displayName: 'Nobody' });
+      expect(signedOut.status).toBe(401);
+      expect(signedOut.text).toContain('UNAUTHORIZED');
+    });
+  });
+
+  describe('the account page’s forms', () => {
+    it('change the password, which ends every other session but this one', async () => {
+      const user = await signUp(app);
+      const session = await logInAtPage(app, user.username);
+      const newPassword = 'an entirely new passphrase 7';
+      const mismatch = await postForm(app, session, '/account/password', {
+        currentPassword: PASSWORD,
+        newPassword,
+        confirmPassword: 'something else',
+      });
+      expect(mismatch.status).toBe(400);
+      const changed = await postForm(app, session, '/account/password', {
+        currentPassword: PASSWORD,
+        newPassword,
+        confirmPassword: newPassword,
+      }).expect(303);
+      expect(changed.headers.location).toBe('/account?done=password-changed');
+      await http().get('/me').set(bearer(user.token)).expect(401);
+      // The browser's old cookie is replaced by the new session's.
+      const cookie = cookieHeader(sessionCookieOf(changed));
+      const page = await http().get('/account?done=password-changed').set(cookie).expect(200);
+      expect(page.text).toContain('Your password is changed.');
+      await logInToken(app, user.username, newPassword);
+    });
+
+    it('end one session, or every other one, and the webhook no longer admits them', async () => {
+      const user = await signUp(app);
+      const session = await logInAtPage(app, user.username);
+      const another = await logInToken(app, user.username);
+      const sessions = (await http().get('/sessions').set(bearer(another)).expect(200)).body.sessions as {
+        id: string;
+        current: boolean;
+      }[];
+      const anotherId = sessions.find((each) => each.current)!.id;
+      await postForm(app, session, '/account/sessions/end', { id: anotherId }).expect(303);
+      await webhookGet(app, another).expect(401);
+
+      const third = await logInToken(app, user.username);
+      await postForm(app, session, '/account/sessions/end-others').expect(303);
+      await webhookGet(app, third).expect(401);
+      await webhookGet(app, user.token).expect(401);
+      const left = (await http().get('/sessions').set(session.cookie).expect(200)).body.sessions as {
+        current: boolean;
+      }[];
+      expect(left).toEqual([expect.objectContaining({ current: true })]);
+    });
+
+    it('set up the authenticator app from the secret on the page, and show the recovery codes once', async () => {
+      const user = await signUp(app);
+      const session = await logInAtPage(app, user.username);
+      const enrolment = await postForm(app, session, '/account/totp', { password: PASSWORD }).expect(200);
+      expect(enrolment.text).toContain('<svg');
+      const secret = /id="totp-secret">([A-Z2-7]+)</.exec(enrolment.text)![1]!;
+      const totp = new TOTP({ secret: Secret.fromBase32(secret) });
+      const confirmed = await postForm(app, session, '/account/totp/confirm', {
+        csrf: csrfFieldOf(enrolment.text),
+        code: totp.generate({ timestamp: app.clock.now().getTime() }),
+      }).expect(200);
+      const codes = [...confirmed.text.matchAll(/<li>([a-z0-9]{4}(?:-[a-z0-9]{4}){3})<\/li>/g)].map(
+        (match) => match[1],
+      );
+      expect(codes).toHaveLength(10);
+      const status = await http().get('/me/mfa').set(bearer(user.token)).expect(200);
+      expect(status.body).toEqual({ totp: true, recoveryCodesLeft: 10 });
+
+      const removed = await postForm(app, session, '/account/totp/remove', { password: PASSWORD, code: codes[0]! });
+      expect(removed.status).toBe(303);
+      expect((await http().get('/me/mfa').set(bearer(user.token)).expect(200)).body.totp).toBe(false);
+    });
+
+    it('ask for the password to set up a factor once the session is older than 5 minutes', async () => {
+      const user = await signUp(app);
+      const session = await logInAtPage(app, user.username);
+      app.clock.advanceSeconds(6 * 60);
+      const refused = await postForm(app, session, '/account/totp', { password: '' });
+      expect(refused.status).toBe(403);
+      expect(refused.text).toContain('PASSWORD_REQUIRED');
+      await postForm(app, session, '/account/totp', { password: PASSWORD }).expect(200);
+    });
+
+    it('log out: the cookie is cleared and the session is over', async () => {
+      const user = await signUp(app);
+      const session = await logInAtPage(app, user.username);
+      const out = await postForm(app, session, '/account/logout').expect(303);
+      expect(out.headers.location).toBe('/account/login');
+      await http().get('/session').set(session.cookie).expect(401);
+    });
+  });
+
+  describe('the admin page', () => {
+    async function adminPageSession(): Promise<PageSession> {
+      const username = uniqueUsername('page-admin');
+      await http()
+        .post('/admin/users')
+        .set(withAdminSecret)
+        .send({ username, password: PASSWORD, roles: ['admin'] })
+        .expect(201);
+      return logInAtPage(app, username);
+    }
+
+    it('is only for the admin role', async () => {
+      const user = await signUp(app);
+      const session = await logInAtPage(app, user.username);
+      const page = await http().get('/admin').set(session.cookie);
+      expect(page.status).toBe(403);
+      expect(page.text).toContain('FORBIDDEN');
+      const forged = await postForm(app, session, '/admin/forms/user', { id: String(user.id), action: 'disable' });
+      expect(forged.status).toBe(403);
+      await webhookGet(app, user.token).expect(200);
+    });
+
+    it('finds users by part of their name or address, in any case', async () => {
+      const admin = await adminPageSession();
+      const needle = uniqueUsername('Needle');
+      await http()
+        .post('/admin/users')
+        .set(withAdminSecret)
+        .send({ username: needle.toLowerCase(), password: PASSWORD, email: `${needle}@example.com` })
+        .expect(201);
+      const found = await http()
+        .get(`/admin?search=${needle.slice(0, 14).toUpperCase()}`)
+        .set(admin.cookie)
+        .expect(200);
+      expect(found.text).toContain(needle.toLowerCase());
+      expect(found.text).toMatch(/1 user matching/);
+      const nothing = await http().get('/admin?search=%25').set(admin.cookie).expect(200);
+      expect(nothing.text).toMatch(/0 users matching/);
+    });
+
+    it('resets a user’s second factor, which ends their sessions', async () => {
+      const admin = await adminPageSession();
+      const user = await signUp(app);
+      await enrolTotp(user.token);
+      const page = await http().get(`/admin?search=${user.username}`).set(admin.cookie).expect(200);
+      expect(page.text).toContain(`Reset the second factor of ${user.username}`);
+      const reset = await postForm(app, admin, '/admin/forms/user', { id: String(user.id), action: 'reset-mfa' });
+      expect(reset.status).toBe(303);
+      expect(reset.headers.location).toBe('/admin?done=mfa-reset');
+      await webhookGet(app, user.token).expect(401);
+      const token = await logInToken(app, user.username);
+      expect((await http().get('/me/mfa').set(bearer(token)).expect(200)).body.totp).toBe(false);
+    });
+
+    it('disables, enables, grants a role and deletes, each as the API would', async () => {
+      const admin = await adminPageSession();
+      const user = await signUp(app);
+      const act = (action: string, fields: Record<string, string> = {}) =>
+        postForm(app, admin, '/admin/forms/user', { id: String(user.id), action, ...fields });
+      await postForm(app, admin, '/admin/forms/roles', { action: 'create', name: 'editor-page' }).expect(303);
+      await act('grant-role', { role: 'editor-page' }).expect(303);
+      const granted = await http().get(`/admin/users/${user.id}`).set(withAdminSecret).expect(200);
+      expect(granted.body.roles).toContain('editor-page');
+      await act('disable').expect(303);
+      await webhookGet(app, user.token).expect(401);
+      await act('enable').expect(303);
+      expect((await act('delete')).status).toBe(400);
+      await act('delete', { confirm: 'yes' }).expect(303);
+      await http().get(`/admin/users/${user.id}`).set(withAdminSecret).expect(404);
+      await postForm(app, admin, '/admin/forms/roles', { action: 'delete', name: 'editor-page' }).expect(303);
+    });
+  });
+});
