@@ -248,7 +248,8 @@ export function createUsersRepository(db: Knex): UserStore {
 
     async listUsers(limit: number, offset: number, search?: string): Promise<{ users: User[]; total: number }> {
       // A part of a username or address, matched as text: LIKE's own wildcards are escaped.
-      const pattern = search === undefined ? undefined : `%${search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+      const pattern =
+        search === undefined ? undefined : `%${search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
       const matching = <Q extends Knex.QueryBuilder>(query: Q, alias: string): Q => {
         if (pattern === undefined) return query;
         void query.where((where) => {

@@ -61,7 +61,8 @@ function forgeryRisk(req: Request, allowedOrigins: ReadonlySet<string>): string 
  */
 function pageFormRisk(req: Request): string | undefined {
   const fetchSite = req.get('sec-fetch-site');
-  if (fetchSite !== undefined) return fetchSite === 'same-origin' ? undefined : 'The form was posted from another site.';
+  if (fetchSite !== undefined)
+    return fetchSite === 'same-origin' ? undefined : 'The form was posted from another site.';
   const origin = req.get('origin');
   if (origin !== undefined && origin !== `${req.protocol}://${req.get('host') ?? ''}`) {
     return 'The form was posted from another origin.';

@@ -29,9 +29,12 @@ export function pageErrorHandler(
       title: 'That did not work',
       body: html`<p class="error" role="alert">${error.message}</p>
         <p><small>Error code: ${error.code}</small></p>
-        ${details.length > 0 && html`<ul>
+        ${
+          details.length > 0 &&
+          html`<ul>
             ${details}
-          </ul>`}
+          </ul>`
+        }
         ${back && html`<p><a href="${back.href}">${back.label}</a></p>`}`,
     });
   };

@@ -34,7 +34,6 @@ const backToAccount = { status: 303, description: 'Back to /account, which says 
 export const LOGIN_DESTINATIONS = ['/account', '/admin'] as const;
 const destination = z.enum(LOGIN_DESTINATIONS).catch('/account');
 
-
 /** The notices /account shows after a form: fixed texts, chosen by a key in the redirect. */
 const NOTICES = {
   'profile-saved': 'Your profile is saved.',
@@ -49,7 +48,12 @@ const NOTICES = {
   'passkey-removed': 'The passkey is removed.',
 } as const;
 type Notice = keyof typeof NOTICES;
-const noticeQuery = z.object({ done: z.enum(Object.keys(NOTICES) as [Notice, ...Notice[]]).optional().catch(undefined) });
+const noticeQuery = z.object({
+  done: z
+    .enum(Object.keys(NOTICES) as [Notice, ...Notice[]])
+    .optional()
+    .catch(undefined),
+});
 
 const accountForm = <B extends z.ZodType>(
   path: string,
@@ -148,7 +152,10 @@ export const accountPageRoutes = {
         path: ['confirmPassword'],
         message: 'does not match the new password',
       }),
-    { rateLimit: 'password-change', errors: ['INVALID_CREDENTIALS', 'WEAK_PASSWORD', 'PASSWORD_CHANGED', 'OVERLOADED'] },
+    {
+      rateLimit: 'password-change',
+      errors: ['INVALID_CREDENTIALS', 'WEAK_PASSWORD', 'PASSWORD_CHANGED', 'OVERLOADED'],
+    },
   ),
   endSessionForm: accountForm('/account/sessions/end', 'End a session', z.object({ id: z.uuid() }), {
     errors: ['NOT_FOUND'],
@@ -167,11 +174,16 @@ export const accountPageRoutes = {
       errors: ['PASSWORD_REQUIRED', 'INVALID_CREDENTIALS', 'MFA_ALREADY_ENABLED'],
     },
   ),
-  totpConfirmationForm: accountForm('/account/totp/confirm', 'Confirm the authenticator app', z.object({ code: formField }), {
-    rateLimit: 'password-change',
-    answers: [pageAnswer('The recovery codes, shown this once.')],
-    errors: ['INVALID_MFA_CODE', 'MFA_NOT_ENABLED'],
-  }),
+  totpConfirmationForm: accountForm(
+    '/account/totp/confirm',
+    'Confirm the authenticator app',
+    z.object({ code: formField }),
+    {
+      rateLimit: 'password-change',
+      answers: [pageAnswer('The recovery codes, shown this once.')],
+      errors: ['INVALID_MFA_CODE', 'MFA_NOT_ENABLED'],
+    },
+  ),
   totpRemovalForm: accountForm(
     '/account/totp/remove',
     'Remove the authenticator app',
@@ -505,23 +517,25 @@ export function accountPagesRouter(deps: AccountPagesDeps): Router {
           </table>
           ${form(req, '/account/sessions/end-others', html`<button type="submit">End every other session</button>`)}
         </section>
-        ${identities.length > 0 &&
-        html`<section aria-labelledby="identities">
-          <h2 id="identities">Linked identities</h2>
-          <table>
-            <thead>
-              <tr>
-                <th>Provider</th>
-                <th>Email</th>
-                <th>Linked (UTC)</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              ${identityRows}
-            </tbody>
-          </table>
-        </section>`}`,
+        ${
+          identities.length > 0 &&
+          html`<section aria-labelledby="identities">
+            <h2 id="identities">Linked identities</h2>
+            <table>
+              <thead>
+                <tr>
+                  <th>Provider</th>
+                  <th>Email</th>
+                  <th>Linked (UTC)</th>
+                  <th></th>
+                </tr>
+              </thead>
+              <tbody>
+                ${identityRows}
+              </tbody>
+            </table>
+          </section>`
+        }`,
     });
   };
 

@@ -36,7 +36,6 @@ const NOTICES = {
 } as const;
 type Notice = keyof typeof NOTICES;
 
-
 const USER_ACTIONS = ['disable', 'enable', 'end-sessions', 'reset-mfa', 'grant-role', 'revoke-role', 'delete'] as const;
 
 const backToAdmin = { status: 303, description: 'Back to /admin, which says what was done.' };
@@ -137,14 +136,20 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
       <td>${user.username}${user.disabled && html` <strong>(disabled)</strong>`}</td>
       <td>${user.email ?? '—'}</td>
       <td>${user.roles.join(', ')}</td>
-      <td>${[factors.totp && 'app', factors.passkeys > 0 && `${factors.passkeys} passkeys`].filter(Boolean).join(', ') || '—'}</td>
       <td>
-        ${user.disabled
-          ? action('enable', 'Enable', `Enable ${user.username}`)
-          : action('disable', 'Disable', `Disable ${user.username}`)}
+        ${[factors.totp && 'app', factors.passkeys > 0 && `${factors.passkeys} passkeys`].filter(Boolean).join(', ') || '—'}
+      </td>
+      <td>
+        ${
+          user.disabled
+            ? action('enable', 'Enable', `Enable ${user.username}`)
+            : action('disable', 'Disable', `Disable ${user.username}`)
+        }
         ${action('end-sessions', 'End sessions', `End the sessions of ${user.username}`)}
-        ${(factors.totp || factors.passkeys > 0) &&
-        action('reset-mfa', 'Reset second factor', `Reset the second factor of ${user.username}`)}
+        ${
+          (factors.totp || factors.passkeys > 0) &&
+          action('reset-mfa', 'Reset second factor', `Reset the second factor of ${user.username}`)
+        }
         ${form(
           req,
           '/admin/forms/user',
@@ -160,7 +165,13 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
           '/admin/forms/user',
           html`<input type="hidden" name="id" value="${user.id}" /><input type="hidden" name="action" value="delete" />
             <label
-              ><input type="checkbox" name="confirm" value="yes" required aria-label="Confirm deleting ${user.username}" />
+              ><input
+                type="checkbox"
+                name="confirm"
+                value="yes"
+                required
+                aria-label="Confirm deleting ${user.username}"
+              />
               sure</label
             >
             <button type="submit" aria-label="Delete ${user.username}">Delete</button>`,
@@ -251,16 +262,18 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
                       html`<tr>
                         <td>${role.name}${role.builtIn && ' (built in)'}</td>
                         <td>
-                          ${!role.builtIn &&
-                          form(
-                            req,
-                            '/admin/forms/roles',
-                            html`<input type="hidden" name="action" value="delete" /><input
-                                type="hidden"
-                                name="name"
-                                value="${role.name}"
-                              /><button type="submit" aria-label="Delete the role ${role.name}">Delete</button>`,
-                          )}
+                          ${
+                            !role.builtIn &&
+                            form(
+                              req,
+                              '/admin/forms/roles',
+                              html`<input type="hidden" name="action" value="delete" /><input
+                                  type="hidden"
+                                  name="name"
+                                  value="${role.name}"
+                                /><button type="submit" aria-label="Delete the role ${role.name}">Delete</button>`,
+                            )
+                          }
                         </td>
                       </tr>`,
                   )}
@@ -319,7 +332,8 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
             return;
           }
           case 'delete':
-            if (confirm !== 'yes') throw new AppError('VALIDATION_FAILED', { message: 'Tick “sure” to delete the user.' });
+            if (confirm !== 'yes')
+              throw new AppError('VALIDATION_FAILED', { message: 'Tick “sure” to delete the user.' });
             await administration.deleteUser(id);
             recordAuthEvent(req, 'user.deleted', { userId: id, ...actor });
             back(res, 'deleted');
@@ -328,7 +342,7 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
       },
 
       roleForm: async (req, res, { body: { action, name: role } }) => {
-                if (action === 'create') await administration.createRole(role);
+        if (action === 'create') await administration.createRole(role);
         else await administration.deleteRole(role);
         recordAuthEvent(req, action === 'create' ? 'role.created' : 'role.deleted', { role, ...adminActor(res) });
         back(res, action === 'create' ? 'role-created' : 'role-deleted');
