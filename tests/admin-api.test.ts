@@ -128,6 +128,31 @@ describe('admin API', () => {
       expect(page.body.total).toBe(all.body.total);
     });
 
+    it('finds users whose username or address contains `search`, in any case, with LIKE wildcards as text', async () => {
+      const needle = uniqueUsername('Find_me');
+      await request(app.http)
+        .post('/admin/users')
+        .set(withAdminSecret)
+        .send({ username: `${needle.toLowerCase()}-a`, password: PASSWORD })
+        .expect(201);
+      await request(app.http)
+        .post('/admin/users')
+        .set(withAdminSecret)
+        .send({ username: uniqueUsername('other'), password: PASSWORD, email: `${needle}@Example.com` })
+        .expect(201);
+      const found = await request(app.http)
+        .get(`/admin/users?search=${encodeURIComponent(needle.toUpperCase())}`)
+        .set(withAdminSecret)
+        .expect(200);
+      expect(found.body.total).toBe(2);
+      expect(found.body.users).toHaveLength(2);
+      // `_` and `%` are matched as themselves, not as LIKE's wildcards.
+      const underscore = await request(app.http).get('/admin/users?search=find%25me').set(withAdminSecret).expect(200);
+      expect(underscore.body).toEqual({ users: [], total: 0 });
+      const wildcard = await request(app.http).get('/admin/users?search=find_me_').set(withAdminSecret).expect(200);
+      expect(wildcard.body.total).toBe(0);
+    });
+
     it.each(['limit=0', 'limit=201', 'offset=-1'])(
       'refuses the paging %s with 400 VALIDATION_FAILED',
       async (query) => {

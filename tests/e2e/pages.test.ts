@@ -1,17 +1,12 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Secret, TOTP } from 'otpauth';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { ADMIN_SECRET, withAdminSecret } from '../support/admin';
+import { launchChromium, type Chromium } from '../support/chromium';
 import { freePort } from '../support/ports';
 import { webhookGet } from '../support/requests';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from '../support/test-app';
-
-declare global {
-  var CHROMIUM_PATH: string;
-}
 
 /**
  * The account and admin pages in Debian's Chromium, as a person uses them: typing into the
@@ -23,7 +18,7 @@ declare global {
 describe('the account and admin pages, in Chromium', () => {
   let app: TestApp;
   let origin: string;
-  let userDataDir: string;
+  let chromium: Chromium;
   let browser: BrowserContext;
   const consoleErrors: string[] = [];
 
@@ -32,18 +27,12 @@ describe('the account and admin pages, in Chromium', () => {
     // WebAuthn needs a domain for its RP ID: localhost, never 127.0.0.1.
     origin = `http://localhost:${port}`;
     app = await startTestApp({ PORT: String(port), ADMIN_SECRET });
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-pages-'));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: globalThis.CHROMIUM_PATH,
-      headless: true,
-      viewport: { width: 1100, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    chromium = await launchChromium({ viewport: { width: 1100, height: 900 } });
+    browser = chromium.context;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await chromium?.close();
     await app?.close();
   });
 

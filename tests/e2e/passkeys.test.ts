@@ -1,17 +1,11 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import request from 'supertest';
 import { ADMIN_SECRET, withAdminSecret } from '../support/admin';
+import { launchChromium, type Chromium } from '../support/chromium';
 import { freePort } from '../support/ports';
 import { webhookGet } from '../support/requests';
 import { statusAndCode } from '../support/responses';
 import { PASSWORD, bearer, signUp, startTestApp, type SignedUpUser, type TestApp } from '../support/test-app';
-
-declare global {
-  var CHROMIUM_PATH: string;
-}
 
 /**
  * Passkeys in Debian's Chromium, with its virtual authenticator (CDP's WebAuthn domain) standing
@@ -48,7 +42,7 @@ interface BrowserWebAuthn {
 describe('passkeys, in a real Chromium with a virtual authenticator', () => {
   let app: TestApp;
   let origin: string;
-  let userDataDir: string;
+  let chromium: Chromium;
   let browser: BrowserContext;
   let page: Page;
   let cdp: CDPSession;
@@ -59,12 +53,8 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
     origin = `http://localhost:${port}`;
     // The RP ID and origin default to localhost and this port.
     app = await startTestApp({ PORT: String(port), ADMIN_SECRET });
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-passkeys-'));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: globalThis.CHROMIUM_PATH,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    chromium = await launchChromium();
+    browser = chromium.context;
     page = await browser.newPage();
     await page.goto(`${origin}/healthz`);
     cdp = await browser.newCDPSession(page);
@@ -73,8 +63,7 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await chromium?.close();
     await app?.close();
   });
 

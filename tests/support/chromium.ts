@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+declare global {
+  // Set by jest.config.js for the browser project: Debian's Chromium.
+  var CHROMIUM_PATH: string;
+}
+
+export interface Chromium {
+  context: BrowserContext;
+  /** Closes the browser and deletes its profile. */
+  close(): Promise<void>;
+}
+
+/** Debian's Chromium, headless, with a profile of its own that close() deletes. */
+export async function launchChromium(
+  options: { viewport?: { width: number; height: number } } = {},
+): Promise<Chromium> {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: globalThis.CHROMIUM_PATH,
+    headless: true,
+    ...options,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
