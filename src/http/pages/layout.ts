@@ -25,10 +25,11 @@ const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 // bytes, which no formatter of the template around it can change.
 const STYLE_ELEMENT = new SafeHtml(`<style>${STYLE}</style>`);
 
+// The QR code of TOTP enrolment is an inline SVG drawn with attributes, not styles: it needs no
+// image source and no style beyond the one hashed.
 const POLICY = [
   "default-src 'none'",
   `style-src 'sha256-${STYLE_HASH}'`,
-  // The QR code of TOTP enrolment is an inline SVG, which needs no image source.
   "form-action 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
