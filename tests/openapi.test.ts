@@ -483,6 +483,11 @@ describe('the OpenAPI description', () => {
       );
       expectDocumentedAnswer(await http().post('/login/passkey/options').send(), 'POST /login/passkey/options', 200);
       expectDocumentedAnswer(
+        await http().post('/login/mfa/passkey/options').send({ challenge: 'unknown' }),
+        'POST /login/mfa/passkey/options',
+        401,
+      );
+      expectDocumentedAnswer(
         await http()
           .post('/login/passkey')
           .send({

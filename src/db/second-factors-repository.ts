@@ -11,10 +11,10 @@ interface TotpRow {
 }
 
 /** A live challenge: not expired, attempts left, and its user as they were when the password was checked. */
-function liveChallenge(db: Knex, challengeHash: string, issues: ChallengeIssues, now: Date) {
+function liveChallenge(db: Knex, challengeHash: string, issues: ChallengeIssues | undefined, now: Date) {
   return db('login_challenges as c')
     .join('users as u', 'u.id', 'c.user_id')
-    .where({ 'c.challenge_hash': challengeHash, 'c.issues': issues })
+    .where({ 'c.challenge_hash': challengeHash, ...(issues !== undefined && { 'c.issues': issues }) })
     .andWhere('c.expires_at', '>', now)
     .andWhere('c.attempts_left', '>', 0)
     .andWhereRaw('c.session_epoch = u.session_epoch and not u.disabled');
@@ -127,11 +127,11 @@ export function createSecondFactorsRepository(db: Knex): SecondFactorStore {
       });
     },
 
-    async findChallengeUsername(challengeHash, issues, now) {
+    async findChallengeUser(challengeHash, issues, now) {
       const row = await liveChallenge(db, challengeHash, issues, now)
-        .select<{ username: string }>('u.username')
+        .select<{ id: number; username: string }>('u.id', 'u.username')
         .first();
-      return row?.username;
+      return row && { userId: row.id, username: row.username };
     },
 
     async useChallenge(challengeHash, issues, now, prove): Promise<ChallengeOutcome> {

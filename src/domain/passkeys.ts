@@ -9,6 +9,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
 import { AppError } from '../errors';
 import type { AuthenticatedSession, AuthenticationMethod, Clock, User, UserId } from './model';
 import type { Passkey, PasskeyChallengePurpose, PasskeyStore, UserStore } from './ports';
@@ -67,9 +68,27 @@ export function createPasskeys({ store, users, clock, relyingParty, confirmFresh
     });
   }
 
-  /** The challenge the response signed, if this service issued it for this purpose and user: used up by asking. */
-  const challengeCheck = (purpose: PasskeyChallengePurpose, userId: UserId | null) => (challenge: string) =>
-    store.consumeChallenge(hashChallenge(challenge), purpose, userId, clock.now());
+  /**
+   * Uses up the challenge the response says it signed, if this service issued it for this purpose
+   * and user; the library then checks that it was signed. Done here rather than in the library's
+   * callback, so that a database failure is an outage (5xx), never a refused passkey.
+   */
+  async function consumeSignedChallenge(
+    response: { response: { clientDataJSON: string } },
+    purpose: PasskeyChallengePurpose,
+    userId: UserId | null,
+  ): Promise<string | undefined> {
+    let challenge: unknown;
+    try {
+      ({ challenge } = decodeClientDataJSON(response.response.clientDataJSON));
+    } catch {
+      return undefined;
+    }
+    if (typeof challenge !== 'string') return undefined;
+    return (await store.consumeChallenge(hashChallenge(challenge), purpose, userId, clock.now()))
+      ? challenge
+      : undefined;
+  }
 
   return {
     /** The options for navigator.credentials.create(); its challenge is good once, for 5 minutes. */
@@ -99,11 +118,13 @@ export function createPasskeys({ store, users, clock, relyingParty, confirmFresh
     /** Registers the passkey that answered the options. Throws PASSKEY_REJECTED or PASSKEY_EXISTS. */
     async register(userId: UserId, response: RegistrationResponseJSON, name: string | undefined): Promise<Passkey> {
       const passkeyName = validName(name, 'Passkey');
+      const challenge = await consumeSignedChallenge(response, 'registration', userId);
+      if (challenge === undefined) throw new AppError('PASSKEY_REJECTED');
       let verified;
       try {
         verified = await verifyRegistrationResponse({
           response,
-          expectedChallenge: challengeCheck('registration', userId),
+          expectedChallenge: challenge,
           expectedOrigin,
           expectedRPID: relyingPartyId,
           requireUserVerification: false,
@@ -172,11 +193,13 @@ export function createPasskeys({ store, users, clock, relyingParty, confirmFresh
     ): Promise<{ user: User; amr: AuthenticationMethod[] }> {
       const passkey = await store.findPasskey(response.id);
       if (!passkey) throw new AppError('INVALID_PASSKEY');
+      const challenge = await consumeSignedChallenge(response, 'authentication', null);
+      if (challenge === undefined) throw new AppError('INVALID_PASSKEY');
       let verified;
       try {
         verified = await verifyAuthenticationResponse({
           response,
-          expectedChallenge: challengeCheck('authentication', null),
+          expectedChallenge: challenge,
           expectedOrigin,
           expectedRPID: relyingPartyId,
           credential: { id: passkey.id, publicKey: passkey.publicKey, counter: passkey.counter },
@@ -195,6 +218,50 @@ export function createPasskeys({ store, users, clock, relyingParty, confirmFresh
         throw new AppError('INVALID_PASSKEY');
       }
       return { user, amr: ['hwk', 'mfa'] };
+    },
+
+    /**
+     * The options for a login's second step after the password: they name the user's passkeys,
+     * which only someone who knew the password learns. Throws NOT_FOUND when there are none.
+     */
+    async secondStepOptions(userId: UserId): Promise<PublicKeyCredentialRequestOptionsJSON> {
+      const registered = await store.listPasskeys(userId);
+      if (registered.length === 0) throw new AppError('NOT_FOUND', { message: 'This account has no passkey.' });
+      const options = await generateAuthenticationOptions({
+        rpID: relyingPartyId,
+        allowCredentials: registered.map(({ id }) => ({ id })),
+        // The password was the first factor: the key's presence is the second.
+        userVerification: 'preferred',
+      });
+      await rememberChallenge(options.challenge, 'authentication', userId);
+      return options;
+    },
+
+    /**
+     * Whether the assertion proves a second step for this user: one of their passkeys signed a
+     * challenge issued for them, and its counter moved on. Used up either way.
+     */
+    async proveSecondStep(userId: UserId, response: AuthenticationResponseJSON): Promise<boolean> {
+      const passkey = await store.findPasskey(response.id);
+      if (passkey?.userId !== userId) return false;
+      const challenge = await consumeSignedChallenge(response, 'authentication', userId);
+      if (challenge === undefined) return false;
+      let verified;
+      try {
+        verified = await verifyAuthenticationResponse({
+          response,
+          expectedChallenge: challenge,
+          expectedOrigin,
+          expectedRPID: relyingPartyId,
+          credential: { id: passkey.id, publicKey: passkey.publicKey, counter: passkey.counter },
+          requireUserVerification: false,
+        });
+      } catch {
+        // A bad signature, a counter gone back (a clone): not a proof.
+        return false;
+      }
+      // Of two uses racing with one signature counter, the second finds it moved on.
+      return verified.verified && store.recordUse(passkey.id, verified.authenticationInfo.newCounter, clock.now());
     },
 
     purgeExpiredChallenges: () => store.deleteExpiredChallenges(clock.now()),

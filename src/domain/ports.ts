@@ -495,8 +495,15 @@ export interface SecondFactorStore extends SecondFactorChecks {
     attempts: number;
     expiresAt: Date;
   }): Promise<void>;
-  /** The username of a live challenge's user, to count its attempts against the account. */
-  findChallengeUsername(challengeHash: string, issues: ChallengeIssues, now: Date): Promise<string | undefined>;
+  /**
+   * A live challenge's user: their username counts its attempts against the account. Without
+   * `issues`, a challenge of either family.
+   */
+  findChallengeUser(
+    challengeHash: string,
+    issues: ChallengeIssues | undefined,
+    now: Date,
+  ): Promise<{ userId: UserId; username: string } | undefined>;
   /**
    * Holds the live challenge (a row lock: its uses take turns, on every instance) while `prove`
    * checks the proof through the checks given to it, in the same transaction. Passed, the

@@ -32,10 +32,16 @@ const CHALLENGE_ATTEMPTS = 5;
 const FRESH_SESSION_SECONDS = 5 * 60;
 
 /** The ways a login's second step may be proved, as MFA_REQUIRED lists them. */
-export const SECOND_FACTOR_METHODS = ['totp', 'recovery_code'] as const;
+export type SecondFactorMethod = 'totp' | 'recovery_code' | 'passkey';
 
-/** A second step's proof: a code from the app, or a recovery code. */
-export type SecondFactorProof = { code: string } | { recoveryCode: string };
+/**
+ * A second step's proof: a code from the app, a recovery code, or a passkey's assertion, which
+ * Passkeys checked beforehand (its checks use the database, outside the challenge's transaction).
+ */
+export type SecondFactorProof = CodeProof | { passkeyProved: boolean };
+
+/** A code from the app, or a recovery code. */
+export type CodeProof = { code: string } | { recoveryCode: string };
 
 /** What an account shows of its second factors. */
 export interface MfaSummary {
@@ -112,6 +118,7 @@ export function createSecondFactors({
 
   /** Whether the proof holds; a code that holds is used up by this. */
   async function prove(userId: UserId, proof: SecondFactorProof, checks: SecondFactorChecks): Promise<boolean> {
+    if ('passkeyProved' in proof) return proof.passkeyProved;
     if ('recoveryCode' in proof) return checks.consumeRecoveryCode(userId, hashRecoveryCode(proof.recoveryCode));
     const factor = await checks.findTotp(userId);
     if (!factor?.confirmed) return false;
@@ -161,7 +168,7 @@ export function createSecondFactors({
     },
 
     /** Removes the app and the recovery codes, on the password and a code of either kind. */
-    async removeTotp(userId: UserId, { password, ...proof }: SecondFactorProof & { password: string }): Promise<void> {
+    async removeTotp(userId: UserId, { password, ...proof }: CodeProof & { password: string }): Promise<void> {
       await confirmPassword(userId, password);
       const factor = await store.findTotp(userId);
       if (!factor?.confirmed) throw new AppError('MFA_NOT_ENABLED');
@@ -218,10 +225,19 @@ export function createSecondFactors({
       return token;
     },
 
-    /** The username of a live challenge's user, or undefined for any challenge that is not one. */
-    async challengeUsername(challenge: string, issues: ChallengeIssues): Promise<string | undefined> {
+    /** A live challenge's user, or undefined for any challenge that is not one; without `issues`, of either family. */
+    async pendingChallenge(
+      challenge: string,
+      issues?: ChallengeIssues,
+    ): Promise<{ userId: UserId; username: string } | undefined> {
       if (!isWellFormedOneTimeToken(challenge)) return undefined;
-      return store.findChallengeUsername(hashOneTimeToken(challenge), issues, clock.now());
+      return store.findChallengeUser(hashOneTimeToken(challenge), issues, clock.now());
+    },
+
+    /** The ways this user's second step may be proved: the app or a recovery code, and a passkey if they have one. */
+    async methodsOf(userId: UserId): Promise<SecondFactorMethod[]> {
+      const passkeyCount = (await passkeys.countPasskeys([userId])).get(userId) ?? 0;
+      return passkeyCount > 0 ? ['totp', 'recovery_code', 'passkey'] : ['totp', 'recovery_code'];
     },
 
     /**
@@ -244,7 +260,9 @@ export function createSecondFactors({
         throw new AppError('INVALID_MFA_CODE', { fields: { attemptsLeft: result.attemptsLeft } });
       const user = await users.findUserById(result.userId);
       if (!user) throw new AppError('INVALID_MFA_CHALLENGE');
-      return { user: { ...user, sessionEpoch: result.sessionEpoch }, amr: [...result.firstStepAmr, 'otp'] };
+      // A passkey after the first step is a second factor: `mfa` says so, as `otp` does by itself.
+      const secondStep: AuthenticationMethod[] = 'passkeyProved' in proof ? ['hwk', 'mfa'] : ['otp'];
+      return { user: { ...user, sessionEpoch: result.sessionEpoch }, amr: [...result.firstStepAmr, ...secondStep] };
     },
 
     purgeExpiredChallenges: () => store.deleteExpiredChallenges(clock.now()),

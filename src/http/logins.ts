@@ -4,12 +4,12 @@ import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { AuthenticationMethod, User } from '../domain/model';
 import type { Passkeys } from '../domain/passkeys';
 import type { RateLimits } from '../domain/rate-limits';
-import { SECOND_FACTOR_METHODS, type SecondFactorProof, type SecondFactors } from '../domain/second-factors';
+import type { SecondFactors } from '../domain/second-factors';
 import { AppError } from '../errors';
 import type { LoginKind } from '../metrics';
 import { recordAuthEvent } from './auth-events';
 import { checkLogin, type Authenticator } from './passport';
-import type { passkeyLoginBody } from './schemas';
+import type { passkeyLoginBody, secondFactorLoginBody } from './schemas';
 
 /** The answer to a first step whose user has a second factor: MFA_REQUIRED, with the challenge for the second. */
 export async function secondFactorRequired(
@@ -19,7 +19,7 @@ export async function secondFactorRequired(
   firstStepAmr: AuthenticationMethod[],
 ): Promise<AppError> {
   const challenge = await secondFactors.startChallenge(user, issues, firstStepAmr);
-  return new AppError('MFA_REQUIRED', { fields: { challenge, methods: SECOND_FACTOR_METHODS } });
+  return new AppError('MFA_REQUIRED', { fields: { challenge, methods: await secondFactors.methodsOf(user.id) } });
 }
 
 /** What a login gives (a session, a token pair), issued by the route for a user who proved who they are. */
@@ -94,16 +94,28 @@ export function createLogins(
      */
     async finishLogIn<T>(
       req: Request,
-      { challenge, ...proof }: SecondFactorProof & { challenge: string },
+      { challenge, ...proof }: z.output<typeof secondFactorLoginBody>,
       kind: LoginKind,
       issue: IssueLogin<T>,
     ): Promise<T> {
-      const username = await secondFactors.challengeUsername(challenge, kind.issued);
-      if (username === undefined) throw new AppError('INVALID_MFA_CHALLENGE');
-      const attempt = await rateLimits.admitLogin(req.ip, username);
+      const pending = await secondFactors.pendingChallenge(challenge, kind.issued);
+      if (pending === undefined) throw new AppError('INVALID_MFA_CHALLENGE');
+      const attempt = await rateLimits.admitLogin(req.ip, pending.username);
       let finished;
       try {
-        finished = await secondFactors.finishChallenge(challenge, kind.issued, proof);
+        finished = await secondFactors.finishChallenge(
+          challenge,
+          kind.issued,
+          'passkey' in proof
+            ? {
+                // The schema checked the outline; @simplewebauthn/server checks every byte.
+                passkeyProved: await passkeys.proveSecondStep(
+                  pending.userId,
+                  proof.passkey as unknown as AuthenticationResponseJSON,
+                ),
+              }
+            : proof,
+        );
       } catch (error) {
         if (error instanceof AppError && error.code === 'INVALID_MFA_CODE')
           recordAuthEvent(req, 'login.failed', { ...kind });

@@ -39,10 +39,6 @@ const recoveryCode = z.string().max(40).describe('One of the recovery codes; das
 const withSecondFactorProof = <F extends z.ZodRawShape>(fields: F) =>
   z.union([z.strictObject({ ...fields, code: totpCode }), z.strictObject({ ...fields, recoveryCode })]);
 
-export const secondFactorLoginBody = withSecondFactorProof({
-  challenge: z.string().max(200).describe('From the MFA_REQUIRED answer.'),
-});
-
 /**
  * A browser's answer to a WebAuthn ceremony, as PublicKeyCredential.toJSON() (or
  * @simplewebauthn/browser) gives it; @simplewebauthn/server checks the rest.
@@ -54,6 +50,21 @@ const webAuthnResponse = z.looseObject({
   response: z.looseObject({ clientDataJSON: z.string().max(10_000) }),
   clientExtensionResults: z.looseObject({}).default({}),
 });
+
+const loginChallenge = z.string().max(200).describe('From the MFA_REQUIRED answer.');
+
+/** A login's second step: its challenge, and a code, a recovery code or a passkey's answer. */
+export const secondFactorLoginBody = z.union([
+  withSecondFactorProof({ challenge: loginChallenge }),
+  z.strictObject({
+    challenge: loginChallenge,
+    passkey: webAuthnResponse.describe(
+      'navigator.credentials.get() with the options of POST /login/mfa/passkey/options, as JSON.',
+    ),
+  }),
+]);
+
+export const loginChallengeBody = z.strictObject({ challenge: loginChallenge });
 
 export const passkeyRegistrationBody = z.strictObject({
   response: webAuthnResponse,
@@ -366,9 +377,9 @@ export function errorResponse(codes: readonly ErrorCode[] = Object.keys(errorCat
         .optional()
         .describe('With MFA_REQUIRED: send it with a code to /login/mfa (or /token/mfa) within 5 minutes.'),
       methods: z
-        .array(z.enum(['totp', 'recovery_code']))
+        .array(z.enum(['totp', 'recovery_code', 'passkey']))
         .optional()
-        .describe('With MFA_REQUIRED: the ways the second step may be proved.'),
+        .describe('With MFA_REQUIRED: the ways the second step may be proved; `passkey` when the account has one.'),
     }),
     ...(codes.includes('INVALID_MFA_CODE') && {
       attemptsLeft: z

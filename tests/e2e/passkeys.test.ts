@@ -1,4 +1,5 @@
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
+import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
 import { ADMIN_SECRET, withAdminSecret } from '../support/admin';
 import { launchChromium, type Chromium } from '../support/chromium';
@@ -276,5 +277,97 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
     expect(statusAndCode(asked)).toEqual({ status: 403, code: 'PASSWORD_REQUIRED' });
     const confirmed = await http().post('/me/passkeys/options').set(bearer(user.token)).send({ password: PASSWORD });
     expect(confirmed.status).toBe(200);
+  });
+  describe('as the second step after a password', () => {
+    /** A user with an authenticator app, whose logins therefore take a second step, and a passkey. */
+    async function userWithAppAndPasskey() {
+      await forgetPasskeys();
+      const user = await signUp(app);
+      const begun = await http().post('/me/mfa/totp').set(bearer(user.token)).send({}).expect(200);
+      const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret as string) });
+      await http()
+        .post('/me/mfa/totp/confirm')
+        .set(bearer(user.token))
+        .send({ code: totp.generate({ timestamp: app.clock.now().getTime() }) })
+        .expect(200);
+      const { registered } = await registerPasskey(user, 'Key');
+      return { user, passkeyId: registered.body.id as string };
+    }
+
+    const firstStep = async (path: '/login' | '/token', username: string) => {
+      const res = await http().post(path).send({ username, password: PASSWORD });
+      expect(statusAndCode(res)).toEqual({ status: 401, code: 'MFA_REQUIRED' });
+      return res.body as { challenge: string; methods: string[] };
+    };
+
+    it('is offered, and proves it once: a session whose amr says password and key', async () => {
+      const { user, passkeyId } = await userWithAppAndPasskey();
+      const { challenge, methods } = await firstStep('/login', user.username);
+      expect(methods).toEqual(['totp', 'recovery_code', 'passkey']);
+      const options = await http().post('/login/mfa/passkey/options').send({ challenge }).expect(200);
+      expect(options.body.allowCredentials).toEqual([expect.objectContaining({ id: passkeyId })]);
+      const response = await getInBrowser(options.body as Json);
+
+      const finished = await http().post('/login/mfa').send({ challenge, passkey: response });
+      expect(finished.status).toBe(200);
+      const session = await http()
+        .get('/session')
+        .set(bearer(finished.body.token as string))
+        .expect(200);
+      expect(session.body.amr).toEqual(['pwd', 'hwk', 'mfa']);
+      const seen = await webhookGet(app, finished.body.token as string).expect(200);
+      expect(seen.body['X-Hasura-Mfa']).toBe('true');
+
+      // The same answer again, on a new challenge: its WebAuthn challenge was used.
+      const next = await firstStep('/login', user.username);
+      const replayed = await http().post('/login/mfa').send({ challenge: next.challenge, passkey: response });
+      expect(statusAndCode(replayed)).toEqual({ status: 401, code: 'INVALID_MFA_CODE' });
+      expect(replayed.body.attemptsLeft).toBe(4);
+    });
+
+    it('takes neither another user’s passkey nor an answer to the passwordless login’s options', async () => {
+      const { user: someoneElse } = await userWithAppAndPasskey();
+      const otherOptions = await http()
+        .post('/login/mfa/passkey/options')
+        .send({ challenge: (await firstStep('/login', someoneElse.username)).challenge })
+        .expect(200);
+      const othersAnswer = await getInBrowser(otherOptions.body as Json);
+      const { user } = await userWithAppAndPasskey();
+      const { challenge } = await firstStep('/login', user.username);
+      const withOthers = await http().post('/login/mfa').send({ challenge, passkey: othersAnswer });
+      expect(statusAndCode(withOthers)).toEqual({ status: 401, code: 'INVALID_MFA_CODE' });
+
+      const passwordless = (await logInWithPasskey()).response;
+      const withPasswordless = await http().post('/login/mfa').send({ challenge, passkey: passwordless });
+      expect(statusAndCode(withPasswordless)).toEqual({ status: 401, code: 'INVALID_MFA_CODE' });
+    });
+
+    it('finishes a JWT-mode login too, and has no options for an account without a passkey', async () => {
+      const { user } = await userWithAppAndPasskey();
+      const { challenge } = await firstStep('/token', user.username);
+      const options = await http().post('/login/mfa/passkey/options').send({ challenge }).expect(200);
+      const pair = await http()
+        .post('/token/mfa')
+        .send({ challenge, passkey: await getInBrowser(options.body as Json) });
+      expect(pair.status).toBe(200);
+      expect(pair.body.accessToken).toEqual(expect.any(String));
+
+      const bare = await signUp(app);
+      const begun = await http().post('/me/mfa/totp').set(bearer(bare.token)).send({}).expect(200);
+      const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret as string) });
+      await http()
+        .post('/me/mfa/totp/confirm')
+        .set(bearer(bare.token))
+        .send({ code: totp.generate({ timestamp: app.clock.now().getTime() }) })
+        .expect(200);
+      const withoutPasskey = await firstStep('/login', bare.username);
+      expect(withoutPasskey.methods).toEqual(['totp', 'recovery_code']);
+      const none = await http().post('/login/mfa/passkey/options').send({ challenge: withoutPasskey.challenge });
+      expect(statusAndCode(none)).toEqual({ status: 404, code: 'NOT_FOUND' });
+      const unknown = await http()
+        .post('/login/mfa/passkey/options')
+        .send({ challenge: 'x'.repeat(43) });
+      expect(statusAndCode(unknown)).toEqual({ status: 401, code: 'INVALID_MFA_CHALLENGE' });
+    });
   });
 });

@@ -2,7 +2,7 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../config';
 import { ADMIN_ROLE, type AuthenticatedSession } from '../../domain/model';
-import type { SecondFactorProof } from '../../domain/second-factors';
+import type { CodeProof } from '../../domain/second-factors';
 import { AppError } from '../../errors';
 import { html, SafeHtml } from '../../html';
 import type { Services } from '../../services';
@@ -240,7 +240,7 @@ export const accountPageRoutes = {
 };
 
 /** One formField takes either: six digits are a code from the app, anything else a recovery code. */
-export function secondFactorProofOf(entered: string): SecondFactorProof {
+export function secondFactorProofOf(entered: string): CodeProof {
   const trimmed = entered.trim();
   return /^\d{6}$/.test(trimmed) ? { code: trimmed } : { recoveryCode: trimmed };
 }

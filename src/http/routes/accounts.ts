@@ -65,10 +65,12 @@ export const accountRoutes = {
   finishLogIn: defineRoute({
     method: 'post',
     path: '/login/mfa',
-    summary: "A login's second step: the challenge of MFA_REQUIRED and a code; answers as /login does",
+    summary:
+      "A login's second step: the challenge of MFA_REQUIRED and a code, a recovery code or a passkey; answers as /login does",
     description:
       'A challenge lives 5 minutes, is used once, and dies after 5 wrong codes. Each try counts against the ' +
-      "account's login rate limits. A code from the app is accepted once: a second use, even at the same moment, fails.",
+      "account's login rate limits. A code from the app is accepted once: a second use, even at the same moment, fails. " +
+      'A passkey answers the options of POST /login/mfa/passkey/options (`amr` then ends in `hwk`, `mfa`).',
     tag: 'accounts',
     access: 'public',
     signsIn: true,
@@ -76,6 +78,27 @@ export const accountRoutes = {
     body: named('SecondFactorLoginRequest', schemas.secondFactorLoginBody),
     answers: [{ status: 200, description: 'The user, and the token of the new session.', body: newSession }],
     errors: ['INVALID_MFA_CODE', 'INVALID_MFA_CHALLENGE', 'INVALID_CREDENTIALS', 'RATE_LIMITED'],
+    usesDatabase: true,
+  }),
+  secondStepPasskeyOptions: defineRoute({
+    method: 'post',
+    path: '/login/mfa/passkey/options',
+    summary: "The options for navigator.credentials.get(), for a login's second step with a passkey",
+    description:
+      'For a challenge of MFA_REQUIRED whose `methods` list `passkey` (from /login or /token): they name the ' +
+      "account's passkeys. Their challenge is good once, for 5 minutes; the answer goes to /login/mfa or /token/mfa.",
+    tag: 'accounts',
+    access: 'public',
+    rateLimit: 'login-without-password',
+    body: named('LoginChallengeRequest', schemas.loginChallengeBody),
+    answers: [
+      {
+        status: 200,
+        description: 'PublicKeyCredentialRequestOptionsJSON, with allowCredentials.',
+        body: named('WebAuthnOptions', schemas.webAuthnOptionsResponse),
+      },
+    ],
+    errors: ['INVALID_MFA_CHALLENGE', 'NOT_FOUND'],
     usesDatabase: true,
   }),
   passkeyLoginOptions: defineRoute({
@@ -184,6 +207,12 @@ export function accountsRouter(
 
       finishLogIn: async (req, res, { body }) => {
         res.json(await logins.finishLogIn(req, body, accountRoutes.finishLogIn.countedAs, startSession(req, res)));
+      },
+
+      secondStepPasskeyOptions: async (_req, res, { body }) => {
+        const pending = await secondFactors.pendingChallenge(body.challenge);
+        if (pending === undefined) throw new AppError('INVALID_MFA_CHALLENGE');
+        res.json(await passkeys.secondStepOptions(pending.userId));
       },
 
       passkeyLoginOptions: async (_req, res) => {
