@@ -134,7 +134,9 @@ export function errorCodesOf(definition: RouteDefinition): Set<ErrorCode> {
   }
   if (definition.params) codes.add(definition.malformedParams?.code ?? 'VALIDATION_FAILED');
   if (definition.query) codes.add('VALIDATION_FAILED');
-  if (definition.access !== 'public' && definition.access !== 'hasura') codes.add('UNAUTHORIZED');
+  // A signed-in page asked for without a session sends the browser to the login page (303) instead.
+  const redirectsToLogin = definition.page === true && SAFE_METHODS.has(definition.method);
+  if (definition.access !== 'public' && definition.access !== 'hasura' && !redirectsToLogin) codes.add('UNAUTHORIZED');
   if (definition.access === 'admin') codes.add('FORBIDDEN');
   if (definition.rateLimit) codes.add('RATE_LIMITED');
   if (definition.usesDatabase) codes.add('DATABASE_UNAVAILABLE');
