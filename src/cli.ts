@@ -36,9 +36,18 @@ const usage = `Usage:
                                          --url is where DDN reaches this service
   cli rotate-jwt-key                     publish a new signing key, which signs once every
                                          Hasura has fetched it; remove keys no token needs
+  cli reseal-mfa-secrets                 seal again with MFA_ENCRYPTION_KEY the authenticator
+                                         apps' secrets that MFA_ENCRYPTION_PREVIOUS_KEYS sealed
 `;
 
-const COMMANDS = new Set(['migrate', 'create-admin', 'hasura-jwt-config', 'hasura-ddn-auth-config', 'rotate-jwt-key']);
+const COMMANDS = new Set([
+  'migrate',
+  'create-admin',
+  'hasura-jwt-config',
+  'hasura-ddn-auth-config',
+  'rotate-jwt-key',
+  'reseal-mfa-secrets',
+]);
 
 /**
  * HASURA_GRAPHQL_JWT_SECRET for this configuration (docs/hasura-jwt-contract.md §1): where the
@@ -229,6 +238,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             (rotation.removedKids.length > 0 ? `Removed expired keys: ${rotation.removedKids.join(', ')}.\n` : ''),
         );
         return 0;
+      } finally {
+        await services.close();
+      }
+    }
+    if (command === 'reseal-mfa-secrets') {
+      const services = await createServices({ config, db, logger });
+      try {
+        const { resealed, unreadable } = await services.secondFactors.resealSecrets();
+        io.stdout.write(`Sealed ${resealed} authenticator app secrets again with MFA_ENCRYPTION_KEY.\n`);
+        if (unreadable === 0) {
+          io.stdout.write('MFA_ENCRYPTION_PREVIOUS_KEYS can now be removed.\n');
+          return 0;
+        }
+        io.stderr.write(
+          `${unreadable} secrets open with none of the keys: add the key that sealed them to ` +
+            'MFA_ENCRYPTION_PREVIOUS_KEYS, or have an admin reset those users (DELETE /admin/users/:id/mfa).\n',
+        );
+        return 1;
       } finally {
         await services.close();
       }

@@ -108,7 +108,7 @@ export async function createServices({ config, db, clock = systemClock, logger }
   const passkeyStore = createPasskeysRepository(db);
   const secondFactors = createSecondFactors({
     store: createSecondFactorsRepository(db),
-    box: createSecretBox(mfaEncryptionKey),
+    box: createSecretBox(mfaEncryptionKey, config.secondFactors.previousEncryptionKeys),
     clock,
     issuer: config.secondFactors.issuer,
     users,

@@ -20,6 +20,9 @@ export const secondFactorSettings = {
   // Encrypts TOTP secrets at rest. Unset outside production: one is generated and kept in the
   // database with the other server secrets. Changing it makes every enrolled app's secret unreadable.
   MFA_ENCRYPTION_KEY: encryptionKey.optional(),
+  // Keys that MFA_ENCRYPTION_KEY replaced: they open the secrets they sealed, never seal, until
+  // `npm run cli -- reseal-mfa-secrets` has sealed those again with the current key.
+  MFA_ENCRYPTION_PREVIOUS_KEYS: list(encryptionKey).default([]),
   // Roles that a session acts in only when it was proved with a second factor (e.g. `admin`):
   // a holder without one logs in, sets one up, and logs in again to use the role.
   MFA_REQUIRED_ROLES: list(z.string().regex(ROLE_NAME_PATTERN, 'must be role names')).default([]),
@@ -44,6 +47,8 @@ export function secondFactorConfig(env: SecondFactorEnv) {
     secondFactors: {
       /** Null: generated once and kept in the database (never in production). */
       encryptionKey: env.MFA_ENCRYPTION_KEY ?? null,
+      /** Replaced keys, which still open what they sealed. */
+      previousEncryptionKeys: env.MFA_ENCRYPTION_PREVIOUS_KEYS,
       /** What authenticator apps show above the account's codes: PRODUCT_NAME, as mail and pages say it. */
       issuer: env.PRODUCT_NAME,
       requiredForRoles: env.MFA_REQUIRED_ROLES,

@@ -98,6 +98,23 @@ export function createSecondFactorsRepository(db: Knex): SecondFactorStore {
       });
     },
 
+    async listTotpSecrets(afterUserId, limit) {
+      const rows = await db<TotpRow>('totp_factors')
+        .select('user_id', 'secret_ciphertext')
+        .where('user_id', '>', afterUserId)
+        .orderBy('user_id')
+        .limit(limit);
+      return rows.map((row) => ({ userId: row.user_id, secretCiphertext: row.secret_ciphertext }));
+    },
+
+    async replaceTotpSecret(userId, replaced, replacement) {
+      // Conditional: an enrolment started meanwhile keeps its own new secret.
+      const updated = await db('totp_factors')
+        .update({ secret_ciphertext: replacement })
+        .where({ user_id: userId, secret_ciphertext: replaced });
+      return updated > 0;
+    },
+
     async usersWithTotp(userIds) {
       const rows = await db<TotpRow>('totp_factors')
         .select('user_id')

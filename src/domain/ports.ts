@@ -482,6 +482,10 @@ export interface SecondFactorStore extends SecondFactorChecks {
   replaceRecoveryCodes(userId: UserId, codeHashes: string[]): Promise<boolean>;
   /** Deletes every factor and recovery code of the user. */
   deleteFactors(userId: UserId): Promise<void>;
+  /** A page of the stored TOTP secrets, by user id, after `afterUserId`. */
+  listTotpSecrets(afterUserId: UserId, limit: number): Promise<{ userId: UserId; secretCiphertext: string }[]>;
+  /** Replaces a stored secret with the same secret sealed again, unless it changed meanwhile. */
+  replaceTotpSecret(userId: UserId, replaced: string, replacement: string): Promise<boolean>;
   /** Of these users, those with a confirmed authenticator app. */
   usersWithTotp(userIds: readonly UserId[]): Promise<Set<UserId>>;
   countRecoveryCodes(userId: UserId): Promise<number>;

@@ -27,6 +27,8 @@ const RECOVERY_CODE_LENGTH = 16;
 
 const CHALLENGE_LIFETIME_SECONDS = 5 * 60;
 const CHALLENGE_ATTEMPTS = 5;
+// Secrets sealed again per round trip when the encryption key is rotated.
+const RESEAL_PAGE_SIZE = 500;
 
 /** A session this young proved the password just now: enrolling needs no second proof. */
 const FRESH_SESSION_SECONDS = 5 * 60;
@@ -263,6 +265,32 @@ export function createSecondFactors({
       // A passkey after the first step is a second factor: `mfa` says so, as `otp` does by itself.
       const secondStep: AuthenticationMethod[] = 'passkeyProved' in proof ? ['hwk', 'mfa'] : ['otp'];
       return { user: { ...user, sessionEpoch: result.sessionEpoch }, amr: [...result.firstStepAmr, ...secondStep] };
+    },
+
+    /**
+     * Seals again with MFA_ENCRYPTION_KEY every secret that a key of MFA_ENCRYPTION_PREVIOUS_KEYS
+     * sealed, so that those can be dropped. `unreadable` counts the secrets no key opens (their
+     * apps must be set up again: an admin's reset).
+     */
+    async resealSecrets(): Promise<{ resealed: number; unreadable: number }> {
+      const counts = { resealed: 0, unreadable: 0 };
+      for (let after = 0; ;) {
+        const page = await store.listTotpSecrets(after, RESEAL_PAGE_SIZE);
+        if (page.length === 0) return counts;
+        for (const { userId, secretCiphertext } of page) {
+          let resealed;
+          try {
+            resealed = box.reseal(secretCiphertext, secretContext(userId));
+          } catch {
+            counts.unreadable++;
+            continue;
+          }
+          if (resealed !== undefined && (await store.replaceTotpSecret(userId, secretCiphertext, resealed))) {
+            counts.resealed++;
+          }
+        }
+        after = page.at(-1)!.userId;
+      }
     },
 
     purgeExpiredChallenges: () => store.deleteExpiredChallenges(clock.now()),

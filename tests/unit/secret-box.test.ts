@@ -27,7 +27,35 @@ describe('the secret box that keeps TOTP secrets', () => {
     expect(() => box.open('JBSWY3DPEHPK3PXP', 'totp:1')).toThrow('not a sealed value');
   });
 
-  it('takes 32-byte keys only', () => {
+  it('takes 32-byte keys only, previous keys too', () => {
     expect(() => createSecretBox(createSecretKey(randomBytes(16)))).toThrow('32 bytes');
+    expect(() => createSecretBox(createSecretKey(randomBytes(32)), [createSecretKey(randomBytes(16))])).toThrow(
+      '32 bytes',
+    );
+  });
+
+  describe('rotated to a new key, with the old one as a previous key', () => {
+    const oldKey = createSecretKey(randomBytes(32));
+    const newKey = createSecretKey(randomBytes(32));
+    const oldBox = createSecretBox(oldKey);
+    const rotated = createSecretBox(newKey, [oldKey]);
+
+    it('still opens what the old key sealed, and seals with the new one only', () => {
+      const sealedBefore = oldBox.seal('JBSWY3DPEHPK3PXP', 'totp:1');
+      expect(rotated.open(sealedBefore, 'totp:1')).toBe('JBSWY3DPEHPK3PXP');
+      expect(() => rotated.open(sealedBefore, 'totp:2')).toThrow();
+      expect(() => oldBox.open(rotated.seal('x', 'totp:1'), 'totp:1')).toThrow();
+    });
+
+    it('reseals under the new key what the old one sealed, and leaves alone what the new one did', () => {
+      const resealed = rotated.reseal(oldBox.seal('JBSWY3DPEHPK3PXP', 'totp:1'), 'totp:1')!;
+      // What remains once the old key is dropped opens it.
+      expect(createSecretBox(newKey).open(resealed, 'totp:1')).toBe('JBSWY3DPEHPK3PXP');
+      expect(() => oldBox.open(resealed, 'totp:1')).toThrow();
+      expect(rotated.reseal(resealed, 'totp:1')).toBeUndefined();
+      expect(() =>
+        rotated.reseal(createSecretBox(createSecretKey(randomBytes(32))).seal('x', 'totp:1'), 'totp:1'),
+      ).toThrow();
+    });
   });
 });
