@@ -167,11 +167,13 @@ describe('the account and admin pages', () => {
     });
 
     it('posted from another site or origin, even with the right field', async () => {
-      for (const headers of [
-        { 'Sec-Fetch-Site': 'cross-site' },
-        { 'Sec-Fetch-Site': 'same-site' },
-        { Origin: 'https://evil.example' },
-      ]) {
+      for (const [headers, reason] of [
+        [{ 'Sec-Fetch-Site': 'cross-site' }, 'The form was posted from another site.'],
+        [{ 'Sec-Fetch-Site': 'same-site' }, 'The form was posted from another site.'],
+        [{ Origin: 'https://evil.example' }, 'The form was posted from another origin.'],
+        // The same host on another port is another origin.
+        [{ Origin: 'http://127.0.0.1:1' }, 'The form was posted from another origin.'],
+      ] as const) {
         const forged = await request(app.http)
           .post('/account/profile')
           .set(session.cookie)
@@ -180,6 +182,7 @@ describe('the account and admin pages', () => {
           .send({ csrf: session.csrf, displayName: 'Forged' });
         expect(forged.status).toBe(403);
         expect(forged.text).toContain('CSRF_REJECTED');
+        expect(forged.text).toContain(reason);
       }
       const forgedLogin = await http()
         .post('/account/login')
@@ -188,6 +191,17 @@ describe('the account and admin pages', () => {
         .send({ username: 'attacker', password: PASSWORD });
       expect(forgedLogin.status).toBe(403);
       expect(await displayNameOf(token)).toBeNull();
+    });
+
+    it('from a browser that sends Origin without Sec-Fetch-Site, when it is this very origin', async () => {
+      const posted = await request(app.http)
+        .post('/account/profile')
+        .set(session.cookie)
+        .set('Origin', new URL(app.http).origin)
+        .type('form')
+        .send({ csrf: session.csrf, displayName: 'Mine' });
+      expect(posted.status).toBe(303);
+      expect(await displayNameOf(token)).toBe('Mine');
     });
 
     it('a form posted without a session is told so, and does nothing', async () => {
