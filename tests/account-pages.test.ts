@@ -104,7 +104,8 @@ describe('the account and admin pages', () => {
       expect(wrong.status).toBe(401);
       expect(wrong.text).toContain(`value="${challenge}"`);
       expect(wrong.text).toContain('aria-describedby="code-error"');
-      const finished = await second(challenge, totp.generate({ timestamp: app.clock.now().getTime() }));
+      // As typed, with a stray space either side.
+      const finished = await second(challenge, ` ${totp.generate({ timestamp: app.clock.now().getTime() })} `);
       expect(finished.status).toBe(303);
       expect(finished.headers.location).toBe('/account');
       const cookie = cookieHeader(sessionCookieOf(finished));
@@ -160,6 +161,7 @@ describe('the account and admin pages', () => {
         const forged = await postForm(app, { ...session, csrf }, '/account/profile', { displayName: 'Forged' });
         expect(forged.status).toBe(403);
         expect(forged.text).toContain('CSRF_REJECTED');
+        expect(forged.text).toContain('The form is out of date. Open the page again.');
       }
       expect(await displayNameOf(token)).toBeNull();
       await postForm(app, session, '/account/profile', { displayName: 'Mine' }).expect(303);
