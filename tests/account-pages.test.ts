@@ -317,9 +317,15 @@ describe('the account and admin pages', () => {
       return logInAtPage(app, username);
     }
 
-    it('is only for the admin role', async () => {
+    it('is only for the admin role, and only an admin’s pages link to it', async () => {
+      const admin = await adminPageSession();
+      expect((await http().get('/account').set(admin.cookie).expect(200)).text).toContain('<a href="/admin">Admin</a>');
       const user = await signUp(app);
       const session = await logInAtPage(app, user.username);
+      const own = await http().get('/account').set(session.cookie).expect(200);
+      expect(own.text).not.toContain('href="/admin"');
+      // The sessions table says when each started, in UTC, to the minute.
+      expect(own.text).toMatch(/<td>\d{4}-\d\d-\d\d \d\d:\d\d<\/td>/);
       const page = await http().get('/admin').set(session.cookie);
       expect(page.status).toBe(403);
       expect(page.text).toContain('FORBIDDEN');
