@@ -366,22 +366,77 @@ describe('the account and admin pages', () => {
       expect((await http().get('/me/mfa').set(bearer(token)).expect(200)).body.totp).toBe(false);
     });
 
-    it('disables, enables, grants a role and deletes, each as the API would', async () => {
+    it('disables, enables, grants and revokes a role and deletes, each as the API would, as the admin’s auth events', async () => {
       const admin = await adminPageSession();
+      const adminId = ((await http().get('/me').set(admin.cookie).expect(200)).body as { id: number }).id;
       const user = await signUp(app);
       const act = (action: string, fields: Record<string, string> = {}) =>
         postForm(app, admin, '/admin/forms/user', { id: String(user.id), action, ...fields });
+      const rolesOf = async () =>
+        (await http().get(`/admin/users/${user.id}`).set(withAdminSecret).expect(200)).body.roles as string[];
+      const roleNames = async () =>
+        ((await http().get('/admin/roles').set(withAdminSecret).expect(200)).body.roles as { name: string }[]).map(
+          (role) => role.name,
+        );
+      const eventsOf = (name: string) =>
+        app.logLines
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .filter((line) => line.authEvent === name && line.userId === user.id);
+
       await postForm(app, admin, '/admin/forms/roles', { action: 'create', name: 'editor-page' }).expect(303);
+      expect(await roleNames()).toContain('editor-page');
       await act('grant-role', { role: 'editor-page' }).expect(303);
-      const granted = await http().get(`/admin/users/${user.id}`).set(withAdminSecret).expect(200);
-      expect(granted.body.roles).toContain('editor-page');
+      expect(await rolesOf()).toContain('editor-page');
+      expect(eventsOf('role.granted')).toEqual([
+        expect.objectContaining({ role: 'editor-page', actorUserId: adminId }),
+      ]);
+      await act('revoke-role', { role: 'editor-page' }).expect(303);
+      expect(await rolesOf()).not.toContain('editor-page');
+      expect(eventsOf('role.revoked')).toHaveLength(1);
+
       await act('disable').expect(303);
       await webhookGet(app, user.token).expect(401);
+      expect(eventsOf('user.updated')).toEqual([expect.objectContaining({ disabled: true, actorUserId: adminId })]);
       await act('enable').expect(303);
+      await logInToken(app, user.username);
+      expect(eventsOf('user.updated').at(-1)).toEqual(expect.objectContaining({ disabled: false }));
+
+      await act('end-sessions').expect(303);
+      expect(eventsOf('user.sessions.ended')).toHaveLength(1);
       expect((await act('delete')).status).toBe(400);
       await act('delete', { confirm: 'yes' }).expect(303);
       await http().get(`/admin/users/${user.id}`).set(withAdminSecret).expect(404);
+      expect(eventsOf('user.deleted')).toEqual([expect.objectContaining({ actorUserId: adminId })]);
       await postForm(app, admin, '/admin/forms/roles', { action: 'delete', name: 'editor-page' }).expect(303);
+      expect(await roleNames()).not.toContain('editor-page');
+    });
+
+    it('creates a user who logs in at once, or invites one by mail', async () => {
+      const admin = await adminPageSession();
+      const created = uniqueUsername('made');
+      const made = await postForm(app, admin, '/admin/forms/users', {
+        username: created,
+        email: '',
+        password: PASSWORD,
+        role: 'admin',
+      });
+      expect(made.headers.location).toBe('/admin?done=user-created');
+      const token = await logInToken(app, created);
+      expect(((await http().get('/me').set(bearer(token)).expect(200)).body.roles as string[]).sort()).toEqual([
+        'admin',
+        'user',
+      ]);
+
+      const invited = uniqueUsername('invited');
+      const invitation = await postForm(app, admin, '/admin/forms/users', {
+        username: invited,
+        email: `${invited}@example.com`,
+        password: '',
+        role: '',
+      });
+      expect(invitation.headers.location).toBe('/admin?done=user-invited');
+      const page = await http().get('/admin?done=user-invited').set(admin.cookie).expect(200);
+      expect(page.text).toContain('an invitation mail is on its way');
     });
   });
 });
