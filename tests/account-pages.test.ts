@@ -361,6 +361,10 @@ describe('the account and admin pages', () => {
       const reset = await postForm(app, admin, '/admin/forms/user', { id: String(user.id), action: 'reset-mfa' });
       expect(reset.status).toBe(303);
       expect(reset.headers.location).toBe('/admin?done=mfa-reset');
+      const resetEvents = app.logLines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.authEvent === 'mfa.reset' && line.userId === user.id);
+      expect(resetEvents).toEqual([expect.objectContaining({ actorUserId: expect.any(Number) })]);
       await webhookGet(app, user.token).expect(401);
       const token = await logInToken(app, user.username);
       expect((await http().get('/me/mfa').set(bearer(token)).expect(200)).body.totp).toBe(false);
@@ -378,24 +382,35 @@ describe('the account and admin pages', () => {
         ((await http().get('/admin/roles').set(withAdminSecret).expect(200)).body.roles as { name: string }[]).map(
           (role) => role.name,
         );
-      const eventsOf = (name: string) =>
+      const eventsOf = (name: string, about: Record<string, unknown> = { userId: user.id }) =>
         app.logLines
           .map((line) => JSON.parse(line) as Record<string, unknown>)
-          .filter((line) => line.authEvent === name && line.userId === user.id);
+          .filter(
+            (line) => line.authEvent === name && Object.entries(about).every(([key, value]) => line[key] === value),
+          );
 
-      await postForm(app, admin, '/admin/forms/roles', { action: 'create', name: 'editor-page' }).expect(303);
+      const createdRole = await postForm(app, admin, '/admin/forms/roles', { action: 'create', name: 'editor-page' });
+      expect(createdRole.headers.location).toBe('/admin?done=role-created');
       expect(await roleNames()).toContain('editor-page');
-      await act('grant-role', { role: 'editor-page' }).expect(303);
+      expect(eventsOf('role.created', { role: 'editor-page' })).toEqual([
+        expect.objectContaining({ actorUserId: adminId }),
+      ]);
+      const granted = await act('grant-role', { role: 'editor-page' });
+      expect(granted.headers.location).toBe('/admin?done=role-granted');
       expect(await rolesOf()).toContain('editor-page');
       expect(eventsOf('role.granted')).toEqual([
         expect.objectContaining({ role: 'editor-page', actorUserId: adminId }),
       ]);
-      await act('revoke-role', { role: 'editor-page' }).expect(303);
+      const revoked = await act('revoke-role', { role: 'editor-page' });
+      expect(revoked.headers.location).toBe('/admin?done=role-revoked');
       expect(await rolesOf()).not.toContain('editor-page');
       expect(eventsOf('role.revoked')).toHaveLength(1);
 
+      // A role change ended the user's sessions: a new one, which the disabling ends.
+      const live = await logInToken(app, user.username);
+      await webhookGet(app, live).expect(200);
       await act('disable').expect(303);
-      await webhookGet(app, user.token).expect(401);
+      await webhookGet(app, live).expect(401);
       expect(eventsOf('user.updated')).toEqual([expect.objectContaining({ disabled: true, actorUserId: adminId })]);
       await act('enable').expect(303);
       await logInToken(app, user.username);
@@ -403,12 +418,16 @@ describe('the account and admin pages', () => {
 
       await act('end-sessions').expect(303);
       expect(eventsOf('user.sessions.ended')).toHaveLength(1);
-      expect((await act('delete')).status).toBe(400);
+      const unconfirmed = await act('delete');
+      expect(unconfirmed.status).toBe(400);
+      expect(unconfirmed.text).toContain('Tick “sure” to delete the user.');
       await act('delete', { confirm: 'yes' }).expect(303);
       await http().get(`/admin/users/${user.id}`).set(withAdminSecret).expect(404);
       expect(eventsOf('user.deleted')).toEqual([expect.objectContaining({ actorUserId: adminId })]);
-      await postForm(app, admin, '/admin/forms/roles', { action: 'delete', name: 'editor-page' }).expect(303);
+      const deletedRole = await postForm(app, admin, '/admin/forms/roles', { action: 'delete', name: 'editor-page' });
+      expect(deletedRole.headers.location).toBe('/admin?done=role-deleted');
       expect(await roleNames()).not.toContain('editor-page');
+      expect(eventsOf('role.deleted', { role: 'editor-page' })).toHaveLength(1);
     });
 
     it('creates a user who logs in at once, or invites one by mail', async () => {

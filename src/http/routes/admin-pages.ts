@@ -304,7 +304,7 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
           case 'enable': {
             const disabled = action === 'disable';
             await administration.updateUser(id, { disabled });
-            recordAuthEvent(req, 'user.updated', { userId: id, disabled, sessionVariablesChanged: false, ...actor });
+            recordAuthEvent(req, 'user.updated', { userId: id, disabled, ...actor });
             back(res, disabled ? 'disabled' : 'enabled');
             return;
           }
