@@ -4,6 +4,7 @@ import { ADMIN_SECRET, withAdminSecret } from './support/admin';
 import { cookieHeader, sessionCookieOf } from './support/cookies';
 import { csrfFieldOf, logInAtPage, postForm, SAME_ORIGIN, type PageSession } from './support/pages';
 import { logInToken, webhookGet } from './support/requests';
+import { enrolAuthenticatorApp } from './support/second-factor';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 /**
@@ -26,17 +27,6 @@ describe('the account and admin pages', () => {
   const http = () => request(app.http);
   const displayNameOf = async (token: string) =>
     (await http().get('/me').set(bearer(token)).expect(200)).body.displayName as string | null;
-
-  async function enrolTotp(token: string): Promise<TOTP> {
-    const begun = await http().post('/me/mfa/totp').set(bearer(token)).send({}).expect(200);
-    const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret as string) });
-    await http()
-      .post('/me/mfa/totp/confirm')
-      .set(bearer(token))
-      .send({ code: totp.generate({ timestamp: app.clock.now().getTime() }) })
-      .expect(200);
-    return totp;
-  }
 
   describe('logging in at the page', () => {
     it('starts a cookie session and goes on to /account, which shows the user', async () => {
@@ -81,9 +71,7 @@ describe('the account and admin pages', () => {
 
     it('asks an account with a second factor for its code, and takes a recovery code in the same field', async () => {
       const user = await signUp(app);
-      const totp = await enrolTotp(user.token);
-      const codes = (await http().post('/me/mfa/recovery-codes').set(bearer(user.token)).send({}).expect(200)).body
-        .recoveryCodes as string[];
+      const { totp, recoveryCodes: codes } = await enrolAuthenticatorApp(app, user.token);
       const firstStep = async () => {
         const asked = await http()
           .post('/account/login')
@@ -355,7 +343,7 @@ describe('the account and admin pages', () => {
     it('resets a user’s second factor, which ends their sessions', async () => {
       const admin = await adminPageSession();
       const user = await signUp(app);
-      await enrolTotp(user.token);
+      await enrolAuthenticatorApp(app, user.token);
       const page = await http().get(`/admin?search=${user.username}`).set(admin.cookie).expect(200);
       expect(page.text).toContain(`Reset the second factor of ${user.username}`);
       const reset = await postForm(app, admin, '/admin/forms/user', { id: String(user.id), action: 'reset-mfa' });

@@ -1,15 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { SignJWT } from 'jose';
 import request from 'supertest';
 import { loadConfig, type Env } from '../src/config';
-import { runCliCapturing } from './support/cli';
+import { cliDatabase, runCliCapturing } from './support/cli';
 import { openDatabase } from '../src/db/database';
 import { KEY_ROTATION_MARGIN_SECONDS } from '../src/domain/signing-keys';
-import { silentLogger } from './support/logs';
-import { createTestDatabase } from './support/database';
 import { verifyAsHasura } from './support/hasura-jwt-verifier';
 import {
   fetchJwks,
@@ -240,15 +235,7 @@ describe('npm run cli -- rotate-jwt-key', () => {
   let env: Env;
   let dispose: () => Promise<void>;
   beforeAll(async () => {
-    if (globalThis.TEST_DATABASE_KIND === 'postgres') {
-      const database = await createTestDatabase(silentLogger());
-      env = { DATABASE_URL: database.env.DATABASE_URL };
-      dispose = () => database.dispose();
-    } else {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-jwt-keys-'));
-      env = { DATA_DIR: dataDir };
-      dispose = () => fs.promises.rm(dataDir, { recursive: true, force: true });
-    }
+    ({ env, dispose } = await cliDatabase());
   });
   afterAll(() => dispose());
 

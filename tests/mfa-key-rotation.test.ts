@@ -1,17 +1,13 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Secret, TOTP } from 'otpauth';
+import type { TOTP } from 'otpauth';
 import request from 'supertest';
 import { loadConfig, type Env } from '../src/config';
 import { openDatabase } from '../src/db/database';
 import { createSecretBox } from '../src/domain/secret-box';
-import { runCliCapturing } from './support/cli';
-import { createTestDatabase } from './support/database';
-import { silentLogger } from './support/logs';
+import { cliDatabase, runCliCapturing } from './support/cli';
 import { statusAndCode } from './support/responses';
-import { bearer, PASSWORD, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
+import { enrolAuthenticatorApp } from './support/second-factor';
+import { PASSWORD, signUp, startPeerInstance, startTestApp, type TestApp } from './support/test-app';
 
 /**
  * Rotating MFA_ENCRYPTION_KEY: the old key goes to MFA_ENCRYPTION_PREVIOUS_KEYS, where it still
@@ -37,13 +33,7 @@ describe('rotating MFA_ENCRYPTION_KEY', () => {
   /** A user whose app was set up under the old key, and that app. */
   async function enrolled() {
     const user = await signUp(app);
-    const begun = await request(app.http).post('/me/mfa/totp').set(bearer(user.token)).send({}).expect(200);
-    const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret as string) });
-    await request(app.http)
-      .post('/me/mfa/totp/confirm')
-      .set(bearer(user.token))
-      .send({ code: totp.generate({ timestamp: app.clock.now().getTime() }) })
-      .expect(200);
+    const { totp } = await enrolAuthenticatorApp(app, user.token);
     return { user, totp };
   }
 
@@ -88,15 +78,7 @@ describe('npm run cli -- reseal-mfa-secrets', () => {
   let env: Env;
   let dispose: () => Promise<void>;
   beforeAll(async () => {
-    if (globalThis.TEST_DATABASE_KIND === 'postgres') {
-      const database = await createTestDatabase(silentLogger());
-      env = { DATABASE_URL: database.env.DATABASE_URL };
-      dispose = () => database.dispose();
-    } else {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hasura-auth-mfa-keys-'));
-      env = { DATA_DIR: dataDir };
-      dispose = () => fs.promises.rm(dataDir, { recursive: true, force: true });
-    }
+    ({ env, dispose } = await cliDatabase());
   });
   afterAll(() => dispose());
 

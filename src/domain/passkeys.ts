@@ -12,7 +12,7 @@ import {
 import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
 import { AppError } from '../errors';
 import type { AuthenticatedSession, AuthenticationMethod, Clock, User, UserId } from './model';
-import type { Passkey, PasskeyChallengePurpose, PasskeyStore, UserStore } from './ports';
+import type { Passkey, PasskeyChallengePurpose, PasskeyStore, StoredPasskey, UserStore } from './ports';
 import { usernameKey } from './usernames';
 
 /**
@@ -88,6 +88,37 @@ export function createPasskeys({ store, users, clock, relyingParty, confirmFresh
     return (await store.consumeChallenge(hashChallenge(challenge), purpose, userId, clock.now()))
       ? challenge
       : undefined;
+  }
+
+  /**
+   * Whether `passkey` signed a challenge this service issued to log in (for `challengeUserId`,
+   * or for anyone), and its counter moved on; the challenge is used up either way. A database
+   * failure throws (an outage); anything wrong with the answer is false.
+   */
+  async function verifyAssertion(
+    passkey: StoredPasskey,
+    response: AuthenticationResponseJSON,
+    challengeUserId: UserId | null,
+    requireUserVerification: boolean,
+  ): Promise<boolean> {
+    const challenge = await consumeSignedChallenge(response, 'authentication', challengeUserId);
+    if (challenge === undefined) return false;
+    let verified;
+    try {
+      verified = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin,
+        expectedRPID: relyingPartyId,
+        credential: { id: passkey.id, publicKey: passkey.publicKey, counter: passkey.counter },
+        requireUserVerification,
+      });
+    } catch {
+      // A bad signature, a counter that went back (a clone), a user not verified.
+      return false;
+    }
+    // Of two uses racing with one signature counter, the second finds it moved on.
+    return verified.verified && store.recordUse(passkey.id, verified.authenticationInfo.newCounter, clock.now());
   }
 
   return {
@@ -192,27 +223,7 @@ export function createPasskeys({ store, users, clock, relyingParty, confirmFresh
       username: string | undefined,
     ): Promise<{ user: User; amr: AuthenticationMethod[] }> {
       const passkey = await store.findPasskey(response.id);
-      if (!passkey) throw new AppError('INVALID_PASSKEY');
-      const challenge = await consumeSignedChallenge(response, 'authentication', null);
-      if (challenge === undefined) throw new AppError('INVALID_PASSKEY');
-      let verified;
-      try {
-        verified = await verifyAuthenticationResponse({
-          response,
-          expectedChallenge: challenge,
-          expectedOrigin,
-          expectedRPID: relyingPartyId,
-          credential: { id: passkey.id, publicKey: passkey.publicKey, counter: passkey.counter },
-          requireUserVerification: true,
-        });
-      } catch (error) {
-        // A counter that went back (a clone) throws here, as does a bad signature.
-        throw new AppError('INVALID_PASSKEY', { cause: error });
-      }
-      if (!verified.verified) throw new AppError('INVALID_PASSKEY');
-      const { newCounter } = verified.authenticationInfo;
-      // Of two uses racing with one signature counter, the second finds it moved on.
-      if (!(await store.recordUse(passkey.id, newCounter, clock.now()))) throw new AppError('INVALID_PASSKEY');
+      if (!passkey || !(await verifyAssertion(passkey, response, null, true))) throw new AppError('INVALID_PASSKEY');
       const user = await users.findUserById(passkey.userId);
       if (!user || user.disabled || (username !== undefined && usernameKey(user.username) !== usernameKey(username))) {
         throw new AppError('INVALID_PASSKEY');
@@ -243,25 +254,7 @@ export function createPasskeys({ store, users, clock, relyingParty, confirmFresh
      */
     async proveSecondStep(userId: UserId, response: AuthenticationResponseJSON): Promise<boolean> {
       const passkey = await store.findPasskey(response.id);
-      if (passkey?.userId !== userId) return false;
-      const challenge = await consumeSignedChallenge(response, 'authentication', userId);
-      if (challenge === undefined) return false;
-      let verified;
-      try {
-        verified = await verifyAuthenticationResponse({
-          response,
-          expectedChallenge: challenge,
-          expectedOrigin,
-          expectedRPID: relyingPartyId,
-          credential: { id: passkey.id, publicKey: passkey.publicKey, counter: passkey.counter },
-          requireUserVerification: false,
-        });
-      } catch {
-        // A bad signature, a counter gone back (a clone): not a proof.
-        return false;
-      }
-      // Of two uses racing with one signature counter, the second finds it moved on.
-      return verified.verified && store.recordUse(passkey.id, verified.authenticationInfo.newCounter, clock.now());
+      return passkey?.userId === userId && verifyAssertion(passkey, response, userId, false);
     },
 
     purgeExpiredChallenges: () => store.deleteExpiredChallenges(clock.now()),

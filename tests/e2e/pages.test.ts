@@ -3,9 +3,10 @@ import { Secret, TOTP } from 'otpauth';
 import type { BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { ADMIN_SECRET, withAdminSecret } from '../support/admin';
-import { launchChromium, type Chromium } from '../support/chromium';
+import { launchChromium, PLATFORM_AUTHENTICATOR, type Chromium } from '../support/chromium';
 import { freePort } from '../support/ports';
 import { webhookGet } from '../support/requests';
+import { enrolAuthenticatorApp } from '../support/second-factor';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from '../support/test-app';
 
 /**
@@ -112,13 +113,7 @@ describe('the account and admin pages, in Chromium', () => {
       .send({ username: adminName, password: PASSWORD, roles: ['admin'] })
       .expect(201);
     const user = await signUp(app);
-    const begun = await request(app.http).post('/me/mfa/totp').set(bearer(user.token)).send({}).expect(200);
-    const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret as string) });
-    await request(app.http)
-      .post('/me/mfa/totp/confirm')
-      .set(bearer(user.token))
-      .send({ code: codeAt(totp) })
-      .expect(200);
+    await enrolAuthenticatorApp(app, user.token);
 
     const page = await newTab();
     await logIn(page, adminName, '/admin');
@@ -143,16 +138,7 @@ describe('the account and admin pages, in Chromium', () => {
     const page = await newTab();
     const cdp = await browser.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    await cdp.send('WebAuthn.addVirtualAuthenticator', { options: PLATFORM_AUTHENTICATOR });
     await logIn(page, user.username);
     await page.waitForURL(`${origin}/account`);
     await page.getByRole('link', { name: 'Manage passkeys' }).click();

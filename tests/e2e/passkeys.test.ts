@@ -1,10 +1,10 @@
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
-import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
 import { ADMIN_SECRET, withAdminSecret } from '../support/admin';
-import { launchChromium, type Chromium } from '../support/chromium';
+import { launchChromium, PLATFORM_AUTHENTICATOR, type Chromium } from '../support/chromium';
 import { freePort } from '../support/ports';
 import { webhookGet } from '../support/requests';
+import { enrolAuthenticatorApp } from '../support/second-factor';
 import { statusAndCode } from '../support/responses';
 import { PASSWORD, bearer, signUp, startTestApp, type SignedUpUser, type TestApp } from '../support/test-app';
 
@@ -15,16 +15,6 @@ import { PASSWORD, bearer, signUp, startTestApp, type SignedUpUser, type TestApp
  */
 
 type Json = Record<string, unknown>;
-
-/** A platform authenticator that keeps passkeys and verifies its user (Touch ID, Windows Hello). */
-const AUTHENTICATOR = {
-  protocol: 'ctap2',
-  transport: 'internal',
-  hasResidentKey: true,
-  hasUserVerification: true,
-  isUserVerified: true,
-  automaticPresenceSimulation: true,
-} as const;
 
 /** What the page's script uses of the browser's WebAuthn (the tests compile without the DOM's types). */
 interface BrowserWebAuthn {
@@ -60,7 +50,7 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
     await page.goto(`${origin}/healthz`);
     cdp = await browser.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
-    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR }));
+    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: PLATFORM_AUTHENTICATOR }));
   });
 
   afterAll(async () => {
@@ -283,13 +273,7 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
     async function userWithAppAndPasskey() {
       await forgetPasskeys();
       const user = await signUp(app);
-      const begun = await http().post('/me/mfa/totp').set(bearer(user.token)).send({}).expect(200);
-      const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret as string) });
-      await http()
-        .post('/me/mfa/totp/confirm')
-        .set(bearer(user.token))
-        .send({ code: totp.generate({ timestamp: app.clock.now().getTime() }) })
-        .expect(200);
+      await enrolAuthenticatorApp(app, user.token);
       const { registered } = await registerPasskey(user, 'Key');
       return { user, passkeyId: registered.body.id as string };
     }
@@ -353,13 +337,7 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
       expect(pair.body.accessToken).toEqual(expect.any(String));
 
       const bare = await signUp(app);
-      const begun = await http().post('/me/mfa/totp').set(bearer(bare.token)).send({}).expect(200);
-      const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret as string) });
-      await http()
-        .post('/me/mfa/totp/confirm')
-        .set(bearer(bare.token))
-        .send({ code: totp.generate({ timestamp: app.clock.now().getTime() }) })
-        .expect(200);
+      await enrolAuthenticatorApp(app, bare.token);
       const withoutPasskey = await firstStep('/login', bare.username);
       expect(withoutPasskey.methods).toEqual(['totp', 'recovery_code']);
       const none = await http().post('/login/mfa/passkey/options').send({ challenge: withoutPasskey.challenge });

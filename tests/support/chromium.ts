@@ -8,6 +8,16 @@ declare global {
   var CHROMIUM_PATH: string;
 }
 
+/** For CDP's WebAuthn.addVirtualAuthenticator: a platform authenticator that keeps passkeys and verifies its user (Touch ID, Windows Hello). */
+export const PLATFORM_AUTHENTICATOR = {
+  protocol: 'ctap2',
+  transport: 'internal',
+  hasResidentKey: true,
+  hasUserVerification: true,
+  isUserVerified: true,
+  automaticPresenceSimulation: true,
+} as const;
+
 export interface Chromium {
   context: BrowserContext;
   /** Closes the browser and deletes its profile. */
