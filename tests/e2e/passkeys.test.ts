@@ -309,6 +309,27 @@ describe('passkeys, in a real Chromium with a virtual authenticator', () => {
       expect(replayed.body.attemptsLeft).toBe(4);
     });
 
+    it('gives one session when one answer is sent to two logins at once, and none after a logout-all', async () => {
+      const { user } = await userWithAppAndPasskey();
+      const [first, second] = [await firstStep('/login', user.username), await firstStep('/login', user.username)];
+      const options = await http().post('/login/mfa/passkey/options').send({ challenge: first.challenge }).expect(200);
+      const response = await getInBrowser(options.body as Json);
+      const raced = await Promise.all(
+        [first, second].map(({ challenge }) => http().post('/login/mfa').send({ challenge, passkey: response })),
+      );
+      expect(raced.map((res) => res.status).sort()).toEqual([200, 401]);
+
+      // The epoch the first step saw: a logout-all before the passkey answers voids the challenge.
+      const pending = await firstStep('/login', user.username);
+      const fresh = await getInBrowser(
+        (await http().post('/login/mfa/passkey/options').send({ challenge: pending.challenge }).expect(200))
+          .body as Json,
+      );
+      await http().post('/logout/all').set(bearer(user.token)).expect(204);
+      const afterLogout = await http().post('/login/mfa').send({ challenge: pending.challenge, passkey: fresh });
+      expect(statusAndCode(afterLogout)).toEqual({ status: 401, code: 'INVALID_MFA_CHALLENGE' });
+    });
+
     it('takes neither another user’s passkey nor an answer to the passwordless login’s options', async () => {
       const { user: someoneElse } = await userWithAppAndPasskey();
       const otherOptions = await http()

@@ -88,3 +88,17 @@ export function sendPage(
 export function seeOther(res: Response, location: string): void {
   res.status(303).location(location).end();
 }
+
+/** A table with a header row; an empty heading names a column of buttons. */
+export function table(headings: readonly string[], rows: readonly SafeHtml[]): SafeHtml {
+  return html`<table>
+    <thead>
+      <tr>
+        ${headings.map((heading) => html`<th>${heading}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+}

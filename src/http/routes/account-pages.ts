@@ -12,7 +12,7 @@ import { PAGE_FORM_TOKEN_FIELD, type CsrfDefence } from '../csrf';
 import type { Logins } from '../logins';
 import { pageErrorHandler } from '../pages/errors';
 import { formBody, formField, optionalFormField, pageAnswer } from '../pages/forms';
-import { seeOther, sendPage, type Page } from '../pages/layout';
+import { seeOther, sendPage, table, type Page } from '../pages/layout';
 import { defineRoute, named, routerFor, type RouteDefinition, type RouteSupport } from '../route-definition';
 import type { SessionCookies } from '../session-cookie';
 import { sessionStarter } from './accounts';
@@ -501,39 +501,14 @@ export function accountPagesRouter(deps: AccountPagesDeps): Router {
         </section>
         <section aria-labelledby="sessions">
           <h2 id="sessions">Sessions</h2>
-          <table>
-            <thead>
-              <tr>
-                <th>Device</th>
-                <th>Started (UTC)</th>
-                <th>Last used</th>
-                <th>Proved with</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              ${sessionRows}
-            </tbody>
-          </table>
+          ${table(['Device', 'Started (UTC)', 'Last used', 'Proved with', ''], sessionRows)}
           ${form(req, '/account/sessions/end-others', html`<button type="submit">End every other session</button>`)}
         </section>
         ${
           identities.length > 0 &&
           html`<section aria-labelledby="identities">
             <h2 id="identities">Linked identities</h2>
-            <table>
-              <thead>
-                <tr>
-                  <th>Provider</th>
-                  <th>Email</th>
-                  <th>Linked (UTC)</th>
-                  <th></th>
-                </tr>
-              </thead>
-              <tbody>
-                ${identityRows}
-              </tbody>
-            </table>
+            ${table(['Provider', 'Email', 'Linked (UTC)', ''], identityRows)}
           </section>`
         }`,
     });
@@ -704,20 +679,7 @@ export function accountPagesRouter(deps: AccountPagesDeps): Router {
           script: accountPageRoutes.passkeysScript.path,
           body: html`${query.done && html`<p class="notice" role="status">${NOTICES[query.done]}</p>`}
             <p>A passkey logs you in with this device's screen lock or a security key, with no password.</p>
-            <table>
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Kind</th>
-                  <th>Added (UTC)</th>
-                  <th>Last used</th>
-                  <th></th>
-                </tr>
-              </thead>
-              <tbody>
-                ${rows}
-              </tbody>
-            </table>
+            ${table(['Name', 'Kind', 'Added (UTC)', 'Last used', ''], rows)}
             <h2>Add a passkey</h2>
             <form id="add-passkey">
               <label for="passkey-name">Name</label>

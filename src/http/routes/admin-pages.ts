@@ -6,7 +6,7 @@ import { adminActor, recordAuthEvent } from '../auth-events';
 import { AppError } from '../../errors';
 import { pageErrorHandler } from '../pages/errors';
 import { formBody, formField, optionalFormField, pageAnswer } from '../pages/forms';
-import { seeOther } from '../pages/layout';
+import { seeOther, table } from '../pages/layout';
 import { defineRoute, named, routerFor } from '../route-definition';
 import * as schemas from '../schemas';
 import { signedInPages, toLogin, type AccountPagesDeps } from './account-pages';
@@ -212,21 +212,10 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
                 <button type="submit">Search</button>
               </form>
               ${pages}
-              <table>
-                <thead>
-                  <tr>
-                    <th>Id</th>
-                    <th>Username</th>
-                    <th>Email</th>
-                    <th>Roles</th>
-                    <th>Second factor</th>
-                    <th>Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${users.map((user) => userRow(req, user, factors.get(user.id)!, roleNames))}
-                </tbody>
-              </table>
+              ${table(
+                ['Id', 'Username', 'Email', 'Roles', 'Second factor', 'Actions'],
+                users.map((user) => userRow(req, user, factors.get(user.id)!, roleNames)),
+              )}
               <h3>New user</h3>
               ${form(
                 req,
@@ -249,36 +238,29 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
             </section>
             <section aria-labelledby="roles">
               <h2 id="roles">Roles</h2>
-              <table>
-                <thead>
-                  <tr>
-                    <th>Role</th>
-                    <th></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${roles.map(
-                    (role) =>
-                      html`<tr>
-                        <td>${role.name}${role.builtIn && ' (built in)'}</td>
-                        <td>
-                          ${
-                            !role.builtIn &&
-                            form(
-                              req,
-                              '/admin/forms/roles',
-                              html`<input type="hidden" name="action" value="delete" /><input
-                                  type="hidden"
-                                  name="name"
-                                  value="${role.name}"
-                                /><button type="submit" aria-label="Delete the role ${role.name}">Delete</button>`,
-                            )
-                          }
-                        </td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>
+              ${table(
+                ['Role', ''],
+                roles.map(
+                  (role) =>
+                    html`<tr>
+                      <td>${role.name}${role.builtIn && ' (built in)'}</td>
+                      <td>
+                        ${
+                          !role.builtIn &&
+                          form(
+                            req,
+                            '/admin/forms/roles',
+                            html`<input type="hidden" name="action" value="delete" /><input
+                                type="hidden"
+                                name="name"
+                                value="${role.name}"
+                              /><button type="submit" aria-label="Delete the role ${role.name}">Delete</button>`,
+                          )
+                        }
+                      </td>
+                    </tr>`,
+                ),
+              )}
               ${form(
                 req,
                 '/admin/forms/roles',
