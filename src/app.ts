@@ -32,6 +32,9 @@ import { tokensRouter } from './http/routes/tokens';
 import { createSessionCookies } from './http/session-cookie';
 import { createWebhookHandler, WEBHOOK_PATH } from './http/webhook';
 import { createJwksResponder, type JwksResponder } from './http/jwks';
+import { createOpenIdProvider, type OpenIdProvider } from './http/openid-provider';
+import { interactionsRouter } from './http/routes/interactions';
+import { openIdClientsRouter } from './http/routes/openid-clients';
 import { buildOpenApiDocument } from './http/openapi';
 import type { RouteSupport } from './http/route-definition';
 import { requireAdmin, requireSession } from './http/authentication';
@@ -109,7 +112,11 @@ const jwksResponderOf = ({ config, services, logger }: AppDeps) =>
   createJwksResponder(services.signingKeys, config.jwt.jwksMaxAgeSeconds, logger);
 
 /** Every route but the webhook: the API of docs/api.md. */
-export function createExpressApp(deps: AppDeps, jwks: JwksResponder = jwksResponderOf(deps)): Express {
+export function createExpressApp(
+  deps: AppDeps,
+  jwks: JwksResponder = jwksResponderOf(deps),
+  openIdProvider: OpenIdProvider | undefined = createOpenIdProvider(deps),
+): Express {
   const { config, logger, services, metrics, isDraining = () => false } = deps;
   const cookies = createSessionCookies(config.cookie);
   const passport = createPassport(services.accounts, services.sessions, cookies);
@@ -159,9 +166,11 @@ export function createExpressApp(deps: AppDeps, jwks: JwksResponder = jwksRespon
   const pages = { config, services, logins, cookies, csrf, support };
   app.use(accountPagesRouter(pages));
   app.use(adminPagesRouter(pages));
+  if (openIdProvider) app.use(interactionsRouter({ config, services, logins, support, openIdProvider }));
   app.use(sessionsRouter(services, { cookies, support }));
   app.use(tokensRouter(services, { logins, jwks, support }));
   app.use(adminRouter(services, support));
+  app.use(openIdClientsRouter(services, support));
   const { providers, allowInsecureIssuers } = config.identityProviders;
   // With no provider configured, none of their routes exists: each answers 404 like any unknown path.
   if (providers.length > 0) {
@@ -190,7 +199,7 @@ export function createExpressApp(deps: AppDeps, jwks: JwksResponder = jwksRespon
 /**
  * Builds the HTTP request listener. It opens nothing: startServer listens. The webhook, which
  * Hasura calls on every GraphQL request, and the JWKS, which Hasura DDN fetches on every one, are
- * answered before Express sees the request.
+ * answered before Express sees the request, and so are the OpenID Provider's endpoints.
  */
 export function createApp(deps: AppDeps): RequestListener {
   const webhook = createWebhookHandler({
@@ -200,8 +209,10 @@ export function createApp(deps: AppDeps): RequestListener {
     metrics: deps.metrics,
   });
   const jwks = jwksResponderOf(deps);
-  const api = createExpressApp(deps, jwks);
+  // The OpenID Provider reads its own request bodies: no Express parser may run before it.
+  const openIdProvider = createOpenIdProvider(deps);
+  const api = createExpressApp(deps, jwks, openIdProvider);
   return (req, res) => {
-    if (!webhook(req, res) && !jwks.serveFast(req, res)) api(req, res);
+    if (!webhook(req, res) && !jwks.serveFast(req, res) && !openIdProvider?.serve(req, res)) api(req, res);
   };
 }

@@ -19,6 +19,10 @@ export const errorCatalogue = {
     status: 400,
     message: 'returnTo is not a URL this service may send you back to. List it in ALLOWED_RETURN_URLS.',
   },
+  INTERACTION_EXPIRED: {
+    status: 400,
+    message: 'This login has expired, or was finished already. Go back to the app and start again.',
+  },
   INVALID_CREDENTIALS: { status: 401, message: 'The username or password is incorrect.' },
   MFA_REQUIRED: {
     status: 401,

@@ -6,6 +6,9 @@ import { createAttemptCounterStore } from './db/attempt-counters';
 import { createBootstrapRunsRepository } from './db/bootstrap-runs-repository';
 import { createRefreshTokensRepository } from './db/refresh-tokens-repository';
 import { createSigningKeysRepository } from './db/signing-keys-repository';
+import { createOpenIdClientsRepository } from './db/openid-clients-repository';
+import { createProviderModelStore, type LoginSessionLinks } from './db/openid-provider-store';
+import { createOpenIdClients } from './domain/openid-clients';
 import { createRolesRepository } from './db/roles-repository';
 import { createServerSecretsRepository } from './db/server-secrets-repository';
 import { createSessionsRepository } from './db/sessions-repository';
@@ -22,7 +25,7 @@ import { invalidatingStores } from './domain/cache-invalidation';
 import { ensureBootstrapAdmin } from './domain/bootstrap';
 import { createCallerIdentification } from './domain/caller-identity';
 import { createJwtSessions } from './domain/jwt-sessions';
-import { systemClock, type Clock } from './domain/model';
+import { systemClock, type Clock, type UserId } from './domain/model';
 import { createPasswordHasher } from './domain/passwords';
 import { SessionCache } from './domain/session-cache';
 import { createRateLimits } from './domain/rate-limits';
@@ -50,6 +53,8 @@ const SESSION_TOKEN_KEY = 'session-token-mac';
 const IDENTITY_FLOW_KEY = 'identity-flow-mac';
 // Makes the CSRF tokens of the signed-in pages' forms.
 const PAGE_FORM_KEY = 'page-form-mac';
+// Signs the OpenID Provider's cookies (its login session, its interactions).
+const OPENID_COOKIE_KEY = 'openid-provider-cookies';
 // Encrypts TOTP secrets where MFA_ENCRYPTION_KEY is not set (never in production).
 const MFA_ENCRYPTION_KEY = 'mfa-secret-encryption';
 // How long the code that a provider login hands to an app may be traded for a session.
@@ -89,6 +94,7 @@ export async function createServices({ config, db, clock = systemClock, logger }
   const key = await serverSecrets.findOrCreateSecret(SESSION_TOKEN_KEY, generateSessionTokenKey);
   const identityFlowKey = await serverSecrets.findOrCreateSecret(IDENTITY_FLOW_KEY, generateSessionTokenKey);
   const pageFormKey = await serverSecrets.findOrCreateSecret(PAGE_FORM_KEY, generateSessionTokenKey);
+  const openIdCookieKey = await serverSecrets.findOrCreateSecret(OPENID_COOKIE_KEY, generateSessionTokenKey);
   const mfaEncryptionKey =
     config.secondFactors.encryptionKey ??
     createSecretKey(
@@ -198,6 +204,9 @@ export async function createServices({ config, db, clock = systemClock, logger }
   const mailOutbox = createMailOutboxRepository(db);
   const runs = createBootstrapRunsRepository(db);
   const rateLimits = createRateLimits({ store: createAttemptCounterStore(db), policy: config.rateLimits });
+  const openIdClients = createOpenIdClients({ store: createOpenIdClientsRepository(db), clock });
+  // What the OpenID Provider keeps; built once, by the provider's HTTP side, which knows the request.
+  let providerModels: ReturnType<typeof createProviderModelStore> | undefined;
   return {
     /** What every rule here reads the time from (tests move it by hand). */
     clock,
@@ -215,10 +224,23 @@ export async function createServices({ config, db, clock = systemClock, logger }
     identityFlowKey,
     /** The key of the pages' CSRF tokens, the same in every instance. */
     pageFormKey,
+    /** The key of the OpenID Provider's signed cookies, the same in every instance. */
+    openIdCookieKey: openIdCookieKey.toString('base64url'),
     mailOutbox,
     /** Calls `listener` after each mail queued by this instance. */
     whenMailQueued: (listener: () => void) => void mailQueuedListeners.add(listener),
     administration,
+    openIdClients,
+    /**
+     * The store of the OpenID Provider's models. `currentLinks` tells it which login session the
+     * request being served belongs to (see LoginSessionLinks).
+     */
+    providerModelStore(currentLinks: () => LoginSessionLinks | undefined) {
+      providerModels ??= createProviderModelStore(db, clock, config.sessions, currentLinks);
+      return providerModels;
+    },
+    /** A user by id, as the OpenID Provider shows them to apps; undefined when there is none. */
+    findUser: (id: UserId) => users.findUserById(id),
     callers,
     /** The webhook's cache of validated sessions, which the invalidation listener keeps true; absent when turned off. */
     sessionCache: cache,
@@ -233,7 +255,8 @@ export async function createServices({ config, db, clock = systemClock, logger }
     },
     /**
      * Deletes what mail leaves behind: tokens that expired (provider logins' codes, logins'
-     * second-factor challenges and passkey challenges too), and the
+     * second-factor challenges, passkey challenges and the OpenID Provider's codes, tokens and
+     * interactions too), and the
      * records of mail sent or given up on, after MAIL_RECORDS_KEPT_SECONDS. Answers how many of each.
      */
     async purgeMailRecords(): Promise<{ tokens: number; mails: number }> {
@@ -243,7 +266,8 @@ export async function createServices({ config, db, clock = systemClock, logger }
         (await oneTimeTokens.deleteExpiredTokens(now)) +
           (await identities.deleteExpiredLoginCodes(now)) +
           (await secondFactors.purgeExpiredChallenges()) +
-          (await passkeys.purgeExpiredChallenges()),
+          (await passkeys.purgeExpiredChallenges()) +
+          ((await providerModels?.purgeExpired()) ?? 0),
         await mailOutbox.deleteFinishedBefore(cutoff),
       ];
       return { tokens, mails };

@@ -7,6 +7,7 @@ import { httpConfig, httpProblems, httpSettings } from './http';
 import { identityProviderConfig, identityProviderProblems, identityProviderSettings } from './identity-providers';
 import { jwtConfig, jwtProblems, jwtSettings } from './jwt';
 import { mailConfig, mailSettings } from './mail';
+import { openIdProviderConfig, openIdProviderProblems, openIdProviderSettings } from './openid-provider';
 import { passwordConfig, passwordSettings } from './passwords';
 import { rateLimitConfig, rateLimitSettings } from './rate-limits';
 import { secondFactorConfig, secondFactorProblems, secondFactorSettings } from './second-factors';
@@ -19,7 +20,7 @@ export type { IdentityProviderSettings } from './identity-providers';
 /**
  * Every setting the service reads, parsed once from the environment: the only module that knows
  * environment variable names. Each concern (./http, ./database, ./sessions, ./passwords,
- * ./rate-limits, ./jwt, ./admin, ./accounts, ./mail, ./identity-providers, ./second-factors; the OpenID Provider next) declares its settings, what they become, and which of their combinations cannot work;
+ * ./rate-limits, ./jwt, ./admin, ./accounts, ./mail, ./identity-providers, ./second-factors, ./openid-provider) declares its settings, what they become, and which of their combinations cannot work;
  * this puts them together, checks the whole environment at once, lists every problem, and
  * freezes the result. Everything else receives the typed, frozen Config.
  */
@@ -36,6 +37,7 @@ const envSchema = z.object({
   ...mailSettings,
   ...identityProviderSettings,
   ...secondFactorSettings,
+  ...openIdProviderSettings,
 });
 
 type ParsedEnv = z.output<typeof envSchema>;
@@ -65,6 +67,7 @@ function toConfig(env: ParsedEnv) {
     ...mailConfig(env),
     ...identityProviderConfig(env),
     ...secondFactorConfig(env),
+    ...openIdProviderConfig(env),
   };
 }
 
@@ -91,6 +94,7 @@ function contradictions(env: ParsedEnv): string[] {
     ...adminProblems(env),
     ...identityProviderProblems(env),
     ...secondFactorProblems(env),
+    ...openIdProviderProblems(env),
   ];
 }
 

@@ -64,11 +64,12 @@ export type NewSession = Session & { tokenHash: string; userEpoch: number };
  * The one way a session is created: an `insert … select` that stores it only while its user is
  * still as they were when their credentials were checked (same epoch, enabled), so that a
  * password change, disable or role change that commits during bcrypt leaves no session behind.
- * `tokenHash` is null for a refresh session, whose tokens live in refresh_tokens. The caller
+ * `tokenHash` is null for a refresh session, whose tokens live in refresh_tokens, and for the
+ * OpenID Provider's login session, which its cookie finds through oidc_models. The caller
  * appends its `returning` (and may wrap the statement); no row back means no session.
  */
 export function insertSessionForCurrentUser(
-  session: NewSession,
+  session: Session & { userEpoch: number },
   { kind, tokenHash }: { kind: SessionKind; tokenHash: string | null },
 ): { sql: string; bindings: Knex.RawBinding[] } {
   return {
@@ -185,6 +186,11 @@ export function createSessionsRepository(db: Knex): SessionStore {
   return withClassifiedFailures<SessionStore>({
     insertSession(session: NewSession): Promise<boolean> {
       const { sql, bindings } = insertSessionForCurrentUser(session, { kind: 'bearer', tokenHash: session.tokenHash });
+      return insertedUnlessUserGone(db.raw(`${sql} returning id`, bindings));
+    },
+
+    insertProviderSession(session) {
+      const { sql, bindings } = insertSessionForCurrentUser(session, { kind: 'op', tokenHash: null });
       return insertedUnlessUserGone(db.raw(`${sql} returning id`, bindings));
     },
 

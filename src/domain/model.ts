@@ -29,9 +29,10 @@ export interface User {
 
 /**
  * `bearer`: its token is presented to the webhook and the API. `refresh`: a session of JWT mode,
- * whose refresh tokens are accepted by /token/refresh only, and which Hasura never sees.
+ * whose refresh tokens are accepted by /token/refresh only, and which Hasura never sees. `op`:
+ * the OpenID Provider's login session (single sign-on for apps), found through its own cookie.
  */
-export type SessionKind = 'bearer' | 'refresh';
+export type SessionKind = 'bearer' | 'refresh' | 'op';
 
 /**
  * How a session's user proved who they are, as RFC 8176 names it: `pwd`, a password; `otp`, a

@@ -20,6 +20,8 @@ export interface SessionStore {
    * answers whether it did. A credential check that raced a change to the user fails here.
    */
   insertSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean>;
+  /** The same for a login session of the OpenID Provider, whose secret is the provider's cookie. */
+  insertProviderSession(session: Session & { userEpoch: number }): Promise<boolean>;
   findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<ValidatedSession | undefined>;
   /**
    * Records use at `liveness.now`, if the session is still live by the rule of the lookup and its

@@ -156,6 +156,22 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
     },
 
     /**
+     * Starts the OpenID Provider's login session (SSO) for a user as they were when their
+     * credentials were checked: a session like any other, without a token of its own (the
+     * provider's cookie finds it). Throws INVALID_CREDENTIALS as createSession does.
+     */
+    async createProviderSession(
+      { id: userId, sessionEpoch }: Pick<User, 'id' | 'sessionEpoch'>,
+      origin: SessionOrigin,
+    ): Promise<Session> {
+      const session = startingSession('op', userId, origin, clock.now(), policy);
+      if (!(await store.insertProviderSession({ ...session, userEpoch: sessionEpoch }))) {
+        throw new AppError('INVALID_CREDENTIALS');
+      }
+      return session;
+    },
+
+    /**
      * Answers the live session the token belongs to, or undefined for any token that is not
      * one. Records the use, at most once per touch interval. A token this service never issued
      * costs no query.

@@ -244,6 +244,23 @@ export function createSigningKeys({
     );
   }
 
+  /** The key pair that signs now: the environment's current or next key, or the generated key whose time has come. */
+  async function currentKeyPair(): Promise<
+    { alg: SigningAlgorithm; kid: string } & (
+      { record: SigningKeyRecord; privateKey?: never } | { record?: never; privateKey: KeyObject }
+    )
+  > {
+    if (environment) {
+      const [current, next] = await environment.keys;
+      const nextRecord = next && (await store.listSigningKeys()).find((key) => key.kid === next.kid);
+      const signing = nextRecord && nextRecord.signsFrom <= clock.now() ? next : current;
+      return { alg: environment.algorithm, kid: signing.kid, privateKey: signing.privateKey };
+    }
+    const key = signingKeyAt((await store.listSigningKeys()).filter(hasPrivateHalf), clock.now());
+    if (!key) throw new Error('No JWT signing key signs yet');
+    return { alg: key.algorithm, kid: key.kid, record: key };
+  }
+
   return {
     /**
      * At start. Generated keys: makes sure a key of the configured algorithm exists. The very
@@ -281,15 +298,23 @@ export function createSigningKeys({
      */
     async currentSigningKey(): Promise<ActiveSigningKey> {
       if (sharedSecret) return { alg: 'HS256', key: sharedSecret };
-      if (environment) {
-        const [current, next] = await environment.keys;
-        const nextRecord = next && (await store.listSigningKeys()).find((key) => key.kid === next.kid);
-        const signing = nextRecord && nextRecord.signsFrom <= clock.now() ? next : current;
-        return { alg: environment.algorithm, kid: signing.kid, key: signing.privateKey };
-      }
-      const key = signingKeyAt((await store.listSigningKeys()).filter(hasPrivateHalf), clock.now());
-      if (!key) throw new Error('No JWT signing key signs yet');
-      return { alg: key.algorithm, kid: key.kid, key: await importPrivateKey(key) };
+      const current = await currentKeyPair();
+      return {
+        alg: current.alg,
+        kid: current.kid,
+        key: current.record ? await importPrivateKey(current.record) : current.privateKey,
+      };
+    },
+
+    /**
+     * The key to sign with now, as a private JWK, for the OpenID Provider, which takes its keys so;
+     * undefined under HS256, whose secret Hasura shares and no app may hold.
+     */
+    async currentSigningJwk(): Promise<(JWK & { kid: string; alg: SigningAlgorithm }) | undefined> {
+      if (sharedSecret) return undefined;
+      const { alg, kid, record, privateKey } = await currentKeyPair();
+      const jwk = record ? (record.privateJwk as JWK) : (privateKey.export({ format: 'jwk' }) as JWK);
+      return { ...jwk, kid, alg };
     },
 
     /**

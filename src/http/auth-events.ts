@@ -37,6 +37,10 @@ export type AuthEvent =
   | 'role.revoked'
   | 'role.created'
   | 'role.deleted'
+  | 'client.created'
+  | 'client.updated'
+  | 'client.secret_rotated'
+  | 'client.deleted'
   | 'rate_limited';
 
 type EventFields = Record<string, string | number | boolean | undefined>;

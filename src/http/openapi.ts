@@ -14,6 +14,8 @@ import { emailRoutes } from './routes/email';
 import { pageRoutes } from './routes/pages';
 import { accountPageRoutes } from './routes/account-pages';
 import { adminPageRoutes } from './routes/admin-pages';
+import { interactionRoutes } from './routes/interactions';
+import { openIdClientRoutes } from './routes/openid-clients';
 import { identityRoutes, providerLoginRoutes } from './routes/identities';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
@@ -48,11 +50,13 @@ const routeGroups: RouteDefinitions[] = [
   pageRoutes,
   accountPageRoutes,
   adminPageRoutes,
+  interactionRoutes,
   providerLoginRoutes,
   identityRoutes,
   tokenRoutes,
   sessionRoutes,
   adminRoutes,
+  openIdClientRoutes,
 ];
 
 const operations: Operation[] = routeGroups.flatMap((group) =>

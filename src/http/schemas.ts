@@ -324,8 +324,10 @@ export const sessionResponse = z.object({
   current: z.boolean().describe('Whether this is the session the request came with.'),
   amr,
   kind: z
-    .enum(['bearer', 'refresh'])
-    .describe('bearer: a token from /login or /signup; refresh: a JWT-mode session from /token.'),
+    .enum(['bearer', 'refresh', 'op'])
+    .describe(
+      'bearer: a token from /login or /signup; refresh: a JWT-mode session from /token; op: a login at the OpenID Provider (single sign-on for apps).',
+    ),
 });
 
 export const sessionListResponse = z.object({ sessions: z.array(sessionResponse) });

@@ -34,8 +34,6 @@ const POLICY = [
   "frame-ancestors 'none'",
   "base-uri 'none'",
 ];
-const CONTENT_SECURITY_POLICY = POLICY.join('; ');
-const CONTENT_SECURITY_POLICY_WITH_SCRIPT = [...POLICY, "script-src 'self'", "connect-src 'self'"].join('; ');
 
 export interface Page {
   title: string;
@@ -48,23 +46,29 @@ export interface Page {
   script?: string;
 }
 
-/** Sends a page with the headers every page needs: no referrer (its URL holds a token), no cache, no framing. */
-export function sendPage(
-  res: Response,
-  status: number,
+/**
+ * A page as its markup and the headers every page needs: no referrer (its URL holds a token), no
+ * cache, no framing. `formsLeave` drops the policy's form-action: the hosted login's forms end in
+ * a redirect to the app, and Chromium applies form-action to a form's redirects too.
+ */
+export function renderPage(
   { title, body, header, wide = false, script }: Page,
   productName: string,
-): void {
-  res.status(status);
-  res.setHeader('Content-Type', 'text/html; charset=utf-8');
-  res.setHeader(
-    'Content-Security-Policy',
-    script === undefined ? CONTENT_SECURITY_POLICY : CONTENT_SECURITY_POLICY_WITH_SCRIPT,
-  );
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('Cache-Control', 'no-store');
-  res.send(
-    html`<!doctype html>
+  { formsLeave = false }: { formsLeave?: boolean } = {},
+): { headers: Record<string, string>; markup: string } {
+  const policy = [
+    ...POLICY.filter((directive) => !(formsLeave && directive.startsWith('form-action'))),
+    ...(script === undefined ? [] : ["script-src 'self'", "connect-src 'self'"]),
+  ];
+  return {
+    headers: {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': policy.join('; '),
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-store',
+      'X-Frame-Options': 'DENY',
+    },
+    markup: html`<!doctype html>
       <html lang="en">
         <head>
           <meta charset="utf-8" />
@@ -81,7 +85,21 @@ export function sendPage(
           </main>
         </body>
       </html> `.markup,
-  );
+  };
+}
+
+/** Sends a page (see renderPage). */
+export function sendPage(
+  res: Response,
+  status: number,
+  page: Page,
+  productName: string,
+  options?: { formsLeave?: boolean },
+): void {
+  const { headers, markup } = renderPage(page, productName, options);
+  res.status(status);
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.send(markup);
 }
 
 /** After a form: on to the page that shows its outcome (303, so that reloading it posts nothing again). */

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Clock } from '../domain/model';
+import type { Liveness } from '../domain/ports';
+import { withClassifiedFailures } from './database-errors';
+import { liveSessionRule } from './sessions-repository';
+
+/**
+ * Storage for oidc-provider's models (its "adapter"), in `oidc_models`, keyed by the SHA-256 of
+ * each id: a session's id is its cookie, a code's or a token's id is the code or the token.
+ *
+ * The rules that end sessions hold here, in the database, for everything the provider keeps:
+ * - a login session (model Session, once someone logged in) is found only while its row in
+ *   `sessions` lives, by the same rule as every other session (epoch, disabled, idle and
+ *   absolute timeouts); that row's deletion deletes it;
+ * - a grant carries the epoch of the login session it was given in, and a code or token the
+ *   epoch of its grant: each is found only while its user still has that epoch and is enabled,
+ *   so logout-all, a new password, a role change, disable or the admin's order end them all at
+ *   once, including a token issued by a request that was in flight at that moment.
+ */
+
+/** Models whose rows belong to a user, and die with the user's epoch. */
+const USER_BOUND_MODELS = new Set(['Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode']);
+
+/** What the request being served says about the login session a grant belongs to. */
+export interface LoginSessionLinks {
+  /** The `sessions` row the login just made (the interaction's result), if it made one. */
+  loginSessionId?: string;
+  /** The ids of the provider's session of this request (its current and its previous one). */
+  providerSessionIds: string[];
+}
+
+export type ProviderPayload = Record<string, unknown> & {
+  accountId?: string;
+  grantId?: string;
+  clientId?: string;
+  uid?: string;
+  consumed?: number;
+};
+
+export interface ProviderModelAdapter {
+  upsert(id: string, payload: ProviderPayload, expiresIn?: number): Promise<void>;
+  find(id: string): Promise<ProviderPayload | undefined>;
+  findByUid(uid: string): Promise<ProviderPayload | undefined>;
+  findByUserCode(userCode: string): Promise<ProviderPayload | undefined>;
+  consume(id: string): Promise<void>;
+  destroy(id: string): Promise<void>;
+  revokeByGrantId(grantId: string): Promise<void>;
+}
+
+interface ModelRow {
+  id_hash: string;
+  payload: ProviderPayload;
+  consumed_at: Date | null;
+  alive: boolean;
+}
+
+const hashOf = (id: string) => createHash('sha256').update(id).digest('base64url');
+
+export function createProviderModelStore(
+  db: Knex,
+  clock: Clock,
+  policy: { idleTimeoutSeconds: number },
+  currentLinks: () => LoginSessionLinks | undefined,
+) {
+  const { isLive } = liveSessionRule(db);
+  const liveness = (): Liveness => ({ now: clock.now(), idleTimeoutSeconds: policy.idleTimeoutSeconds });
+
+  /** The login session a grant made now belongs to: the one just made, or the provider session's. */
+  const loginSessionOf = (links: LoginSessionLinks | undefined): Knex.Raw => {
+    if (links?.loginSessionId) return db.raw('?::uuid', [links.loginSessionId]);
+    return db.raw(
+      `(select session_id from oidc_models
+        where model = 'Session' and id_hash = any(?::text[]) and session_id is not null limit 1)`,
+      // An array literal: knex would spread an array binding into a list. Hashes are base64url.
+      [`{${(links?.providerSessionIds ?? []).map(hashOf).join(',')}}`],
+    );
+  };
+
+  /** The columns that tie a row to a login session or a user, by model. */
+  const bindingOf = (model: string, id: string, payload: ProviderPayload): Record<string, unknown> => {
+    const links = currentLinks();
+    if (model === 'Session') {
+      if (payload.accountId === undefined) return { session_id: null };
+      // Saved again (a new cookie after an interaction, another client's authorization): the same login.
+      const again = { providerSessionIds: [id, ...(links?.providerSessionIds ?? [])] };
+      return { session_id: loginSessionOf(links?.loginSessionId ? links : again) };
+    }
+    if (!USER_BOUND_MODELS.has(model)) return {};
+    const bound = { user_id: Number(payload.accountId), client_id: payload.clientId ?? null };
+    if (model === 'Grant') {
+      return {
+        ...bound,
+        user_epoch: db.raw('(select user_epoch from sessions where id = ?)', [loginSessionOf(links)]),
+      };
+    }
+    return {
+      ...bound,
+      user_epoch: db.raw(`(select user_epoch from oidc_models where model = 'Grant' and id_hash = ?)`, [
+        hashOf(String(payload.grantId)),
+      ]),
+    };
+  };
+
+  /** Whether the row may be found: its login session lives, or its user still has its epoch. */
+  const aliveColumn = () =>
+    db.raw(
+      `coalesce(case
+         when m.model = 'Session' then (m.payload->>'accountId') is null or (s.id is not null and ?)
+         when m.user_id is not null then m.user_epoch = u.session_epoch and not u.disabled
+         else true
+       end, false) as alive`,
+      [isLive(liveness())],
+    );
+
+  const findRow = (model: string, column: 'm.id_hash' | 'm.uid', value: string): Promise<ModelRow | undefined> =>
+    db('oidc_models as m')
+      .leftJoin('sessions as s', 's.id', 'm.session_id')
+      .leftJoin('users as u', 'u.id', db.raw('coalesce(s.user_id, m.user_id)'))
+      .select<ModelRow[]>('m.id_hash', 'm.payload', 'm.consumed_at', aliveColumn())
+      .where('m.model', model)
+      .andWhere(column, value)
+      .andWhere((q) => void q.whereNull('m.expires_at').orWhere('m.expires_at', '>', clock.now()))
+      .first();
+
+  const payloadOf = (row: ModelRow | undefined, id?: string): ProviderPayload | undefined => {
+    if (!row?.alive) return undefined;
+    return {
+      ...row.payload,
+      ...(id !== undefined && { jti: id }),
+      ...(row.consumed_at !== null && { consumed: Math.floor(row.consumed_at.getTime() / 1000) }),
+    };
+  };
+
+  const adapterFor = (model: string): ProviderModelAdapter =>
+    withClassifiedFailures<ProviderModelAdapter>({
+      async upsert(id, payload, expiresIn) {
+        // The id stays out of the stored payload: only its hash is kept.
+        const { jti: _id, ...stored } = payload;
+        const binding = bindingOf(model, id, payload);
+        await db('oidc_models')
+          .insert({
+            model,
+            id_hash: hashOf(id),
+            payload: JSON.stringify(stored),
+            grant_id: payload.grantId ?? null,
+            uid: payload.uid ?? null,
+            expires_at: expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null,
+            ...binding,
+          })
+          .onConflict(['model', 'id_hash'])
+          // A grant keeps the epoch it was given with; everything else is as the provider says now.
+          .merge(['payload', 'expires_at', ...(model === 'Session' ? ['session_id'] : [])]);
+      },
+
+      async find(id) {
+        return payloadOf(await findRow(model, 'm.id_hash', hashOf(id)), id);
+      },
+
+      async findByUid(uid) {
+        return payloadOf(await findRow(model, 'm.uid', uid));
+      },
+
+      findByUserCode() {
+        // The device flow is off.
+        return Promise.resolve(undefined);
+      },
+
+      async consume(id) {
+        await db('oidc_models')
+          .update({ consumed_at: clock.now() })
+          .where({ model, id_hash: hashOf(id) });
+      },
+
+      async destroy(id) {
+        await db('oidc_models')
+          .delete()
+          .where({ model, id_hash: hashOf(id) });
+      },
+
+      async revokeByGrantId(grantId) {
+        await db('oidc_models').delete().where({ grant_id: grantId });
+      },
+    });
+
+  return {
+    adapterFor,
+
+    /** Deletes what has expired; answers how many. */
+    purgeExpired(): Promise<number> {
+      return db('oidc_models').delete().where('expires_at', '<=', clock.now());
+    },
+  };
+}
+
+export type ProviderModelStore = ReturnType<typeof createProviderModelStore>;

@@ -1,0 +1,297 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Provider, {
+  type Adapter,
+  type AdapterPayload,
+  type Configuration,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
+import type { Config } from '../config';
+import type { LoginSessionLinks } from '../db/openid-provider-store';
+import { hashClientSecret, type StoredClient } from '../domain/openid-clients';
+import type { SigningAlgorithm } from '../domain/ports';
+import { AppError } from '../errors';
+import { html, SafeHtml } from '../html';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { Services } from '../services';
+import { sendError } from './error-handler';
+import { JWKS_PATH } from './jwks';
+import { renderPage } from './pages/layout';
+import { pathOf } from './request-logging';
+
+/**
+ * The OpenID Provider (oidc-provider, the certified library): apps send users to /authorize,
+ * the user logs in on this service's own pages (/interaction/…, src/http/routes/interactions.ts),
+ * and the app gets a code for tokens. Its requests are answered before Express sees them, as the
+ * webhook's are: the library reads its own bodies, and no parser may run in front of it.
+ *
+ * Everything it keeps is in the database (src/db/openid-provider-store.ts), so any instance
+ * serves any step. It signs with the key that signs JWT mode's access tokens, so one JWKS (ours,
+ * with its Cache-Control) serves Hasura and apps alike; when that key changes, the provider is
+ * built again around the new one.
+ */
+
+/** Where the library's endpoints are. */
+export const OPENID_ROUTES = {
+  authorization: '/authorize',
+  token: '/oauth/token',
+  userinfo: '/userinfo',
+  revocation: '/oauth/revoke',
+  end_session: '/oauth/logout',
+  pushed_authorization_request: '/oauth/par',
+  jwks: JWKS_PATH,
+} as const;
+
+const DISCOVERY_PATH = '/.well-known/openid-configuration';
+/** The paths the library answers: its endpoints but the JWKS (ours), the resume step under /authorize, and discovery. */
+const handledPath = (path: string) =>
+  path === DISCOVERY_PATH ||
+  path === OPENID_ROUTES.userinfo ||
+  path === OPENID_ROUTES.authorization ||
+  path.startsWith(`${OPENID_ROUTES.authorization}/`) ||
+  path.startsWith('/oauth/');
+
+export const INTERACTION_PATH = '/interaction';
+
+/** The scopes apps may ask for, and the claims each gives. */
+const CLAIMS = {
+  openid: ['sub'],
+  profile: ['preferred_username', 'name'],
+  email: ['email', 'email_verified'],
+  // Filled from the login: how the user proved who they are, and when.
+  amr: null,
+  acr: null,
+  auth_time: null,
+  sid: null,
+};
+
+/** The interaction result our login pages hand the provider, beside its own `login`. */
+export interface LoginResult {
+  login: { accountId: string; amr: string[]; ts: number; remember: boolean };
+  /** The `sessions` row of this login (see LoginSessionLinks). */
+  loginSessionId: string;
+}
+
+/** A client as the library reads it, from one row of oidc_clients. */
+function clientMetadata(client: StoredClient, alg: SigningAlgorithm): AdapterPayload {
+  return {
+    client_id: client.clientId,
+    client_name: client.name,
+    ...(client.secretHash !== null && { client_secret: client.secretHash }),
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    id_token_signed_response_alg: alg,
+    first_party: client.firstParty,
+    ...(client.backchannelLogoutUri !== null && {
+      backchannel_logout_uri: client.backchannelLogoutUri,
+      backchannel_logout_session_required: true,
+    }),
+  };
+}
+
+export interface OpenIdProviderDeps {
+  config: Config;
+  services: Services;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export function createOpenIdProvider({ config, services, logger }: OpenIdProviderDeps) {
+  if (config.openIdProvider === null) return undefined;
+  const settings = config.openIdProvider;
+  const { productName } = config.mail;
+
+  /** Which login session the request being served belongs to, read from the library's own context. */
+  const currentLinks = (): LoginSessionLinks | undefined => {
+    const ctx = Provider.ctx;
+    if (!ctx?.oidc) return undefined;
+    const result = ctx.oidc.result as Partial<LoginResult> | undefined;
+    const session = ctx.oidc.session as { id?: string; oldId?: string } | undefined;
+    return {
+      loginSessionId: result?.loginSessionId,
+      providerSessionIds: [session?.id, session?.oldId].filter((id): id is string => typeof id === 'string'),
+    };
+  };
+  const models = services.providerModelStore(currentLinks);
+
+  const sendHtml = (ctx: KoaContextWithOIDC, status: number, title: string, body: SafeHtml) => {
+    const { headers, markup } = renderPage({ title, body }, productName, { formsLeave: true });
+    ctx.status = status;
+    ctx.set(headers);
+    ctx.body = markup;
+  };
+
+  function build(key: { kid: string; alg: SigningAlgorithm } & Record<string, unknown>): Provider {
+    const clientAdapter = (): Adapter => ({
+      async find(id: string) {
+        const client = await services.openIdClients.find(id);
+        return client && clientMetadata(client, key.alg);
+      },
+      // Clients are managed through the admin API, never by the library.
+      upsert: () => Promise.resolve(),
+      findByUid: () => Promise.resolve(undefined),
+      findByUserCode: () => Promise.resolve(undefined),
+      consume: () => Promise.resolve(),
+      destroy: () => Promise.resolve(),
+      revokeByGrantId: () => Promise.resolve(),
+    });
+
+    const configuration: Configuration = {
+      adapter: (name: string) => (name === 'Client' ? clientAdapter() : models.adapterFor(name)),
+      clients: [],
+      jwks: { keys: [key] },
+      enabledJWA: { idTokenSigningAlgValues: [key.alg], userinfoSigningAlgValues: [key.alg] },
+      clientDefaults: {
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        id_token_signed_response_alg: key.alg,
+      },
+      extraClientMetadata: { properties: ['first_party'] },
+      responseTypes: ['code'],
+      scopes: ['openid', 'offline_access', 'profile', 'email'],
+      claims: CLAIMS,
+      pkce: { required: () => true },
+      routes: OPENID_ROUTES,
+      cookies: {
+        keys: [services.openIdCookieKey],
+        names: {
+          // __Host-: this cookie is for this origin only, and only over https.
+          session: settings.issuer.startsWith('https:') ? '__Host-op_session' : 'op_session',
+          interaction: 'op_interaction',
+          resume: 'op_interaction_resume',
+        },
+        long: { httpOnly: true, sameSite: 'lax', signed: true },
+        short: { httpOnly: true, sameSite: 'lax', signed: true },
+      },
+      features: {
+        devInteractions: { enabled: false },
+        revocation: { enabled: true },
+        introspection: { enabled: false },
+        registration: { enabled: false },
+        backchannelLogout: { enabled: true },
+        rpInitiatedLogout: {
+          enabled: true,
+          logoutSource(ctx, form) {
+            sendHtml(
+              ctx,
+              200,
+              'Log out',
+              html`<p>Log out of ${productName}?</p>
+                ${new SafeHtml(form)}
+                <button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Log out</button>
+                <button type="submit" form="op.logoutForm">Stay logged in</button>`,
+            );
+          },
+          postLogoutSuccessSource(ctx) {
+            sendHtml(ctx, 200, 'Logged out', html`<p>You are logged out.</p>`);
+          },
+        },
+      },
+      interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
+      async findAccount(_ctx, sub) {
+        const user = /^\d{1,15}$/.test(sub) ? await services.findUser(Number(sub)) : undefined;
+        if (!user || user.disabled) return undefined;
+        return {
+          accountId: sub,
+          claims: () => ({
+            sub,
+            preferred_username: user.username,
+            ...(user.displayName !== null && { name: user.displayName }),
+            ...(user.email !== null && { email: user.email, email_verified: user.emailVerified }),
+          }),
+        };
+      },
+      async loadExistingGrant(ctx) {
+        const { client, session, result } = ctx.oidc;
+        if (!client || !session?.accountId) return undefined;
+        const grantId = session.grantIdFor(client.clientId);
+        const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+        const consented = (result as { consent?: { given?: boolean } } | undefined)?.consent?.given === true;
+        // First-party apps are the service's own: nobody is asked. Others, once the user agreed.
+        if (!(client as unknown as { first_party?: boolean }).first_party && !consented) return existing;
+        const grant =
+          existing ?? new ctx.oidc.provider.Grant({ accountId: session.accountId, clientId: client.clientId });
+        grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
+        await grant.save();
+        return grant;
+      },
+      // offline_access gives a refresh token, whether or not a consent page was shown.
+      issueRefreshToken: (_ctx, client, code) =>
+        client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+      rotateRefreshToken: true,
+      ttl: {
+        AccessToken: settings.accessTokenLifetimeSeconds,
+        AuthorizationCode: 60,
+        IdToken: settings.accessTokenLifetimeSeconds,
+        Interaction: 3600,
+        RefreshToken: settings.refreshTokenLifetimeSeconds,
+        Grant: settings.refreshTokenLifetimeSeconds,
+        Session: config.sessions.absoluteTimeoutSeconds,
+      },
+      // Browser apps (public clients) call the token endpoint from their redirect URIs' origins.
+      clientBasedCORS: (ctx, origin, client) =>
+        origin !== 'null' &&
+        (ctx.oidc.route === 'userinfo' || client.clientAuthMethod === 'none') &&
+        (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+      async renderError(ctx, out) {
+        sendHtml(
+          ctx,
+          ctx.status >= 400 ? ctx.status : 400,
+          'That did not work',
+          html`<p class="error" role="alert">${out.error_description ?? 'The app sent an invalid request.'}</p>
+            <p><small>Error code: ${out.error}</small></p>`,
+        );
+        return Promise.resolve();
+      },
+    };
+
+    const provider = new Provider(settings.issuer, configuration);
+    // Behind a proxy that terminates TLS (Heroku's router), believe its X-Forwarded-* as Express does.
+    provider.proxy = config.trustProxy !== false;
+    // A secret is stored only as its hash: the presented one is hashed before the constant-time comparison.
+    (provider.Client.prototype as unknown as { compareClientSecret: (actual: string) => boolean }).compareClientSecret =
+      function (this: { clientSecret?: string }, actual: string) {
+        const expected = Buffer.from(this.clientSecret ?? '');
+        const given = Buffer.from(hashClientSecret(actual));
+        return expected.length === given.length && timingSafeEqual(expected, given);
+      };
+    provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'OpenID Provider failed'));
+    provider.on('backchannel.error', (_client, error) =>
+      logger.warn({ err: error }, 'back-channel logout could not be delivered'),
+    );
+    return provider;
+  }
+
+  // Rebuilt when the signing key changes: the library takes its keys once, when built.
+  let current: { kid: string; provider: Provider; handle: ReturnType<Provider['callback']> } | undefined;
+  async function providerNow(): Promise<NonNullable<typeof current>> {
+    const key = await services.signingKeys.currentSigningJwk();
+    if (!key) throw new Error('The OpenID Provider needs JWT_ALGORITHM ES256 or RS256');
+    if (current?.kid !== key.kid) {
+      const provider = build(key);
+      current = { kid: key.kid, provider, handle: provider.callback() };
+    }
+    return current;
+  }
+
+  return {
+    /** The provider as it signs now, for the interaction pages. */
+    provider: async () => (await providerNow()).provider,
+
+    /** Answers the request if it is the provider's, and says whether it was. */
+    serve(req: IncomingMessage, res: ServerResponse): boolean {
+      if (!handledPath(pathOf(req))) return false;
+      providerNow()
+        .then(({ handle }) => handle(req, res))
+        // Its key could not be read: the database is down, as every other answer would find.
+        .catch((error: unknown) => sendError(res, new AppError('DATABASE_UNAVAILABLE', { cause: error }), logger));
+      return true;
+    },
+  };
+}
+
+export type OpenIdProvider = NonNullable<ReturnType<typeof createOpenIdProvider>>;
