@@ -28,6 +28,8 @@ export interface LoginSessionLinks {
   loginSessionId?: string;
   /** The ids of the provider's session of this request (its current and its previous one). */
   providerSessionIds: string[];
+  /** The request is a logout at the provider: the login session it ends ends in `sessions` too. */
+  loggingOut: boolean;
 }
 
 export type ProviderPayload = Record<string, unknown> & {
@@ -66,14 +68,14 @@ export function createProviderModelStore(
   const { isLive } = liveSessionRule(db);
   const liveness = (): Liveness => ({ now: clock.now(), idleTimeoutSeconds: policy.idleTimeoutSeconds });
 
-  /** The login session a grant made now belongs to: the one just made, or the provider session's. */
-  const loginSessionOf = (links: LoginSessionLinks | undefined): Knex.Raw => {
-    if (links?.loginSessionId) return db.raw('?::uuid', [links.loginSessionId]);
+  /** The login session that what is saved now belongs to: the one just made, or that of the provider sessions named. */
+  const loginSessionOf = (loginSessionId: string | undefined, providerSessionIds: readonly string[]): Knex.Raw => {
+    if (loginSessionId) return db.raw('?::uuid', [loginSessionId]);
     return db.raw(
       `(select session_id from oidc_models
         where model = 'Session' and id_hash = any(?::text[]) and session_id is not null limit 1)`,
       // An array literal: knex would spread an array binding into a list. Hashes are base64url.
-      [`{${(links?.providerSessionIds ?? []).map(hashOf).join(',')}}`],
+      [`{${providerSessionIds.map(hashOf).join(',')}}`],
     );
   };
 
@@ -83,15 +85,16 @@ export function createProviderModelStore(
     if (model === 'Session') {
       if (payload.accountId === undefined) return { session_id: null };
       // Saved again (a new cookie after an interaction, another client's authorization): the same login.
-      const again = { providerSessionIds: [id, ...(links?.providerSessionIds ?? [])] };
-      return { session_id: loginSessionOf(links?.loginSessionId ? links : again) };
+      return { session_id: loginSessionOf(links?.loginSessionId, [id, ...(links?.providerSessionIds ?? [])]) };
     }
     if (!USER_BOUND_MODELS.has(model)) return {};
     const bound = { user_id: Number(payload.accountId), client_id: payload.clientId ?? null };
     if (model === 'Grant') {
       return {
         ...bound,
-        user_epoch: db.raw('(select user_epoch from sessions where id = ?)', [loginSessionOf(links)]),
+        user_epoch: db.raw('(select user_epoch from sessions where id = ?)', [
+          loginSessionOf(links?.loginSessionId, links?.providerSessionIds ?? []),
+        ]),
       };
     }
     return {
@@ -106,7 +109,7 @@ export function createProviderModelStore(
   const aliveColumn = () =>
     db.raw(
       `coalesce(case
-         when m.model = 'Session' then (m.payload->>'accountId') is null or (s.id is not null and ?)
+         when m.model = 'Session' then m.consumed_at is null and ((m.payload->>'accountId') is null or (s.id is not null and ?))
          when m.user_id is not null then m.user_epoch = u.session_epoch and not u.disabled
          else true
        end, false) as alive`,
@@ -138,7 +141,7 @@ export function createProviderModelStore(
         // The id stays out of the stored payload: only its hash is kept.
         const { jti: _id, ...stored } = payload;
         const binding = bindingOf(model, id, payload);
-        await db('oidc_models')
+        const saved = db('oidc_models')
           .insert({
             model,
             id_hash: hashOf(id),
@@ -151,6 +154,19 @@ export function createProviderModelStore(
           .onConflict(['model', 'id_hash'])
           // A grant keeps the epoch it was given with; everything else is as the provider says now.
           .merge(['payload', 'expires_at', ...(model === 'Session' ? ['session_id'] : [])]);
+        if (model !== 'Session') {
+          await saved;
+          return;
+        }
+        // A login session is saved as it is used (each app it logs in): that is its use, which
+        // keeps it from its idle timeout.
+        const [row] = await saved.returning<{ session_id: string | null }[]>('session_id');
+        if (row?.session_id) {
+          await db('sessions')
+            .update({ last_used_at: clock.now() })
+            .where('id', row.session_id)
+            .andWhere('last_used_at', '<', clock.now());
+        }
       },
 
       async find(id) {
@@ -173,9 +189,19 @@ export function createProviderModelStore(
       },
 
       async destroy(id) {
-        await db('oidc_models')
-          .delete()
-          .where({ model, id_hash: hashOf(id) });
+        const row = { model, id_hash: hashOf(id) };
+        if (model !== 'Session') {
+          await db('oidc_models').delete().where(row);
+          return;
+        }
+        if (currentLinks()?.loggingOut) {
+          // Logging out ends the login session here too, and (by cascade) every cookie of it.
+          await db('sessions').delete().whereIn('id', db('oidc_models').select('session_id').where(row));
+        }
+        // The provider gives a session a new id (a new cookie) by destroying the old one before it
+        // saves the new one: the old row is kept, unusable, until the purge, so that the new one
+        // can still be tied to the login it continues.
+        await db('oidc_models').update({ consumed_at: clock.now() }).where(row);
       },
 
       async revokeByGrantId(grantId) {

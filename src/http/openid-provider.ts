@@ -54,15 +54,14 @@ const handledPath = (path: string) =>
 
 export const INTERACTION_PATH = '/interaction';
 
-/** The scopes apps may ask for, and the claims each gives. */
+/**
+ * The scopes apps may ask for, and the claims each gives. How and when the user logged in (`amr`,
+ * `auth_time`) are in every ID token: the library would give them only to an app that asks.
+ */
 const CLAIMS = {
-  openid: ['sub'],
+  openid: ['sub', 'auth_time', 'amr'],
   profile: ['preferred_username', 'name'],
   email: ['email', 'email_verified'],
-  // Filled from the login: how the user proved who they are, and when.
-  amr: null,
-  acr: null,
-  auth_time: null,
   sid: null,
 };
 
@@ -114,6 +113,7 @@ export function createOpenIdProvider({ config, services, logger }: OpenIdProvide
     return {
       loginSessionId: result?.loginSessionId,
       providerSessionIds: [session?.id, session?.oldId].filter((id): id is string => typeof id === 'string'),
+      loggingOut: ctx.oidc.route === 'end_session_confirm',
     };
   };
   const models = services.providerModelStore(currentLinks);
@@ -219,9 +219,9 @@ export function createOpenIdProvider({ config, services, logger }: OpenIdProvide
         await grant.save();
         return grant;
       },
-      // offline_access gives a refresh token, whether or not a consent page was shown.
-      issueRefreshToken: (_ctx, client, code) =>
-        client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+      // Every login gives the app a refresh token. Without offline_access it ends with the login
+      // session; with it (which OpenID Connect gives only with prompt=consent) it outlives it.
+      issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
       rotateRefreshToken: true,
       ttl: {
         AccessToken: settings.accessTokenLifetimeSeconds,

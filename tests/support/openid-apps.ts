@@ -169,8 +169,8 @@ export async function logInAtHostedPage(
 }
 
 /** The browser answers the consent page; answers where it ends. */
-export async function consentAtHostedPage(browser: Browser, page: Response, decision: 'allow' | 'deny') {
-  const html = await page.text();
+export function consentAtHostedPage(browser: Browser, page: { html: string; url: string }, decision: 'allow' | 'deny') {
+  const { html } = page;
   const action = new URL(actionOf(html, '/consent'), page.url);
   return browser.follow(action, { form: { csrf: fieldOf(html, 'csrf'), decision } });
 }
@@ -187,7 +187,8 @@ export async function logInThroughApp(
   if (shown instanceof URL) throw new Error(`expected the login page, went to ${shown.href}`);
   let landed = await logInAtHostedPage(browser, shown, username);
   // A third-party app's first login asks the person to agree.
-  if (!(landed instanceof URL) && landed.status === 200) landed = await consentAtHostedPage(browser, landed, 'allow');
+  if (!(landed instanceof URL) && landed.status === 200)
+    landed = await consentAtHostedPage(browser, { html: await landed.text(), url: landed.url }, 'allow');
   if (!(landed instanceof URL))
     throw new Error(`expected a redirect to the app, got ${landed.status}: ${await landed.text()}`);
   return { authorization, tokens: await redeem(registered, landed, authorization) };
