@@ -16,6 +16,7 @@ import { KeyRotationRefused } from './domain/signing-keys';
 import { AppError } from './errors';
 import { createLogger } from './logger';
 import { createServices } from './services';
+import { createClientBody } from './http/routes/openid-clients';
 
 /**
  * Operator commands. Passwords come from ADMIN_PASSWORD or stdin, never from arguments (they show
@@ -38,6 +39,11 @@ const usage = `Usage:
                                          Hasura has fetched it; remove keys no token needs
   cli reseal-mfa-secrets                 seal again with MFA_ENCRYPTION_KEY the authenticator
                                          apps' secrets that MFA_ENCRYPTION_PREVIOUS_KEYS sealed
+  cli create-client --name <name> --type confidential|public --redirect-uri <uri>...
+        [--post-logout-redirect-uri <uri>...] [--first-party] [--backchannel-logout-uri <uri>]
+                                         register an app with the OpenID Provider, as
+                                         POST /admin/clients does; prints it as JSON, with the
+                                         secret of a confidential client, shown only this once
 `;
 
 const COMMANDS = new Set([
@@ -47,6 +53,7 @@ const COMMANDS = new Set([
   'hasura-ddn-auth-config',
   'rotate-jwt-key',
   'reseal-mfa-secrets',
+  'create-client',
 ]);
 
 /**
@@ -256,6 +263,40 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
             'MFA_ENCRYPTION_PREVIOUS_KEYS, or have an admin reset those users (DELETE /admin/users/:id/mfa).\n',
         );
         return 1;
+      } finally {
+        await services.close();
+      }
+    }
+    if (command === 'create-client') {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          name: { type: 'string' },
+          type: { type: 'string' },
+          'redirect-uri': { type: 'string', multiple: true },
+          'post-logout-redirect-uri': { type: 'string', multiple: true },
+          'first-party': { type: 'boolean' },
+          'backchannel-logout-uri': { type: 'string' },
+        },
+      });
+      const parsed = createClientBody.safeParse({
+        name: values.name,
+        type: values.type,
+        redirectUris: values['redirect-uri'] ?? [],
+        postLogoutRedirectUris: values['post-logout-redirect-uri'],
+        firstParty: values['first-party'],
+        backchannelLogoutUri: values['backchannel-logout-uri'],
+      });
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'input'}: ${issue.message}`);
+        io.stderr.write(`create-client: the client is not valid:\n${problems.join('\n')}\n${usage}`);
+        return 2;
+      }
+      const services = await createServices({ config, db, logger });
+      try {
+        const { client, clientSecret } = await services.openIdClients.create(parsed.data);
+        io.stdout.write(`${JSON.stringify({ ...client, ...(clientSecret !== null && { clientSecret }) }, null, 2)}\n`);
+        return 0;
       } finally {
         await services.close();
       }

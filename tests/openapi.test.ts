@@ -20,6 +20,7 @@ import {
 } from './support/identity-providers';
 import { logInAtPage, postForm, SAME_ORIGIN } from './support/pages';
 import { logIn } from './support/requests';
+import { APP_CALLBACK } from './support/openid-apps';
 import { bearer, PASSWORD, signUp, startTestApp, uniqueUsername, type TestApp } from './support/test-app';
 
 interface OpenApiDocument {
@@ -696,6 +697,89 @@ describe('the OpenAPI description', () => {
       expectDocumentedAnswer(
         await http().delete(`/admin/users/${id}`).set(withAdminSecret),
         'DELETE /admin/users/{id}',
+        204,
+      );
+    });
+
+    it("for the OpenID Provider's clients and hosted pages", async () => {
+      const http = () => request(app.http);
+      const badClient = await http()
+        .post('/admin/clients')
+        .set(withAdminSecret)
+        .send({ name: 'x', type: 'public', redirectUris: ['http://evil.example/cb'] });
+      expectDocumentedAnswer(badClient, 'POST /admin/clients', 400);
+      const created = await http()
+        .post('/admin/clients')
+        .set(withAdminSecret)
+        .send({ name: 'Documented', type: 'confidential', redirectUris: [APP_CALLBACK] });
+      expectDocumentedAnswer(created, 'POST /admin/clients', 201);
+      const clientId = created.body.clientId as string;
+      expectDocumentedAnswer(await http().get('/admin/clients').set(withAdminSecret), 'GET /admin/clients', 200);
+      expectDocumentedAnswer(
+        await http().get(`/admin/clients/${clientId}`).set(withAdminSecret),
+        'GET /admin/clients/{id}',
+        200,
+      );
+      expectDocumentedAnswer(
+        await http().get('/admin/clients/nobody').set(withAdminSecret),
+        'GET /admin/clients/{id}',
+        404,
+      );
+      expectDocumentedAnswer(
+        await http().patch(`/admin/clients/${clientId}`).set(withAdminSecret).send({ name: 'Renamed' }),
+        'PATCH /admin/clients/{id}',
+        200,
+      );
+      expectDocumentedAnswer(
+        await http().post(`/admin/clients/${clientId}/secret`).set(withAdminSecret),
+        'POST /admin/clients/{id}/secret',
+        200,
+      );
+
+      const authorization = new URLSearchParams({
+        client_id: clientId,
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: APP_CALLBACK,
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      });
+      const started = await http().get(`/authorize?${authorization.toString()}`).redirects(0);
+      const interaction = started.headers.location as string;
+      const cookies = (started.headers['set-cookie'] as unknown as string[])
+        .map((line) => line.split(';')[0])
+        .join('; ');
+      const page = await http().get(interaction).set('Cookie', cookies);
+      expectDocumentedAnswer(page, 'GET /interaction/{uid}', 200);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
+      const interactionForm = (path: string, fields: Record<string, string>) =>
+        http()
+          .post(path)
+          .set(SAME_ORIGIN)
+          .type('form')
+          .send({ csrf, ...fields });
+      expectDocumentedAnswer(
+        await interactionForm(`${interaction}/login`, { username: 'nobody-here', password: 'wrong' }).set(
+          'Cookie',
+          cookies,
+        ),
+        'POST /interaction/{uid}/login',
+        401,
+      );
+      expectDocumentedAnswer(
+        await interactionForm(`${interaction}/mfa`, { challenge: 'unknown', code: '123456' }).set('Cookie', cookies),
+        'POST /interaction/{uid}/mfa',
+        401,
+      );
+      // Without the interaction's cookie, the login is not this browser's.
+      expectDocumentedAnswer(
+        await interactionForm(`${interaction}/consent`, { decision: 'allow' }),
+        'POST /interaction/{uid}/consent',
+        400,
+      );
+      expectDocumentedAnswer(
+        await http().delete(`/admin/clients/${clientId}`).set(withAdminSecret),
+        'DELETE /admin/clients/{id}',
         204,
       );
     });
