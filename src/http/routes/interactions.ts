@@ -247,15 +247,10 @@ export function interactionsRouter({
 
   /** The login form's failures are the form again (or the second step), with the reason in words. */
   const loginFailure = (error: AppError, req: Request, res: Response): boolean => {
-    const uid = String(req.params.uid);
+    // An error handler sees no route parameters: the uid is read from the path.
+    const uid = /^\/interaction\/([A-Za-z0-9_-]{10,64})\//.exec(req.path)?.[1];
     const body = req.body as { username?: unknown; challenge?: unknown } | undefined;
-    if (
-      error.code === 'CSRF_REJECTED' ||
-      error.code === 'INTERACTION_EXPIRED' ||
-      !uidParams.safeParse({ uid }).success
-    ) {
-      return false;
-    }
+    if (error.code === 'CSRF_REJECTED' || error.code === 'INTERACTION_EXPIRED' || uid === undefined) return false;
     const clientName = String(res.locals.clientName ?? 'the app');
     if (req.path.endsWith('/login')) {
       if (error.code === 'MFA_REQUIRED') {

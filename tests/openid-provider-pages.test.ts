@@ -1,0 +1,144 @@
+import request from 'supertest';
+import { withAdminSecret } from './support/admin';
+import {
+  Browser,
+  actionOf,
+  authorizationOf,
+  fieldOf,
+  redeem,
+  registerApp,
+  startProviderApp,
+  type RegisteredApp,
+} from './support/openid-apps';
+import { enrolAuthenticatorApp } from './support/second-factor';
+import { PASSWORD, signUp, uniqueUsername, type TestApp } from './support/test-app';
+
+/** The hosted login page of a fresh authorization, and the browser that holds its cookie. */
+async function hostedLoginPage(registered: RegisteredApp) {
+  const browser = new Browser();
+  const authorization = await authorizationOf(registered);
+  const page = (await browser.follow(authorization.url)) as Response;
+  const html = await page.text();
+  return { browser, authorization, page, html, action: new URL(actionOf(html, '/login'), page.url) };
+}
+
+describe('the OpenID Provider’s hosted pages', () => {
+  let app: TestApp & { issuer: string };
+  let registered: RegisteredApp;
+  beforeAll(async () => {
+    app = await startProviderApp({
+      LOGIN_FAILURE_LIMIT_PER_USER_IP: '3/900',
+      LOGO_URL: 'https://cdn.example.com/logo.svg',
+    });
+    registered = await registerApp(app, { firstParty: true, name: '<b>Bold</b> app' });
+  });
+  afterAll(() => app.close());
+
+  it('are sent with a strict policy that still lets the form lead back to the app, never cached or framed', async () => {
+    const { page, html } = await hostedLoginPage(registered);
+    expect(page.status).toBe(200);
+    const policy = page.headers.get('content-security-policy')!;
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).not.toContain('form-action');
+    expect(policy).not.toContain('script-src');
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    // What the page shows is escaped, the field labels are tied to their fields, and the logo is there.
+    expect(html).toContain('&lt;b&gt;Bold&lt;/b&gt; app');
+    expect(html).not.toContain('<b>Bold</b>');
+    expect(html).toContain('<label for="username">');
+    expect(html).toContain('<label for="password">');
+    expect(html).toContain('src="https://cdn.example.com/logo.svg"');
+  });
+
+  it('answer an unknown user as a wrong password, in words, and say so when the rate limit is reached', async () => {
+    const user = await signUp(app);
+    const { browser, html, action } = await hostedLoginPage(registered);
+    const csrf = fieldOf(html, 'csrf');
+    const unknown = await browser.go(action, {
+      form: { csrf, username: uniqueUsername('nobody'), password: PASSWORD },
+    });
+    const wrong = await browser.go(action, { form: { csrf, username: user.username, password: 'not it' } });
+    expect(unknown.status).toBe(401);
+    expect(wrong.status).toBe(401);
+    const [unknownPage, wrongPage] = [await unknown.text(), await wrong.text()];
+    expect(unknownPage).toContain('The username or password is incorrect.');
+    expect(wrongPage).toContain('The username or password is incorrect.');
+    expect(wrongPage).toContain('aria-describedby="login-error"');
+
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      await browser.go(action, { form: { csrf, username: user.username, password: 'not it' } });
+    }
+    const limited = await browser.go(action, { form: { csrf, username: user.username, password: PASSWORD } });
+    expect(limited.status).toBe(429);
+    expect(await limited.text()).toContain('Too many failed logins to this account. Try again in 900 seconds.');
+  });
+
+  it('refuse a form without the page’s CSRF field, or posted from another site', async () => {
+    const user = await signUp(app);
+    const { browser, html, action } = await hostedLoginPage(registered);
+    const forged = await browser.go(action, { form: { csrf: 'forged', username: user.username, password: PASSWORD } });
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toContain('Error code: CSRF_REJECTED');
+
+    const crossSite = await fetch(action, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Sec-Fetch-Site': 'cross-site',
+        Cookie: [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+      body: new URLSearchParams({ csrf: fieldOf(html, 'csrf'), username: user.username, password: PASSWORD }),
+    });
+    expect(crossSite.status).toBe(403);
+  });
+
+  it('ask for the second factor of an account that has one, and record both in the ID token', async () => {
+    const user = await signUp(app);
+    const authenticator = await enrolAuthenticatorApp(app, user.token);
+    const login = await hostedLoginPage(registered);
+    const { browser, authorization } = login;
+    const secondStep = (await browser.follow(login.action, {
+      form: { csrf: fieldOf(login.html, 'csrf'), username: user.username, password: PASSWORD },
+    })) as Response;
+    expect(secondStep.status).toBe(401);
+    const html = await secondStep.text();
+    expect(html).toContain('This account has a second factor.');
+
+    const action = new URL(actionOf(html, '/mfa'), secondStep.url);
+    const form = { csrf: fieldOf(html, 'csrf'), challenge: fieldOf(html, 'challenge') };
+    const wrong = await browser.go(action, { form: { ...form, code: '000000' } });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('The code is incorrect');
+
+    // The code of the next step: the one that confirmed the app was used.
+    app.clock.advanceSeconds(30);
+    const landed = (await browser.follow(action, { form: { ...form, code: authenticator.codeNow() } })) as URL;
+    const tokens = await redeem(registered, landed, authorization);
+    expect(tokens.claims()).toMatchObject({ sub: String(user.id), amr: ['pwd', 'otp'] });
+  });
+
+  it('say a login is over once its interaction is, without a stack trace', async () => {
+    const { browser, html, action } = await hostedLoginPage(registered);
+    browser.cookies.clear();
+    const res = await browser.go(action, { form: { csrf: fieldOf(html, 'csrf'), username: 'x', password: 'y' } });
+    expect(res.status).toBe(400);
+    const page = await res.text();
+    expect(page).toContain('Error code: INTERACTION_EXPIRED');
+    expect(page).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('show a client removed meanwhile as gone', async () => {
+    const doomed = await registerApp(app, { firstParty: true });
+    const { browser, html, action } = await hostedLoginPage(doomed);
+    await request(app.http).delete(`/admin/clients/${doomed.clientId}`).set(withAdminSecret).expect(204);
+    const user = await signUp(app);
+    const res = await browser.follow(action, {
+      form: { csrf: fieldOf(html, 'csrf'), username: user.username, password: PASSWORD },
+    });
+    expect(res).toBeInstanceOf(Response);
+    expect(await (res as Response).text()).toContain('Error code: invalid_client');
+  });
+});
