@@ -239,6 +239,11 @@ export async function createServices({ config, db, clock = systemClock, logger }
       providerModels ??= createProviderModelStore(db, clock, config.sessions, currentLinks);
       return providerModels;
     },
+    /**
+     * A new opaque access token for the OpenID Provider: random, with the MAC that lets the
+     * webhook refuse forgeries without a query, as a session's token has.
+     */
+    newProviderAccessToken: () => tokens.generateProviderAccessToken(),
     /** A user by id, as the OpenID Provider shows them to apps; undefined when there is none. */
     findUser: (id: UserId) => users.findUserById(id),
     callers,

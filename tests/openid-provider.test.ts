@@ -18,7 +18,10 @@ import {
   startProviderApp,
   type RegisteredApp,
 } from './support/openid-apps';
-import { changePassword } from './support/requests';
+import { statementsDuring } from './support/database';
+import { eventually } from './support/eventually';
+import { changePassword, webhookGet, webhookPost } from './support/requests';
+import { WEBHOOK_REFUSAL, statusAndBody, statusAndCode } from './support/responses';
 import { startPeerInstance, bearer, signUp, uniqueUsername, type SignedUpUser, type TestApp } from './support/test-app';
 
 type ProviderApp = TestApp & { issuer: string };
@@ -476,5 +479,86 @@ describe('the OpenID Provider on two instances', () => {
     const status = (await fetch(`${peer}/userinfo`, { headers: { Authorization: `Bearer ${tokens.access_token}` } }))
       .status;
     expect(status).toBe(401);
+  });
+});
+
+describe('the webhook, for the OpenID Provider’s access tokens', () => {
+  let app: ProviderApp;
+  let registered: RegisteredApp;
+  beforeAll(async () => {
+    app = await startProviderApp();
+    registered = await registerApp(app, { firstParty: true });
+  });
+  afterAll(() => app.close());
+
+  it('answers an access token as it answers a session, in both modes, with the user’s roles and variables', async () => {
+    const user = await signUp(app);
+    const role = `op-${uniqueUsername('r')}`;
+    await createRole(app, role);
+    await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret).expect(204);
+    await request(app.http)
+      .patch(`/admin/users/${user.id}`)
+      .set(withAdminSecret)
+      .send({ sessionVariables: { 'x-hasura-org-id': '42' } })
+      .expect(200);
+    const { tokens } = await logInThroughApp(new Browser(), registered, user.username);
+
+    for (const webhook of [webhookGet, webhookPost]) {
+      expect(statusAndBody(await webhook(app, tokens.access_token))).toEqual({
+        status: 200,
+        body: expect.objectContaining({
+          'X-Hasura-Role': 'user',
+          'X-Hasura-User-Id': String(user.id),
+          'X-Hasura-Org-Id': '42',
+          'X-Hasura-Mfa': 'false',
+        }),
+      });
+      expect((await webhook(app, tokens.access_token, { role })).body['X-Hasura-Role']).toBe(role);
+    }
+  });
+
+  it('refuses the token once its grant is revoked, and once its user’s sessions end', async () => {
+    const user = await signUp(app);
+    const { tokens } = await logInThroughApp(new Browser(), registered, user.username);
+    expect((await webhookGet(app, tokens.access_token)).status).toBe(200);
+    // A rotated refresh token used again revokes the grant, and with it the access token.
+    await refreshOutcome(registered, tokens.refresh_token!);
+    await refreshOutcome(registered, tokens.refresh_token!);
+    await eventually(
+      async () => statusAndBody(await webhookGet(app, tokens.access_token)),
+      (res) => res.status === 401,
+    );
+
+    const other = await signUp(app);
+    const second = await logInThroughApp(new Browser(), registered, other.username);
+    expect((await webhookGet(app, second.tokens.access_token)).status).toBe(200);
+    await request(app.http).post('/logout/all').set(bearer(other.token)).expect(204);
+    expect(
+      await eventually(
+        async () => statusAndBody(await webhookGet(app, second.tokens.access_token)),
+        (res) => res.status === 401,
+      ),
+    ).toEqual(WEBHOOK_REFUSAL);
+  });
+
+  it('does not let an app’s access token manage the account through the API', async () => {
+    const user = await signUp(app);
+    const { tokens } = await logInThroughApp(new Browser(), registered, user.username);
+    expect((await webhookGet(app, tokens.access_token)).status).toBe(200);
+    expect(statusAndCode(await request(app.http).get('/me').set(bearer(tokens.access_token)))).toEqual({
+      status: 401,
+      code: 'UNAUTHORIZED',
+    });
+    const ended = await request(app.http).post('/logout/all').set(bearer(tokens.access_token));
+    expect(ended.status).toBe(401);
+  });
+
+  it('refuses an access token of the provider that was never issued, without a query', async () => {
+    const { tokens } = await logInThroughApp(new Browser(), registered, (await signUp(app)).username);
+    const forged = `${tokens.access_token.slice(0, -4)}AAAA`;
+    const statements = await statementsDuring(app.database.db, async () => {
+      expect(statusAndBody(await webhookGet(app, forged))).toEqual(WEBHOOK_REFUSAL);
+    });
+    expect(statements).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { Knex } from 'knex';
 import type { AuthenticationMethod, Session, SessionKind, UserId, ValidatedSession } from '../domain/model';
 import type { Liveness, SessionStore } from '../domain/ports';
+import type { TokenIssuer, TokenLookup } from '../domain/session-tokens';
 import { isForeignKeyViolation, withClassifiedFailures } from './database-errors';
 import { toUser, userColumns, type UserRow } from './users-repository';
 
@@ -127,32 +128,90 @@ const lastOf = <T>(asks: readonly T[]): T => {
 export function createSessionsRepository(db: Knex): SessionStore {
   const { endsAt, isLive } = liveSessionRule(db);
 
-  const lookups = new DataLoader<{ tokenHash: string; liveness: Liveness }, ValidatedSession | undefined>(
-    async (asks) => {
-      const { liveness } = lastOf(asks);
-      const rows = await db('sessions as s')
-        .join('users as u', 'u.id', 's.user_id')
-        .select<(SessionLookupRow & { token_hash: string })[]>([
-          's.token_hash',
-          ...sessionColumns,
-          ...userColumns(db),
-          db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)]),
-        ])
-        .whereIn(
-          's.token_hash',
-          asks.map((ask) => ask.tokenHash),
-        )
-        .andWhere(isLive(liveness));
-      const found = new Map(rows.map((row) => [row.token_hash, row]));
-      return asks.map((ask) => {
-        const row = found.get(ask.tokenHash);
-        if (!row) return undefined;
-        return {
+  /** The live sessions of these token hashes, by hash. */
+  async function liveSessions(tokenHashes: string[], liveness: Liveness): Promise<Map<string, ValidatedSession>> {
+    const rows = await db('sessions as s')
+      .join('users as u', 'u.id', 's.user_id')
+      .select<(SessionLookupRow & { token_hash: string })[]>([
+        's.token_hash',
+        ...sessionColumns,
+        ...userColumns(db),
+        db.raw('? as ends_at', [endsAt(liveness.idleTimeoutSeconds)]),
+      ])
+      .whereIn('s.token_hash', tokenHashes)
+      .andWhere(isLive(liveness));
+    return new Map(
+      rows.map((row) => [
+        row.token_hash,
+        {
           session: toSession({ ...row, id: row.session_id, created_at: row.session_created_at }),
           user: toUser(row),
           endsAt: row.ends_at,
-        };
-      });
+        },
+      ]),
+    );
+  }
+
+  /**
+   * The OpenID Provider's access tokens, which apps send to Hasura as a session's token is sent:
+   * stored (src/db/openid-provider-store.ts) under the base64url form of the same SHA-256, live
+   * while unexpired and while their user keeps the epoch of the login they come from. A token
+   * stands for its grant; its `amr` is its login session's. Its use is not recorded: it lives
+   * by its lifetime alone, so it is answered as just used.
+   */
+  async function providerAccessTokens(
+    tokenHashes: string[],
+    { now }: Liveness,
+  ): Promise<Map<string, ValidatedSession>> {
+    const hashes = new Map(tokenHashes.map((hash) => [Buffer.from(hash, 'hex').toString('base64url'), hash]));
+    const rows = await db('oidc_models as a')
+      .join('users as u', 'u.id', 'a.user_id')
+      .leftJoin('oidc_models as login', (join) =>
+        join.on('login.model', db.raw("'Session'")).andOn('login.uid', db.raw("a.payload->>'sessionUid'")),
+      )
+      .leftJoin('sessions as s', 's.id', 'login.session_id')
+      .select<
+        (UserRow & { id_hash: string; grant_id: string; expires_at: Date; amr: AuthenticationMethod[] | null })[]
+      >(['a.id_hash', 'a.grant_id', 'a.expires_at', 's.amr', ...userColumns(db)])
+      .where('a.model', 'AccessToken')
+      .whereIn('a.id_hash', [...hashes.keys()])
+      .whereNull('a.consumed_at')
+      .andWhere('a.expires_at', '>', now)
+      .andWhereRaw('a.user_epoch = u.session_epoch and not u.disabled');
+    return new Map(
+      rows.map((row) => [
+        hashes.get(row.id_hash)!,
+        {
+          session: {
+            id: row.grant_id,
+            kind: 'op',
+            userId: row.id,
+            createdAt: now,
+            lastUsedAt: now,
+            expiresAt: row.expires_at,
+            userAgent: null,
+            amr: row.amr ?? [],
+          },
+          user: toUser(row),
+          endsAt: row.expires_at,
+        },
+      ]),
+    );
+  }
+
+  const lookups = new DataLoader<{ lookup: TokenLookup; liveness: Liveness }, ValidatedSession | undefined>(
+    async (asks) => {
+      const { liveness } = lastOf(asks);
+      const hashesOf = (issuer: TokenIssuer) =>
+        asks.filter((ask) => ask.lookup.issuer === issuer).map((ask) => ask.lookup.tokenHash);
+      const [sessionHashes, providerHashes] = [hashesOf('session'), hashesOf('provider')];
+      const [sessions, accessTokens] = await Promise.all([
+        sessionHashes.length > 0 ? liveSessions(sessionHashes, liveness) : new Map<string, ValidatedSession>(),
+        providerHashes.length > 0
+          ? providerAccessTokens(providerHashes, liveness)
+          : new Map<string, ValidatedSession>(),
+      ]);
+      return asks.map(({ lookup }) => (lookup.issuer === 'session' ? sessions : accessTokens).get(lookup.tokenHash));
     },
     ONE_STATEMENT_PER_TURN,
   );
@@ -199,8 +258,8 @@ export function createSessionsRepository(db: Knex): SessionStore {
      * with the lookups of the same turn. The lookup is by SHA-256 of the token, so the index
      * compares hashes, never tokens.
      */
-    findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<ValidatedSession | undefined> {
-      return lookups.load({ tokenHash, liveness });
+    findLiveSessionByToken(lookup: TokenLookup, liveness: Liveness): Promise<ValidatedSession | undefined> {
+      return lookups.load({ lookup, liveness });
     },
 
     touchSession(id: string, liveness: Liveness, staleBefore: Date): Promise<Date | undefined> {

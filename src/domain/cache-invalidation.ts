@@ -29,7 +29,7 @@ type StalenessOf<Store> = {
 const sessionStoreStaleness: StalenessOf<SessionStore> = {
   insertSession: NOTHING,
   insertProviderSession: NOTHING,
-  findLiveSessionByTokenHash: READS,
+  findLiveSessionByToken: READS,
   // The cache itself keeps the use it records (SessionManager.validateFromCache).
   touchSession: NOTHING,
   listLiveUserSessions: READS,

@@ -153,7 +153,7 @@ export function createCallerIdentification({
       if (credential.kind !== 'session-token') return decideWithoutToken(credential, requestedRole);
       const recalled = recallToken(credential, requestedRole);
       if (recalled !== undefined) return recalled;
-      const auth = await sessions.validateSessionToken(credential.token, 'cache');
+      const auth = await sessions.validateSessionToken(credential.token, 'webhook');
       if (!auth) return refused('invalid-credential');
       return identifySession(auth, requestedRole, credential.source);
     },

@@ -1,3 +1,4 @@
+import type { TokenLookup } from './session-tokens';
 import type { AuthenticationMethod, Session, User, UserId, ValidatedSession } from './model';
 
 /**
@@ -22,7 +23,11 @@ export interface SessionStore {
   insertSession(session: Session & { tokenHash: string; userEpoch: number }): Promise<boolean>;
   /** The same for a login session of the OpenID Provider, whose secret is the provider's cookie. */
   insertProviderSession(session: Session & { userEpoch: number }): Promise<boolean>;
-  findLiveSessionByTokenHash(tokenHash: string, liveness: Liveness): Promise<ValidatedSession | undefined>;
+  /**
+   * The live session of a token, by its hash: a session's, or (for the webhook) an OpenID
+   * Provider's access token, which stands for its grant.
+   */
+  findLiveSessionByToken(lookup: TokenLookup, liveness: Liveness): Promise<ValidatedSession | undefined>;
   /**
    * Records use at `liveness.now`, if the session is still live by the rule of the lookup and its
    * use was not already recorded after `staleBefore`. Answers the session's new end when it wrote.

@@ -4,12 +4,30 @@ const RANDOM_BYTES = 32; // 256 bits from the CSPRNG: the secret part
 const MAC_BYTES = 16; // 128 bits of HMAC-SHA-256: enough that a forgery is never guessed
 // 48 bytes in unpadded base64url.
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{64}$/;
+// The OpenID Provider's opaque access tokens: one random byte more, so that the length alone says
+// which MAC to check (one HMAC per token, as the webhook's refusals of random tokens need).
+const PROVIDER_RANDOM_BYTES = RANDOM_BYTES + 1;
+// 49 bytes in unpadded base64url.
+const PROVIDER_TOKEN_PATTERN = /^[A-Za-z0-9_-]{66}$/;
 // Tokens issued before they carried a MAC: 32 bytes in unpadded base64url.
 const LEGACY_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** Storage and lookup use only this hash, so a leaked database yields no usable token. */
 export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * Who made a token of this form: a session's (`session`), or the OpenID Provider, whose opaque
+ * access tokens are made the same way under a MAC of their own, so that a lookup goes to the one
+ * table that can hold the token.
+ */
+export type TokenIssuer = 'session' | 'provider';
+
+/** A token as the stores look it up: by its hash, where its issuer keeps it. */
+export interface TokenLookup {
+  tokenHash: string;
+  issuer: TokenIssuer;
 }
 
 export interface SessionTokenOptions {
@@ -26,12 +44,46 @@ export interface SessionTokenOptions {
  * taking a slot in any cache.
  */
 export function createSessionTokens({ key, legacyTokensMayExist }: SessionTokenOptions) {
-  const macOf = (random: Buffer) => createHmac('sha256', key).update(random).digest().subarray(0, MAC_BYTES);
-  const tokenOf = (random: Buffer) => Buffer.concat([random, macOf(random)]).toString('base64url');
+  // A provider's token's MAC covers a label before the random bytes: no session token's MAC is one.
+  const macOf = (random: Buffer, issuer: TokenIssuer) =>
+    (issuer === 'session'
+      ? createHmac('sha256', key).update(random)
+      : createHmac('sha256', key).update('provider-access-token\0').update(random)
+    )
+      .digest()
+      .subarray(0, MAC_BYTES);
+  const tokenOf = (random: Buffer, issuer: TokenIssuer = 'session') =>
+    Buffer.concat([random, macOf(random, issuer)]).toString('base64url');
+
+  const macMatches = (token: string, randomLength: number, issuer: TokenIssuer) => {
+    const bytes = Buffer.from(token, 'base64url');
+    return timingSafeEqual(macOf(bytes.subarray(0, randomLength), issuer), bytes.subarray(randomLength));
+  };
+
+  /** Who made the token, or undefined for a token this service never made. */
+  function issuerOf(token: string): TokenIssuer | undefined {
+    if (TOKEN_PATTERN.test(token)) return macMatches(token, RANDOM_BYTES, 'session') ? 'session' : undefined;
+    if (PROVIDER_TOKEN_PATTERN.test(token))
+      return macMatches(token, PROVIDER_RANDOM_BYTES, 'provider') ? 'provider' : undefined;
+    return LEGACY_TOKEN_PATTERN.test(token) && legacyTokensMayExist() ? 'session' : undefined;
+  }
 
   return {
     generate(): string {
       return tokenOf(randomBytes(RANDOM_BYTES));
+    },
+
+    /** An opaque access token of the OpenID Provider: as a session's token, under its own MAC. */
+    generateProviderAccessToken(): string {
+      return tokenOf(randomBytes(PROVIDER_RANDOM_BYTES), 'provider');
+    },
+
+    issuerOf,
+
+    /** How the stores find the token, or undefined for a token this service never made (no lookup is worth it). */
+    lookupOf(token: string): TokenLookup | undefined {
+      const issuer = issuerOf(token);
+      return issuer && { tokenHash: hashSessionToken(token), issuer };
     },
 
     /**
@@ -43,13 +95,9 @@ export function createSessionTokens({ key, legacyTokensMayExist }: SessionTokenO
       return tokenOf(createHmac('sha256', key).update('successor\0').update(token).digest().subarray(0, RANDOM_BYTES));
     },
 
-    /** Whether this service may have issued the token; only such a token is worth a lookup. */
+    /** Whether this is a session's token this service may have issued; only such a token is worth a lookup. */
     isGenuine(token: string): boolean {
-      if (TOKEN_PATTERN.test(token)) {
-        const bytes = Buffer.from(token, 'base64url');
-        return timingSafeEqual(macOf(bytes.subarray(0, RANDOM_BYTES)), bytes.subarray(RANDOM_BYTES));
-      }
-      return LEGACY_TOKEN_PATTERN.test(token) && legacyTokensMayExist();
+      return issuerOf(token) === 'session';
     },
   };
 }

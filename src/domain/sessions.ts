@@ -13,7 +13,7 @@ import type {
 } from './model';
 import type { Liveness, SessionStore } from './ports';
 import type { SessionCache } from './session-cache';
-import { hashSessionToken, type SessionTokens } from './session-tokens';
+import { hashSessionToken, type SessionTokens, type TokenLookup } from './session-tokens';
 
 export interface SessionPolicy {
   absoluteTimeoutSeconds: number;
@@ -61,11 +61,12 @@ export function endOfUnusedSession(
 }
 
 /**
- * Where a validation may read from. `database`: the store, always (the API, where every answer
- * must be current). `cache`: the webhook's hot path, which may answer from the session cache
- * while that hears of every change.
+ * Who asks for a token's session. `api`: this service's own API, where every answer must be
+ * current (the store, always) and only a session's token is accepted: an app's access token
+ * manages no account. `webhook`: Hasura, on the hot path, which may answer from the session cache
+ * while that hears of every change, and which accepts the OpenID Provider's access tokens too.
  */
-export type Freshness = 'database' | 'cache';
+export type TokenUse = 'api' | 'webhook';
 
 /**
  * What memory alone tells of a token on the webhook's path, without a query or a wait: its
@@ -89,7 +90,7 @@ export interface SessionManagerDeps {
 
 export function createSessionManager({ store, tokens, clock, policy, cache }: SessionManagerDeps) {
   const livenessAt = (now: Date): Liveness => ({ now, idleTimeoutSeconds: policy.idleTimeoutSeconds });
-  const findLive = (tokenHash: string) => store.findLiveSessionByTokenHash(tokenHash, livenessAt(clock.now()));
+  const findLive = (lookup: TokenLookup) => store.findLiveSessionByToken(lookup, livenessAt(clock.now()));
   /** A use recorded at or before this moment is due to be recorded again. */
   const staleBefore = (now: Date) => new Date(now.getTime() - policy.touchIntervalSeconds * 1000);
 
@@ -106,28 +107,29 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
     return { ...found, session: { ...found.session, lastUsedAt: now }, endsAt, renewed: true };
   }
 
-  async function validateFromDatabase(tokenHash: string): Promise<AuthenticatedSession | undefined> {
-    const found = await findLive(tokenHash);
+  async function validateFromDatabase(lookup: TokenLookup): Promise<AuthenticatedSession | undefined> {
+    const found = await findLive(lookup);
     if (!found) return undefined;
     // Undefined: another request recorded a use meanwhile, so the end read above still stands.
     return (await recordUse(found, clock.now())) ?? { ...found, renewed: false };
   }
 
-  async function validateFromCache(activeCache: SessionCache, tokenHash: string) {
+  async function validateFromCache(activeCache: SessionCache, lookup: TokenLookup) {
+    const { tokenHash } = lookup;
     const now = clock.now();
     const generation = activeCache.currentGeneration;
-    const recalled = await activeCache.recall(tokenHash, () => findLive(tokenHash));
+    const recalled = await activeCache.recall(tokenHash, () => findLive(lookup));
     if (!recalled) return undefined;
     // The cache keeps a session for a while; its end comes when it comes.
     if (recalled.endsAt <= now) {
       activeCache.dropOutdated(tokenHash);
-      return validateFromDatabase(tokenHash);
+      return validateFromDatabase(lookup);
     }
     const used = await recordUse(recalled, now);
     if (used === undefined) {
       // Another instance recorded a use: this view is older than the database's.
       activeCache.dropOutdated(tokenHash);
-      return validateFromDatabase(tokenHash);
+      return validateFromDatabase(lookup);
     }
     // Kept as it now stands, unless an invalidation came since it was read: a logout that raced
     // the write above must not be undone by keeping what was read before it.
@@ -176,13 +178,10 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
      * one. Records the use, at most once per touch interval. A token this service never issued
      * costs no query.
      */
-    async validateSessionToken(
-      token: string,
-      freshness: Freshness = 'database',
-    ): Promise<AuthenticatedSession | undefined> {
-      if (!tokens.isGenuine(token)) return undefined;
-      const tokenHash = hashSessionToken(token);
-      return freshness === 'cache' && cache ? validateFromCache(cache, tokenHash) : validateFromDatabase(tokenHash);
+    async validateSessionToken(token: string, use: TokenUse = 'api'): Promise<AuthenticatedSession | undefined> {
+      const lookup = tokens.lookupOf(token);
+      if (lookup === undefined || (lookup.issuer === 'provider' && use !== 'webhook')) return undefined;
+      return use === 'webhook' && cache ? validateFromCache(cache, lookup) : validateFromDatabase(lookup);
     },
 
     /**
@@ -192,7 +191,7 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
      */
     recallSessionToken(token: string): Recollection {
       const cached = cache?.peek(hashSessionToken(token));
-      if (cached === undefined) return tokens.isGenuine(token) ? ASK_DATABASE : NOT_ISSUED;
+      if (cached === undefined) return tokens.issuerOf(token) === undefined ? NOT_ISSUED : ASK_DATABASE;
       const now = clock.now();
       // Ended, or its use is due: the slow path decides, and records the use.
       if (cached.endsAt <= now || cached.session.lastUsedAt <= staleBefore(now)) return ASK_DATABASE;

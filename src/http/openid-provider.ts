@@ -259,6 +259,15 @@ export function createOpenIdProvider({ config, services, logger }: OpenIdProvide
         const given = Buffer.from(hashClientSecret(actual));
         return expected.length === given.length && timingSafeEqual(expected, given);
       };
+    // An opaque access token is made as a session's token is, so that /webhook tells one of
+    // them from a forgery without a query, and finds it by the same hash.
+    type TokenIds = { generateTokenId: (this: { format?: string }) => string };
+    const accessTokens = provider.AccessToken.prototype as unknown as TokenIds;
+    const libraryTokenId = accessTokens.generateTokenId;
+    accessTokens.generateTokenId = function () {
+      const libraryId = libraryTokenId.call(this);
+      return this.format === 'opaque' ? services.newProviderAccessToken() : libraryId;
+    };
     provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'OpenID Provider failed'));
     provider.on('backchannel.error', (_client, error) =>
       logger.warn({ err: error }, 'back-channel logout could not be delivered'),
