@@ -124,6 +124,8 @@ export function createProviderModelStore(
       .where('m.model', model)
       .andWhere(column, value)
       .andWhere((q) => void q.whereNull('m.expires_at').orWhere('m.expires_at', '>', clock.now()))
+      // A session's uid stays when its id changes: the row the old id left behind comes last.
+      .orderByRaw('m.consumed_at nulls first')
       .first();
 
   const payloadOf = (row: ModelRow | undefined, id?: string): ProviderPayload | undefined => {
