@@ -58,6 +58,9 @@ export function accountOutcomeOf(error: unknown): AccountOutcome {
   return error instanceof AppError ? (error.code.toLowerCase() as AccountOutcome) : 'internal_error';
 }
 
+/** What the OpenID Provider counts in hasura_auth_openid_provider_events_total. */
+export type OpenIdEvent = 'authorization' | 'token_grant' | 'grant_revoked' | 'logout' | 'backchannel_logout';
+
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -84,6 +87,12 @@ export function createMetrics() {
       registers: [registry],
     }),
   };
+  const openIdEvents = new Counter({
+    name: 'hasura_auth_openid_provider_events_total',
+    help: 'The OpenID Provider: authorizations, token grants (by grant type), grants revoked (a rotated refresh token used again, a code used twice, a logout), logouts and back-channel logouts, by outcome.',
+    labelNames: ['event', 'grant_type', 'outcome'] as const,
+    registers: [registry],
+  });
   const logins = new Counter({
     name: 'hasura_auth_logins_total',
     help: 'Logins, by how the user proved who they are, what the login issued, and outcome.',
@@ -228,6 +237,10 @@ export function createMetrics() {
     /** Counts the end of a login through a provider: `success`, or why it failed. */
     countProviderLogin(provider: string, outcome: string): void {
       providerLogins.inc({ provider, outcome });
+    },
+    /** Counts an event of the OpenID Provider (see its help); `grantType` for token grants only. */
+    countOpenIdEvent(event: OpenIdEvent, outcome: string, grantType = ''): void {
+      openIdEvents.inc({ event, grant_type: grantType, outcome });
     },
     countOutcome(action: CountedAction, outcome: AccountOutcome): void {
       if (typeof action === 'string') accountCounters[action].inc({ outcome });

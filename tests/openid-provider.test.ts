@@ -26,6 +26,17 @@ import { startPeerInstance, bearer, signUp, uniqueUsername, type SignedUpUser, t
 
 type ProviderApp = TestApp & { issuer: string };
 
+const METRICS_TOKEN = 'a-metrics-token-for-the-scraper';
+
+/** The value of one series of hasura_auth_openid_provider_events_total, 0 when it is not there yet. */
+async function openIdEventCount(app: ProviderApp, labels: string): Promise<number> {
+  const res = await request(app.http).get('/metrics').set(bearer(METRICS_TOKEN));
+  const line = res.text
+    .split('\n')
+    .find((each) => each.startsWith(`hasura_auth_openid_provider_events_total{${labels}}`));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
 /** What the app hears when it uses a refresh token: its new tokens, or the protocol's error code. */
 async function refreshOutcome(registered: RegisteredApp, refreshToken: string) {
   try {
@@ -51,7 +62,7 @@ describe('the OpenID Provider, for an app with openid-client', () => {
   let app: ProviderApp;
   let firstParty: RegisteredApp;
   beforeAll(async () => {
-    app = await startProviderApp();
+    app = await startProviderApp({ METRICS_TOKEN });
     firstParty = await registerApp(app, { firstParty: true });
   });
   afterAll(() => app.close());
@@ -143,9 +154,17 @@ describe('the OpenID Provider, for an app with openid-client', () => {
     expect(first.tokens!.refresh_token).not.toBe(tokens.refresh_token);
     expect(await userinfoStatus(app, first.tokens!.access_token)).toBe(200);
 
+    const revokedBefore = await openIdEventCount(app, 'event="grant_revoked",grant_type="",outcome="success"');
     expect(await refreshOutcome(firstParty, tokens.refresh_token!)).toEqual({ error: 'invalid_grant' });
     expect(await refreshOutcome(firstParty, first.tokens!.refresh_token!)).toEqual({ error: 'invalid_grant' });
     expect(await userinfoStatus(app, first.tokens!.access_token)).toBe(401);
+    // Counted for the operator: the reuse as a refused grant, and the grant it revoked.
+    expect(await openIdEventCount(app, 'event="grant_revoked",grant_type="",outcome="success"')).toBe(
+      revokedBefore + 1,
+    );
+    expect(
+      await openIdEventCount(app, 'event="token_grant",grant_type="refresh_token",outcome="invalid_grant"'),
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('lists the login in GET /sessions as kind op, and ending it there ends the single sign-on', async () => {

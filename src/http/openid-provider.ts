@@ -99,7 +99,7 @@ export interface OpenIdProviderDeps {
   metrics: Metrics;
 }
 
-export function createOpenIdProvider({ config, services, logger }: OpenIdProviderDeps) {
+export function createOpenIdProvider({ config, services, logger, metrics }: OpenIdProviderDeps) {
   if (config.openIdProvider === null) return undefined;
   const settings = config.openIdProvider;
   const { productName } = config.mail;
@@ -269,9 +269,23 @@ export function createOpenIdProvider({ config, services, logger }: OpenIdProvide
       return this.format === 'opaque' ? services.newProviderAccessToken() : libraryId;
     };
     provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'OpenID Provider failed'));
-    provider.on('backchannel.error', (_client, error) =>
-      logger.warn({ err: error }, 'back-channel logout could not be delivered'),
+    provider.on('authorization.success', () => metrics.countOpenIdEvent('authorization', 'success'));
+    provider.on('authorization.error', (_ctx, error) =>
+      metrics.countOpenIdEvent('authorization', error.error ?? 'server_error'),
     );
+    provider.on('grant.success', (ctx) =>
+      metrics.countOpenIdEvent('token_grant', 'success', String(ctx.oidc.params?.grant_type ?? '')),
+    );
+    provider.on('grant.error', (ctx, error) =>
+      metrics.countOpenIdEvent('token_grant', error.error ?? 'server_error', String(ctx.oidc.params?.grant_type ?? '')),
+    );
+    provider.on('grant.revoked', () => metrics.countOpenIdEvent('grant_revoked', 'success'));
+    provider.on('end_session.success', () => metrics.countOpenIdEvent('logout', 'success'));
+    provider.on('backchannel.success', () => metrics.countOpenIdEvent('backchannel_logout', 'success'));
+    provider.on('backchannel.error', (_ctx, error) => {
+      metrics.countOpenIdEvent('backchannel_logout', 'error');
+      logger.warn({ err: error }, 'back-channel logout could not be delivered');
+    });
     return provider;
   }
 
