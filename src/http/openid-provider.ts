@@ -72,6 +72,12 @@ export interface LoginResult {
   loginSessionId: string;
 }
 
+/** The grant type a token request asked for, as the metrics label it. */
+const grantTypeOf = (ctx: KoaContextWithOIDC) => {
+  const grantType = ctx.oidc.params?.grant_type;
+  return typeof grantType === 'string' ? grantType : '';
+};
+
 /** A client as the library reads it, from one row of oidc_clients. */
 function clientMetadata(client: StoredClient, alg: SigningAlgorithm): AdapterPayload {
   return {
@@ -273,11 +279,9 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
     provider.on('authorization.error', (_ctx, error) =>
       metrics.countOpenIdEvent('authorization', error.error ?? 'server_error'),
     );
-    provider.on('grant.success', (ctx) =>
-      metrics.countOpenIdEvent('token_grant', 'success', String(ctx.oidc.params?.grant_type ?? '')),
-    );
+    provider.on('grant.success', (ctx) => metrics.countOpenIdEvent('token_grant', 'success', grantTypeOf(ctx)));
     provider.on('grant.error', (ctx, error) =>
-      metrics.countOpenIdEvent('token_grant', error.error ?? 'server_error', String(ctx.oidc.params?.grant_type ?? '')),
+      metrics.countOpenIdEvent('token_grant', error.error ?? 'server_error', grantTypeOf(ctx)),
     );
     provider.on('grant.revoked', () => metrics.countOpenIdEvent('grant_revoked', 'success'));
     provider.on('end_session.success', () => metrics.countOpenIdEvent('logout', 'success'));
