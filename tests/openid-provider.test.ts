@@ -131,6 +131,22 @@ describe('the OpenID Provider, for an app with openid-client', () => {
     expect(await (again.landed as Response).text()).toContain('action="/interaction/');
   });
 
+  it('answers prompt=none with a code while the login lives and login_required without one; max_age asks again', async () => {
+    const user = await signUp(app);
+    const browser = new Browser();
+    const before = await whereAuthorizationLeads(browser, firstParty, { prompt: 'none' });
+    expect((before.landed as URL).searchParams.get('error')).toBe('login_required');
+
+    await logInThroughApp(browser, firstParty, user.username);
+    const silent = await whereAuthorizationLeads(browser, firstParty, { prompt: 'none' });
+    expect((silent.landed as URL).searchParams.get('code')).toEqual(expect.any(String));
+
+    // A login older than max_age is asked for again.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const stale = await whereAuthorizationLeads(browser, firstParty, { max_age: '0' });
+    expect(stale.landed).toBeInstanceOf(Response);
+  });
+
   it('fills in login_hint, and shows the page again with the reason for a wrong password', async () => {
     const user = await signUp(app);
     const browser = new Browser();
