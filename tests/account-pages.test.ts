@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
 import request from 'supertest';
 import { ADMIN_SECRET, withAdminSecret } from './support/admin';
@@ -444,6 +445,60 @@ describe('the account and admin pages', () => {
       expect(invitation.headers.location).toBe('/admin?done=user-invited');
       const page = await http().get('/admin?done=user-invited').set(admin.cookie).expect(200);
       expect(page.text).toContain('an invitation mail is on its way');
+    });
+
+    it('registers an app, shows its secret once, gives it a new one, and deletes it only when sure', async () => {
+      const admin = await adminPageSession();
+      const name = uniqueUsername('App');
+      const created = await postForm(app, admin, '/admin/forms/clients', {
+        action: 'create',
+        name,
+        type: 'confidential',
+        redirectUris: 'https://app.example.com/callback\r\nhttp://localhost:4000/callback\r\n',
+        firstParty: 'yes',
+      });
+      expect(created.status).toBe(200);
+      const clientId = /id="client-id">([^<]+)</.exec(created.text)![1]!;
+      const secret = /id="client-secret">([^<]+)</.exec(created.text)![1]!;
+      const stored = await app.database.db('oidc_clients').where({ client_id: clientId }).first();
+      expect(stored).toMatchObject({
+        name,
+        first_party: true,
+        redirect_uris: ['https://app.example.com/callback', 'http://localhost:4000/callback'],
+        secret_hash: createHash('sha256').update(secret).digest('base64url'),
+      });
+      const listed = await http().get('/admin').set(admin.cookie).expect(200);
+      expect(listed.text).toContain(clientId);
+      expect(listed.text).not.toContain(secret);
+
+      const rotated = await postForm(app, admin, '/admin/forms/clients', { action: 'rotate-secret', id: clientId });
+      const newSecret = /id="client-secret">([^<]+)</.exec(rotated.text)![1]!;
+      expect(newSecret).not.toBe(secret);
+      expect((await app.database.db('oidc_clients').where({ client_id: clientId }).first()).secret_hash).toBe(
+        createHash('sha256').update(newSecret).digest('base64url'),
+      );
+
+      const unsure = await postForm(app, admin, '/admin/forms/clients', { action: 'delete', id: clientId });
+      expect(unsure.status).toBe(400);
+      const deleted = await postForm(app, admin, '/admin/forms/clients', {
+        action: 'delete',
+        id: clientId,
+        confirm: 'yes',
+      });
+      expect(deleted.headers.location).toBe('/admin?done=client-deleted');
+      expect(await app.database.db('oidc_clients').where({ client_id: clientId }).first()).toBeUndefined();
+    });
+
+    it('refuses an app with a redirect URI that is not allowed, saying which', async () => {
+      const admin = await adminPageSession();
+      const refused = await postForm(app, admin, '/admin/forms/clients', {
+        action: 'create',
+        name: 'Bad',
+        type: 'public',
+        redirectUris: 'http://evil.example.com/callback',
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('redirectUris.0: must be an absolute https URL');
     });
   });
 });

@@ -615,6 +615,24 @@ describe('the OpenAPI description', () => {
         'POST /admin/forms/roles',
         409,
       );
+      const registered = await form('/admin/forms/clients', {
+        action: 'create',
+        name: 'Documented app',
+        type: 'public',
+        redirectUris: APP_CALLBACK,
+      });
+      expectDocumentedAnswer(registered, 'POST /admin/forms/clients', 200);
+      const clientId = /id="client-id">([^<]+)</.exec(registered.text)![1]!;
+      expectDocumentedAnswer(
+        await form('/admin/forms/clients', { action: 'delete', id: clientId, confirm: 'yes' }),
+        'POST /admin/forms/clients',
+        303,
+      );
+      expectDocumentedAnswer(
+        await form('/admin/forms/clients', { action: 'delete', id: 'nobody', confirm: 'yes' }),
+        'POST /admin/forms/clients',
+        404,
+      );
       expectDocumentedAnswer(await form('/account/logout'), 'POST /account/logout', 303);
     });
 

@@ -12,7 +12,7 @@ import { html, SafeHtml } from '../../html';
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#222}
 body.wide{max-width:60rem}label{display:block;margin:.75rem 0 .25rem}
-input,select{width:100%;padding:.5rem;box-sizing:border-box;font-size:1rem}
+input,select,textarea{width:100%;padding:.5rem;box-sizing:border-box;font-size:1rem}
 button{margin-top:1rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00}.notice{color:#060}
 nav{display:flex;gap:1rem;align-items:center;border-bottom:1px solid #ccc;padding-bottom:.5rem}nav form{margin-left:auto}
 nav button,td button{margin:0;padding:.3rem .7rem}section{margin:2rem 0}

@@ -11,12 +11,17 @@ import { defineRoute, named, routerFor } from '../route-definition';
 import * as schemas from '../schemas';
 import { signedInPages, toLogin, type AccountPagesDeps } from './account-pages';
 import { createUser } from './admin';
+import { clientAdministration, createClientBody } from './openid-clients';
+import type { OpenIdClient } from '../../domain/openid-clients';
+import { parseRequest } from '../validation';
 
 /**
  * /admin: the admin API as a page, for the admin role (a session whose `admin` MFA_REQUIRED_ROLES
  * keeps for second-factor sessions is refused, as by the API). Users (search, create or invite,
- * disable, end sessions, reset the second factor, grant and revoke roles, delete) and roles.
- * Each form does what its API route does, as the same auth event, and redirects back (303).
+ * disable, end sessions, reset the second factor, grant and revoke roles, delete), roles, and the
+ * apps that log users in here (the OpenID Provider's clients: register, new secret, delete).
+ * Each form does what its API route does, as the same auth event, and redirects back (303); a
+ * client's secret is shown once, on a page of its own.
  */
 
 const USERS_PER_PAGE = 50;
@@ -33,6 +38,7 @@ const NOTICES = {
   deleted: 'The user is deleted.',
   'role-created': 'The role is created.',
   'role-deleted': 'The role is deleted.',
+  'client-deleted': 'The app is deleted, with every token it was given.',
 } as const;
 type Notice = keyof typeof NOTICES;
 
@@ -40,11 +46,41 @@ const USER_ACTIONS = ['disable', 'enable', 'end-sessions', 'reset-mfa', 'grant-r
 
 const backToAdmin = { status: 303, description: 'Back to /admin, which says what was done.' };
 
+const CLIENT_ACTIONS = ['create', 'rotate-secret', 'delete'] as const;
+
+const clientForm = defineRoute({
+  method: 'post',
+  path: '/admin/forms/clients',
+  summary: 'Register an app with the OpenID Provider, give it a new secret, or delete it',
+  description:
+    '`action` is one of ' +
+    CLIENT_ACTIONS.join(', ') +
+    '; as the API route of the same effect. `create` and `rotate-secret` answer a page that shows the secret once; `delete` needs `confirm`.',
+  tag: 'pages',
+  access: 'admin',
+  page: true,
+  body: named(
+    'ClientForm',
+    z.object({
+      action: z.enum(CLIENT_ACTIONS),
+      id: optionalFormField,
+      name: optionalFormField,
+      type: z.enum(['confidential', 'public']).optional(),
+      redirectUris: optionalFormField.describe('One URI per line.'),
+      firstParty: z.literal('yes').optional(),
+      confirm: z.literal('yes').optional(),
+    }),
+  ),
+  answers: [backToAdmin, pageAnswer('The new secret, shown once.')],
+  errors: ['NOT_FOUND'],
+  usesDatabase: true,
+});
+
 export const adminPageRoutes = {
   adminPage: defineRoute({
     method: 'get',
     path: '/admin',
-    summary: 'The admin page: users and roles',
+    summary: 'The admin page: users, roles and the apps that log users in here',
     tag: 'pages',
     access: 'admin',
     page: true,
@@ -56,7 +92,7 @@ export const adminPageRoutes = {
         .optional()
         .catch(undefined),
     }),
-    answers: [pageAnswer('Users, fifty to a page, and roles, with their forms.'), toLogin],
+    answers: [pageAnswer('Users, fifty to a page, roles and apps, with their forms.'), toLogin],
     usesDatabase: true,
   }),
   createUserForm: defineRoute({
@@ -111,6 +147,7 @@ export const adminPageRoutes = {
     errors: ['ROLE_EXISTS', 'ROLE_BUILT_IN', 'NOT_FOUND'],
     usesDatabase: true,
   }),
+  clientForm,
 };
 
 export function adminPagesRouter(deps: AccountPagesDeps): Router {
@@ -118,6 +155,7 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
   const { administration, secondFactors } = services;
   const { show, form, showSignedIn, signInFirst } = signedInPages(deps);
   const back = (res: Response, done: Notice) => seeOther(res, `/admin?done=${done}`);
+  const clients = clientAdministration(services);
 
   const userRow = (req: Request, user: User, factors: { totp: boolean; passkeys: number }, roles: string[]) => {
     const action = (name: (typeof USER_ACTIONS)[number], label: string, accessible: string) =>
@@ -180,14 +218,60 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
     </tr>`;
   };
 
+  const clientRow = (req: Request, client: OpenIdClient) => {
+    const withId = html`<input type="hidden" name="id" value="${client.clientId}" />`;
+    return html`<tr>
+      <td>${client.name}${client.firstParty && ' (our own)'}</td>
+      <td><code>${client.clientId}</code></td>
+      <td>${client.type}</td>
+      <td>${client.redirectUris.map((uri) => html`<div><code>${uri}</code></div>`)}</td>
+      <td>
+        ${
+          client.type === 'confidential' &&
+          form(
+            req,
+            '/admin/forms/clients',
+            html`${withId}<input type="hidden" name="action" value="rotate-secret" /><button
+                type="submit"
+                aria-label="Give ${client.name} a new secret"
+              >
+                New secret
+              </button>`,
+          )
+        }
+        ${form(
+          req,
+          '/admin/forms/clients',
+          html`${withId}<input type="hidden" name="action" value="delete" /><label
+              ><input type="checkbox" name="confirm" value="yes" /> sure</label
+            ><button type="submit" aria-label="Delete ${client.name}">Delete</button>`,
+        )}
+      </td>
+    </tr>`;
+  };
+
+  /** A client's secret, on a page of its own: shown this once. */
+  const secretPage = (req: Request, res: Response, client: OpenIdClient, clientSecret: string | null) =>
+    showSignedIn(req, res, {
+      title: clientSecret === null ? 'The app is registered' : 'The app’s secret',
+      body: html`<p>Client id of <strong>${client.name}</strong>: <code id="client-id">${client.clientId}</code></p>
+        ${
+          clientSecret !== null &&
+          html`<p>Its secret, shown only now: copy it into the app’s configuration.</p>
+            <p><code class="secret" id="client-secret">${clientSecret}</code></p>`
+        }
+        <p><a href="/admin">Back to administration</a></p>`,
+    });
+
   const router = routerFor(
     adminPageRoutes,
     {
       adminPage: async (req, res, { query }) => {
         const search = query.search?.trim() || undefined;
-        const [{ users, total }, roles] = await Promise.all([
+        const [{ users, total }, roles, clients] = await Promise.all([
           administration.listUsers(USERS_PER_PAGE, query.offset, search),
           administration.listRoles(),
+          services.openIdClients.list(),
         ]);
         const factors = await secondFactors.summaries(users.map((user) => user.id));
         const roleNames = roles.map((role) => role.name);
@@ -269,6 +353,33 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
                   <input id="role-name" name="name" required />
                   <button type="submit">Create the role</button>`,
               )}
+            </section>
+            <section aria-labelledby="clients">
+              <h2 id="clients">Apps that log users in here</h2>
+              ${table(
+                ['App', 'Client id', 'Type', 'Redirect URIs', 'Actions'],
+                clients.map((client) => clientRow(req, client)),
+              )}
+              <h3>New app</h3>
+              ${form(
+                req,
+                '/admin/forms/clients',
+                html`<input type="hidden" name="action" value="create" />
+                  <label for="client-name">Name</label>
+                  <input id="client-name" name="name" required />
+                  <label for="client-type">Type</label>
+                  <select id="client-type" name="type">
+                    <option value="confidential">confidential: a server, with a secret</option>
+                    <option value="public">public: a browser or mobile app, without one</option>
+                  </select>
+                  <label for="client-redirect-uris">Redirect URIs, one per line</label>
+                  <textarea id="client-redirect-uris" name="redirectUris" rows="3" required></textarea>
+                  <label
+                    ><input type="checkbox" name="firstParty" value="yes" /> Our own app: never ask its users to
+                    agree</label
+                  >
+                  <button type="submit">Register the app</button>`,
+              )}
             </section>`,
         });
       },
@@ -319,6 +430,37 @@ export function adminPagesRouter(deps: AccountPagesDeps): Router {
             await administration.deleteUser(id);
             recordAuthEvent(req, 'user.deleted', { userId: id, ...actor });
             back(res, 'deleted');
+            return;
+        }
+      },
+
+      clientForm: async (req, res, { body }) => {
+        switch (body.action) {
+          case 'create': {
+            const details = parseRequest(createClientBody, {
+              name: body.name,
+              type: body.type,
+              redirectUris: (body.redirectUris ?? '')
+                .split(/\r?\n/)
+                .map((uri) => uri.trim())
+                .filter(Boolean),
+              firstParty: body.firstParty === 'yes',
+            });
+            const { client, clientSecret } = await clients.create(req, res, details);
+            secretPage(req, res, client, clientSecret);
+            return;
+          }
+          case 'rotate-secret': {
+            const id = body.id ?? '';
+            const clientSecret = await clients.rotateSecret(req, res, id);
+            secretPage(req, res, await services.openIdClients.get(id), clientSecret);
+            return;
+          }
+          case 'delete':
+            if (body.confirm !== 'yes')
+              throw new AppError('VALIDATION_FAILED', { message: 'Tick “sure” to delete the app.' });
+            await clients.delete(req, res, body.id ?? '');
+            back(res, 'client-deleted');
             return;
         }
       },

@@ -1,4 +1,4 @@
-import type { Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { OpenIdClient } from '../../domain/openid-clients';
 import type { Services } from '../../services';
@@ -164,8 +164,42 @@ export const openIdClientRoutes = {
   }),
 };
 
+/**
+ * What an admin does to clients, for the API and the admin page alike: each is an auth event.
+ * A new client's secret, or a new secret, is answered once, to be shown once.
+ */
+export function clientAdministration(services: Services) {
+  const { openIdClients } = services;
+  return {
+    async create(req: Request, res: Response, body: z.output<typeof createClientBody>) {
+      const created = await openIdClients.create(body);
+      recordAuthEvent(req, 'client.created', {
+        clientId: created.client.clientId,
+        type: created.client.type,
+        ...adminActor(res),
+      });
+      return created;
+    },
+    async update(req: Request, res: Response, clientId: string, changes: z.output<typeof updateClientBody>) {
+      const updated = await openIdClients.update(clientId, changes);
+      recordAuthEvent(req, 'client.updated', { clientId, ...adminActor(res) });
+      return updated;
+    },
+    async rotateSecret(req: Request, res: Response, clientId: string) {
+      const clientSecret = await openIdClients.rotateSecret(clientId);
+      recordAuthEvent(req, 'client.secret_rotated', { clientId, ...adminActor(res) });
+      return clientSecret;
+    },
+    async delete(req: Request, res: Response, clientId: string) {
+      await openIdClients.delete(clientId);
+      recordAuthEvent(req, 'client.deleted', { clientId, ...adminActor(res) });
+    },
+  };
+}
+
 export function openIdClientsRouter(services: Services, support: RouteSupport): Router {
   const { openIdClients } = services;
+  const clients = clientAdministration(services);
   return routerFor(
     openIdClientRoutes,
     {
@@ -174,8 +208,7 @@ export function openIdClientsRouter(services: Services, support: RouteSupport): 
       },
 
       createClient: async (req, res, { body }) => {
-        const { client: created, clientSecret } = await openIdClients.create(body);
-        recordAuthEvent(req, 'client.created', { clientId: created.clientId, type: created.type, ...adminActor(res) });
+        const { client: created, clientSecret } = await clients.create(req, res, body);
         res.status(201).json({ ...presentClient(created), ...(clientSecret !== null && { clientSecret }) });
       },
 
@@ -184,20 +217,15 @@ export function openIdClientsRouter(services: Services, support: RouteSupport): 
       },
 
       updateClient: async (req, res, { params, body }) => {
-        const updated = await openIdClients.update(params.id, body);
-        recordAuthEvent(req, 'client.updated', { clientId: params.id, ...adminActor(res) });
-        res.json(presentClient(updated));
+        res.json(presentClient(await clients.update(req, res, params.id, body)));
       },
 
       rotateClientSecret: async (req, res, { params }) => {
-        const clientSecret = await openIdClients.rotateSecret(params.id);
-        recordAuthEvent(req, 'client.secret_rotated', { clientId: params.id, ...adminActor(res) });
-        res.json({ clientSecret });
+        res.json({ clientSecret: await clients.rotateSecret(req, res, params.id) });
       },
 
       deleteClient: async (req, res, { params }) => {
-        await openIdClients.delete(params.id);
-        recordAuthEvent(req, 'client.deleted', { clientId: params.id, ...adminActor(res) });
+        await clients.delete(req, res, params.id);
         res.status(204).end();
       },
     },
