@@ -130,6 +130,22 @@ describe('the OpenID Provider’s hosted pages', () => {
     expect(page).not.toMatch(/at .*\.js:\d+/);
   });
 
+  it('believe X-Forwarded-Proto from a proxy TRUST_PROXY names, as Express does, and from no one else', async () => {
+    const protocolSeenBy = async (target: { issuer: string }) => {
+      const res = await fetch(`${target.issuer}/.well-known/openid-configuration`, {
+        headers: { 'X-Forwarded-Proto': 'https' },
+      });
+      return new URL(((await res.json()) as { authorization_endpoint: string }).authorization_endpoint).protocol;
+    };
+    expect(await protocolSeenBy(app)).toBe('http:');
+    const behindProxy = await startProviderApp({ TRUST_PROXY: '127.0.0.1' });
+    try {
+      expect(await protocolSeenBy(behindProxy)).toBe('https:');
+    } finally {
+      await behindProxy.close();
+    }
+  });
+
   it('show a client removed meanwhile as gone', async () => {
     const doomed = await registerApp(app, { firstParty: true });
     const { browser, html, action } = await hostedLoginPage(doomed);

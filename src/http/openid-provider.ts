@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import Provider, {
   type Adapter,
   type AdapterPayload,
@@ -53,6 +54,9 @@ const handledPath = (path: string) =>
   path.startsWith('/oauth/');
 
 export const INTERACTION_PATH = '/interaction';
+
+/** What a proxy says of the request it forwards; believed only from the proxies TRUST_PROXY names. */
+const FORWARDED_HEADERS = ['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-for', 'x-forwarded-port'];
 
 /**
  * The scopes apps may ask for, and the claims each gives. How and when the user logged in (`amr`,
@@ -256,8 +260,9 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
     };
 
     const provider = new Provider(settings.issuer, configuration);
-    // Behind a proxy that terminates TLS (Heroku's router), believe its X-Forwarded-* as Express does.
-    provider.proxy = config.trustProxy !== false;
+    // X-Forwarded-* are believed (the proto of a TLS-terminating proxy such as Heroku's router):
+    // serve() removes them first from any request that did not come through a trusted proxy.
+    provider.proxy = true;
     // A secret is stored only as its hash: the presented one is hashed before the constant-time comparison.
     (provider.Client.prototype as unknown as { compareClientSecret: (actual: string) => boolean }).compareClientSecret =
       function (this: { clientSecret?: string }, actual: string) {
@@ -293,6 +298,12 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
     return provider;
   }
 
+  // The proxies Express believes (TRUST_PROXY), decided as Express decides it.
+  const trustsProxy = express().set('trust proxy', config.trustProxy).get('trust proxy fn') as (
+    address: string,
+    hop: number,
+  ) => boolean;
+
   // Rebuilt when the signing key changes: the library takes its keys once, when built.
   let current: { kid: string; provider: Provider; handle: ReturnType<Provider['callback']> } | undefined;
   async function providerNow(): Promise<NonNullable<typeof current>> {
@@ -312,6 +323,9 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
     /** Answers the request if it is the provider's, and says whether it was. */
     serve(req: IncomingMessage, res: ServerResponse): boolean {
       if (!handledPath(pathOf(req))) return false;
+      if (!trustsProxy(req.socket.remoteAddress ?? '', 0)) {
+        for (const name of FORWARDED_HEADERS) delete req.headers[name];
+      }
       providerNow()
         .then(({ handle }) => handle(req, res))
         // Its key could not be read: the database is down, as every other answer would find.
