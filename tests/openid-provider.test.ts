@@ -391,7 +391,7 @@ describe('the OpenID Provider refusing what the protocol refuses', () => {
   });
 });
 
-describe('the OpenID Provider and the rules that end sessions', () => {
+describe('the OpenID Provider’s tokens: the rules that end sessions, the webhook, and two instances', () => {
   let app: ProviderApp;
   let registered: RegisteredApp;
   beforeAll(async () => {
@@ -479,55 +479,6 @@ describe('the OpenID Provider and the rules that end sessions', () => {
       expect([401, 'invalid_grant']).toContain(outcome);
     }
   });
-});
-
-describe('the OpenID Provider on two instances', () => {
-  let app: ProviderApp;
-  beforeAll(async () => {
-    app = await startProviderApp();
-  });
-  afterAll(() => app.close());
-
-  it('redeems on one instance a code made on the other, and sees there a logout made here', async () => {
-    const registered = await registerApp(app, { firstParty: true });
-    const peer = await startPeerInstance(app, { PUBLIC_URL: app.issuer, ADMIN_SECRET: 'test-admin-secret-0123456789' });
-    // The discovered metadata, as data: its one method left out.
-    const metadata = JSON.parse(JSON.stringify(registered.config.serverMetadata())) as oidc.ServerMetadata;
-    const atPeer = new oidc.Configuration(
-      {
-        ...metadata,
-        token_endpoint: `${peer}/oauth/token`,
-        userinfo_endpoint: `${peer}/userinfo`,
-      },
-      registered.clientId,
-      undefined,
-      oidc.ClientSecretBasic(registered.clientSecret),
-    );
-    oidc.allowInsecureRequests(atPeer);
-    const user = await signUp(app);
-    const browser = new Browser();
-    const authorization = await authorizationOf(registered);
-    const page = (await browser.follow(authorization.url)) as Response;
-    const callback = (await logInAtHostedPage(browser, page, user.username)) as URL;
-    const tokens = await redeem({ ...registered, config: atPeer }, callback, authorization);
-    expect(tokens.claims()!.sub).toBe(String(user.id));
-
-    await request(app.http).post('/logout/all').set(bearer(user.token)).expect(204);
-    const status = (await fetch(`${peer}/userinfo`, { headers: { Authorization: `Bearer ${tokens.access_token}` } }))
-      .status;
-    expect(status).toBe(401);
-  });
-});
-
-describe('the webhook, for the OpenID Provider’s access tokens', () => {
-  let app: ProviderApp;
-  let registered: RegisteredApp;
-  beforeAll(async () => {
-    app = await startProviderApp();
-    registered = await registerApp(app, { firstParty: true });
-  });
-  afterAll(() => app.close());
-
   it('answers an access token as it answers a session, in both modes, with the user’s roles and variables', async () => {
     const user = await signUp(app);
     const role = `op-${uniqueUsername('r')}`;
@@ -597,5 +548,34 @@ describe('the webhook, for the OpenID Provider’s access tokens', () => {
       expect(statusAndBody(await webhookGet(app, forged))).toEqual(WEBHOOK_REFUSAL);
     });
     expect(statements).toEqual([]);
+  });
+  it('redeems on one instance a code made on the other, and sees there a logout made here', async () => {
+    const registered = await registerApp(app, { firstParty: true });
+    const peer = await startPeerInstance(app, { PUBLIC_URL: app.issuer, ADMIN_SECRET: 'test-admin-secret-0123456789' });
+    // The discovered metadata, as data: its one method left out.
+    const metadata = JSON.parse(JSON.stringify(registered.config.serverMetadata())) as oidc.ServerMetadata;
+    const atPeer = new oidc.Configuration(
+      {
+        ...metadata,
+        token_endpoint: `${peer}/oauth/token`,
+        userinfo_endpoint: `${peer}/userinfo`,
+      },
+      registered.clientId,
+      undefined,
+      oidc.ClientSecretBasic(registered.clientSecret),
+    );
+    oidc.allowInsecureRequests(atPeer);
+    const user = await signUp(app);
+    const browser = new Browser();
+    const authorization = await authorizationOf(registered);
+    const page = (await browser.follow(authorization.url)) as Response;
+    const callback = (await logInAtHostedPage(browser, page, user.username)) as URL;
+    const tokens = await redeem({ ...registered, config: atPeer }, callback, authorization);
+    expect(tokens.claims()!.sub).toBe(String(user.id));
+
+    await request(app.http).post('/logout/all').set(bearer(user.token)).expect(204);
+    const status = (await fetch(`${peer}/userinfo`, { headers: { Authorization: `Bearer ${tokens.access_token}` } }))
+      .status;
+    expect(status).toBe(401);
   });
 });

@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import type { BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { withAdminSecret } from '../support/admin';
-import { launchChromium, type Chromium } from '../support/chromium';
+import { launchChromium, watchedTab, type Chromium } from '../support/chromium';
 import { discover, startProviderApp } from '../support/openid-apps';
 import { freePort } from '../support/ports';
 import { PASSWORD, signUp, type TestApp } from '../support/test-app';
@@ -48,17 +48,7 @@ describe('logging in to an app through this service, in Chromium', () => {
     if (errors.length > 0) throw new Error(`the pages logged errors: ${errors.join('\n')}`);
   });
 
-  async function newTab(): Promise<Page> {
-    const page = await browser.newPage();
-    page.on('console', (message) => {
-      // A page answered with an error status (a wrong password's 401) is logged too: not a fault of the page.
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-        consoleErrors.push(message.text());
-      }
-    });
-    page.on('pageerror', (error) => consoleErrors.push(error.message));
-    return page;
-  }
+  const newTab = () => watchedTab(browser, consoleErrors);
 
   async function registerApp(body: Record<string, unknown>) {
     const created = await request(app.http)

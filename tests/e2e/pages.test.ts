@@ -3,7 +3,7 @@ import { Secret, TOTP } from 'otpauth';
 import type { BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { ADMIN_SECRET, withAdminSecret } from '../support/admin';
-import { launchChromium, PLATFORM_AUTHENTICATOR, type Chromium } from '../support/chromium';
+import { launchChromium, PLATFORM_AUTHENTICATOR, watchedTab, type Chromium } from '../support/chromium';
 import { freePort } from '../support/ports';
 import { webhookGet } from '../support/requests';
 import { enrolAuthenticatorApp } from '../support/second-factor';
@@ -38,17 +38,10 @@ describe('the account and admin pages, in Chromium', () => {
   });
 
   /** A fresh tab with no cookie, whose console errors (CSP violations among them) are collected. */
+  /** A fresh tab with no cookie, watched for console errors. */
   async function newTab(): Promise<Page> {
     await browser.clearCookies();
-    const page = await browser.newPage();
-    page.on('console', (message) => {
-      // A page answered with an error status (a wrong password's 401) is logged too: not a fault of the page.
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-        consoleErrors.push(message.text());
-      }
-    });
-    page.on('pageerror', (error) => consoleErrors.push(error.message));
-    return page;
+    return watchedTab(browser, consoleErrors);
   }
 
   afterEach(() => {

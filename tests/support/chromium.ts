@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 declare global {
   // Set by jest.config.js for the browser project: Debian's Chromium.
@@ -42,4 +42,19 @@ export async function launchChromium(
       fs.rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A new tab whose console errors (Content-Security-Policy violations among them) and script
+ * errors are pushed to `errors`, for a suite to fail on after each test.
+ */
+export async function watchedTab(context: BrowserContext, errors: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    // A page answered with an error status (a wrong password's 401) is logged too: not a fault of the page.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+      errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  return page;
 }

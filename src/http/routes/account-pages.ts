@@ -13,6 +13,7 @@ import type { Logins } from '../logins';
 import { pageErrorHandler } from '../pages/errors';
 import { formBody, formField, optionalFormField, pageAnswer } from '../pages/forms';
 import { seeOther, sendPage, table, type Page } from '../pages/layout';
+import { passwordForm, secondFactorForm } from '../pages/login-forms';
 import { defineRoute, named, routerFor, type RouteDefinition, type RouteSupport } from '../route-definition';
 import type { SessionCookies } from '../session-cookie';
 import { sessionStarter } from './accounts';
@@ -303,41 +304,11 @@ export function accountPagesRouter(deps: AccountPagesDeps): Router {
   const { show, form, showSignedIn, signInFirst } = signedInPages(deps);
   const back = (res: Response, done: Notice, to = '/account') => seeOther(res, `${to}?done=${done}`);
 
-  const loginForm = (next: string, problem?: string, username = '') => {
-    const error = problem && html`<p class="error" role="alert" id="login-error">${problem}</p>`;
-    const described = problem ? new SafeHtml('aria-describedby="login-error" aria-invalid="true"') : '';
-    return html`${error}
-      <form method="post" action="/account/login">
-        <input type="hidden" name="next" value="${next}" />
-        <label for="username">Username or email</label>
-        <input
-          id="username"
-          name="username"
-          autocomplete="username"
-          value="${username}"
-          required
-          autofocus
-          ${described}
-        />
-        <label for="password">Password</label>
-        <input id="password" name="password" type="password" autocomplete="current-password" required ${described} />
-        <button type="submit">Log in</button>
-      </form>`;
-  };
-
-  const secondFactorStep = (challenge: string, next: string, problem?: string) => {
-    const error = problem && html`<p class="error" role="alert" id="code-error">${problem}</p>`;
-    const described = problem ? new SafeHtml('aria-describedby="code-error" aria-invalid="true"') : '';
-    return html`<p>This account has a second factor.</p>
-      ${error}
-      <form method="post" action="/account/login/mfa">
-        <input type="hidden" name="challenge" value="${challenge}" />
-        <input type="hidden" name="next" value="${next}" />
-        <label for="code">The code your authenticator app shows, or a recovery code</label>
-        <input id="code" name="code" autocomplete="one-time-code" required autofocus ${described} />
-        <button type="submit">Continue</button>
-      </form>`;
-  };
+  const nextField = (next: string) => html`<input type="hidden" name="next" value="${next}" />`;
+  const loginForm = (next: string, problem?: string, username = '') =>
+    passwordForm('/account/login', nextField(next), { problem, username });
+  const secondFactorStep = (challenge: string, next: string, problem?: string) =>
+    secondFactorForm('/account/login/mfa', nextField(next), challenge, problem);
 
   const recoveryCodesPage = (req: Request, res: Response, title: string, codes: readonly string[]) =>
     showSignedIn(req, res, {

@@ -4,13 +4,14 @@ import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import type { Config } from '../../config';
 import { AppError } from '../../errors';
-import { html, SafeHtml } from '../../html';
+import { html } from '../../html';
 import type { Services } from '../../services';
 import type { Logins } from '../logins';
 import type { LoginResult, OpenIdProvider } from '../openid-provider';
 import { pageErrorHandler } from '../pages/errors';
 import { formBody, formField, pageAnswer } from '../pages/forms';
 import { sendPage, type Page } from '../pages/layout';
+import { passwordForm, secondFactorForm } from '../pages/login-forms';
 import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
 import { secondFactorProofOf } from './account-pages';
 
@@ -172,45 +173,11 @@ export function interactionsRouter({
     html`${logoUrl && html`<p><img src="${logoUrl}" alt="${productName}" height="48" /></p>`}
       <p>to continue to <strong>${clientName}</strong></p>`;
 
-  const loginForm = (
-    uid: string,
-    clientName: string,
-    { problem, username = '' }: { problem?: string; username?: string },
-  ) => {
-    const error = problem && html`<p class="error" role="alert" id="login-error">${problem}</p>`;
-    const described = problem ? new SafeHtml('aria-describedby="login-error" aria-invalid="true"') : '';
-    return html`${heading(clientName)} ${error}
-      <form method="post" action="/interaction/${uid}/login">
-        <input type="hidden" name="csrf" value="${csrfOf(uid)}" />
-        <label for="username">Username or email</label>
-        <input
-          id="username"
-          name="username"
-          autocomplete="username"
-          value="${username}"
-          required
-          autofocus
-          ${described}
-        />
-        <label for="password">Password</label>
-        <input id="password" name="password" type="password" autocomplete="current-password" required ${described} />
-        <button type="submit">Log in</button>
-      </form>`;
-  };
-
-  const secondFactorForm = (uid: string, challenge: string, problem?: string) => {
-    const error = problem && html`<p class="error" role="alert" id="code-error">${problem}</p>`;
-    const described = problem ? new SafeHtml('aria-describedby="code-error" aria-invalid="true"') : '';
-    return html`<p>This account has a second factor.</p>
-      ${error}
-      <form method="post" action="/interaction/${uid}/mfa">
-        <input type="hidden" name="csrf" value="${csrfOf(uid)}" />
-        <input type="hidden" name="challenge" value="${challenge}" />
-        <label for="code">The code your authenticator app shows, or a recovery code</label>
-        <input id="code" name="code" autocomplete="one-time-code" required autofocus ${described} />
-        <button type="submit">Continue</button>
-      </form>`;
-  };
+  const csrfField = (uid: string) => html`<input type="hidden" name="csrf" value="${csrfOf(uid)}" />`;
+  const loginForm = (uid: string, clientName: string, options: { problem?: string; username?: string }) =>
+    html`${heading(clientName)} ${passwordForm(`/interaction/${uid}/login`, csrfField(uid), options)}`;
+  const secondStep = (uid: string, challenge: string, problem?: string) =>
+    secondFactorForm(`/interaction/${uid}/mfa`, csrfField(uid), challenge, problem);
 
   const consentForm = (uid: string, clientName: string, scopes: string[]) =>
     html`${heading(clientName)}
@@ -219,7 +186,7 @@ export function interactionsRouter({
         ${scopes.map((scope) => html`<li>${SCOPE_WORDS[scope] ?? scope}</li>`)}
       </ul>
       <form method="post" action="/interaction/${uid}/consent">
-        <input type="hidden" name="csrf" value="${csrfOf(uid)}" />
+        ${csrfField(uid)}
         <button type="submit" name="decision" value="allow" autofocus>Allow</button>
         <button type="submit" name="decision" value="deny">Deny</button>
       </form>`;
@@ -254,7 +221,7 @@ export function interactionsRouter({
     const clientName = String(res.locals.clientName ?? 'the app');
     if (req.path.endsWith('/login')) {
       if (error.code === 'MFA_REQUIRED') {
-        show(res, 401, { title: 'Log in', body: secondFactorForm(uid, String(error.fields.challenge)) });
+        show(res, 401, { title: 'Log in', body: secondStep(uid, String(error.fields.challenge)) });
         return true;
       }
       const username = typeof body?.username === 'string' ? body.username : '';
@@ -269,7 +236,7 @@ export function interactionsRouter({
         title: 'Log in',
         body:
           error.code === 'INVALID_MFA_CODE' && typeof body?.challenge === 'string'
-            ? secondFactorForm(uid, body.challenge, error.message)
+            ? secondStep(uid, body.challenge, error.message)
             : loginForm(uid, clientName, { problem: error.message }),
       });
       return true;
