@@ -766,3 +766,40 @@ describe('second factors', () => {
     expect(loadConfig({ PRODUCT_NAME: 'Acme' }).secondFactors.issuer).toBe('Acme');
   });
 });
+
+describe('the OpenID Provider', () => {
+  it('is on when PUBLIC_URL is an origin and tokens are signed with a key pair, with its issuer there', () => {
+    expect(loadConfig({}).openIdProvider).toBeNull();
+    expect(loadConfig({ PUBLIC_URL: 'https://auth.example.com/' }).openIdProvider).toEqual({
+      issuer: 'https://auth.example.com',
+      logoUrl: null,
+      accessTokenLifetimeSeconds: 600,
+      refreshTokenLifetimeSeconds: 30 * 86400,
+    });
+    expect(loadConfig({ PUBLIC_URL: 'https://auth.example.com', OIDC_PROVIDER: 'off' }).openIdProvider).toBeNull();
+    // Where it cannot work, it is off unless asked for.
+    expect(loadConfig({ PUBLIC_URL: 'https://example.com/auth' }).openIdProvider).toBeNull();
+    expect(
+      loadConfig({ PUBLIC_URL: 'https://auth.example.com', JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(32) })
+        .openIdProvider,
+    ).toBeNull();
+  });
+
+  it('says why it cannot be turned on', () => {
+    expect(configErrorFor({ OIDC_PROVIDER: 'on' }).problems).toEqual([
+      'OIDC_PROVIDER: needs PUBLIC_URL, which is its issuer',
+    ]);
+    expect(configErrorFor({ OIDC_PROVIDER: 'on', PUBLIC_URL: 'https://example.com/auth' }).problems).toEqual([
+      'OIDC_PROVIDER: PUBLIC_URL must be an origin without a path, such as https://auth.example.com',
+    ]);
+    expect(
+      configErrorFor({
+        OIDC_PROVIDER: 'on',
+        PUBLIC_URL: 'https://auth.example.com',
+        JWT_ALGORITHM: 'HS256',
+        JWT_SECRET: 'x'.repeat(32),
+      }).problems,
+    ).toEqual(['OIDC_PROVIDER: apps verify its ID tokens with public keys: set JWT_ALGORITHM to ES256 or RS256']);
+    expect(configErrorFor({ LOGO_URL: 'javascript:alert(1)' }).problems).toEqual([expect.stringMatching(/^LOGO_URL/)]);
+  });
+});
