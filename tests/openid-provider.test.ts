@@ -19,6 +19,8 @@ import {
   type RegisteredApp,
 } from './support/openid-apps';
 import { statementsDuring } from './support/database';
+import { verifyAsHasura } from './support/hasura-jwt-verifier';
+import { fetchJwks, hasuraSecretOf, headerOf, payloadOf } from './support/jwt';
 import { eventually } from './support/eventually';
 import { changePassword, webhookGet, webhookPost } from './support/requests';
 import { WEBHOOK_REFUSAL, statusAndBody, statusAndCode } from './support/responses';
@@ -527,6 +529,29 @@ describe('the OpenID Provider’s tokens: the rules that end sessions, the webho
         (res) => res.status === 401,
       ),
     ).toEqual(WEBHOOK_REFUSAL);
+  });
+
+  it('gives an app that names the Hasura resource a JWT that Hasura in JWT mode accepts with hasura-jwt-config', async () => {
+    const user = await signUp(app);
+    const role = `op-${uniqueUsername('r')}`;
+    await createRole(app, role);
+    await request(app.http).put(`/admin/users/${user.id}/roles/${role}`).set(withAdminSecret).expect(204);
+    const { tokens } = await logInThroughApp(new Browser(), registered, user.username, {
+      resource: 'urn:hasura:graphql',
+      scope: 'openid hasura',
+    });
+    const verdict = await verifyAsHasura(hasuraSecretOf(app), {
+      headers: { authorization: `Bearer ${tokens.access_token}`, 'x-hasura-role': role },
+      nowSeconds: Math.floor(Date.now() / 1000),
+      jwks: await fetchJwks(app),
+    });
+    expect(verdict).toEqual({
+      ok: true,
+      role,
+      sessionVariables: expect.objectContaining({ 'x-hasura-user-id': String(user.id), 'x-hasura-mfa': 'false' }),
+    });
+    expect(headerOf(tokens.access_token).typ).toBe('at+jwt');
+    expect(payloadOf(tokens.access_token)).toMatchObject({ aud: 'hasura', iss: app.issuer, sub: String(user.id) });
   });
 
   it('does not let an app’s access token manage the account through the API', async () => {

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import Provider, {
+  errors,
   type Adapter,
   type AdapterPayload,
   type Configuration,
@@ -11,6 +12,8 @@ import type { Config } from '../config';
 import type { LoginSessionLinks } from '../db/openid-provider-store';
 import { hashClientSecret, type StoredClient } from '../domain/openid-clients';
 import type { SigningAlgorithm } from '../domain/ports';
+import { renderHasuraClaims } from '../domain/access-tokens';
+import type { AuthenticationMethod } from '../domain/model';
 import { AppError } from '../errors';
 import { html, SafeHtml } from '../html';
 import type { Logger } from '../logger';
@@ -55,6 +58,13 @@ const handledPath = (path: string) =>
 
 export const INTERACTION_PATH = '/interaction';
 
+/**
+ * The resource indicator (RFC 8707) an app names to get an access token for Hasura in JWT mode:
+ * a JWT with the claims JWT mode gives, for JWT_AUDIENCE. Without it, access tokens are opaque,
+ * for userinfo and for /webhook.
+ */
+export const HASURA_RESOURCE = 'urn:hasura:graphql';
+
 /** What a proxy says of the request it forwards; believed only from the proxies TRUST_PROXY names. */
 const FORWARDED_HEADERS = ['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-for', 'x-forwarded-port'];
 
@@ -75,6 +85,16 @@ export interface LoginResult {
   /** The `sessions` row of this login (see LoginSessionLinks). */
   loginSessionId: string;
 }
+
+/** The scope of HASURA_RESOURCE: an app asks for it with the resource. */
+const HASURA_SCOPE = 'hasura';
+
+/** The resources the authorization request names. */
+const requestedResources = (ctx: KoaContextWithOIDC): string[] => {
+  const resource = ctx.oidc.params?.resource;
+  if (typeof resource === 'string') return [resource];
+  return Array.isArray(resource) ? resource.filter((each): each is string => typeof each === 'string') : [];
+};
 
 /** The grant type a token request asked for, as the metrics label it. */
 const grantTypeOf = (ctx: KoaContextWithOIDC) => {
@@ -135,6 +155,36 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
     ctx.body = markup;
   };
 
+  /**
+   * The Hasura claims of an access token for HASURA_RESOURCE: what JWT mode puts in its own
+   * access tokens (the user's default role, allowed roles, id, variables and whether the login
+   * had a second factor), decided by the same rule.
+   */
+  async function hasuraClaimsOf(ctx: KoaContextWithOIDC, accountId: string, grantId: string | undefined) {
+    const user = await services.findUser(Number(accountId));
+    if (!user) return undefined;
+    const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
+    const now = services.clock.now();
+    const decision = services.callers.identifySession({
+      user,
+      session: {
+        id: grantId ?? '',
+        kind: 'op',
+        userId: user.id,
+        createdAt: now,
+        lastUsedAt: now,
+        expiresAt: now,
+        userAgent: null,
+        amr: (source?.amr ?? []) as AuthenticationMethod[],
+      },
+      endsAt: new Date(now.getTime() + settings.accessTokenLifetimeSeconds * 1000),
+      renewed: false,
+    });
+    if (decision.outcome !== 'identified') return undefined;
+    const claims = renderHasuraClaims(decision.identity);
+    return { [config.jwt.claimsNamespace]: config.jwt.claimsFormat === 'json' ? claims : JSON.stringify(claims) };
+  }
+
   function build(key: { kid: string; alg: SigningAlgorithm } & Record<string, unknown>): Provider {
     const clientAdapter = (): Adapter => ({
       async find(id: string) {
@@ -162,7 +212,7 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
       },
       extraClientMetadata: { properties: ['first_party'] },
       responseTypes: ['code'],
-      scopes: ['openid', 'offline_access', 'profile', 'email'],
+      scopes: ['openid', 'offline_access', 'profile', 'email', HASURA_SCOPE],
       claims: CLAIMS,
       pkce: { required: () => true },
       routes: OPENID_ROUTES,
@@ -183,6 +233,22 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
         introspection: { enabled: false },
         registration: { enabled: false },
         backchannelLogout: { enabled: true },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: () => undefined,
+          // The code's resource, when the token request names none.
+          useGrantedResource: () => true,
+          getResourceServerInfo(_ctx, resource) {
+            if (resource !== HASURA_RESOURCE) throw new errors.InvalidTarget();
+            return {
+              scope: HASURA_SCOPE,
+              audience: config.jwt.audience,
+              accessTokenFormat: 'jwt',
+              accessTokenTTL: settings.accessTokenLifetimeSeconds,
+              jwt: { sign: { alg: key.alg } },
+            };
+          },
+        },
         rpInitiatedLogout: {
           enabled: true,
           logoutSource(ctx, form) {
@@ -215,6 +281,10 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
           }),
         };
       },
+      async extraTokenClaims(ctx, token) {
+        if (token.kind !== 'AccessToken' || (token as { format?: string }).format !== 'jwt') return undefined;
+        return hasuraClaimsOf(ctx, token.accountId, token.grantId);
+      },
       async loadExistingGrant(ctx) {
         const { client, session, result } = ctx.oidc;
         if (!client || !session?.accountId) return undefined;
@@ -226,6 +296,7 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
         const grant =
           existing ?? new ctx.oidc.provider.Grant({ accountId: session.accountId, clientId: client.clientId });
         grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
+        if (requestedResources(ctx).includes(HASURA_RESOURCE)) grant.addResourceScope(HASURA_RESOURCE, HASURA_SCOPE);
         await grant.save();
         return grant;
       },

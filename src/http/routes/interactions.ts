@@ -116,6 +116,7 @@ const SCOPE_WORDS: Record<string, string> = {
   profile: 'Your username and display name',
   email: 'Your email address',
   offline_access: 'Stay signed in to the app while you are away',
+  hasura: 'Read and change your data through the GraphQL API, as you',
 };
 
 export interface InteractionPagesDeps {
@@ -255,7 +256,13 @@ export function interactionsRouter({
           show(res, 200, { title: 'Log in', body: loginForm(uid, clientName, { username: hint }) });
           return;
         }
-        const missing = (details.prompt.details.missingOIDCScope as string[] | undefined) ?? [];
+        const resourceScopes = Object.values(
+          (details.prompt.details.missingResourceScopes as Record<string, string[]> | undefined) ?? {},
+        ).flat();
+        const missing = [
+          ...((details.prompt.details.missingOIDCScope as string[] | undefined) ?? []),
+          ...resourceScopes,
+        ];
         show(res, 200, { title: 'Allow access', body: consentForm(uid, clientName, missing) });
       },
 
