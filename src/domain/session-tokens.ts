@@ -44,27 +44,19 @@ export interface SessionTokenOptions {
  * taking a slot in any cache.
  */
 export function createSessionTokens({ key, legacyTokensMayExist }: SessionTokenOptions) {
-  // A provider's token's MAC covers a label before the random bytes: no session token's MAC is one.
-  const macOf = (random: Buffer, issuer: TokenIssuer) =>
-    (issuer === 'session'
-      ? createHmac('sha256', key).update(random)
-      : createHmac('sha256', key).update('provider-access-token\0').update(random)
-    )
-      .digest()
-      .subarray(0, MAC_BYTES);
-  const tokenOf = (random: Buffer, issuer: TokenIssuer = 'session') =>
-    Buffer.concat([random, macOf(random, issuer)]).toString('base64url');
-
-  const macMatches = (token: string, randomLength: number, issuer: TokenIssuer) => {
+  // The random part's length says whose a token is (32 bytes a session's, 33 the provider's): the
+  // MAC of one kind is never the MAC of the other.
+  const macOf = (random: Buffer) => createHmac('sha256', key).update(random).digest().subarray(0, MAC_BYTES);
+  const tokenOf = (random: Buffer) => Buffer.concat([random, macOf(random)]).toString('base64url');
+  const macMatches = (token: string, randomLength: number) => {
     const bytes = Buffer.from(token, 'base64url');
-    return timingSafeEqual(macOf(bytes.subarray(0, randomLength), issuer), bytes.subarray(randomLength));
+    return timingSafeEqual(macOf(bytes.subarray(0, randomLength)), bytes.subarray(randomLength));
   };
 
   /** Who made the token, or undefined for a token this service never made. */
   function issuerOf(token: string): TokenIssuer | undefined {
-    if (TOKEN_PATTERN.test(token)) return macMatches(token, RANDOM_BYTES, 'session') ? 'session' : undefined;
-    if (PROVIDER_TOKEN_PATTERN.test(token))
-      return macMatches(token, PROVIDER_RANDOM_BYTES, 'provider') ? 'provider' : undefined;
+    if (TOKEN_PATTERN.test(token)) return macMatches(token, RANDOM_BYTES) ? 'session' : undefined;
+    if (PROVIDER_TOKEN_PATTERN.test(token)) return macMatches(token, PROVIDER_RANDOM_BYTES) ? 'provider' : undefined;
     return LEGACY_TOKEN_PATTERN.test(token) && legacyTokensMayExist() ? 'session' : undefined;
   }
 
@@ -73,9 +65,9 @@ export function createSessionTokens({ key, legacyTokensMayExist }: SessionTokenO
       return tokenOf(randomBytes(RANDOM_BYTES));
     },
 
-    /** An opaque access token of the OpenID Provider: as a session's token, under its own MAC. */
+    /** An opaque access token of the OpenID Provider: as a session's token, one random byte longer. */
     generateProviderAccessToken(): string {
-      return tokenOf(randomBytes(PROVIDER_RANDOM_BYTES), 'provider');
+      return tokenOf(randomBytes(PROVIDER_RANDOM_BYTES));
     },
 
     issuerOf,
