@@ -554,6 +554,22 @@ describe('the OpenID Provider’s tokens: the rules that end sessions, the webho
     expect(payloadOf(tokens.access_token)).toMatchObject({ aud: 'hasura', iss: app.issuer, sub: String(user.id) });
   });
 
+  it('refuses the token once the login it comes from is ended on its own', async () => {
+    const user = await signUp(app);
+    const { tokens } = await logInThroughApp(new Browser(), registered, user.username);
+    expect((await webhookGet(app, tokens.access_token)).status).toBe(200);
+    const listed = await request(app.http).get('/sessions').set(bearer(user.token));
+    const login = listed.body.sessions.find((each: { kind: string }) => each.kind === 'op');
+    await request(app.http).delete(`/sessions/${login.id}`).set(bearer(user.token)).expect(204);
+    expect(
+      await eventually(
+        async () => statusAndBody(await webhookGet(app, tokens.access_token)),
+        (res) => res.status === 401,
+      ),
+    ).toEqual(WEBHOOK_REFUSAL);
+    expect(await userinfoStatus(app, tokens.access_token)).toBe(401);
+  });
+
   it('does not let an app’s access token manage the account through the API', async () => {
     const user = await signUp(app);
     const { tokens } = await logInThroughApp(new Browser(), registered, user.username);

@@ -155,9 +155,11 @@ export function createSessionsRepository(db: Knex): SessionStore {
   /**
    * The OpenID Provider's access tokens, which apps send to Hasura as a session's token is sent:
    * stored (src/db/openid-provider-store.ts) under the base64url form of the same SHA-256, live
-   * while unexpired and while their user keeps the epoch of the login they come from. A token
-   * stands for its grant; its `amr` is its login session's. Its use is not recorded: it lives
-   * by its lifetime alone, so it is answered as just used.
+   * while unexpired, while their user keeps the epoch of the login they come from, and (without
+   * offline_access) while that login session lasts. A token stands for its login session (whose
+   * end the webhook's cache hears of), or for its grant once that session is gone; its `amr` is
+   * its login session's. Its use is not recorded: it lives by its lifetime alone, so it is
+   * answered as just used.
    */
   async function providerAccessTokens(
     tokenHashes: string[],
@@ -171,19 +173,27 @@ export function createSessionsRepository(db: Knex): SessionStore {
       )
       .leftJoin('sessions as s', 's.id', 'login.session_id')
       .select<
-        (UserRow & { id_hash: string; grant_id: string; expires_at: Date; amr: AuthenticationMethod[] | null })[]
-      >(['a.id_hash', 'a.grant_id', 'a.expires_at', 's.amr', ...userColumns(db)])
+        (UserRow & { id_hash: string; session_id: string; expires_at: Date; amr: AuthenticationMethod[] | null })[]
+      >([
+        'a.id_hash',
+        db.raw('coalesce(s.id::text, a.grant_id) as session_id'),
+        'a.expires_at',
+        's.amr',
+        ...userColumns(db),
+      ])
       .where('a.model', 'AccessToken')
       .whereIn('a.id_hash', [...hashes.keys()])
       .whereNull('a.consumed_at')
       .andWhere('a.expires_at', '>', now)
-      .andWhereRaw('a.user_epoch = u.session_epoch and not u.disabled');
+      .andWhereRaw('a.user_epoch = u.session_epoch and not u.disabled')
+      // A token without offline_access ends with its login session, as the provider has it.
+      .andWhereRaw("(a.payload->>'expiresWithSession' is distinct from 'true' or s.id is not null)");
     return new Map(
       rows.map((row) => [
         hashes.get(row.id_hash)!,
         {
           session: {
-            id: row.grant_id,
+            id: row.session_id,
             kind: 'op',
             userId: row.id,
             createdAt: now,
