@@ -42,6 +42,8 @@ describe('the OpenID Provider’s hosted pages', () => {
     expect(policy).toContain("frame-ancestors 'none'");
     expect(policy).not.toContain('form-action');
     expect(policy).not.toContain('script-src');
+    // The logo may load from LOGO_URL's origin, and nothing else may.
+    expect(policy).toContain('img-src https://cdn.example.com');
     expect(page.headers.get('x-frame-options')).toBe('DENY');
     expect(page.headers.get('cache-control')).toBe('no-store');
     // What the page shows is escaped, the field labels are tied to their fields, and the logo is there.

@@ -21,7 +21,7 @@ import type { Metrics } from '../metrics';
 import type { Services } from '../services';
 import { sendError } from './error-handler';
 import { JWKS_PATH } from './jwks';
-import { renderPage } from './pages/layout';
+import { hostedPageOptions, renderPage } from './pages/layout';
 import { pathOf } from './request-logging';
 
 /**
@@ -149,7 +149,7 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
   const models = services.providerModelStore(currentLinks);
 
   const sendHtml = (ctx: KoaContextWithOIDC, status: number, title: string, body: SafeHtml) => {
-    const { headers, markup } = renderPage({ title, body }, productName, { formsLeave: true });
+    const { headers, markup } = renderPage({ title, body }, productName, hostedPageOptions(config));
     ctx.status = status;
     ctx.set(headers);
     ctx.body = markup;

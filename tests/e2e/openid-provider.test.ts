@@ -23,16 +23,22 @@ describe('logging in to an app through this service, in Chromium', () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    app = await startProviderApp();
-    // The app: a page at its callback, where the browser lands with the code.
+    // The app: a page at its callback, where the browser lands with the code, and a logo.
     const appPort = await freePort();
     appOrigin = `http://localhost:${appPort}`;
-    appServer = createServer((_req, res) => {
+    appServer = createServer((req, res) => {
+      if (req.url === '/logo.svg') {
+        res
+          .writeHead(200, { 'Content-Type': 'image/svg+xml' })
+          .end('<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><circle cx="24" cy="24" r="20"/></svg>');
+        return;
+      }
       res
         .writeHead(200, { 'Content-Type': 'text/html' })
         .end('<!doctype html><title>App</title><h1>Back in the app</h1>');
     });
     await new Promise<void>((resolve) => appServer.listen(appPort, '127.0.0.1', resolve));
+    app = await startProviderApp({ LOGO_URL: `${appOrigin}/logo.svg` });
     chromium = await launchChromium();
     browser = chromium.context;
   });
@@ -82,6 +88,12 @@ describe('logging in to an app through this service, in Chromium', () => {
 
     await page.getByRole('heading', { name: 'Log in' }).waitFor();
     expect(await page.getByText('Photo printer').count()).toBeGreaterThan(0);
+    // The logo loads: the page's policy lets LOGO_URL's origin in.
+    const logo = page.getByRole('img');
+    await logo.waitFor();
+    expect(await logo.evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(
+      0,
+    );
     await page.getByLabel('Username or email').fill(user.username);
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Log in' }).click();

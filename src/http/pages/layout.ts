@@ -46,19 +46,27 @@ export interface Page {
   script?: string;
 }
 
+/** How a page's policy differs from the strict one (see renderPage). */
+export interface PageOptions {
+  formsLeave?: boolean;
+  imagesFrom?: string;
+}
+
 /**
  * A page as its markup and the headers every page needs: no referrer (its URL holds a token), no
- * cache, no framing. `formsLeave` drops the policy's form-action: the hosted login's forms end in
+ * cache, no framing. `imagesFrom` lets the page show images of that origin (the hosted login's
+ * LOGO_URL). `formsLeave` drops the policy's form-action: the hosted login's forms end in
  * a redirect to the app, and Chromium applies form-action to a form's redirects too.
  */
 export function renderPage(
   { title, body, header, wide = false, script }: Page,
   productName: string,
-  { formsLeave = false }: { formsLeave?: boolean } = {},
+  { formsLeave = false, imagesFrom }: PageOptions = {},
 ): { headers: Record<string, string>; markup: string } {
   const policy = [
     ...POLICY.filter((directive) => !(formsLeave && directive.startsWith('form-action'))),
     ...(script === undefined ? [] : ["script-src 'self'", "connect-src 'self'"]),
+    ...(imagesFrom === undefined ? [] : [`img-src ${imagesFrom}`]),
   ];
   return {
     headers: {
@@ -89,13 +97,7 @@ export function renderPage(
 }
 
 /** Sends a page (see renderPage). */
-export function sendPage(
-  res: Response,
-  status: number,
-  page: Page,
-  productName: string,
-  options?: { formsLeave?: boolean },
-): void {
+export function sendPage(res: Response, status: number, page: Page, productName: string, options?: PageOptions): void {
   const { headers, markup } = renderPage(page, productName, options);
   res.status(status);
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
@@ -119,4 +121,10 @@ export function table(headings: readonly string[], rows: readonly SafeHtml[]): S
       ${rows}
     </tbody>
   </table>`;
+}
+
+/** The OpenID Provider's hosted pages: forms that lead back to the app, and LOGO_URL's image. */
+export function hostedPageOptions(config: { openIdProvider: { logoUrl: string | null } | null }): PageOptions {
+  const logoUrl = config.openIdProvider?.logoUrl;
+  return { formsLeave: true, ...(logoUrl && { imagesFrom: new URL(logoUrl).origin }) };
 }

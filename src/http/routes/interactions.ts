@@ -10,7 +10,7 @@ import type { Logins } from '../logins';
 import type { LoginResult, OpenIdProvider } from '../openid-provider';
 import { pageErrorHandler } from '../pages/errors';
 import { formBody, formField, pageAnswer } from '../pages/forms';
-import { sendPage, type Page } from '../pages/layout';
+import { hostedPageOptions, sendPage, type Page } from '../pages/layout';
 import { passwordForm, secondFactorForm } from '../pages/login-forms';
 import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
 import { secondFactorProofOf } from './account-pages';
@@ -137,7 +137,7 @@ export function interactionsRouter({
   const { productName } = config.mail;
   const logoUrl = config.openIdProvider?.logoUrl ?? null;
   const show = (res: Response, status: number, page: Page) =>
-    sendPage(res, status, page, productName, { formsLeave: true });
+    sendPage(res, status, page, productName, hostedPageOptions(config));
 
   /** The interaction's CSRF field: a MAC of its uid, which the interaction's own cookie carries too. */
   const csrfOf = (uid: string) =>
