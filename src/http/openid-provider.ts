@@ -1,13 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
-import Provider, {
-  errors,
-  type Adapter,
-  type AdapterPayload,
-  type Configuration,
-  type KoaContextWithOIDC,
-} from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import type { Adapter, AdapterPayload, Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config';
 import type { LoginSessionLinks } from '../db/openid-provider-store';
 import { hashClientSecret, type StoredClient } from '../domain/openid-clients';
@@ -132,11 +127,14 @@ export interface OpenIdProviderDeps {
 export function createOpenIdProvider({ config, services, logger, metrics }: OpenIdProviderDeps) {
   if (config.openIdProvider === null) return undefined;
   const settings = config.openIdProvider;
+  // Loaded only when the provider is on: a webhook-only deploy never loads the library (nor Koa).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { default: OidcProvider, errors } = require('oidc-provider') as typeof import('oidc-provider');
   const { productName } = config.mail;
 
   /** Which login session the request being served belongs to, read from the library's own context. */
   const currentLinks = (): LoginSessionLinks | undefined => {
-    const ctx = Provider.ctx;
+    const ctx = OidcProvider.ctx;
     if (!ctx?.oidc) return undefined;
     const result = ctx.oidc.result as Partial<LoginResult> | undefined;
     const session = ctx.oidc.session as { id?: string; oldId?: string } | undefined;
@@ -330,7 +328,7 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
       },
     };
 
-    const provider = new Provider(settings.issuer, configuration);
+    const provider = new OidcProvider(settings.issuer, configuration);
     // X-Forwarded-* are believed (the proto of a TLS-terminating proxy such as Heroku's router):
     // serve() removes them first from any request that did not come through a trusted proxy.
     provider.proxy = true;
