@@ -362,6 +362,29 @@ describe('the OpenID Provider refusing what the protocol refuses', () => {
     expect(await userinfoStatus(app, tokens.access_token)).toBe(401);
   });
 
+  it('gives tokens for a code, and for a refresh token, to one of two requests that race with it', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const { authorization, callback } = await freshCode();
+      const redeemed = await Promise.allSettled([
+        redeem(registered, callback, authorization),
+        redeem(registered, callback, authorization),
+      ]);
+      const winners = redeemed.flatMap((each) => (each.status === 'fulfilled' ? [each.value] : []));
+      expect(winners).toHaveLength(1);
+
+      // A code used twice revokes what it gave, when the second use comes after the first: a
+      // refresh token of its own, then.
+      const other = await freshCode();
+      const tokens = await redeem(registered, other.callback, other.authorization);
+      const refreshed = await Promise.all([
+        refreshOutcome(registered, tokens.refresh_token!),
+        refreshOutcome(registered, tokens.refresh_token!),
+      ]);
+      expect(refreshed.filter((each) => each.tokens !== undefined)).toHaveLength(1);
+      expect(refreshed.filter((each) => each.error === 'invalid_grant')).toHaveLength(1);
+    }
+  });
+
   it("refuses another client's secret, and a client's old secret once it was rotated", async () => {
     const other = await registerApp(app, { firstParty: true });
     const { authorization, callback } = await freshCode();

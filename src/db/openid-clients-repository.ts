@@ -8,6 +8,7 @@ import type {
   StoredClient,
 } from '../domain/openid-clients';
 import { withClassifiedFailures } from './database-errors';
+import { textArray } from './rows';
 
 interface ClientRow {
   client_id: string;
@@ -35,10 +36,6 @@ const toClient = (row: ClientRow): OpenIdClient => ({
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
-
-// An array literal: knex would spread an array binding into a list.
-const textArray = (db: Knex, values: readonly string[]) =>
-  db.raw('?::text[]', [`{${values.map((value) => JSON.stringify(value)).join(',')}}`]);
 
 export function createOpenIdClientsRepository(db: Knex): OpenIdClientStore {
   const columnsOf = (changes: ClientChanges) => ({

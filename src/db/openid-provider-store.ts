@@ -45,7 +45,8 @@ export interface ProviderModelAdapter {
   find(id: string): Promise<ProviderPayload | undefined>;
   findByUid(uid: string): Promise<ProviderPayload | undefined>;
   findByUserCode(userCode: string): Promise<ProviderPayload | undefined>;
-  consume(id: string): Promise<void>;
+  /** Marks it used; false when it was used already (another request consumed it first). */
+  consume(id: string): Promise<boolean>;
   destroy(id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
 }
@@ -185,9 +186,12 @@ export function createProviderModelStore(
       },
 
       async consume(id) {
-        await db('oidc_models')
+        // Conditional: of two requests that race with one code or refresh token, one wins.
+        const updated = await db('oidc_models')
           .update({ consumed_at: clock.now() })
-          .where({ model, id_hash: hashOf(id) });
+          .where({ model, id_hash: hashOf(id) })
+          .whereNull('consumed_at');
+        return updated > 0;
       },
 
       async destroy(id) {

@@ -3,6 +3,7 @@ import type { UserId } from '../domain/model';
 import type { Passkey, PasskeyStore, StoredPasskey } from '../domain/ports';
 import { isUniqueViolation, withClassifiedFailures } from './database-errors';
 import { countOf, lockLoginMethods } from './login-methods';
+import { textArray } from './rows';
 
 interface PasskeyRow {
   id: string;
@@ -25,10 +26,6 @@ const toPasskey = (row: PasskeyRow): Passkey => ({
   createdAt: row.created_at,
   lastUsedAt: row.last_used_at,
 });
-
-// An array literal: knex would spread an array binding into a list.
-const textArray = (db: Knex, values: readonly string[]) =>
-  db.raw('?::text[]', [`{${values.map((value) => JSON.stringify(value)).join(',')}}`]);
 
 export function createPasskeysRepository(db: Knex): PasskeyStore {
   return withClassifiedFailures<PasskeyStore>({

@@ -198,8 +198,21 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
       revokeByGrantId: () => Promise.resolve(),
     });
 
+    // The library reads a code or refresh token, checks it is unused, then consumes it: a second
+    // request in between would pass the check too. The store's conditional consume decides, and
+    // the loser is refused as a reused grant.
+    const modelAdapter = (name: string): Adapter => {
+      const adapter = models.adapterFor(name);
+      return {
+        ...adapter,
+        async consume(id: string) {
+          if (!(await adapter.consume(id))) throw new errors.InvalidGrant('grant request is invalid');
+        },
+      };
+    };
+
     const configuration: Configuration = {
-      adapter: (name: string) => (name === 'Client' ? clientAdapter() : models.adapterFor(name)),
+      adapter: (name: string) => (name === 'Client' ? clientAdapter() : modelAdapter(name)),
       clients: [],
       jwks: { keys: [key] },
       enabledJWA: { idTokenSigningAlgValues: [key.alg], userinfoSigningAlgValues: [key.alg] },
