@@ -201,7 +201,7 @@ export function createExpressApp(
  * Hasura calls on every GraphQL request, and the JWKS, which Hasura DDN fetches on every one, are
  * answered before Express sees the request, and so are the OpenID Provider's endpoints.
  */
-export function createApp(deps: AppDeps): RequestListener {
+export function createApp(deps: AppDeps, openIdProvider: OpenIdProvider | undefined): RequestListener {
   const webhook = createWebhookHandler({
     config: deps.config,
     logger: deps.logger,
@@ -210,7 +210,6 @@ export function createApp(deps: AppDeps): RequestListener {
   });
   const jwks = jwksResponderOf(deps);
   // The OpenID Provider reads its own request bodies: no Express parser may run before it.
-  const openIdProvider = createOpenIdProvider(deps);
   const api = createExpressApp(deps, jwks, openIdProvider);
   return (req, res) => {
     if (!webhook(req, res) && !jwks.serveFast(req, res) && !openIdProvider?.serve(req, res)) api(req, res);

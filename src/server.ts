@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, createStartingApp } from './app';
+import { createOpenIdProvider } from './http/openid-provider';
 import type { Config } from './config';
 import { describeDatabase, migrateToLatest, openDatabase, waitForDatabase, type Database } from './db/database';
 import { forget } from './domain/cache-invalidation';
@@ -17,6 +18,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 // Requests still running this long after close() are cut off: a supervisor's patience is finite
 // (Heroku sends SIGKILL 30 s after SIGTERM).
 const SHUTDOWN_GRACE_MS = 10_000;
+// Back-channel logouts are sent when this instance hears that sessions ended; this poll sends
+// those it did not hear of (no listener with the webhook cache off, or a notice lost).
+const BACKCHANNEL_POLL_MS = 10_000;
 
 export interface ServerDeps {
   config: Config;
@@ -124,6 +128,8 @@ export async function launchServer({
 
   let startedServices: Services | undefined;
   let listener: InvalidationListener | undefined;
+  // Told when the database says sessions ended, once the OpenID Provider is there to tell apps.
+  let sessionsEnded: () => void = () => undefined;
   const stopWaiting = new AbortController();
   const preparing = (async () => {
     await waitForDatabase(db, {
@@ -159,8 +165,14 @@ export async function launchServer({
       listener = listenForChanges(
         db,
         {
-          sessionChanged: (sessionId) => forget(cache, { session: sessionId }),
-          userChanged: (userId) => forget(cache, { user: userId }),
+          sessionChanged: (sessionId) => {
+            forget(cache, { session: sessionId });
+            sessionsEnded();
+          },
+          userChanged: (userId) => {
+            forget(cache, { user: userId });
+            sessionsEnded();
+          },
           listening: (lossless) => cache.enable({ lossless }),
           deaf: () => cache.disable(),
         },
@@ -175,6 +187,7 @@ export async function launchServer({
   })();
 
   let purgeTimer: NodeJS.Timeout | undefined;
+  let backchannelTimer: NodeJS.Timeout | undefined;
   let mailWorker: OutboxWorker | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -182,6 +195,8 @@ export async function launchServer({
       draining = true;
       stopWaiting.abort(new Error('The server was closed while it waited for the database.'));
       clearInterval(purgeTimer);
+      clearInterval(backchannelTimer);
+      sessionsEnded = () => undefined;
       // A migration in flight finishes before the database closes under it.
       await Promise.all([drain(server), preparing.catch(() => undefined)]);
       await listener?.close();
@@ -196,7 +211,14 @@ export async function launchServer({
   const ready = preparing
     .then((services): RunningServer => {
       if (draining) throw new Error('The server was closed during start-up.');
-      handleRequest = createApp({ config, logger, services, metrics, isDraining });
+      const appDeps = { config, logger, services, metrics, isDraining };
+      const openIdProvider = createOpenIdProvider(appDeps);
+      handleRequest = createApp(appDeps, openIdProvider);
+      if (openIdProvider) {
+        sessionsEnded = () => void openIdProvider.deliverBackchannelLogouts();
+        backchannelTimer = setInterval(sessionsEnded, BACKCHANNEL_POLL_MS);
+        backchannelTimer.unref();
+      }
       metrics.watchDatabase(db, {
         countLiveSessions: () => services.sessions.countLiveSessions(),
         pendingMail: () => services.mailOutbox.pending((clock ?? systemClock).now()),

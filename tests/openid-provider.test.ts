@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import request from 'supertest';
@@ -15,6 +14,7 @@ import {
   logInThroughApp,
   redeem,
   registerApp,
+  startLogoutReceiver,
   startProviderApp,
   type RegisteredApp,
 } from './support/openid-apps';
@@ -218,23 +218,10 @@ describe('the OpenID Provider, for an app with openid-client', () => {
     expect(landed).toBeInstanceOf(Response);
   });
 
-  it('sends a back-channel logout to an app that registered a URI', async () => {
-    const received: string[] = [];
-    const receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      req.on('end', () => {
-        received.push(new URLSearchParams(body).get('logout_token') ?? '');
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const { port } = receiver.address() as { port: number };
+  it('sends a back-channel logout to an app that registered a URI, once', async () => {
+    const receiver = await startLogoutReceiver();
     try {
-      const registered = await registerApp(app, {
-        firstParty: true,
-        backchannelLogoutUri: `http://localhost:${port}/backchannel`,
-      });
+      const registered = await registerApp(app, { firstParty: true, backchannelLogoutUri: receiver.url });
       const user = await signUp(app);
       const browser = new Browser();
       const { tokens } = await logInThroughApp(browser, registered, user.username);
@@ -245,9 +232,9 @@ describe('the OpenID Provider, for an app with openid-client', () => {
       await browser.follow(new URL(actionOf(html, '/oauth/logout/confirm'), app.issuer), {
         form: { xsrf: fieldOf(html, 'xsrf'), logout: 'yes' },
       });
-      expect(received).toHaveLength(1);
+      expect(receiver.tokens).toHaveLength(1);
       const { payload } = await jwtVerify(
-        received[0]!,
+        receiver.tokens[0]!,
         createRemoteJWKSet(new URL(`${app.issuer}/.well-known/jwks.json`)),
         { issuer: app.issuer, audience: registered.clientId },
       );
@@ -256,8 +243,20 @@ describe('the OpenID Provider, for an app with openid-client', () => {
         sid: tokens.claims()!.sid,
         events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
       });
+
+      // The login session's end in `sessions` queued nothing more: a logout of another user,
+      // queued after it, arrives alone.
+      const other = await signUp(app);
+      await logInThroughApp(new Browser(), registered, other.username);
+      await request(app.http).post('/logout/all').set(bearer(other.token)).expect(204);
+      await eventually(
+        () => Promise.resolve(receiver.sidsFor(other.id)),
+        (sids) => sids.length > 0,
+        5000,
+      );
+      expect(receiver.sidsFor(user.id)).toEqual([tokens.claims()!.sid]);
     } finally {
-      await new Promise((resolve) => receiver.close(resolve));
+      await receiver.close();
     }
   });
 
@@ -419,11 +418,24 @@ describe('the OpenID Provider refusing what the protocol refuses', () => {
 describe('the OpenID Provider’s tokens: the rules that end sessions, the webhook, and two instances', () => {
   let app: ProviderApp;
   let registered: RegisteredApp;
+  let logoutReceiver: Awaited<ReturnType<typeof startLogoutReceiver>>;
   beforeAll(async () => {
     app = await startProviderApp();
-    registered = await registerApp(app, { firstParty: true });
+    logoutReceiver = await startLogoutReceiver();
+    registered = await registerApp(app, { firstParty: true, backchannelLogoutUri: logoutReceiver.url });
   });
-  afterAll(() => app.close());
+  afterAll(async () => {
+    await app.close();
+    await logoutReceiver.close();
+  });
+
+  /** The sids of the back-channel logouts the app was sent for the user, once one came (or 5 s passed). */
+  const backchannelLogoutsOf = (user: SignedUpUser) =>
+    eventually(
+      () => Promise.resolve(logoutReceiver.sidsFor(user.id)),
+      (sids) => sids.length > 0,
+      5000,
+    );
 
   const rules: [string, (user: SignedUpUser) => Promise<unknown>][] = [
     ['logout everywhere', (user) => request(app.http).post('/logout/all').set(bearer(user.token)).expect(204)],
@@ -454,7 +466,7 @@ describe('the OpenID Provider’s tokens: the rules that end sessions, the webho
     ],
   ];
 
-  it.each(rules)('ends the login, its grant and its tokens after %s', async (_rule, end) => {
+  it.each(rules)('ends the login, its grant and its tokens after %s, and tells the app', async (_rule, end) => {
     const user = await signUp(app);
     const browser = new Browser();
     const { tokens } = await logInThroughApp(browser, registered, user.username);
@@ -465,6 +477,8 @@ describe('the OpenID Provider’s tokens: the rules that end sessions, the webho
     expect(await refreshOutcome(registered, tokens.refresh_token!)).toEqual({ error: 'invalid_grant' });
     const { landed } = await whereAuthorizationLeads(browser, registered);
     expect(landed).toBeInstanceOf(Response);
+    // The app is told, as it is when it logs the user out itself.
+    expect(await backchannelLogoutsOf(user)).toEqual([tokens.claims()!.sid]);
   });
 
   it('ends tokens that a refresh in flight was issuing when the user logged out everywhere', async () => {
@@ -591,6 +605,7 @@ describe('the OpenID Provider’s tokens: the rules that end sessions, the webho
       ),
     ).toEqual(WEBHOOK_REFUSAL);
     expect(await userinfoStatus(app, tokens.access_token)).toBe(401);
+    expect(await backchannelLogoutsOf(user)).toEqual([tokens.claims()!.sid]);
   });
 
   it('does not let an app’s access token manage the account through the API', async () => {

@@ -32,6 +32,13 @@ export interface LoginSessionLinks {
   loggingOut: boolean;
 }
 
+/** A logout that an app which registered a back-channel URI is to be told of. */
+export interface BackchannelLogout {
+  clientId: string;
+  accountId: string;
+  sid: string;
+}
+
 export type ProviderPayload = Record<string, unknown> & {
   accountId?: string;
   grantId?: string;
@@ -200,14 +207,15 @@ export function createProviderModelStore(
           await db('oidc_models').delete().where(row);
           return;
         }
+        // The provider gives a session a new id (a new cookie) by destroying the old one before it
+        // saves the new one: the old row is kept, unusable, until the purge, so that the new one
+        // can still be tied to the login it continues. Marked first: a session that ends already
+        // marked queues no back-channel logout (the library sends the logout's own).
+        await db('oidc_models').update({ consumed_at: clock.now() }).where(row);
         if (currentLinks()?.loggingOut) {
           // Logging out ends the login session here too, and (by cascade) every cookie of it.
           await db('sessions').delete().whereIn('id', db('oidc_models').select('session_id').where(row));
         }
-        // The provider gives a session a new id (a new cookie) by destroying the old one before it
-        // saves the new one: the old row is kept, unusable, until the purge, so that the new one
-        // can still be tied to the login it continues.
-        await db('oidc_models').update({ consumed_at: clock.now() }).where(row);
       },
 
       async revokeByGrantId(grantId) {
@@ -217,6 +225,18 @@ export function createProviderModelStore(
 
   return {
     adapterFor,
+
+    /**
+     * Takes (deletes and answers) back-channel logouts that the database queued when a rule ended
+     * login sessions (migration 20261212000000): each is taken by one instance only.
+     */
+    async takeBackchannelLogouts(limit: number): Promise<BackchannelLogout[]> {
+      const rows = await db('oidc_backchannel_logouts')
+        .delete()
+        .whereIn('id', db('oidc_backchannel_logouts').select('id').orderBy('id').limit(limit).forUpdate().skipLocked())
+        .returning<{ client_id: string; account_id: string; sid: string }[]>(['client_id', 'account_id', 'sid']);
+      return rows.map((row) => ({ clientId: row.client_id, accountId: row.account_id, sid: row.sid }));
+    },
 
     /** Deletes what has expired; answers how many. */
     purgeExpired(): Promise<number> {

@@ -91,6 +91,11 @@ const requestedResources = (ctx: KoaContextWithOIDC): string[] => {
   return Array.isArray(resource) ? resource.filter((each): each is string => typeof each === 'string') : [];
 };
 
+/** How many queued back-channel logouts an instance takes at once. */
+const BACKCHANNEL_BATCH = 20;
+/** The library's Client has it; its types leave it out. */
+type BackchannelClient = { backchannelLogout(sub: string, sid: string): Promise<void> };
+
 /** The grant type a token request asked for, as the metrics label it. */
 const grantTypeOf = (ctx: KoaContextWithOIDC) => {
   const grantType = ctx.oidc.params?.grant_type;
@@ -398,9 +403,54 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
     return current;
   }
 
+  /**
+   * Sends the back-channel logouts the database queued when rules ended login sessions: each
+   * once, by whichever instance takes it first (no retry, as for the library's own on an app's
+   * logout). One run at a time; a call during a run makes it go round once more.
+   */
+  let delivering: Promise<void> | undefined;
+  let calledWhileDelivering = false;
+  async function deliverQueuedLogouts(): Promise<void> {
+    const { provider } = await providerNow();
+    for (;;) {
+      const logouts = await models.takeBackchannelLogouts(BACKCHANNEL_BATCH);
+      await Promise.all(
+        logouts.map(async ({ clientId, accountId, sid }) => {
+          const client = await provider.Client.find(clientId);
+          if (!client?.backchannelLogoutUri) return;
+          try {
+            await (client as unknown as BackchannelClient).backchannelLogout(accountId, sid);
+            metrics.countOpenIdEvent('backchannel_logout', 'success');
+          } catch (error) {
+            metrics.countOpenIdEvent('backchannel_logout', 'error');
+            logger.warn({ err: error, clientId }, 'back-channel logout could not be delivered');
+          }
+        }),
+      );
+      if (logouts.length < BACKCHANNEL_BATCH) return;
+    }
+  }
+
   return {
     /** The provider as it signs now, for the interaction pages. */
     provider: async () => (await providerNow()).provider,
+
+    /** Sends what back-channel logouts are queued; never rejects (a failure is logged). */
+    deliverBackchannelLogouts(): Promise<void> {
+      if (delivering) {
+        calledWhileDelivering = true;
+        return delivering;
+      }
+      delivering = (async () => {
+        do {
+          calledWhileDelivering = false;
+          await deliverQueuedLogouts().catch((error: unknown) =>
+            logger.warn({ err: error }, 'could not send queued back-channel logouts'),
+          );
+        } while (calledWhileDelivering);
+      })().finally(() => (delivering = undefined));
+      return delivering;
+    },
 
     /** Answers the request if it is the provider's, and says whether it was. */
     serve(req: IncomingMessage, res: ServerResponse): boolean {

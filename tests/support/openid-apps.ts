@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import { decodeJwt } from 'jose';
 import request from 'supertest';
 import * as oidc from 'openid-client';
 import { withAdminSecret } from './admin';
@@ -205,4 +207,27 @@ export function redeem(registered: RegisteredApp, callback: URL, authorization: 
     expectedState: authorization.state,
     expectedNonce: authorization.nonce,
   });
+}
+
+/** An app's back-channel logout endpoint: every logout token posted to it, in order. */
+export async function startLogoutReceiver() {
+  const tokens: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      tokens.push(new URLSearchParams(body).get('logout_token') ?? '');
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://localhost:${port}/backchannel`,
+    tokens,
+    /** The logout tokens received for this user, by sid (read, not verified). */
+    sidsFor: (userId: number) =>
+      tokens.map((token) => decodeJwt(token)).flatMap((claims) => (claims.sub === String(userId) ? [claims.sid] : [])),
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }
