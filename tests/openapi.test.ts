@@ -250,6 +250,12 @@ describe('the OpenAPI description', () => {
         'POST /password/forgot',
         202,
       );
+      expectDocumentedAnswer(await http().get('/password/forgot'), 'GET /password/forgot', 200);
+      expectDocumentedAnswer(
+        await http().post('/password/forgot/form').set(SAME_ORIGIN).type('form').send({ login: 'nobody-at-all' }),
+        'POST /password/forgot/form',
+        200,
+      );
       const reset = linkIn(await mailbox.waitForMail(`new-${email}`, /^Reset/));
       expectDocumentedAnswer(await http().get(`/password/reset?token=${reset.token}`), 'GET /password/reset', 200);
       expectDocumentedAnswer(
@@ -788,6 +794,29 @@ describe('the OpenAPI description', () => {
         await interactionForm(`${interaction}/mfa`, { challenge: 'unknown', code: '123456' }).set('Cookie', cookies),
         'POST /interaction/{uid}/mfa',
         401,
+      );
+      expectDocumentedAnswer(
+        await http().get(`${interaction}/signup`).set('Cookie', cookies),
+        'GET /interaction/{uid}/signup',
+        200,
+      );
+      expectDocumentedAnswer(
+        await interactionForm(`${interaction}/signup`, { username: 'documented-signup', password: 'short' }).set(
+          'Cookie',
+          cookies,
+        ),
+        'POST /interaction/{uid}/signup',
+        400,
+      );
+      expectDocumentedAnswer(
+        await http().get(`${interaction}/identity?error=access_denied`).set('Cookie', cookies),
+        'GET /interaction/{uid}/identity',
+        400,
+      );
+      expectDocumentedAnswer(
+        await http().get(`${interaction}/identity?code=not-a-code`).set('Cookie', cookies),
+        'GET /interaction/{uid}/identity',
+        400,
       );
       // Without the interaction's cookie, the login is not this browser's.
       expectDocumentedAnswer(

@@ -88,6 +88,21 @@ describe('password reset', () => {
     expect((await reset(await resetToken(user.email, 1), 'a third passphrase 44')).status).toBe(204);
   });
 
+  it('has a page for people: its form mails the link as the API does, and says the same whoever asks', async () => {
+    const user = await verifiedUser();
+    const page = await http().get('/password/forgot');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<label for="login">');
+    const asked = (login: string) =>
+      http().post('/password/forgot/form').set('Sec-Fetch-Site', 'same-origin').type('form').send({ login });
+    const [known, unknown] = [await asked(user.email), await asked(uniqueUsername('nobody'))];
+    expect(known.status).toBe(200);
+    expect(known.text).toContain('Check your mail');
+    expect(unknown.text).toBe(known.text);
+    const token = await resetToken(user.email);
+    expect((await reset(token)).status).toBe(204);
+  });
+
   it('answers byte for byte the same for a verified account, an unverified one and an unknown login, and mails only the first', async () => {
     const verified = await verifiedUser();
     const unverified = uniqueUsername();

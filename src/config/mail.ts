@@ -51,6 +51,8 @@ export function mailConfig(env: MailEnv) {
       giveUpAfterSeconds: env.MAIL_GIVE_UP_AFTER_SECONDS,
       /** Without SMTP, log each mail (links and tokens included) instead of sending it: development only. */
       logInsteadOfSending: !production && env.SMTP_URL === undefined,
+      /** Whether mail reaches anyone (or, in development, the log): pages offer mail only then. */
+      delivers: (env.SMTP_URL !== undefined || !production) && (env.PUBLIC_URL !== undefined || !production),
     },
   };
 }

@@ -22,6 +22,8 @@ export interface IdentityFlow {
   returnTo: string | null;
   /** Linking: the user who started it, whose session must still be live at the callback. */
   linkUserId: number | null;
+  /** The OpenID Provider's hosted login (its interaction uid) that the login goes back to. */
+  interaction: string | null;
   /** Milliseconds since the epoch. */
   expiresAt: number;
 }

@@ -168,6 +168,9 @@ export const createRoleBody = z.object({ name: z.string() });
 
 export const providerParams = z.object({ provider: z.string() });
 
+/** The id of an OpenID Provider interaction (a hosted login), as it appears in /interaction/{uid}. */
+export const interactionUid = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
+
 export const providerLoginQuery = z.object({
   returnTo: z
     .string()
@@ -177,6 +180,11 @@ export const providerLoginQuery = z.object({
     .enum(['true', 'false'])
     .optional()
     .describe('true: add the identity to the signed-in account instead of logging in.'),
+  interaction: interactionUid
+    .optional()
+    .describe(
+      "The OpenID Provider's hosted login this login continues (its buttons link here): the callback goes back to it.",
+    ),
 });
 
 /** The callback's query is the provider's answer; openid-client reads it whole. */

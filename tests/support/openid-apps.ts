@@ -21,7 +21,9 @@ export const APP_LOGGED_OUT = 'http://localhost:3999/logged-out';
  * Starts the service as a provider: PUBLIC_URL is http://localhost:<its port>, and JWT_ISSUER the
  * same, as the README advises where Hasura in JWT mode takes the provider's access tokens.
  */
-export async function startProviderApp(env: Env = {}): Promise<TestApp & { issuer: string }> {
+export async function startProviderApp(
+  env: Env | ((issuer: string) => Env | Promise<Env>) = {},
+): Promise<TestApp & { issuer: string }> {
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
   const app = await startTestApp({
@@ -29,7 +31,7 @@ export async function startProviderApp(env: Env = {}): Promise<TestApp & { issue
     PUBLIC_URL: issuer,
     JWT_ISSUER: issuer,
     ADMIN_SECRET: 'test-admin-secret-0123456789',
-    ...env,
+    ...(typeof env === 'function' ? await env(issuer) : env),
   });
   return { ...app, issuer };
 }

@@ -11,11 +11,15 @@ const problemOf = (problem: string | undefined, id: string) => ({
   described: problem ? new SafeHtml(`aria-describedby="${id}" aria-invalid="true"`) : '',
 });
 
-/** Username (or email) and password. */
+/** Username (or email) and password; with `offerPasswordReset` (mail is sent), a link for a forgotten one. */
 export function passwordForm(
   action: string,
   hidden: SafeHtml,
-  { problem, username = '' }: { problem?: string; username?: string } = {},
+  {
+    problem,
+    username = '',
+    offerPasswordReset = false,
+  }: { problem?: string; username?: string; offerPasswordReset?: boolean } = {},
 ): SafeHtml {
   const { error, described } = problemOf(problem, 'login-error');
   return html`${error}
@@ -34,7 +38,8 @@ export function passwordForm(
       <label for="password">Password</label>
       <input id="password" name="password" type="password" autocomplete="current-password" required ${described} />
       <button type="submit">Log in</button>
-    </form>`;
+    </form>
+    ${offerPasswordReset && html`<p><a href="/password/forgot">Forgot your password?</a></p>`}`;
 }
 
 /** The second step: one field takes a code from the authenticator app or a recovery code. */

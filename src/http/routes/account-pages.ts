@@ -306,7 +306,11 @@ export function accountPagesRouter(deps: AccountPagesDeps): Router {
 
   const nextField = (next: string) => html`<input type="hidden" name="next" value="${next}" />`;
   const loginForm = (next: string, problem?: string, username = '') =>
-    passwordForm('/account/login', nextField(next), { problem, username });
+    passwordForm('/account/login', nextField(next), {
+      problem,
+      username,
+      offerPasswordReset: deps.config.mail.delivers,
+    });
   const secondFactorStep = (challenge: string, next: string, problem?: string) =>
     secondFactorForm('/account/login/mfa', nextField(next), challenge, problem);
 

@@ -19,6 +19,9 @@ import { defineRoute, named, noContent, routerFor, type RouteSupport } from '../
 import * as schemas from '../schemas';
 import type { SessionCookies } from '../session-cookie';
 
+/** Where a login through a provider that an OpenID Provider's hosted login started goes back to. */
+export const hostedLoginReturnPath = (uid: string) => `/interaction/${uid}/identity`;
+
 const page = named('HtmlPage', z.string().describe('An HTML page.'));
 const redirect = (description: string) => ({ status: 302, description });
 
@@ -150,6 +153,12 @@ const FAILURE_PAGES: Record<ProviderLoginFailure, { status: number; text: string
   server_error: { status: 503, text: 'Something went wrong. Try again.' },
 };
 
+/** What a failed login through a provider says to the person, for a reason a redirect carried. */
+export const providerLoginFailureText = (reason: string): string =>
+  Object.hasOwn(FAILURE_PAGES, reason)
+    ? FAILURE_PAGES[reason as ProviderLoginFailure].text
+    : 'The login through the identity provider did not work. Try again.';
+
 export interface IdentityRouterDeps {
   config: Config;
   services: Services;
@@ -212,10 +221,17 @@ export function identityRouters({
 
       startProviderLogin: async (req, res, { params, query }) => {
         const client = providerOrNotFound(params.provider);
-        const returnTo = query.returnTo === undefined ? undefined : returnUrl(query.returnTo);
+        // A hosted login's own button: back to that login, whatever returnTo or link say.
+        const { interaction = null } = query;
+        const returnTo =
+          interaction !== null
+            ? new URL(`${base}${hostedLoginReturnPath(interaction)}`)
+            : query.returnTo === undefined
+              ? undefined
+              : returnUrl(query.returnTo);
         if (query.returnTo !== undefined && !returnTo) throw new AppError('INVALID_RETURN_URL');
         let linkUserId: number | null = null;
-        if (query.link === 'true') {
+        if (query.link === 'true' && interaction === null) {
           const auth = await authenticate(req);
           if (!auth)
             throw new AppError('UNAUTHORIZED', { message: 'Log in first: linking adds the identity to your account.' });
@@ -236,6 +252,7 @@ export function identityRouters({
           checks: started.checks,
           returnTo: returnTo?.href ?? null,
           linkUserId,
+          interaction,
         };
         res.append('Set-Cookie', flows.start(flow, secure(req)));
         res.setHeader('Cache-Control', 'no-store');
@@ -272,6 +289,13 @@ export function identityRouters({
 
           const { user, how } = await identityLogins.signIn(client.settings, profile);
           metrics.countProviderLogin(provider, 'success');
+          if (flow.interaction !== null && returnTo) {
+            // The hosted login trades the code and goes on (to the account's second factor, if it
+            // has one): what it makes is the provider's login session, not one of this API.
+            returnTo.searchParams.set('code', await identityLogins.issueLoginCode(user, provider));
+            redirectTo(res, returnTo);
+            return;
+          }
           if (await secondFactors.isRequired(user.id)) {
             // No session yet: the app trades the code, is told MFA_REQUIRED, and finishes the login
             // at /login/mfa. A browser that came without an app has nowhere to type the code.

@@ -9,11 +9,15 @@ import type { Services } from '../../services';
 import type { Logins } from '../logins';
 import type { LoginResult, OpenIdProvider } from '../openid-provider';
 import { pageErrorHandler } from '../pages/errors';
-import { formBody, formField, pageAnswer } from '../pages/forms';
+import { formBody, formField, optionalFormField, pageAnswer } from '../pages/forms';
 import { hostedPageOptions, sendPage, type Page } from '../pages/layout';
 import { passwordForm, secondFactorForm } from '../pages/login-forms';
 import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
+import { recordAuthEvent } from '../auth-events';
+import { secondFactorRequired } from '../logins';
+import { interactionUid } from '../schemas';
 import { secondFactorProofOf } from './account-pages';
+import { providerLoginFailureText } from './identities';
 
 /**
  * The OpenID Provider's hosted pages: where an app's user logs in (with the second step for an
@@ -26,7 +30,7 @@ import { secondFactorProofOf } from './account-pages';
  * in `sessions` (kind `op`), which every rule that ends sessions ends.
  */
 
-const uidParams = z.object({ uid: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/) });
+const uidParams = z.object({ uid: interactionUid });
 const interactionForm = <S extends z.ZodRawShape>(name: string, fields: S) =>
   named(name, z.object({ csrf: z.string().max(100) }).extend(fields));
 
@@ -93,6 +97,62 @@ export const interactionRoutes = {
     errors: ['INVALID_MFA_CODE', 'INVALID_MFA_CHALLENGE', 'INVALID_CREDENTIALS', 'RATE_LIMITED', 'INTERACTION_EXPIRED'],
     usesDatabase: true,
   }),
+  interactionSignupPage: defineRoute({
+    method: 'get',
+    path: '/interaction/{uid}/signup',
+    summary: 'The hosted sign-up page, linked from the hosted login',
+    description: 'With SIGNUP=closed, 403 SIGNUP_CLOSED: the login page then shows no link here.',
+    tag: 'pages',
+    access: 'public',
+    page: true,
+    params: uidParams,
+    malformedParams: expired,
+    answers: [pageAnswer('The sign-up form.')],
+    errors: ['INTERACTION_EXPIRED', 'SIGNUP_CLOSED'],
+    usesDatabase: true,
+  }),
+  interactionSignup: defineRoute({
+    method: 'post',
+    path: '/interaction/{uid}/signup',
+    summary: 'The hosted sign-up form: a new account, logged in to the app at once',
+    description: 'As POST /signup, with the same rate limit, password rules and verification mail.',
+    tag: 'pages',
+    access: 'public',
+    page: true,
+    signsIn: true,
+    rateLimit: 'signup',
+    countedAs: 'signup',
+    params: uidParams,
+    malformedParams: expired,
+    body: interactionForm('InteractionSignupForm', {
+      username: formField,
+      email: optionalFormField,
+      password: formField,
+    }),
+    answers: [backToProvider, pageAnswer('The form again, with the reason (4xx).', 400)],
+    errors: ['WEAK_PASSWORD', 'USERNAME_TAKEN', 'EMAIL_TAKEN', 'SIGNUP_CLOSED', 'OVERLOADED', 'INTERACTION_EXPIRED'],
+    usesDatabase: true,
+  }),
+  interactionIdentity: defineRoute({
+    method: 'get',
+    path: '/interaction/{uid}/identity',
+    summary: 'Where a login through an identity provider, started from the hosted login, comes back to',
+    description:
+      'The buttons of the hosted login go to /auth/{provider}?interaction={uid}; its callback sends the browser here with a one-time `code`, or with `error` and the reason, which the login form then shows.',
+    tag: 'pages',
+    access: 'public',
+    page: true,
+    rateLimit: 'login-without-password',
+    params: uidParams,
+    malformedParams: expired,
+    query: z.object({ code: z.string().max(200).optional(), error: z.string().max(50).optional() }),
+    answers: [
+      backToProvider,
+      pageAnswer('The login form with the reason the provider login failed, or the second step (401).', 400),
+    ],
+    errors: ['INVALID_TOKEN', 'MFA_REQUIRED', 'INTERACTION_EXPIRED'],
+    usesDatabase: true,
+  }),
   interactionConsent: defineRoute({
     method: 'post',
     path: '/interaction/{uid}/consent',
@@ -136,6 +196,8 @@ export function interactionsRouter({
 }: InteractionPagesDeps): Router {
   const { productName } = config.mail;
   const logoUrl = config.openIdProvider?.logoUrl ?? null;
+  const { signupOpen } = config.accounts;
+  const identityProviders = config.identityProviders.providers;
   const show = (res: Response, status: number, page: Page) =>
     sendPage(res, status, page, productName, hostedPageOptions(config));
 
@@ -175,8 +237,55 @@ export function interactionsRouter({
       <p>to continue to <strong>${clientName}</strong></p>`;
 
   const csrfField = (uid: string) => html`<input type="hidden" name="csrf" value="${csrfOf(uid)}" />`;
+  /** The other ways in that the login form offers: a provider's login, sign-up, a forgotten password. */
+  const otherWaysIn = (uid: string) =>
+    html`${
+      identityProviders.length > 0 &&
+      html`<p>Or continue with</p>
+        <ul class="actions">
+          ${identityProviders.map(
+            ({ id, name }) => html`<li><a href="/auth/${id}?interaction=${uid}">${name}</a></li>`,
+          )}
+        </ul>`
+    }
+    ${config.mail.delivers && html`<p><a href="/password/forgot">Forgot your password?</a></p>`}
+    ${signupOpen && html`<p>New here? <a href="/interaction/${uid}/signup">Create an account</a></p>`}`;
   const loginForm = (uid: string, clientName: string, options: { problem?: string; username?: string }) =>
-    html`${heading(clientName)} ${passwordForm(`/interaction/${uid}/login`, csrfField(uid), options)}`;
+    html`${heading(clientName)} ${passwordForm(`/interaction/${uid}/login`, csrfField(uid), options)}
+    ${otherWaysIn(uid)}`;
+  const signupForm = (
+    uid: string,
+    clientName: string,
+    problem?: string,
+    entered: { username?: string; email?: string } = {},
+  ) =>
+    html`${heading(clientName)} ${problem && html`<p class="error" role="alert" id="signup-error">${problem}</p>`}
+      <form method="post" action="/interaction/${uid}/signup">
+        ${csrfField(uid)}
+        <label for="username">Username</label>
+        <input
+          id="username"
+          name="username"
+          autocomplete="username"
+          value="${entered.username ?? ''}"
+          required
+          autofocus
+          ${problem ? html`aria-describedby="signup-error"` : ''}
+        />
+        <label for="email">Email (optional)</label>
+        <input id="email" name="email" type="email" autocomplete="email" value="${entered.email ?? ''}" />
+        <label for="password">Password</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          required
+          ${problem ? html`aria-describedby="signup-error"` : ''}
+        />
+        <button type="submit">Create the account</button>
+      </form>
+      <p>Have an account? <a href="/interaction/${uid}">Log in</a></p>`;
   const secondStep = (uid: string, challenge: string, problem?: string) =>
     secondFactorForm(`/interaction/${uid}/mfa`, csrfField(uid), challenge, problem);
 
@@ -220,11 +329,21 @@ export function interactionsRouter({
     const body = req.body as { username?: unknown; challenge?: unknown } | undefined;
     if (error.code === 'CSRF_REJECTED' || error.code === 'INTERACTION_EXPIRED' || uid === undefined) return false;
     const clientName = String(res.locals.clientName ?? 'the app');
+    if (error.code === 'MFA_REQUIRED') {
+      show(res, 401, { title: 'Log in', body: secondStep(uid, String(error.fields.challenge)) });
+      return true;
+    }
+    if (req.path.endsWith('/signup') && error.code !== 'SIGNUP_CLOSED') {
+      const entered = body as { username?: string; email?: string } | undefined;
+      const reason = error.details?.map((detail) => `${detail.path}: ${detail.message}`).join('; ') ?? error.message;
+      show(res, error.status, { title: 'Create an account', body: signupForm(uid, clientName, reason, entered) });
+      return true;
+    }
+    if (req.path.endsWith('/identity')) {
+      show(res, error.status, { title: 'Log in', body: loginForm(uid, clientName, { problem: error.message }) });
+      return true;
+    }
     if (req.path.endsWith('/login')) {
-      if (error.code === 'MFA_REQUIRED') {
-        show(res, 401, { title: 'Log in', body: secondStep(uid, String(error.fields.challenge)) });
-        return true;
-      }
       const username = typeof body?.username === 'string' ? body.username : '';
       show(res, error.status, {
         title: 'Log in',
@@ -279,6 +398,46 @@ export function interactionsRouter({
         res.locals.clientName = await clientNameOf(details);
         const proof = { challenge: body.challenge, ...secondFactorProofOf(body.code) };
         await logins.finishLogIn(req, proof, SECOND_FACTOR_KIND, finishLogin(provider, req, res));
+      },
+
+      interactionSignupPage: async (req, res, { params: { uid } }) => {
+        if (!signupOpen) throw new AppError('SIGNUP_CLOSED');
+        const { details } = await interactionOf(req, res, uid);
+        show(res, 200, { title: 'Create an account', body: signupForm(uid, await clientNameOf(details)) });
+      },
+
+      interactionSignup: async (req, res, { params: { uid }, body }) => {
+        checkCsrf(uid, body.csrf);
+        if (!signupOpen) throw new AppError('SIGNUP_CLOSED');
+        const { provider, details } = await interactionOf(req, res, uid);
+        res.locals.clientName = await clientNameOf(details);
+        const user = await services.accounts.registerUser(body);
+        await services.emailVerification.mailTokenForNewUser(user);
+        const { sessionId } = await finishLogin(provider, req, res)(user, ['pwd']);
+        recordAuthEvent(req, 'signup', { userId: user.id, sessionId });
+      },
+
+      interactionIdentity: async (req, res, { params: { uid }, query }) => {
+        const { provider, details } = await interactionOf(req, res, uid);
+        const clientName = await clientNameOf(details);
+        res.locals.clientName = clientName;
+        if (query.code === undefined) {
+          const problem = providerLoginFailureText(query.error ?? '');
+          show(res, 400, { title: 'Log in', body: loginForm(uid, clientName, { problem }) });
+          return;
+        }
+        const { user, provider: identityProvider } = await services.identityLogins.exchangeLoginCode(query.code);
+        // The provider proved the first step; the account's own second factor is still asked.
+        if (await services.secondFactors.isRequired(user.id)) {
+          throw await secondFactorRequired(services.secondFactors, user, 'session', []);
+        }
+        const { sessionId } = await finishLogin(provider, req, res)(user, []);
+        recordAuthEvent(req, 'login.succeeded', {
+          method: 'provider',
+          provider: identityProvider,
+          userId: user.id,
+          sessionId,
+        });
       },
 
       interactionConsent: async (req, res, { params: { uid }, body }) => {

@@ -44,6 +44,30 @@ export const pageRoutes = {
     errors: ['INVALID_TOKEN', 'EMAIL_TAKEN'],
     usesDatabase: true,
   }),
+  passwordForgotPage: defineRoute({
+    method: 'get',
+    path: '/password/forgot',
+    summary: 'The "forgot your password?" page',
+    description: 'A form for a username or a verified email address; the login pages link here.',
+    tag: 'pages',
+    access: 'public',
+    page: true,
+    answers: [pageAnswer('The page, with a form that posts to /password/forgot/form.')],
+    usesDatabase: false,
+  }),
+  passwordForgotForm: defineRoute({
+    method: 'post',
+    path: '/password/forgot/form',
+    summary: 'The "forgot your password?" form',
+    description: 'As POST /password/forgot: the same answer whether the login names an account or not.',
+    tag: 'pages',
+    access: 'public',
+    page: true,
+    rateLimit: 'password-reset',
+    body: named('PasswordForgotRequest', schemas.passwordForgotBody),
+    answers: [pageAnswer('Accepted; a mail may or may not be queued.')],
+    usesDatabase: true,
+  }),
   passwordResetPage: defineRoute({
     method: 'get',
     path: '/password/reset',
@@ -132,6 +156,30 @@ export function pagesRouter(config: Config, services: Services, support: RouteSu
         const user = await services.emailVerification.verify(body.token);
         recordAuthEvent(req, 'email.verified', { userId: user.id });
         show(res, 200, 'Address verified', html`<p>${user.email ?? ''} is now verified for ${user.username}.</p>`);
+      },
+      passwordForgotPage: (_req, res) => {
+        show(
+          res,
+          200,
+          'Forgot your password?',
+          html`<form method="post" action="/password/forgot/form">
+            <label for="login">Username or email</label>
+            <input id="login" name="login" autocomplete="username" required autofocus />
+            <button type="submit">Send me a link</button>
+          </form>`,
+        );
+      },
+      passwordForgotForm: async (_req, res, { body }) => {
+        await services.passwordReset.requestReset(body.login);
+        show(
+          res,
+          200,
+          'Check your mail',
+          html`<p>
+            If an account has that name and a verified email address, a link to choose a new password is on its way to
+            that address. It works for a short while, once.
+          </p>`,
+        );
       },
       passwordResetPage: (_req, res, { query }) => {
         show(res, 200, 'Choose a new password', resetForm(query.token));
