@@ -18,7 +18,7 @@ import { createOneTimeTokensRepository } from './db/one-time-tokens-repository';
 import { createIdentitiesRepository } from './db/identities-repository';
 import { createSecondFactorsRepository } from './db/second-factors-repository';
 import { createPasskeysRepository } from './db/passkeys-repository';
-import { createAccessTokens } from './domain/access-tokens';
+import { createAccessTokens, createProviderJwtReader } from './domain/access-tokens';
 import { createAccounts } from './domain/accounts';
 import { createAdministration } from './domain/administration';
 import { invalidatingStores } from './domain/cache-invalidation';
@@ -104,7 +104,25 @@ export async function createServices({ config, db, clock = systemClock, logger }
   // a rolling deploy, still makes them), their tokens are looked up; read again after each purge.
   let legacyTokensMayExist = await sessionStore.hasSessionsWithoutTokenMac();
   const tokens = createSessionTokens({ key, legacyTokensMayExist: () => legacyTokensMayExist });
-  const sessions = createSessionManager({ store: sessionStore, tokens, clock, policy: config.sessions, cache });
+  const { jwt } = config;
+  const signingKeys = createSigningKeys({
+    store: createSigningKeysRepository(db),
+    clock,
+    source: jwt.signing,
+    jwksMaxAgeSeconds: jwt.jwksMaxAgeSeconds,
+    accessTokenLifetimeSeconds: jwt.accessTokenLifetimeSeconds,
+  });
+  const sessions = createSessionManager({
+    store: sessionStore,
+    tokens,
+    clock,
+    policy: config.sessions,
+    cache,
+    // The provider's JWT access tokens, which /webhook takes as it takes its opaque ones.
+    providerJwtIdOf: config.openIdProvider
+      ? createProviderJwtReader(signingKeys, clock, { issuer: config.openIdProvider.issuer, audience: jwt.audience })
+      : undefined,
+  });
   const passwords = createPasswordHasher(config.passwords, config.hashing);
   // Told whenever a mail is queued here: the outbox worker (src/server.ts) sends it at once, and
   // the metrics count it.
@@ -143,14 +161,6 @@ export async function createServices({ config, db, clock = systemClock, logger }
     anonymousRole: config.webhook.anonymousRole,
     maxAgeSeconds: config.webhook.maxAgeSeconds,
     secondFactorRoles: new Set(config.secondFactors.requiredForRoles),
-  });
-  const { jwt } = config;
-  const signingKeys = createSigningKeys({
-    store: createSigningKeysRepository(db),
-    clock,
-    source: jwt.signing,
-    jwksMaxAgeSeconds: jwt.jwksMaxAgeSeconds,
-    accessTokenLifetimeSeconds: jwt.accessTokenLifetimeSeconds,
   });
   const jwtSessions = createJwtSessions({
     store: refreshSessions,

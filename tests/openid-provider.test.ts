@@ -591,6 +591,36 @@ describe('the OpenID Provider’s tokens: the rules that end sessions, the webho
     expect(payloadOf(tokens.access_token)).toMatchObject({ aud: 'hasura', iss: app.issuer, sub: String(user.id) });
   });
 
+  it('answers the JWT access token at /webhook too, until its grant is revoked or its user’s sessions end; a forged one never', async () => {
+    const hasuraLogin = (user: SignedUpUser) =>
+      logInThroughApp(new Browser(), registered, user.username, {
+        resource: 'urn:hasura:graphql',
+        scope: 'openid hasura',
+      });
+    const user = await signUp(app);
+    const { tokens } = await hasuraLogin(user);
+    const answered = await webhookGet(app, tokens.access_token);
+    expect(answered.status).toBe(200);
+    expect(answered.body).toMatchObject({ 'X-Hasura-User-Id': String(user.id), 'X-Hasura-Role': 'user' });
+    expect((await webhookPost(app, tokens.access_token)).status).toBe(200);
+    // The same claims, signed by another key; and the token with its signature cut.
+    const [header, payload] = tokens.access_token.split('.');
+    const forged = `${header}.${payload}.${Buffer.from('not the signature').toString('base64url')}`;
+    expect(statusAndBody(await webhookGet(app, forged))).toEqual(WEBHOOK_REFUSAL);
+    // Its id alone is not a token.
+    expect(statusAndBody(await webhookGet(app, String(payloadOf(tokens.access_token).jti)))).toEqual(WEBHOOK_REFUSAL);
+
+    await refreshOutcome(registered, tokens.refresh_token!);
+    await refreshOutcome(registered, tokens.refresh_token!);
+    expect(statusAndBody(await webhookGet(app, tokens.access_token))).toEqual(WEBHOOK_REFUSAL);
+
+    const other = await signUp(app);
+    const second = await hasuraLogin(other);
+    expect((await webhookGet(app, second.tokens.access_token)).status).toBe(200);
+    await request(app.http).post('/logout/all').set(bearer(other.token)).expect(204);
+    expect(statusAndBody(await webhookGet(app, second.tokens.access_token))).toEqual(WEBHOOK_REFUSAL);
+  });
+
   it('refuses the token once the login it comes from is ended on its own', async () => {
     const user = await signUp(app);
     const { tokens } = await logInThroughApp(new Browser(), registered, user.username);

@@ -1,4 +1,4 @@
-import { SignJWT } from 'jose';
+import { SignJWT, createLocalJWKSet, jwtVerify } from 'jose';
 import type { UserIdentity } from './caller-identity';
 import type { Clock } from './model';
 import type { SigningKeys } from './signing-keys';
@@ -80,3 +80,31 @@ export function createAccessTokens({ keys, clock, policy }: AccessTokensDeps) {
 }
 
 export type AccessTokens = ReturnType<typeof createAccessTokens>;
+
+/**
+ * Reads the id (`jti`) of an access token that the OpenID Provider issued as a JWT (for Hasura's
+ * resource): signed by one of the published keys, by that issuer, for that audience, of type
+ * at+jwt, and unexpired. Anything else answers undefined.
+ */
+export function createProviderJwtReader(
+  keys: Pick<SigningKeys, 'publishedKeySet'>,
+  clock: Clock,
+  expected: { issuer: string; audience: string },
+) {
+  // The key set object stays the same until the keys change: imported once per set.
+  const keySets = new WeakMap<object, ReturnType<typeof createLocalJWKSet>>();
+  return async (token: string): Promise<string | undefined> => {
+    const published = await keys.publishedKeySet();
+    let keySet = keySets.get(published);
+    if (!keySet) {
+      keySet = createLocalJWKSet(published);
+      keySets.set(published, keySet);
+    }
+    try {
+      const { payload } = await jwtVerify(token, keySet, { ...expected, typ: 'at+jwt', currentDate: clock.now() });
+      return typeof payload.jti === 'string' ? payload.jti : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}

@@ -86,9 +86,18 @@ export interface SessionManagerDeps {
   policy: SessionPolicy;
   /** Absent: every validation reads the store. */
   cache?: SessionCache;
+  /**
+   * The id (`jti`) of an access token that the OpenID Provider issued as a JWT, once its
+   * signature, issuer, audience and type are checked; undefined for any other token. Absent
+   * without the provider.
+   */
+  providerJwtIdOf?: (token: string) => Promise<string | undefined>;
 }
 
-export function createSessionManager({ store, tokens, clock, policy, cache }: SessionManagerDeps) {
+/** A JWS in compact form: the only shape of a token that may be the OpenID Provider's JWT. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export function createSessionManager({ store, tokens, clock, policy, cache, providerJwtIdOf }: SessionManagerDeps) {
   const livenessAt = (now: Date): Liveness => ({ now, idleTimeoutSeconds: policy.idleTimeoutSeconds });
   const findLive = (lookup: TokenLookup) => store.findLiveSessionByToken(lookup, livenessAt(clock.now()));
   /** A use recorded at or before this moment is due to be recorded again. */
@@ -180,6 +189,15 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
      */
     async validateSessionToken(token: string, use: TokenUse = 'api'): Promise<AuthenticatedSession | undefined> {
       const lookup = tokens.lookupOf(token);
+      if (lookup === undefined && use === 'webhook' && providerJwtIdOf && COMPACT_JWS.test(token)) {
+        // Its signature is checked on every call; it is then found by the hash of its id, in the
+        // database and never in the cache, whose keys are hashes of whole tokens: a token that
+        // was only the id would otherwise find it there.
+        const jwtId = await providerJwtIdOf(token);
+        return jwtId === undefined
+          ? undefined
+          : validateFromDatabase({ tokenHash: hashSessionToken(jwtId), issuer: 'provider' });
+      }
       if (lookup === undefined || (lookup.issuer === 'provider' && use !== 'webhook')) return undefined;
       return use === 'webhook' && cache ? validateFromCache(cache, lookup) : validateFromDatabase(lookup);
     },
@@ -191,7 +209,10 @@ export function createSessionManager({ store, tokens, clock, policy, cache }: Se
      */
     recallSessionToken(token: string): Recollection {
       const cached = cache?.peek(hashSessionToken(token));
-      if (cached === undefined) return tokens.issuerOf(token) === undefined ? NOT_ISSUED : ASK_DATABASE;
+      if (cached === undefined) {
+        const mayBeIssued = tokens.issuerOf(token) !== undefined || (providerJwtIdOf && COMPACT_JWS.test(token));
+        return mayBeIssued ? ASK_DATABASE : NOT_ISSUED;
+      }
       const now = clock.now();
       // Ended, or its use is due: the slow path decides, and records the use.
       if (cached.endsAt <= now || cached.session.lastUsedAt <= staleBefore(now)) return ASK_DATABASE;

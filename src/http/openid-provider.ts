@@ -93,6 +93,14 @@ const requestedResources = (ctx: KoaContextWithOIDC): string[] => {
 
 /** How many queued back-channel logouts an instance takes at once. */
 const BACKCHANNEL_BATCH = 20;
+/** What an access token of the library knows of where it comes from. */
+type AccessTokenRecord = {
+  accountId: string;
+  clientId: string;
+  grantId: string;
+  sessionUid?: string;
+  expiresWithSession?: boolean;
+};
 /** The library's Client has it; its types leave it out. */
 type BackchannelClient = { backchannelLogout(sub: string, sid: string): Promise<void> };
 
@@ -284,6 +292,23 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
         },
       },
       interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
+      formats: {
+        customizers: {
+          // The library keeps no record of a JWT access token. One is kept here, by its id, as an
+          // opaque token's is, so that /webhook can end it with its grant, login session and user.
+          async jwt(_ctx, token) {
+            if (token.kind !== 'AccessToken') return;
+            const { accountId, clientId, grantId, sessionUid, expiresWithSession } = token as AccessTokenRecord;
+            await models
+              .adapterFor('AccessToken')
+              .upsert(
+                token.jti,
+                { kind: 'AccessToken', format: 'jwt', accountId, clientId, grantId, sessionUid, expiresWithSession },
+                settings.accessTokenLifetimeSeconds,
+              );
+          },
+        },
+      },
       async findAccount(_ctx, sub) {
         const user = /^\d{1,15}$/.test(sub) ? await services.findUser(Number(sub)) : undefined;
         if (!user || user.disabled) return undefined;
