@@ -123,4 +123,28 @@ describe('logging in to an app through this service, in Chromium', () => {
     expect(ownTokens.claims()!.sub).toBe(String(user.id));
     await page.close();
   });
+
+  it('a newcomer follows the sign-up link of the login page, and lands in the app with a new account', async () => {
+    const own = await registerApp({ name: 'Our own app', firstParty: true });
+    // Someone else at this browser: the last test's login is not theirs.
+    await browser.clearCookies();
+    const page = await newTab();
+    const login = await startLogin(page, own.config);
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByRole('heading', { name: 'Create an account' }).waitFor();
+    const username = `newcomer-${Date.now()}`;
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create the account' }).click();
+
+    await page.waitForURL((url) => url.origin === appOrigin);
+    const tokens = await oidc.authorizationCodeGrant(own.config, new URL(page.url()), {
+      pkceCodeVerifier: login.codeVerifier,
+      expectedState: login.state,
+    });
+    expect(tokens.claims()).toMatchObject({ amr: ['pwd'] });
+    const userinfo = await oidc.fetchUserInfo(own.config, tokens.access_token, tokens.claims()!.sub);
+    expect(userinfo.preferred_username).toBe(username);
+    await page.close();
+  });
 });
