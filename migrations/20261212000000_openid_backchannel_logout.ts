@@ -41,7 +41,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     create function oidc_login_session_deleted() returns trigger language plpgsql as $$
     begin
-      perform oidc_end_login_sessions(array[old.id]);
+      if old.kind = 'op' then
+        perform oidc_end_login_sessions(array[old.id]);
+      end if;
       return old;
     end $$`);
   await knex.raw(`
@@ -50,9 +52,11 @@ export async function up(knex: Knex): Promise<void> {
       perform oidc_end_login_sessions(array(select id from sessions where user_id = new.id and kind = 'op'));
       return null;
     end $$`);
-  // Before the delete: the provider session's row goes with it, by cascade.
+  // Before the delete: the provider session's row goes with it, by cascade. (The kind is read in
+  // the function: a WHEN clause would tie the column to the trigger, and an earlier migration's
+  // rollback drops that column.)
   await knex.raw(`create trigger sessions_end_provider_session before delete on sessions
-    for each row when (old.kind = 'op') execute function oidc_login_session_deleted()`);
+    for each row execute function oidc_login_session_deleted()`);
   await knex.raw(`create trigger users_end_provider_sessions after update of session_epoch, disabled on users
     for each row when (new.session_epoch <> old.session_epoch or (new.disabled and not old.disabled))
     execute function oidc_user_sessions_ended()`);

@@ -130,6 +130,8 @@ export async function launchServer({
   let listener: InvalidationListener | undefined;
   // Told when the database says sessions ended, once the OpenID Provider is there to tell apps.
   let sessionsEnded: () => void = () => undefined;
+  // What it is sending: logouts taken from the queue are sent before the database closes.
+  let backchannelDelivery: Promise<void> | undefined;
   const stopWaiting = new AbortController();
   const preparing = (async () => {
     await waitForDatabase(db, {
@@ -200,6 +202,7 @@ export async function launchServer({
       // A migration in flight finishes before the database closes under it.
       await Promise.all([drain(server), preparing.catch(() => undefined)]);
       await listener?.close();
+      await backchannelDelivery;
       await mailWorker?.stop();
       await startedServices?.close();
       // Closing the database flushes an embedded PGlite to disk.
@@ -215,7 +218,9 @@ export async function launchServer({
       const openIdProvider = createOpenIdProvider(appDeps);
       handleRequest = createApp(appDeps, openIdProvider);
       if (openIdProvider) {
-        sessionsEnded = () => void openIdProvider.deliverBackchannelLogouts();
+        sessionsEnded = () => {
+          backchannelDelivery = openIdProvider.deliverBackchannelLogouts();
+        };
         backchannelTimer = setInterval(sessionsEnded, BACKCHANNEL_POLL_MS);
         backchannelTimer.unref();
       }

@@ -131,6 +131,8 @@ describe('the account and admin pages', () => {
       expect((await http().get('/admin').expect(303)).headers.location).toBe('/account/login?next=/admin');
       const page = await http().get('/account/login?next=/admin').expect(200);
       expect(page.text).toContain('name="next" value="/admin"');
+      // Mail is sent here (the log stands for it in development): a forgotten password has its page.
+      expect(page.text).toContain('<a href="/password/forgot">Forgot your password?</a>');
     });
   });
 

@@ -132,10 +132,11 @@ describe('start-up before the database answers, in this process', () => {
       `Gave up waiting for the database after ${details.waitedSeconds} s and ${details.attempts} attempts ` +
         `(DATABASE_WAIT_TIMEOUT_SECONDS); last error: ${details.lastError.message}`,
     );
-    // No delay runs past the deadline: the last is cut to what was left of the wait, so it gives up
-    // on time, not a backoff later. Each retry says what was left when it was decided.
+    // No delay runs past the deadline: one that would is cut to what was left of the wait, so it
+    // gives up on time, not a backoff later. Each retry says what was left when it was decided.
+    // (Which retry is cut depends on how long each attempt took, so that is not asserted: on a
+    // loaded machine an attempt can outlast the deadline before any delay reaches it.)
     for (const retry of retries) expect(retry.retryInMs as number).toBeLessThanOrEqual(retry.remainingMs as number);
-    expect(retries.at(-1)!.retryInMs).toBe(retries.at(-1)!.remainingMs);
   });
 
   it('stops waiting at once when it is closed meanwhile, not when the next attempt was due', async () => {

@@ -20,7 +20,7 @@ import * as schemas from '../schemas';
 import type { SessionCookies } from '../session-cookie';
 
 /** Where a login through a provider that an OpenID Provider's hosted login started goes back to. */
-export const hostedLoginReturnPath = (uid: string) => `/interaction/${uid}/identity`;
+const hostedLoginReturnPath = (uid: string) => `/interaction/${uid}/identity`;
 
 const page = named('HtmlPage', z.string().describe('An HTML page.'));
 const redirect = (description: string) => ({ status: 302, description });

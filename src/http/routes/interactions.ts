@@ -237,7 +237,7 @@ export function interactionsRouter({
       <p>to continue to <strong>${clientName}</strong></p>`;
 
   const csrfField = (uid: string) => html`<input type="hidden" name="csrf" value="${csrfOf(uid)}" />`;
-  /** The other ways in that the login form offers: a provider's login, sign-up, a forgotten password. */
+  /** The other ways in that the login form offers: a provider's login, and sign-up. */
   const otherWaysIn = (uid: string) =>
     html`${
       identityProviders.length > 0 &&
@@ -248,10 +248,13 @@ export function interactionsRouter({
           )}
         </ul>`
     }
-    ${config.mail.delivers && html`<p><a href="/password/forgot">Forgot your password?</a></p>`}
     ${signupOpen && html`<p>New here? <a href="/interaction/${uid}/signup">Create an account</a></p>`}`;
   const loginForm = (uid: string, clientName: string, options: { problem?: string; username?: string }) =>
-    html`${heading(clientName)} ${passwordForm(`/interaction/${uid}/login`, csrfField(uid), options)}
+    html`${heading(clientName)}
+    ${passwordForm(`/interaction/${uid}/login`, csrfField(uid), {
+      ...options,
+      offerPasswordReset: config.mail.delivers,
+    })}
     ${otherWaysIn(uid)}`;
   const signupForm = (
     uid: string,
