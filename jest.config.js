@@ -99,4 +99,9 @@ module.exports = {
   // 500 ms: on a loaded machine that printed "A worker process has failed to exit gracefully" and
   // killed a worker that was exiting cleanly. A real leak still shows, 5 s later.
   workerGracefulExitTimeout: 5000,
+  // A worker is replaced once its heap passes this after a suite. Measured on 2026-12-07 (PGlite
+  // project, two workers): each suite leaves memory behind (module registries, PGlite's
+  // instances), the heap grew past 900 MB and every later suite slowed with it; the whole project
+  // took 8 min 0 s, and 5 min 50 s with this limit.
+  workerIdleMemoryLimit: '400MB',
 };
