@@ -185,6 +185,31 @@ describe('the OpenID Provider, for an app with openid-client', () => {
     ).toBeGreaterThanOrEqual(2);
   });
 
+  it('gives a first-party app that asks for offline_access a refresh token that outlives the login, with no consent page', async () => {
+    /** Logs in through the app, ends the login at the provider on its own, and uses the refresh token. */
+    const refreshAfterTheLoginEnds = async (extra: Record<string, string>) => {
+      const user = await signUp(app);
+      const browser = new Browser();
+      const { authorization, landed: loginPage } = await whereAuthorizationLeads(browser, firstParty, extra);
+      // From the login form straight back to the app: no consent page on the way.
+      const callback = await logInAtHostedPage(browser, loginPage as Response, user.username);
+      expect(callback).toBeInstanceOf(URL);
+      const tokens = await redeem(firstParty, callback as URL, authorization);
+      const listed = await request(app.http).get('/sessions').set(bearer(user.token));
+      const login = listed.body.sessions.find((each: { kind: string }) => each.kind === 'op');
+      await request(app.http).delete(`/sessions/${login.id}`).set(bearer(user.token)).expect(204);
+      return { scope: tokens.scope, refreshed: await refreshOutcome(firstParty, tokens.refresh_token!) };
+    };
+    // OpenID Connect gives offline_access with prompt=consent; a first-party app is asked nothing.
+    const offline = await refreshAfterTheLoginEnds({ prompt: 'consent' });
+    expect(offline.scope?.split(' ')).toContain('offline_access');
+    expect(offline.refreshed.tokens?.access_token).toEqual(expect.any(String));
+    // Without it, the refresh token ends with the login.
+    const online = await refreshAfterTheLoginEnds({});
+    expect(online.scope?.split(' ')).not.toContain('offline_access');
+    expect(online.refreshed).toEqual({ error: 'invalid_grant' });
+  });
+
   it('lists the login in GET /sessions as kind op, and ending it there ends the single sign-on', async () => {
     const user = await signUp(app);
     const browser = new Browser();

@@ -55,3 +55,31 @@ export function secondFactorForm(action: string, hidden: SafeHtml, challenge: st
       <button type="submit">Continue</button>
     </form>`;
 }
+
+/** A new account: username, an optional email address, and a password. */
+export function signupForm(
+  action: string,
+  hidden: SafeHtml,
+  { problem, username = '', email = '' }: { problem?: string; username?: string; email?: string } = {},
+): SafeHtml {
+  const { error, described } = problemOf(problem, 'signup-error');
+  return html`${error}
+    <form method="post" action="${action}">
+      ${hidden}
+      <label for="username">Username</label>
+      <input
+        id="username"
+        name="username"
+        autocomplete="username"
+        value="${username}"
+        required
+        autofocus
+        ${described}
+      />
+      <label for="email">Email (optional)</label>
+      <input id="email" name="email" type="email" autocomplete="email" value="${email}" />
+      <label for="password">Password</label>
+      <input id="password" name="password" type="password" autocomplete="new-password" required ${described} />
+      <button type="submit">Create the account</button>
+    </form>`;
+}

@@ -11,7 +11,7 @@ import type { LoginResult, OpenIdProvider } from '../openid-provider';
 import { pageErrorHandler } from '../pages/errors';
 import { formBody, formField, optionalFormField, pageAnswer } from '../pages/forms';
 import { hostedPageOptions, sendPage, type Page } from '../pages/layout';
-import { passwordForm, secondFactorForm } from '../pages/login-forms';
+import { passwordForm, secondFactorForm, signupForm } from '../pages/login-forms';
 import { defineRoute, named, routerFor, type RouteSupport } from '../route-definition';
 import { recordAuthEvent } from '../auth-events';
 import { secondFactorRequired } from '../logins';
@@ -229,8 +229,8 @@ export function interactionsRouter({
     return { provider, details };
   };
 
-  const clientNameOf = async (details: Details) =>
-    (await services.openIdClients.find(String(details.params.client_id)))?.name ?? 'the app';
+  const clientOf = (details: Details) => services.openIdClients.find(String(details.params.client_id));
+  const clientNameOf = async (details: Details) => (await clientOf(details))?.name ?? 'the app';
 
   const heading = (clientName: string) =>
     html`${logoUrl && html`<p><img src="${logoUrl}" alt="${productName}" height="48" /></p>`}
@@ -256,38 +256,13 @@ export function interactionsRouter({
       offerPasswordReset: config.mail.delivers,
     })}
     ${otherWaysIn(uid)}`;
-  const signupForm = (
+  const signupPage = (
     uid: string,
     clientName: string,
     problem?: string,
     entered: { username?: string; email?: string } = {},
   ) =>
-    html`${heading(clientName)} ${problem && html`<p class="error" role="alert" id="signup-error">${problem}</p>`}
-      <form method="post" action="/interaction/${uid}/signup">
-        ${csrfField(uid)}
-        <label for="username">Username</label>
-        <input
-          id="username"
-          name="username"
-          autocomplete="username"
-          value="${entered.username ?? ''}"
-          required
-          autofocus
-          ${problem ? html`aria-describedby="signup-error"` : ''}
-        />
-        <label for="email">Email (optional)</label>
-        <input id="email" name="email" type="email" autocomplete="email" value="${entered.email ?? ''}" />
-        <label for="password">Password</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          ${problem ? html`aria-describedby="signup-error"` : ''}
-        />
-        <button type="submit">Create the account</button>
-      </form>
+    html`${heading(clientName)} ${signupForm(`/interaction/${uid}/signup`, csrfField(uid), { problem, ...entered })}
       <p>Have an account? <a href="/interaction/${uid}">Log in</a></p>`;
   const secondStep = (uid: string, challenge: string, problem?: string) =>
     secondFactorForm(`/interaction/${uid}/mfa`, csrfField(uid), challenge, problem);
@@ -329,7 +304,8 @@ export function interactionsRouter({
   const loginFailure = (error: AppError, req: Request, res: Response): boolean => {
     // An error handler sees no route parameters: the uid is read from the path.
     const uid = /^\/interaction\/([A-Za-z0-9_-]{10,64})\//.exec(req.path)?.[1];
-    const body = req.body as { username?: unknown; challenge?: unknown } | undefined;
+    const body = req.body as { username?: unknown; email?: unknown; challenge?: unknown } | undefined;
+    const username = typeof body?.username === 'string' ? body.username : '';
     if (error.code === 'CSRF_REJECTED' || error.code === 'INTERACTION_EXPIRED' || uid === undefined) return false;
     const clientName = String(res.locals.clientName ?? 'the app');
     if (error.code === 'MFA_REQUIRED') {
@@ -337,9 +313,9 @@ export function interactionsRouter({
       return true;
     }
     if (req.path.endsWith('/signup') && error.code !== 'SIGNUP_CLOSED') {
-      const entered = body as { username?: string; email?: string } | undefined;
+      const entered = { username, email: typeof body?.email === 'string' ? body.email : '' };
       const reason = error.details?.map((detail) => `${detail.path}: ${detail.message}`).join('; ') ?? error.message;
-      show(res, error.status, { title: 'Create an account', body: signupForm(uid, clientName, reason, entered) });
+      show(res, error.status, { title: 'Create an account', body: signupPage(uid, clientName, reason, entered) });
       return true;
     }
     if (req.path.endsWith('/identity')) {
@@ -347,7 +323,6 @@ export function interactionsRouter({
       return true;
     }
     if (req.path.endsWith('/login')) {
-      const username = typeof body?.username === 'string' ? body.username : '';
       show(res, error.status, {
         title: 'Log in',
         body: loginForm(uid, clientName, { problem: error.message, username }),
@@ -371,11 +346,18 @@ export function interactionsRouter({
     interactionRoutes,
     {
       interactionPage: async (req, res, { params: { uid } }) => {
-        const { details } = await interactionOf(req, res, uid);
-        const clientName = await clientNameOf(details);
+        const { provider, details } = await interactionOf(req, res, uid);
+        const client = await clientOf(details);
+        const clientName = client?.name ?? 'the app';
         if (details.prompt.name === 'login') {
           const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
           show(res, 200, { title: 'Log in', body: loginForm(uid, clientName, { username: hint }) });
+          return;
+        }
+        // A first-party app is the service's own: asked for consent (prompt=consent, which
+        // OpenID Connect wants with offline_access), it is given it with no page.
+        if (client?.firstParty) {
+          await provider.interactionFinished(req, res, { consent: { given: true } }, { mergeWithLastSubmission: true });
           return;
         }
         const resourceScopes = Object.values(
@@ -406,7 +388,7 @@ export function interactionsRouter({
       interactionSignupPage: async (req, res, { params: { uid } }) => {
         if (!signupOpen) throw new AppError('SIGNUP_CLOSED');
         const { details } = await interactionOf(req, res, uid);
-        show(res, 200, { title: 'Create an account', body: signupForm(uid, await clientNameOf(details)) });
+        show(res, 200, { title: 'Create an account', body: signupPage(uid, await clientNameOf(details)) });
       },
 
       interactionSignup: async (req, res, { params: { uid }, body }) => {
