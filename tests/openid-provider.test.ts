@@ -39,6 +39,13 @@ async function openIdEventCount(app: ProviderApp, labels: string): Promise<numbe
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
+/** The log lines of one auth event. */
+function authEventsOf(app: ProviderApp, authEvent: string): Record<string, unknown>[] {
+  return app.logLines
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.authEvent === authEvent);
+}
+
 /** What the app hears when it uses a refresh token: its new tokens, or the protocol's error code. */
 async function refreshOutcome(registered: RegisteredApp, refreshToken: string) {
   try {
@@ -183,6 +190,14 @@ describe('the OpenID Provider, for an app with openid-client', () => {
     expect(
       await openIdEventCount(app, 'event="token_grant",grant_type="refresh_token",outcome="invalid_grant"'),
     ).toBeGreaterThanOrEqual(2);
+    // And logged as auth events: the login, each grant, and the reuse that revoked the grant.
+    const ofThisLogin = { userId: String(user.id), clientId: firstParty.clientId };
+    expect(authEventsOf(app, 'oidc.authorized')).toContainEqual(expect.objectContaining(ofThisLogin));
+    const grants = authEventsOf(app, 'oidc.token_granted').filter((line) => line.userId === String(user.id));
+    expect(grants.map((line) => line.grantType)).toEqual(['authorization_code', 'refresh_token']);
+    expect(authEventsOf(app, 'oidc.grant_revoked')).toContainEqual(
+      expect.objectContaining({ reason: 'refresh_token_reused', clientId: firstParty.clientId }),
+    );
   });
 
   it('gives a first-party app that asks for offline_access a refresh token that outlives the login, with no consent page', async () => {
@@ -241,6 +256,9 @@ describe('the OpenID Provider, for an app with openid-client', () => {
     expect(listed.body.sessions.map((each: { kind: string }) => each.kind)).toEqual(['bearer']);
     const { landed } = await whereAuthorizationLeads(browser, firstParty);
     expect(landed).toBeInstanceOf(Response);
+    expect(authEventsOf(app, 'oidc.logout')).toContainEqual(
+      expect.objectContaining({ userId: String(user.id), clientId: firstParty.clientId }),
+    );
   });
 
   it('sends a back-channel logout to an app that registered a URI, once', async () => {

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { AuthenticatedSession } from '../domain/model';
+import type { Logger } from '../logger';
 
 /**
  * What an operator watches for in an auth service, each as a log line of its own with an
@@ -41,13 +42,22 @@ export type AuthEvent =
   | 'client.updated'
   | 'client.secret_rotated'
   | 'client.deleted'
+  | 'oidc.authorized'
+  | 'oidc.token_granted'
+  | 'oidc.grant_revoked'
+  | 'oidc.logout'
   | 'rate_limited';
 
 type EventFields = Record<string, string | number | boolean | undefined>;
 
 /** Logs the event through the request's own logger, so that the line carries the request id. */
 export function recordAuthEvent(req: Request, authEvent: AuthEvent, fields: EventFields = {}): void {
-  req.log.info({ authEvent, ip: req.ip, ...fields }, `auth event: ${authEvent}`);
+  logAuthEvent(req.log, authEvent, { ip: req.ip, ...fields });
+}
+
+/** The same line through a given logger: for the OpenID Provider's requests, which Express never sees. */
+export function logAuthEvent(logger: Pick<Logger, 'info'>, authEvent: AuthEvent, fields: EventFields): void {
+  logger.info({ authEvent, ...fields }, `auth event: ${authEvent}`);
 }
 
 /** Who did an admin's deed: the admin's user id, or the admin secret. */

@@ -14,6 +14,7 @@ import { html, SafeHtml } from '../html';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Services } from '../services';
+import { logAuthEvent, type AuthEvent } from './auth-events';
 import { sendError } from './error-handler';
 import { JWKS_PATH } from './jwks';
 import { hostedPageOptions, renderPage } from './pages/layout';
@@ -392,16 +393,34 @@ export function createOpenIdProvider({ config, services, logger, metrics }: Open
       return this.format === 'opaque' ? services.newProviderAccessToken() : libraryId;
     };
     provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'OpenID Provider failed'));
-    provider.on('authorization.success', () => metrics.countOpenIdEvent('authorization', 'success'));
+    /** An auth event of the provider, with the app and the user it concerns. */
+    const recordEvent = (ctx: KoaContextWithOIDC, authEvent: AuthEvent, fields: Record<string, string | undefined>) =>
+      logAuthEvent(logger, authEvent, { ip: ctx.ip, clientId: ctx.oidc?.client?.clientId, ...fields });
+    provider.on('authorization.success', (ctx) => {
+      metrics.countOpenIdEvent('authorization', 'success');
+      recordEvent(ctx, 'oidc.authorized', { userId: ctx.oidc.session?.accountId });
+    });
     provider.on('authorization.error', (_ctx, error) =>
       metrics.countOpenIdEvent('authorization', error.error ?? 'server_error'),
     );
-    provider.on('grant.success', (ctx) => metrics.countOpenIdEvent('token_grant', 'success', grantTypeOf(ctx)));
+    provider.on('grant.success', (ctx) => {
+      metrics.countOpenIdEvent('token_grant', 'success', grantTypeOf(ctx));
+      const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
+      recordEvent(ctx, 'oidc.token_granted', { grantType: grantTypeOf(ctx), userId: source?.accountId });
+    });
     provider.on('grant.error', (ctx, error) =>
       metrics.countOpenIdEvent('token_grant', error.error ?? 'server_error', grantTypeOf(ctx)),
     );
-    provider.on('grant.revoked', () => metrics.countOpenIdEvent('grant_revoked', 'success'));
-    provider.on('end_session.success', () => metrics.countOpenIdEvent('logout', 'success'));
+    provider.on('grant.revoked', (ctx) => {
+      metrics.countOpenIdEvent('grant_revoked', 'success');
+      // At the token endpoint, a revoked grant is a code or a rotated refresh token used again.
+      const reason = ctx.oidc?.route === 'token' ? `${grantTypeOf(ctx)}_reused` : (ctx.oidc?.route ?? 'unknown');
+      recordEvent(ctx, 'oidc.grant_revoked', { reason });
+    });
+    provider.on('end_session.success', (ctx) => {
+      metrics.countOpenIdEvent('logout', 'success');
+      recordEvent(ctx, 'oidc.logout', { userId: ctx.oidc.session?.accountId });
+    });
     provider.on('backchannel.success', () => metrics.countOpenIdEvent('backchannel_logout', 'success'));
     provider.on('backchannel.error', (_ctx, error) => {
       metrics.countOpenIdEvent('backchannel_logout', 'error');
