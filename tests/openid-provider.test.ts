@@ -731,3 +731,35 @@ describe('the OpenID Provider’s tokens: the rules that end sessions, the webho
     expect(status).toBe(401);
   });
 });
+
+describe('the OpenID Provider’s login that times out', () => {
+  let app: ProviderApp;
+  beforeAll(async () => {
+    app = await startProviderApp({ SESSION_IDLE_TIMEOUT_SECONDS: '600' });
+  });
+  afterAll(() => app.close());
+
+  it('is told to the app by back-channel logout when the purge removes it', async () => {
+    const receiver = await startLogoutReceiver();
+    try {
+      const registered = await registerApp(app, { firstParty: true, backchannelLogoutUri: receiver.url });
+      const user = await signUp(app);
+      const { tokens } = await logInThroughApp(new Browser(), registered, user.username);
+      app.clock.advanceSeconds(601);
+      expect(await app.services.purgeDeadSessions()).toBeGreaterThan(0);
+      // The purge tells no instance (a dead session is refused anyway); the next notice, or the
+      // poll, sends what it queued. Here, another session's logout is that notice.
+      const other = await signUp(app);
+      await request(app.http).post('/logout').set(bearer(other.token)).expect(204);
+      expect(
+        await eventually(
+          () => Promise.resolve(receiver.sidsFor(user.id)),
+          (sids) => sids.length > 0,
+          5000,
+        ),
+      ).toEqual([tokens.claims()!.sid]);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
