@@ -99,9 +99,9 @@ module.exports = {
   // 500 ms: on a loaded machine that printed "A worker process has failed to exit gracefully" and
   // killed a worker that was exiting cleanly. A real leak still shows, 5 s later.
   workerGracefulExitTimeout: 5000,
-  // A worker is replaced once its heap passes this after a suite. Measured on 2026-12-07 (PGlite
-  // project, two workers): each suite leaves memory behind (module registries, PGlite's
-  // instances), the heap grew past 900 MB and every later suite slowed with it; the whole project
-  // took 8 min 0 s, and 5 min 50 s with this limit.
+  // A worker is replaced once its heap passes this after a suite. Measured on 2026-12-07: each
+  // suite leaves memory behind (module registries, PGlite's instances), a worker's heap grew past
+  // 900 MB and its later suites slowed with it. `.ci/run` on a fresh clone took 22 min 46 s before
+  // this limit and 13 min 45 s with it (Jest's own time: 1,271 s and 710 s).
   workerIdleMemoryLimit: '400MB',
 };
