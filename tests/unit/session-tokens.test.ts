@@ -1,10 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { createSessionTokens, hashSessionToken } from '../../src/domain/session-tokens';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createSessionTokens, hashSessionToken, hmacSha256 } from '../../src/domain/session-tokens';
 
 describe('session tokens and the OpenID Provider’s access tokens', () => {
   const key = randomBytes(32);
   let legacy = false;
   const tokens = createSessionTokens({ key, legacyTokensMayExist: () => legacy });
+
+  it('make the MAC that createHmac makes, for keys shorter and longer than a block, so tokens issued before stay genuine', () => {
+    for (const keyLength of [0, 1, 32, 63, 64, 65, 200]) {
+      const someKey = randomBytes(keyLength);
+      const mac = hmacSha256(someKey);
+      for (const messageLength of [0, 32, 33, 100]) {
+        const message = randomBytes(messageLength);
+        expect(mac(message).toString('hex')).toBe(createHmac('sha256', someKey).update(message).digest('hex'));
+      }
+    }
+    // And the same SHA-256 of a token as before.
+    const token = tokens.generate();
+    expect(hashSessionToken(token)).toBe(createHash('sha256').update(token).digest('hex'));
+  });
 
   it('tell who made a token by its form and its MAC, so that a lookup goes to one table', () => {
     const session = tokens.generate();
