@@ -652,6 +652,8 @@ describe('the OpenID Provider’s tokens: the rules that end sessions, the webho
     expect(statusAndBody(await webhookGet(app, forged))).toEqual(WEBHOOK_REFUSAL);
     // Its id alone is not a token.
     expect(statusAndBody(await webhookGet(app, String(payloadOf(tokens.access_token).jti)))).toEqual(WEBHOOK_REFUSAL);
+    // It is Hasura's, not a key to the account.
+    expect((await request(app.http).get('/me').set(bearer(tokens.access_token))).status).toBe(401);
 
     await refreshOutcome(registered, tokens.refresh_token!);
     await refreshOutcome(registered, tokens.refresh_token!);

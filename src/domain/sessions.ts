@@ -188,8 +188,8 @@ export function createSessionManager({ store, tokens, clock, policy, cache, prov
      * costs no query.
      */
     async validateSessionToken(token: string, use: TokenUse = 'api'): Promise<AuthenticatedSession | undefined> {
-      const lookup = tokens.lookupOf(token);
-      if (lookup === undefined && use === 'webhook' && providerJwtIdOf && COMPACT_JWS.test(token)) {
+      // (A token of this service's own form is never a JWS: it has no dots.)
+      if (use === 'webhook' && providerJwtIdOf && COMPACT_JWS.test(token)) {
         // Its signature is checked on every call; it is then found by the hash of its id, in the
         // database and never in the cache, whose keys are hashes of whole tokens: a token that
         // was only the id would otherwise find it there.
@@ -198,6 +198,7 @@ export function createSessionManager({ store, tokens, clock, policy, cache, prov
           ? undefined
           : validateFromDatabase({ tokenHash: hashSessionToken(jwtId), issuer: 'provider' });
       }
+      const lookup = tokens.lookupOf(token);
       if (lookup === undefined || (lookup.issuer === 'provider' && use !== 'webhook')) return undefined;
       return use === 'webhook' && cache ? validateFromCache(cache, lookup) : validateFromDatabase(lookup);
     },
