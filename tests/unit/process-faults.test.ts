@@ -34,7 +34,9 @@ describe('the service process', () => {
 
   describe('with a PostgreSQL server that is not up', () => {
     let databaseUrl: string;
-    beforeAll(async () => {
+    // A port of its own for each test, taken just before: a port held for the whole group was
+    // once handed to another suite's server meanwhile, which answered in the database's place.
+    beforeEach(async () => {
       databaseUrl = `postgres://auth:${DATABASE_PASSWORD}@127.0.0.1:${await closedPort()}/auth`;
     });
 
